@@ -1,0 +1,129 @@
+/**
+ * buildApp(deps) assembles the HTTP application without listening: tests drive it with
+ * inject(); main.ts listens. Nothing here reads the environment.
+ */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { ApiError } from './errors.js';
+import { authenticate } from './http/auth.js';
+import { registerErrorHandling, sendError } from './http/error-handler.js';
+import { registerJsonParser } from './http/json-body-parser.js';
+import { conversationRoutes } from './http/routes/conversations.routes.js';
+import type { RouteDeps } from './http/routes/route-deps.js';
+import type { Store } from './storage/store.js';
+import { VERSION } from './version.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly logger: FastifyBaseLogger;
+  /** Milliseconds since the epoch; tests may freeze it. */
+  readonly clock?: () => number;
+}
+
+/** The documented prefixes, all serving the same management routes (api.md §1). */
+export const API_PREFIXES = ['/jelouapi/v1', '/platform/v1', '/v1'] as const;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface App {
+  readonly server: FastifyInstance;
+  /** Refuse new requests with 503 from now on (graceful shutdown). */
+  beginShutdown(): void;
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  let closing = false;
+  const server = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.config.bodyLimitBytes,
+    // A caller's own request id is kept when it is sane, so both sides can grep one id.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    ajv: {
+      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true },
+    },
+  });
+
+  registerJsonParser(server);
+  registerErrorHandling(server);
+
+  server.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (closing) {
+      reply.header('connection', 'close');
+      throw new ApiError(
+        'service_unavailable',
+        'The server is shutting down; retry on another node or in a moment.',
+        {},
+        {
+          headers: { 'retry-after': '1' },
+        },
+      );
+    }
+  });
+
+  await server.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'relevo external-support API',
+        version: VERSION,
+        description:
+          'Every management route is served under /jelouapi/v1, /platform/v1 and /v1; this document lists /jelouapi/v1.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+          basic: { type: 'http', scheme: 'basic', description: 'base64(clientId:clientSecret)' },
+        },
+      },
+      security: [{ apiKey: [] }, { basic: [] }],
+    },
+  });
+
+  const routeDeps: RouteDeps = {
+    config: deps.config,
+    store: deps.store,
+    clock: deps.clock ?? Date.now,
+    log: deps.logger,
+  };
+
+  for (const prefix of API_PREFIXES) {
+    await server.register(
+      async (scope) => {
+        // Only the first prefix appears in the OpenAPI document; the others are aliases.
+        if (prefix !== API_PREFIXES[0]) {
+          scope.addHook('onRoute', (route) => {
+            route.schema = { ...(route.schema ?? {}), hide: true };
+          });
+        }
+        scope.addHook('onRequest', async (request) => {
+          const { projectId } = request.params as { projectId?: string };
+          if (projectId !== undefined) {
+            request.credential = await authenticate(request, deps.store.queries, projectId);
+          }
+        });
+        conversationRoutes(scope, routeDeps);
+      },
+      { prefix },
+    );
+  }
+
+  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+
+  return {
+    server,
+    beginShutdown: () => {
+      closing = true;
+    },
+  };
+}
+
+export { sendError };

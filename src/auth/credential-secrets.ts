@@ -1,0 +1,66 @@
+/**
+ * Credentials: how API keys and client secrets are minted, stored and checked.
+ *
+ * Secrets are 32 random bytes, so a salted SHA-256 is enough to make a stolen table useless
+ * (the same reasoning as GitHub's token storage); a slow KDF would add ~50 ms to every request
+ * for no gain against 256-bit secrets. Comparisons are constant-time.
+ *
+ * An API key embeds its credential id so one indexed lookup finds the row to check:
+ * `rlvk_<26-char credential id>_<43-char secret>`. A clientId is `rlvc_<26 chars>`.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { newId, randomToken } from '../domain/ids.js';
+import type { Credential } from '../domain/types.js';
+
+const HASH_SCHEME = 's256';
+
+export function hashSecret(secret: string): string {
+  const salt = randomBytes(16);
+  return `${HASH_SCHEME}$${salt.toString('base64url')}$${digest(salt, secret).toString('base64url')}`;
+}
+
+export function verifySecret(secret: string, stored: string): boolean {
+  const [scheme, saltText, hashText] = stored.split('$');
+  if (scheme !== HASH_SCHEME || saltText === undefined || hashText === undefined) return false;
+  const expected = Buffer.from(hashText, 'base64url');
+  const actual = digest(Buffer.from(saltText, 'base64url'), secret);
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+function digest(salt: Buffer, secret: string): Buffer {
+  return createHash('sha256').update(salt).update(secret, 'utf8').digest();
+}
+
+export interface MintedCredential {
+  readonly credential: Credential;
+  /** Shown once, never stored in clear. */
+  readonly apiKey: string;
+  readonly clientSecret: string;
+}
+
+export function mintCredential(projectId: string, now: number): MintedCredential {
+  const id = newId('cred', now);
+  const suffix = id.slice('cred_'.length);
+  const apiKey = `rlvk_${suffix}_${randomToken(32)}`;
+  const clientId = `rlvc_${suffix}`;
+  const clientSecret = randomToken(32);
+  return {
+    credential: {
+      id,
+      projectId,
+      clientId,
+      apiKeyHash: hashSecret(apiKey),
+      clientSecretHash: hashSecret(clientSecret),
+      createdAt: now,
+      revokedAt: null,
+    },
+    apiKey,
+    clientSecret,
+  };
+}
+
+/** The credential id an API key claims to belong to, or undefined when it is not one of ours. */
+export function credentialIdOfApiKey(apiKey: string): string | undefined {
+  const m = /^rlvk_([0-9a-z]{26})_[A-Za-z0-9_-]{43}$/.exec(apiKey);
+  return m ? `cred_${m[1]}` : undefined;
+}

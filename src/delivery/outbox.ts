@@ -1,0 +1,40 @@
+/**
+ * The only way into the outbox: an event is appended inside the caller's transaction, so it
+ * commits (or not) together with the change that caused it.
+ */
+import { newId } from '../domain/ids.js';
+import type { EventType, OutboxEvent } from '../domain/types.js';
+import type { Tx } from '../storage/store.js';
+
+export interface NewEvent {
+  readonly projectId: string;
+  readonly roomId: string;
+  readonly conversationId: string | null;
+  readonly type: EventType;
+  readonly createdAt: number;
+  readonly payload: Record<string, unknown>;
+}
+
+export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
+  const integration = await tx.getIntegration(e.projectId);
+  const roomSeq = await tx.nextRoomSeq(e.roomId);
+  const sendable = integration?.enabled === true;
+  const event: OutboxEvent = {
+    id: newId('evt', e.createdAt),
+    projectId: e.projectId,
+    roomId: e.roomId,
+    roomSeq,
+    conversationId: e.conversationId,
+    type: e.type,
+    payload: JSON.stringify(e.payload),
+    createdAt: e.createdAt,
+    // A project without an enabled integration records its events and sends nothing
+    // (webhooks.md, "Which events are sent"); they stay available to replay.
+    status: sendable ? 'pending' : 'skipped',
+    attemptCount: 0,
+    nextAttemptAt: sendable ? e.createdAt : null,
+    deliveredAt: null,
+  };
+  await tx.insertEvent(event);
+  return event;
+}

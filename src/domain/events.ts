@@ -1,0 +1,43 @@
+/**
+ * The events the panel receives, built with their keys in the documented order (the seed page
+ * for conversation.start; api.md §4.7 and §4.9 for the others). JSON.stringify keeps insertion
+ * order, so the order of the object literals below IS the wire format: do not reorder.
+ */
+import type { Assignment, Bot, EndUser } from './types.js';
+
+interface Common {
+  readonly timestamp: number;
+  readonly projectId: string;
+  readonly roomId: string;
+  readonly user: Pick<EndUser, 'id' | 'names'>;
+  readonly bot: Pick<Bot, 'id' | 'name'>;
+  readonly conversationId: string;
+}
+
+export interface ConversationStartInput extends Common {
+  readonly assignment?: Assignment | undefined;
+  readonly initialMessage?: string | undefined;
+  readonly metadata?: Record<string, unknown> | undefined;
+}
+
+export function conversationStartEvent(i: ConversationStartInput): Record<string, unknown> {
+  const value: Record<string, unknown> = {};
+  if (i.initialMessage !== undefined) value.initial_message = i.initialMessage;
+  if (i.metadata !== undefined) value.metadata = i.metadata;
+  return {
+    event: 'conversation.start',
+    timestamp: i.timestamp,
+    field: 'conversation',
+    object: 'conversation_event',
+    event_type: 'start',
+    project_id: i.projectId,
+    room_id: i.roomId,
+    contact: { id: i.user.id, name: i.user.names },
+    conversation:
+      i.assignment === undefined
+        ? { id: i.conversationId }
+        : { id: i.conversationId, assignment: { type: i.assignment.type, target: i.assignment.target } },
+    bot: { id: i.bot.id, name: i.bot.name },
+    value,
+  };
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Identifiers are `<prefix>_<26 chars>`: 10 chars of millisecond time then 16 of randomness, in
+ * Crockford base32 lowercase (URL-safe, never equal to a route word such as `webhook`). Time first
+ * makes ids sort by creation, which cursor pagination relies on. Within one millisecond the random
+ * part is incremented so ids from one process stay strictly increasing.
+ */
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+export type IdPrefix =
+  | 'prj'
+  | 'cred'
+  | 'bot'
+  | 'usr'
+  | 'room'
+  | 'conv'
+  | 'msg'
+  | 'evt'
+  | 'int'
+  | 'att'
+  | 'chn';
+
+let lastTime = 0;
+let lastRandom: number[] = [];
+
+function encodeTime(ms: number): string {
+  let out = '';
+  let t = ms;
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[t % 32] + out;
+    t = Math.floor(t / 32);
+  }
+  return out;
+}
+
+function freshRandom(): number[] {
+  const bytes = randomBytes(16);
+  return Array.from(bytes, (b) => b & 31);
+}
+
+function increment(digits: number[]): number[] {
+  const next = digits.slice();
+  for (let i = next.length - 1; i >= 0; i--) {
+    const d = next[i] ?? 0;
+    if (d < 31) {
+      next[i] = d + 1;
+      return next;
+    }
+    next[i] = 0;
+  }
+  return freshRandom();
+}
+
+export function newId(prefix: IdPrefix, now: number = Date.now()): string {
+  if (now <= lastTime) {
+    lastRandom = increment(lastRandom);
+  } else {
+    lastTime = now;
+    lastRandom = freshRandom();
+  }
+  return `${prefix}_${encodeTime(lastTime)}${lastRandom.map((d) => ALPHABET[d]).join('')}`;
+}
+
+/** A random secret of `bytes` bytes, as lowercase hex. */
+export function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+/** A random secret of `bytes` bytes, as base64url. */
+export function randomToken(bytes: number): string {
+  return randomBytes(bytes).toString('base64url');
+}

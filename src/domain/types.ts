@@ -1,0 +1,145 @@
+/**
+ * The glossary, as types. Each term means one thing everywhere: in tables, routes and logs.
+ *
+ * - Project: a tenant; owns credentials, bots, end users and at most one integration.
+ * - Credential: an API key and a clientId/clientSecret pair that authenticate as one project.
+ * - Bot: owns a room whenever no human does; reaches its end users through one channel.
+ * - End user: the person on the other side of a channel (`names` is what events show).
+ * - Room: one per (bot, end user), long-lived, reused across conversations.
+ * - Conversation: one episode of panel ownership of a room: active → closed.
+ * - Message: one message in a room, either direction, one of five types.
+ * - Event: something the panel must hear about, written to the outbox in the same transaction
+ *   as the change that caused it; its id is the `webhook-id` of every delivery attempt.
+ * - Integration: the project's webhook URL, its auth and its signing secret.
+ */
+
+export type ChannelKind = 'webchat' | 'http';
+
+export interface Project {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+export interface Credential {
+  readonly id: string;
+  readonly projectId: string;
+  readonly clientId: string;
+  /** Salted hash of the API key's secret part (see auth/credential-hash.ts). */
+  readonly apiKeyHash: string;
+  readonly clientSecretHash: string;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
+export interface Bot {
+  readonly id: string;
+  readonly projectId: string;
+  readonly name: string;
+  readonly channel: ChannelKind;
+  readonly createdAt: number;
+}
+
+export interface EndUser {
+  readonly id: string;
+  readonly projectId: string;
+  readonly names: string;
+  readonly referenceId: string | null;
+  readonly createdAt: number;
+}
+
+export interface Room {
+  readonly id: string;
+  readonly projectId: string;
+  readonly botId: string;
+  readonly userId: string;
+  readonly createdAt: number;
+}
+
+export type AssignmentType = 'queue' | 'operator' | 'team';
+export interface Assignment {
+  readonly type: AssignmentType;
+  readonly target: string;
+}
+
+export type ConversationState = 'active' | 'closed';
+export type EndedReason = 'closed_by_operator';
+
+export interface Conversation {
+  readonly id: string;
+  readonly projectId: string;
+  readonly roomId: string;
+  readonly botId: string;
+  readonly userId: string;
+  readonly state: ConversationState;
+  readonly assignment: Assignment | null;
+  readonly metadata: Record<string, unknown> | null;
+  readonly startAt: number;
+  readonly endAt: number | null;
+  readonly endedReason: EndedReason | null;
+}
+
+export type MessageType = 'text' | 'image' | 'video' | 'audio' | 'document';
+/** Who wrote a message: the end user, the bot, or a human operator of the panel. */
+export type MessageSender = 'user' | 'bot' | 'operator';
+
+export interface Message {
+  readonly id: string;
+  readonly projectId: string;
+  readonly roomId: string;
+  readonly conversationId: string | null;
+  readonly sender: MessageSender;
+  readonly type: MessageType;
+  readonly content: Record<string, unknown>;
+  /** The panel's own id for a message it sent (idempotency of §4.10). */
+  readonly externalId: string | null;
+  readonly createdAt: number;
+}
+
+export type AuthType = 'no_auth' | 'bearer' | 'api_key' | 'basic';
+
+export interface Integration {
+  readonly id: string;
+  readonly projectId: string;
+  readonly webhookUrl: string;
+  readonly authType: AuthType;
+  /** The token, key or `user:password` relevo presents to the webhook; null for no_auth. */
+  readonly authorization: string | null;
+  readonly signingSecret: string;
+  readonly enabled: boolean;
+  readonly disabledReason: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export type EventType = 'conversation.start' | 'message' | 'conversation.close';
+
+/** Where an event stands on its way to the webhook. */
+export type DeliveryStatus =
+  /** waiting for its next attempt */
+  | 'pending'
+  /** a 2xx was received */
+  | 'delivered'
+  /** every scheduled attempt failed: the dead letter */
+  | 'failed'
+  /** the integration was deleted before it was sent */
+  | 'cancelled'
+  /** the project had no enabled integration when it happened: recorded, never sent */
+  | 'skipped';
+
+export interface OutboxEvent {
+  readonly id: string;
+  readonly projectId: string;
+  readonly roomId: string;
+  /** Position of this event in its room: delivery follows it. */
+  readonly roomSeq: number;
+  readonly conversationId: string | null;
+  readonly type: EventType;
+  /** The exact JSON text that is signed and sent. */
+  readonly payload: string;
+  readonly createdAt: number;
+  readonly status: DeliveryStatus;
+  readonly attemptCount: number;
+  readonly nextAttemptAt: number | null;
+  readonly deliveredAt: number | null;
+}

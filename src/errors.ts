@@ -1,0 +1,352 @@
+/**
+ * The error catalogue: every error relevo answers with, its HTTP status and its messages in the
+ * three languages of the External Support Panel docs. `docs/errors.md` is checked against this
+ * table by a test, so the two cannot drift.
+ */
+
+export type Lang = 'en' | 'es' | 'pt';
+export type Localised = Readonly<Record<Lang, string>>;
+
+export interface CatalogueEntry {
+  readonly status: number;
+  /** The envelope's top-level `message`: short, English, stable. */
+  readonly message: string;
+  /** What the caller did wrong and how to fix it. */
+  readonly developer: Localised;
+  /** Safe to show to an end user. */
+  readonly client: Localised;
+}
+
+const TRY_AGAIN: Localised = {
+  en: 'Something went wrong. Please try again in a moment.',
+  es: 'Algo salió mal. Inténtalo de nuevo en un momento.',
+  pt: 'Algo deu errado. Tente novamente em instantes.',
+};
+
+export const CATALOGUE = {
+  unauthorized: {
+    status: 401,
+    message: 'Unauthorized',
+    developer: {
+      en: 'Send a valid credential of this project: x-api-key: <apiKey>, or Authorization: Basic base64(clientId:clientSecret).',
+      es: 'Envía una credencial válida de este proyecto: x-api-key: <apiKey>, o Authorization: Basic base64(clientId:clientSecret).',
+      pt: 'Envie uma credencial válida deste projeto: x-api-key: <apiKey>, ou Authorization: Basic base64(clientId:clientSecret).',
+    },
+    client: {
+      en: 'You are not allowed to do this.',
+      es: 'No tienes permiso para hacer esto.',
+      pt: 'Você não tem permissão para fazer isso.',
+    },
+  },
+  invalid_signature: {
+    status: 401,
+    message: 'Invalid signature',
+    developer: {
+      en: 'X-Jelou-Signature must be sha256=<hex HMAC-SHA256 of the raw body> keyed with the project signingSecret.',
+      es: 'X-Jelou-Signature debe ser sha256=<HMAC-SHA256 en hex del cuerpo crudo> con la signingSecret del proyecto.',
+      pt: 'X-Jelou-Signature deve ser sha256=<HMAC-SHA256 em hex do corpo bruto> com a signingSecret do projeto.',
+    },
+    client: {
+      en: 'You are not allowed to do this.',
+      es: 'No tienes permiso para hacer esto.',
+      pt: 'Você não tem permissão para fazer isso.',
+    },
+  },
+  unprocessable_entity: {
+    status: 422,
+    message: 'Unprocessable entity',
+    developer: {
+      en: 'The request body is invalid; validationError lists each offending field and what is wrong with it.',
+      es: 'El cuerpo de la solicitud no es válido; validationError indica cada campo incorrecto y el problema.',
+      pt: 'O corpo da requisição é inválido; validationError lista cada campo incorreto e o problema.',
+    },
+    client: {
+      en: 'The request could not be processed.',
+      es: 'No se pudo procesar la solicitud.',
+      pt: 'Não foi possível processar a solicitação.',
+    },
+  },
+  bot_not_found: {
+    status: 404,
+    message: 'Bot not found',
+    developer: {
+      en: 'No bot with this id exists in this project; check botId.',
+      es: 'No existe un bot con este id en este proyecto; revisa botId.',
+      pt: 'Não existe um bot com este id neste projeto; verifique botId.',
+    },
+    client: {
+      en: 'The assistant could not be found.',
+      es: 'No se encontró el asistente.',
+      pt: 'O assistente não foi encontrado.',
+    },
+  },
+  user_not_found: {
+    status: 404,
+    message: 'User not found',
+    developer: {
+      en: 'No end user with this id exists in this project; check userId.',
+      es: 'No existe un usuario final con este id en este proyecto; revisa userId.',
+      pt: 'Não existe um usuário final com este id neste projeto; verifique userId.',
+    },
+    client: {
+      en: 'The user could not be found.',
+      es: 'No se encontró el usuario.',
+      pt: 'O usuário não foi encontrado.',
+    },
+  },
+  conversation_not_found: {
+    status: 404,
+    message: 'Conversation not found',
+    developer: {
+      en: 'No such conversation in this project, or no active conversation for this bot and user.',
+      es: 'No existe esa conversación en este proyecto, o no hay una conversación activa para este bot y usuario.',
+      pt: 'Não existe essa conversa neste projeto, ou não há conversa ativa para este bot e usuário.',
+    },
+    client: {
+      en: 'The conversation could not be found.',
+      es: 'No se encontró la conversación.',
+      pt: 'A conversa não foi encontrada.',
+    },
+  },
+  integration_not_found: {
+    status: 404,
+    message: 'Integration not found',
+    developer: {
+      en: 'This project has no integration; create one with POST .../external-support/{projectId}.',
+      es: 'Este proyecto no tiene integración; créala con POST .../external-support/{projectId}.',
+      pt: 'Este projeto não tem integração; crie uma com POST .../external-support/{projectId}.',
+    },
+    client: {
+      en: 'The integration could not be found.',
+      es: 'No se encontró la integración.',
+      pt: 'A integração não foi encontrada.',
+    },
+  },
+  integration_already_exists: {
+    status: 409,
+    message: 'Integration already exists',
+    developer: {
+      en: 'This project already has an integration; change it with PATCH or delete it first.',
+      es: 'Este proyecto ya tiene una integración; modifícala con PATCH o elimínala primero.',
+      pt: 'Este projeto já tem uma integração; altere-a com PATCH ou exclua-a primeiro.',
+    },
+    client: {
+      en: 'The integration already exists.',
+      es: 'La integración ya existe.',
+      pt: 'A integração já existe.',
+    },
+  },
+  conversation_already_active: {
+    status: 409,
+    message: 'Conversation already active',
+    developer: {
+      en: 'This bot and user already have an active conversation; close it before starting another.',
+      es: 'Este bot y usuario ya tienen una conversación activa; ciérrala antes de iniciar otra.',
+      pt: 'Este bot e usuário já têm uma conversa ativa; encerre-a antes de iniciar outra.',
+    },
+    client: {
+      en: 'A conversation is already in progress.',
+      es: 'Ya hay una conversación en curso.',
+      pt: 'Já existe uma conversa em andamento.',
+    },
+  },
+  idempotency_key_reused: {
+    status: 422,
+    message: 'Idempotency key reused',
+    developer: {
+      en: 'This Idempotency-Key was already used with a different request body; use a new key for a new request.',
+      es: 'Esta Idempotency-Key ya se usó con otro cuerpo de solicitud; usa una clave nueva para una solicitud nueva.',
+      pt: 'Esta Idempotency-Key já foi usada com outro corpo de requisição; use uma chave nova para uma nova requisição.',
+    },
+    client: TRY_AGAIN,
+  },
+  request_in_progress: {
+    status: 409,
+    message: 'Request in progress',
+    developer: {
+      en: 'A request with this Idempotency-Key is still being processed; retry after it completes.',
+      es: 'Una solicitud con esta Idempotency-Key aún se está procesando; reintenta cuando termine.',
+      pt: 'Uma requisição com esta Idempotency-Key ainda está sendo processada; tente novamente quando terminar.',
+    },
+    client: TRY_AGAIN,
+  },
+  payload_too_large: {
+    status: 413,
+    message: 'Payload too large',
+    developer: {
+      en: 'The request body is larger than the server accepts; send a smaller body.',
+      es: 'El cuerpo de la solicitud supera el tamaño aceptado; envía un cuerpo más pequeño.',
+      pt: 'O corpo da requisição excede o tamanho aceito; envie um corpo menor.',
+    },
+    client: {
+      en: 'The request is too large.',
+      es: 'La solicitud es demasiado grande.',
+      pt: 'A solicitação é grande demais.',
+    },
+  },
+  unsupported_media_type: {
+    status: 415,
+    message: 'Unsupported media type',
+    developer: {
+      en: 'Send the body as JSON with Content-Type: application/json.',
+      es: 'Envía el cuerpo como JSON con Content-Type: application/json.',
+      pt: 'Envie o corpo como JSON com Content-Type: application/json.',
+    },
+    client: {
+      en: 'The request could not be processed.',
+      es: 'No se pudo procesar la solicitud.',
+      pt: 'Não foi possível processar a solicitação.',
+    },
+  },
+  rate_limited: {
+    status: 429,
+    message: 'Too many requests',
+    developer: {
+      en: 'This credential sent more requests than allowed; wait for the seconds in Retry-After, then retry.',
+      es: 'Esta credencial envió más solicitudes de las permitidas; espera los segundos de Retry-After y reintenta.',
+      pt: 'Esta credencial enviou mais requisições do que o permitido; aguarde os segundos de Retry-After e tente novamente.',
+    },
+    client: TRY_AGAIN,
+  },
+  bad_request: {
+    status: 400,
+    message: 'Bad request',
+    developer: {
+      en: 'The HTTP request itself is malformed (request line, headers or encoding); fix the client.',
+      es: 'La solicitud HTTP en sí está mal formada (línea de solicitud, cabeceras o codificación); corrige el cliente.',
+      pt: 'A requisição HTTP em si está malformada (linha de requisição, cabeçalhos ou codificação); corrija o cliente.',
+    },
+    client: {
+      en: 'The request could not be processed.',
+      es: 'No se pudo procesar la solicitud.',
+      pt: 'Não foi possível processar a solicitação.',
+    },
+  },
+  route_not_found: {
+    status: 404,
+    message: 'Route not found',
+    developer: {
+      en: 'No route matches this method and path; see /docs for the API reference.',
+      es: 'Ninguna ruta coincide con este método y ruta; consulta /docs para la referencia de la API.',
+      pt: 'Nenhuma rota corresponde a este método e caminho; veja /docs para a referência da API.',
+    },
+    client: {
+      en: 'The requested resource could not be found.',
+      es: 'No se encontró el recurso solicitado.',
+      pt: 'O recurso solicitado não foi encontrado.',
+    },
+  },
+  project_not_found: {
+    status: 404,
+    message: 'Project not found',
+    developer: {
+      en: 'No project with this id exists (admin API).',
+      es: 'No existe un proyecto con este id (API de administración).',
+      pt: 'Não existe um projeto com este id (API de administração).',
+    },
+    client: {
+      en: 'The requested resource could not be found.',
+      es: 'No se encontró el recurso solicitado.',
+      pt: 'O recurso solicitado não foi encontrado.',
+    },
+  },
+  credential_not_found: {
+    status: 404,
+    message: 'Credential not found',
+    developer: {
+      en: 'No credential with this id exists in this project (admin API).',
+      es: 'No existe una credencial con este id en este proyecto (API de administración).',
+      pt: 'Não existe uma credencial com este id neste projeto (API de administração).',
+    },
+    client: {
+      en: 'The requested resource could not be found.',
+      es: 'No se encontró el recurso solicitado.',
+      pt: 'O recurso solicitado não foi encontrado.',
+    },
+  },
+  reference_id_taken: {
+    status: 409,
+    message: 'Reference id already used',
+    developer: {
+      en: 'Another end user of this project already has this referenceId (admin API).',
+      es: 'Otro usuario final de este proyecto ya tiene este referenceId (API de administración).',
+      pt: 'Outro usuário final deste projeto já tem este referenceId (API de administração).',
+    },
+    client: {
+      en: 'The request could not be processed.',
+      es: 'No se pudo procesar la solicitud.',
+      pt: 'Não foi possível processar a solicitação.',
+    },
+  },
+  service_unavailable: {
+    status: 503,
+    message: 'Service unavailable',
+    developer: {
+      en: 'The database is unreachable or out of space; the request was not stored. Retry with backoff.',
+      es: 'La base de datos no está disponible o sin espacio; la solicitud no se guardó. Reintenta con espera.',
+      pt: 'O banco de dados está indisponível ou sem espaço; a requisição não foi armazenada. Tente novamente com espera.',
+    },
+    client: TRY_AGAIN,
+  },
+  internal_server_error: {
+    status: 500,
+    message: 'Internal server error',
+    developer: {
+      en: 'An unexpected error occurred; report the request id to the operator, who can find it in the server log.',
+      es: 'Ocurrió un error inesperado; informa el id de la solicitud al operador, que lo encontrará en el registro.',
+      pt: 'Ocorreu um erro inesperado; informe o id da requisição ao operador, que o encontrará no log do servidor.',
+    },
+    client: TRY_AGAIN,
+  },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+/** Field path → human-readable problems, as in the envelope's `validationError`. */
+export type ValidationErrors = Record<string, string[]>;
+
+/**
+ * An error that becomes the documented error envelope. `description` is specific to this
+ * occurrence (it may name the id the caller sent); `developerExtra` is appended to every
+ * developer message (e.g. the id of the active conversation on a 409).
+ */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly description: string = CATALOGUE[code].developer.en,
+    readonly validation: ValidationErrors = {},
+    options: { status?: number; developerExtra?: Localised; headers?: Record<string, string> } = {},
+  ) {
+    super(description);
+    this.status = options.status ?? CATALOGUE[code].status;
+    this.developerExtra = options.developerExtra;
+    this.headers = options.headers ?? {};
+  }
+  readonly developerExtra: Localised | undefined;
+  readonly headers: Record<string, string>;
+}
+
+export function validationError(fields: ValidationErrors, status?: number): ApiError {
+  const paths = Object.keys(fields);
+  const description =
+    paths.length === 0
+      ? 'The request body is invalid.'
+      : `Invalid request: ${paths.map((p) => `${p} ${(fields[p] ?? []).join('; ')}`).join('; ')}.`;
+  return new ApiError('unprocessable_entity', description, fields, status === undefined ? {} : { status });
+}
+
+/** Turns anything thrown into an Error, keeping the original as `cause`. */
+export function coerceError(e: unknown): Error {
+  if (e instanceof Error) return e;
+  return new Error(typeof e === 'string' ? e : `Non-error thrown: ${safeString(e)}`, { cause: e });
+}
+
+function safeString(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Authentication of management routes (api.md §2) and of the admin API (runtime.md).
+ *
+ * A credential authenticates as exactly one project; any failure — missing, malformed, unknown,
+ * revoked, wrong secret, or another project than the path's — is the same 401, so the answer
+ * never reveals whether a project or credential exists.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { credentialIdOfApiKey, verifySecret } from '../auth/credential-secrets.js';
+import type { Credential } from '../domain/types.js';
+import { ApiError } from '../errors.js';
+import type { Queries } from '../storage/store.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The credential that authenticated this request (management routes only). */
+    credential?: Credential;
+  }
+}
+
+const unauthorized = (why: string) => new ApiError('unauthorized', why);
+
+/** Finds and checks the credential a request presents; throws the 401 otherwise. */
+export async function authenticate(
+  request: FastifyRequest,
+  queries: Queries,
+  projectId: string,
+): Promise<Credential> {
+  const apiKey = request.headers['x-api-key'];
+  let credential: Credential | undefined;
+  if (apiKey !== undefined) {
+    if (typeof apiKey !== 'string') throw unauthorized('Send exactly one x-api-key header.');
+    const id = credentialIdOfApiKey(apiKey.trim());
+    const found = id === undefined ? undefined : await queries.getCredential(id);
+    if (found !== undefined && verifySecret(apiKey.trim(), found.apiKeyHash)) credential = found;
+  } else {
+    const header = request.headers.authorization;
+    if (header === undefined) {
+      throw unauthorized(
+        'No credentials: send x-api-key, or Authorization: Basic base64(clientId:clientSecret).',
+      );
+    }
+    const m = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
+    if (!m?.[1]) throw unauthorized('The Authorization header must be Basic base64(clientId:clientSecret).');
+    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0) throw unauthorized('The Basic credentials must decode to clientId:clientSecret.');
+    const found = await queries.getCredentialByClientId(decoded.slice(0, colon));
+    if (found !== undefined && verifySecret(decoded.slice(colon + 1), found.clientSecretHash))
+      credential = found;
+  }
+  if (credential === undefined || credential.revokedAt !== null || credential.projectId !== projectId) {
+    throw unauthorized('The credential is not valid for this project.');
+  }
+  return credential;
+}
+
+/** Checks `Authorization: Bearer <RELEVO_ADMIN_TOKEN>` in constant time. */
+export function authenticateAdmin(request: FastifyRequest, adminToken: string): void {
+  const header = request.headers.authorization ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  const given = Buffer.from(m?.[1]?.trim() ?? '', 'utf8');
+  const expected = Buffer.from(adminToken, 'utf8');
+  // Compare equal-length buffers so the time does not depend on where they differ.
+  const same = given.length === expected.length && timingSafeEqual(given, expected);
+  if (!same) throw unauthorized('The admin API needs Authorization: Bearer <RELEVO_ADMIN_TOKEN>.');
+}

@@ -1,0 +1,83 @@
+/**
+ * Request and response schemas of the external-support API. They validate requests (with
+ * unknown fields refused, api.md §4.6) and feed the OpenAPI document at /openapi.json.
+ */
+import { type TSchema, Type } from '@sinclair/typebox';
+
+export const ProjectParams = Type.Object({
+  projectId: Type.String({ description: 'Identifier of the project' }),
+});
+
+/** The success envelope of api.md §3 around `data`. */
+export function successEnvelope(data: TSchema | undefined, example: string) {
+  const props = {
+    message: Type.Array(Type.String(), { examples: [[example]] }),
+    statusMessage: Type.Literal('success'),
+    status: Type.Literal(1),
+  };
+  return data === undefined ? Type.Object(props) : Type.Object({ ...props, data });
+}
+
+const Localised = Type.Object({ en: Type.String(), es: Type.String(), pt: Type.String() });
+
+export const ErrorEnvelope = Type.Object(
+  {
+    message: Type.String(),
+    statusMessage: Type.Literal('failure'),
+    status: Type.Literal(0),
+    error: Type.Object({
+      code: Type.String(),
+      key: Type.String(),
+      description: Type.String(),
+      developerMessages: Localised,
+      clientMessages: Localised,
+    }),
+    validationError: Type.Record(Type.String(), Type.Array(Type.String())),
+  },
+  { description: 'The error envelope (api.md §3); error.code is one of the catalogue in docs/errors.md' },
+);
+
+/** A string from a fixed list, as a plain `enum` so a refusal names every allowed value once. */
+export function StringEnum<T extends string>(values: readonly T[], options: { description?: string } = {}) {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+}
+
+export const AssignmentSchema = Type.Object(
+  {
+    type: StringEnum(['queue', 'operator', 'team'], {
+      description: 'queue, operator or team; echoed in the event exactly as sent',
+    }),
+    target: Type.String({ minLength: 1, description: 'Queue name or agent/team identifier' }),
+  },
+  { additionalProperties: false },
+);
+
+export const StartConversationBody = Type.Object(
+  {
+    botId: Type.String({ minLength: 1 }),
+    userId: Type.String({ minLength: 1 }),
+    initialMessage: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    metadata: Type.Optional(
+      Type.Object(
+        {},
+        { additionalProperties: true, description: 'Any JSON object, at most 16 KiB serialised' },
+      ),
+    ),
+    assignment: Type.Optional(AssignmentSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const ConversationSummary = Type.Object({
+  conversationId: Type.String(),
+  botId: Type.String(),
+  userId: Type.String(),
+  status: StringEnum(['active', 'closed']),
+});
+
+/** Error responses every management route may give. */
+export function errorResponses(...statuses: number[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {};
+  for (const s of [401, 415, 413, 500, ...statuses]) out[s] = ErrorEnvelope;
+  return out;
+}

@@ -1,0 +1,17 @@
+/** Storage errors every implementation raises the same way, so services never see driver codes. */
+
+/** A unique constraint refused a write; `constraint` names the index (e.g. conversations_one_active). */
+export class UniqueViolation extends Error {
+  override readonly name = 'UniqueViolation';
+  constructor(
+    readonly constraint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`unique constraint ${constraint} refused the write`, options);
+  }
+}
+
+/** The database cannot take the request now (gone, full, locked too long): answer 503, retry later. */
+export class StorageUnavailable extends Error {
+  override readonly name = 'StorageUnavailable';
+}

@@ -1,0 +1,22 @@
+/**
+ * One numbered list of migrations for every database. Migrations are immutable once released:
+ * change the schema by appending a new one. Statements are written in the SQL that SQLite and
+ * PostgreSQL share (TEXT, BIGINT, INTEGER, partial indexes); where they differ a statement gives
+ * one text per dialect. Times are BIGINT Unix milliseconds; JSON is TEXT.
+ */
+import { m0001Initial } from './0001-initial.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Statement = string | Readonly<Record<Dialect, string>>;
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: readonly Statement[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [m0001Initial];
+
+export function statementFor(s: Statement, dialect: Dialect): string {
+  return typeof s === 'string' ? s : s[dialect];
+}

@@ -1,0 +1,202 @@
+/** Row shapes of the tables (shared by every database) and their mapping to domain types. */
+import type {
+  Assignment,
+  AuthType,
+  Bot,
+  ChannelKind,
+  Conversation,
+  ConversationState,
+  Credential,
+  DeliveryStatus,
+  EndedReason,
+  EndUser,
+  EventType,
+  Integration,
+  Message,
+  MessageSender,
+  MessageType,
+  OutboxEvent,
+  Project,
+  Room,
+} from '../domain/types.js';
+
+export interface ProjectRow {
+  id: string;
+  name: string;
+  created_at: number;
+}
+export interface CredentialRow {
+  id: string;
+  project_id: string;
+  client_id: string;
+  api_key_hash: string;
+  client_secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+export interface BotRow {
+  id: string;
+  project_id: string;
+  name: string;
+  channel: string;
+  created_at: number;
+}
+export interface EndUserRow {
+  id: string;
+  project_id: string;
+  names: string;
+  reference_id: string | null;
+  created_at: number;
+}
+export interface IntegrationRow {
+  id: string;
+  project_id: string;
+  webhook_url: string;
+  auth_type: string;
+  authorization_value: string | null;
+  signing_secret: string;
+  enabled: number;
+  disabled_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+export interface RoomRow {
+  id: string;
+  project_id: string;
+  bot_id: string;
+  user_id: string;
+  last_seq: number;
+  created_at: number;
+}
+export interface ConversationRow {
+  id: string;
+  project_id: string;
+  room_id: string;
+  bot_id: string;
+  user_id: string;
+  state: string;
+  assignment: string | null;
+  metadata: string | null;
+  start_at: number;
+  end_at: number | null;
+  ended_reason: string | null;
+}
+export interface MessageRow {
+  id: string;
+  project_id: string;
+  room_id: string;
+  conversation_id: string | null;
+  sender: string;
+  type: string;
+  content: string;
+  external_id: string | null;
+  created_at: number;
+}
+export interface EventRow {
+  id: string;
+  project_id: string;
+  room_id: string;
+  room_seq: number;
+  conversation_id: string | null;
+  type: string;
+  payload: string;
+  created_at: number;
+  status: string;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+}
+
+export const toProject = (r: ProjectRow): Project => ({
+  id: r.id,
+  name: r.name,
+  createdAt: Number(r.created_at),
+});
+
+export const toCredential = (r: CredentialRow): Credential => ({
+  id: r.id,
+  projectId: r.project_id,
+  clientId: r.client_id,
+  apiKeyHash: r.api_key_hash,
+  clientSecretHash: r.client_secret_hash,
+  createdAt: Number(r.created_at),
+  revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+});
+
+export const toBot = (r: BotRow): Bot => ({
+  id: r.id,
+  projectId: r.project_id,
+  name: r.name,
+  channel: r.channel as ChannelKind,
+  createdAt: Number(r.created_at),
+});
+
+export const toEndUser = (r: EndUserRow): EndUser => ({
+  id: r.id,
+  projectId: r.project_id,
+  names: r.names,
+  referenceId: r.reference_id,
+  createdAt: Number(r.created_at),
+});
+
+export const toIntegration = (r: IntegrationRow): Integration => ({
+  id: r.id,
+  projectId: r.project_id,
+  webhookUrl: r.webhook_url,
+  authType: r.auth_type as AuthType,
+  authorization: r.authorization_value,
+  signingSecret: r.signing_secret,
+  enabled: Number(r.enabled) === 1,
+  disabledReason: r.disabled_reason,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+export const toRoom = (r: RoomRow): Room => ({
+  id: r.id,
+  projectId: r.project_id,
+  botId: r.bot_id,
+  userId: r.user_id,
+  createdAt: Number(r.created_at),
+});
+
+export const toConversation = (r: ConversationRow): Conversation => ({
+  id: r.id,
+  projectId: r.project_id,
+  roomId: r.room_id,
+  botId: r.bot_id,
+  userId: r.user_id,
+  state: r.state as ConversationState,
+  assignment: r.assignment === null ? null : (JSON.parse(r.assignment) as Assignment),
+  metadata: r.metadata === null ? null : (JSON.parse(r.metadata) as Record<string, unknown>),
+  startAt: Number(r.start_at),
+  endAt: r.end_at === null ? null : Number(r.end_at),
+  endedReason: r.ended_reason as EndedReason | null,
+});
+
+export const toMessage = (r: MessageRow): Message => ({
+  id: r.id,
+  projectId: r.project_id,
+  roomId: r.room_id,
+  conversationId: r.conversation_id,
+  sender: r.sender as MessageSender,
+  type: r.type as MessageType,
+  content: JSON.parse(r.content) as Record<string, unknown>,
+  externalId: r.external_id,
+  createdAt: Number(r.created_at),
+});
+
+export const toEvent = (r: EventRow): OutboxEvent => ({
+  id: r.id,
+  projectId: r.project_id,
+  roomId: r.room_id,
+  roomSeq: Number(r.room_seq),
+  conversationId: r.conversation_id,
+  type: r.type as EventType,
+  payload: r.payload,
+  createdAt: Number(r.created_at),
+  status: r.status as DeliveryStatus,
+  attemptCount: Number(r.attempt_count),
+  nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
+  deliveredAt: r.delivered_at === null ? null : Number(r.delivered_at),
+});

@@ -1,0 +1,114 @@
+/**
+ * The storage interface every database implements. Rows are mapped to the domain types of
+ * domain/types.ts at this boundary: nothing untyped leaves storage. Services receive a `Tx` and
+ * never open transactions themselves; the route owns the boundary.
+ */
+import type {
+  Bot,
+  Conversation,
+  Credential,
+  EndedReason,
+  EndUser,
+  Integration,
+  Message,
+  OutboxEvent,
+  Project,
+  Room,
+} from '../domain/types.js';
+import type { Dialect } from './migrations/index.js';
+
+export interface StoreCapabilities {
+  /** Workers may claim outbox rows concurrently with FOR UPDATE SKIP LOCKED. */
+  readonly skipLocked: boolean;
+  /** Commits can wake workers in other processes (LISTEN/NOTIFY). */
+  readonly listenNotify: boolean;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Pass back as `after` to get the next page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+export interface PageRequest {
+  /** Exclusive lower bound on the id (ids sort by creation time). */
+  readonly after?: string | undefined;
+  readonly limit: number;
+}
+
+export interface IntegrationPatch {
+  readonly webhookUrl?: string;
+  readonly authType?: Integration['authType'];
+  readonly authorization?: string | null;
+  readonly signingSecret?: string;
+  readonly enabled?: boolean;
+  readonly disabledReason?: string | null;
+  readonly updatedAt: number;
+}
+
+/** Every query, inside or outside a transaction. */
+export interface Queries {
+  insertProject(p: Project): Promise<void>;
+  getProject(id: string): Promise<Project | undefined>;
+  listProjects(page: PageRequest): Promise<Page<Project>>;
+
+  insertCredential(c: Credential): Promise<void>;
+  getCredential(id: string): Promise<Credential | undefined>;
+  getCredentialByClientId(clientId: string): Promise<Credential | undefined>;
+  listCredentials(projectId: string): Promise<Credential[]>;
+  /** Returns false when no live credential of this project has that id. */
+  revokeCredential(projectId: string, id: string, at: number): Promise<boolean>;
+
+  insertBot(b: Bot): Promise<void>;
+  getBot(projectId: string, id: string): Promise<Bot | undefined>;
+  listBots(projectId: string, page: PageRequest): Promise<Page<Bot>>;
+
+  insertEndUser(u: EndUser): Promise<void>;
+  getEndUser(projectId: string, id: string): Promise<EndUser | undefined>;
+  getEndUserByReference(projectId: string, referenceId: string): Promise<EndUser | undefined>;
+  listEndUsers(projectId: string, page: PageRequest): Promise<Page<EndUser>>;
+
+  insertIntegration(i: Integration): Promise<void>;
+  getIntegration(projectId: string): Promise<Integration | undefined>;
+  /** Returns the updated integration, or undefined when the project has none. */
+  updateIntegration(projectId: string, patch: IntegrationPatch): Promise<Integration | undefined>;
+  deleteIntegration(projectId: string): Promise<boolean>;
+
+  getRoomByPair(botId: string, userId: string): Promise<Room | undefined>;
+  insertRoom(r: Room): Promise<void>;
+  /** Reserves the next position in the room's event order (row-locks the room where it can). */
+  nextRoomSeq(roomId: string): Promise<number>;
+
+  /** Throws UniqueViolation('conversations_one_active') when the room already has one. */
+  insertConversation(c: Conversation): Promise<void>;
+  getConversation(projectId: string, id: string): Promise<Conversation | undefined>;
+  getActiveConversation(roomId: string): Promise<Conversation | undefined>;
+  closeConversation(id: string, endAt: number, reason: EndedReason): Promise<void>;
+
+  insertMessage(m: Message): Promise<void>;
+
+  insertEvent(e: OutboxEvent): Promise<void>;
+  getEvent(id: string): Promise<OutboxEvent | undefined>;
+  /** Pending and not-yet-sent events of a project become `cancelled`; returns how many. */
+  cancelPendingEvents(projectId: string): Promise<number>;
+}
+
+export type Tx = Queries;
+
+export interface Store {
+  readonly dialect: Dialect;
+  readonly capabilities: StoreCapabilities;
+  /** Reads (and single-statement writes) outside any transaction; sees only committed data. */
+  readonly queries: Queries;
+  /** Applies pending migrations; returns the versions applied now. */
+  migrate(): Promise<number[]>;
+  /**
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. The
+   * promise settles only after the commit is durable. `fn` must not start another transaction
+   * and should do no I/O of its own (validate and resolve DNS before, not inside).
+   */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Called with the ids of committed events, after each commit that wrote some. */
+  onEventsCommitted(listener: (eventIds: readonly string[]) => void): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,82 @@
+/**
+ * Test harness: a fresh SQLite file per harness, the app built in-process (no port), and a
+ * seeded project with a credential, a bot and an end user.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { type App, buildApp } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { createBot, createEndUser, createProject } from '../../src/domain/projects/project.service.js';
+import type { Bot, EndUser, Project } from '../../src/domain/types.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import type { Store } from '../../src/storage/store.js';
+
+export interface Seed {
+  readonly project: Project;
+  readonly apiKey: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly credentialId: string;
+  readonly bot: Bot;
+  readonly user: EndUser;
+}
+
+export interface Harness {
+  readonly app: App;
+  readonly store: Store;
+  readonly config: Config;
+  readonly dir: string;
+  seed(name?: string): Promise<Seed>;
+  close(): Promise<void>;
+}
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export async function createHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'relevo-test-'));
+  const config = loadConfig({
+    DATABASE_URL: `sqlite:${join(dir, 'relevo.db')}`,
+    RELEVO_ADMIN_TOKEN: ADMIN_TOKEN,
+    RELEVO_WEBHOOK_ALLOW: '127.0.0.0/8,::1',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const store = new SqliteStore({ path: join(dir, 'relevo.db') });
+  await store.migrate();
+  const app = await buildApp({ config, store, logger: pino({ level: 'silent' }) });
+  await app.server.ready();
+  return {
+    app,
+    store,
+    config,
+    dir,
+    async seed(name = 'Acme') {
+      const now = Date.now();
+      return store.transaction(async (tx) => {
+        const { project, minted } = await createProject(tx, name, now);
+        const bot = await createBot(tx, project.id, 'Helper Bot', 'webchat', now);
+        const user = await createEndUser(tx, project.id, 'Maria Silva', null, now);
+        return {
+          project,
+          apiKey: minted.apiKey,
+          clientId: minted.credential.clientId,
+          clientSecret: minted.clientSecret,
+          credentialId: minted.credential.id,
+          bot,
+          user,
+        };
+      });
+    },
+    async close() {
+      await app.server.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function basic(seed: Pick<Seed, 'clientId' | 'clientSecret'>): string {
+  return `Basic ${Buffer.from(`${seed.clientId}:${seed.clientSecret}`).toString('base64')}`;
+}
