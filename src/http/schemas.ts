@@ -38,7 +38,10 @@ export const ErrorEnvelope = Type.Object(
 );
 
 /** A string from a fixed list, as a plain `enum` so a refusal names every allowed value once. */
-export function StringEnum<T extends string>(values: readonly T[], options: { description?: string } = {}) {
+export function StringEnum<const T extends string>(
+  values: readonly T[],
+  options: { description?: string } = {},
+) {
   return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 }
 

@@ -468,51 +468,61 @@ export class SqliteStore implements Store {
 
   /** Runs every queued transaction in one BEGIN…COMMIT; see the file comment. */
   private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-      const tx = this.writeQueries;
-      tx.insertedEvents = [];
-      try {
-        this.writer.exec('BEGIN IMMEDIATE');
-      } catch (e) {
-        const err = translateSqliteError(e);
-        for (const q of batch) q.reject(err);
-        continue;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        await this.runBatch(batch);
       }
-      const committedEvents: string[] = [];
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async runBatch(batch: Queued[]): Promise<void> {
+    const db = this.writer;
+    const tx = this.writeQueries;
+    tx.insertedEvents = [];
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const committedEvents: string[] = [];
+    try {
+      db.exec('BEGIN IMMEDIATE');
       for (const q of batch) {
-        this.writer.exec('SAVEPOINT request');
+        db.exec('SAVEPOINT request');
         const eventsBefore = tx.insertedEvents.length;
         try {
           const value = await q.fn(tx);
-          this.writer.exec('RELEASE request');
+          db.exec('RELEASE request');
           outcomes.push({ ok: true, value });
           committedEvents.push(...tx.insertedEvents.slice(eventsBefore));
         } catch (error) {
-          this.writer.exec('ROLLBACK TO request');
-          this.writer.exec('RELEASE request');
+          db.exec('ROLLBACK TO request');
+          db.exec('RELEASE request');
           tx.insertedEvents.length = eventsBefore;
           outcomes.push({ ok: false, error });
         }
       }
-      try {
-        this.writer.exec('COMMIT');
-      } catch (e) {
-        const err = translateSqliteError(e);
-        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
-        for (const q of batch) q.reject(err);
-        continue;
+      db.exec('COMMIT');
+    } catch (e) {
+      // BEGIN, a savepoint or COMMIT itself failed (disk full, I/O error): nothing of the batch
+      // is kept, and every caller hears why.
+      const err = translateSqliteError(e);
+      if (db.inTransaction) {
+        try {
+          db.exec('ROLLBACK');
+        } catch {
+          // The connection already rolled back on its own (SQLite does on some I/O errors).
+        }
       }
-      batch.forEach((q, i) => {
-        const o = outcomes[i];
-        if (o?.ok) q.resolve(o.value);
-        else q.reject(o?.error);
-      });
-      if (committedEvents.length > 0) for (const l of this.listeners) l(committedEvents);
+      for (const q of batch) q.reject(err);
+      return;
     }
-    this.flushing = false;
+    batch.forEach((q, i) => {
+      const o = outcomes[i];
+      if (o?.ok) q.resolve(o.value);
+      else q.reject(o?.error);
+    });
+    if (committedEvents.length > 0) for (const l of this.listeners) l(committedEvents);
   }
 
   async close(): Promise<void> {
