@@ -18,7 +18,10 @@ export interface NewEvent {
 export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
   const integration = await tx.getIntegration(e.projectId);
   const roomSeq = await tx.nextRoomSeq(e.roomId);
-  const sendable = integration?.enabled === true;
+  // Pending whenever the project has an integration, even a disabled one: its events wait and
+  // go out, in order, once it is updated and enabled again (webhooks.md: "events keep being
+  // stored, none sent" while disabled).
+  const sendable = integration !== undefined;
   const event: OutboxEvent = {
     id: newId('evt', e.createdAt),
     projectId: e.projectId,
@@ -28,12 +31,13 @@ export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
     type: e.type,
     payload: JSON.stringify(e.payload),
     createdAt: e.createdAt,
-    // A project without an enabled integration records its events and sends nothing
-    // (webhooks.md, "Which events are sent"); they stay available to replay.
+    // A project without an integration records its events and sends nothing (webhooks.md,
+    // "Which events are sent"); they stay available to replay.
     status: sendable ? 'pending' : 'skipped',
     attemptCount: 0,
     nextAttemptAt: sendable ? e.createdAt : null,
     deliveredAt: null,
+    lastError: null,
   };
   await tx.insertEvent(event);
   return event;

@@ -142,4 +142,25 @@ export interface OutboxEvent {
   readonly attemptCount: number;
   readonly nextAttemptAt: number | null;
   readonly deliveredAt: number | null;
+  /** Why the latest attempt failed, while it matters (cleared on success and on requeue). */
+  readonly lastError: string | null;
+}
+
+/** How one delivery attempt ended, as recorded in the delivery log. */
+export type AttemptResult = 'delivered' | 'failed' | 'gone' | 'abandoned';
+
+export interface DeliveryAttempt {
+  readonly id: string;
+  readonly eventId: string;
+  readonly projectId: string;
+  /** 1 for the first attempt of the event's current delivery cycle. */
+  readonly attemptNumber: number;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly url: string;
+  readonly statusCode: number | null;
+  /** The first 4 KiB of the response body, as text. */
+  readonly responseBody: string | null;
+  readonly error: string | null;
+  readonly outcome: AttemptResult;
 }

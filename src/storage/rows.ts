@@ -7,6 +7,8 @@ import type {
   Conversation,
   ConversationState,
   Credential,
+  AttemptResult,
+  DeliveryAttempt,
   DeliveryStatus,
   EndedReason,
   EndUser,
@@ -105,6 +107,7 @@ export interface EventRow {
   attempt_count: number;
   next_attempt_at: number | null;
   delivered_at: number | null;
+  last_error: string | null;
 }
 
 export const toProject = (r: ProjectRow): Project => ({
@@ -199,4 +202,33 @@ export const toEvent = (r: EventRow): OutboxEvent => ({
   attemptCount: Number(r.attempt_count),
   nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
   deliveredAt: r.delivered_at === null ? null : Number(r.delivered_at),
+  lastError: r.last_error,
+});
+
+export interface AttemptRow {
+  id: string;
+  event_id: string;
+  project_id: string;
+  attempt_number: number;
+  started_at: number;
+  duration_ms: number;
+  url: string;
+  status_code: number | null;
+  response_body: string | null;
+  error: string | null;
+  outcome: string;
+}
+
+export const toAttempt = (r: AttemptRow): DeliveryAttempt => ({
+  id: r.id,
+  eventId: r.event_id,
+  projectId: r.project_id,
+  attemptNumber: Number(r.attempt_number),
+  startedAt: Number(r.started_at),
+  durationMs: Number(r.duration_ms),
+  url: r.url,
+  statusCode: r.status_code === null ? null : Number(r.status_code),
+  responseBody: r.response_body,
+  error: r.error,
+  outcome: r.outcome as AttemptResult,
 });

@@ -7,6 +7,9 @@ import type {
   Bot,
   Conversation,
   Credential,
+  DeliveryAttempt,
+  DeliveryStatus,
+  EventType,
   EndedReason,
   EndUser,
   Integration,
@@ -18,6 +21,8 @@ import type {
 import type { Dialect } from './migrations/index.js';
 
 export interface StoreCapabilities {
+  /** Exactly one process uses the database (embedded SQLite): leases left by a crash are void. */
+  readonly singleProcess: boolean;
   /** Workers may claim outbox rows concurrently with FOR UPDATE SKIP LOCKED. */
   readonly skipLocked: boolean;
   /** Commits can wake workers in other processes (LISTEN/NOTIFY). */
@@ -91,7 +96,61 @@ export interface Queries {
   getEvent(id: string): Promise<OutboxEvent | undefined>;
   /** Pending and not-yet-sent events of a project become `cancelled`; returns how many. */
   cancelPendingEvents(projectId: string): Promise<number>;
+
+  // --- the delivery engine ---
+
+  /**
+   * Leases up to `limit` due events, each the earliest pending event of its room (per-room
+   * order), of projects whose integration exists and is enabled, skipping `excludeProjects`
+   * (at their concurrency limit) and at most `perProjectLimit` per project.
+   */
+  claimDueEvents(claim: EventClaim): Promise<OutboxEvent[]>;
+  /** The earliest time a pending event becomes due, or undefined when none is pending. */
+  nextDueAt(): Promise<number | undefined>;
+  /** Gives a leased event back without an attempt (shutdown, integration disabled meanwhile). */
+  releaseLease(eventId: string, owner: string): Promise<void>;
+  /** Voids every lease (single-process databases, at start-up: their holder is gone). */
+  releaseAllLeases(): Promise<number>;
+  /** Applies the outcome of an attempt if the event is still pending and leased by `owner`. */
+  settleEvent(eventId: string, owner: string, settle: EventSettlement): Promise<boolean>;
+  insertAttempt(a: DeliveryAttempt): Promise<void>;
+  listAttempts(eventId: string): Promise<DeliveryAttempt[]>;
+  /** Starts the failure clock if it is not running; returns when the run of failures began. */
+  noteIntegrationFailure(projectId: string, at: number): Promise<number>;
+  clearIntegrationFailure(projectId: string): Promise<void>;
+
+  // --- the delivery log ---
+  listEvents(projectId: string, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEvent>>;
+  /** Makes events due now for a new delivery cycle (attempt count reset); returns how many. */
+  requeueEvents(projectId: string, select: RequeueSelection, now: number): Promise<number>;
 }
+
+export interface EventClaim {
+  readonly now: number;
+  readonly limit: number;
+  readonly perProjectLimit: number;
+  readonly excludeProjects: readonly string[];
+  readonly owner: string;
+  readonly leaseUntil: number;
+}
+
+export interface EventSettlement {
+  readonly status: DeliveryStatus;
+  readonly attemptCount: number;
+  readonly nextAttemptAt: number | null;
+  readonly deliveredAt: number | null;
+  readonly lastError: string | null;
+}
+
+export interface EventFilter {
+  readonly status?: DeliveryStatus | undefined;
+  readonly type?: EventType | undefined;
+  readonly conversationId?: string | undefined;
+}
+
+export type RequeueSelection =
+  | { readonly kind: 'one'; readonly eventId: string }
+  | { readonly kind: 'since'; readonly since: number; readonly conversationId?: string | undefined };
 
 export type Tx = Queries;
 

@@ -5,6 +5,7 @@
  * one text per dialect. Times are BIGINT Unix milliseconds; JSON is TEXT.
  */
 import { m0001Initial } from './0001-initial.js';
+import { m0002Delivery } from './0002-delivery.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Statement = string | Readonly<Record<Dialect, string>>;
@@ -15,7 +16,7 @@ export interface Migration {
   readonly statements: readonly Statement[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [m0001Initial];
+export const MIGRATIONS: readonly Migration[] = [m0001Initial, m0002Delivery];
 
 export function statementFor(s: Statement, dialect: Dialect): string {
   return typeof s === 'string' ? s : s[dialect];

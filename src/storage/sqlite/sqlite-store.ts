@@ -15,6 +15,7 @@ import type {
   Bot,
   Conversation,
   Credential,
+  DeliveryAttempt,
   EndedReason,
   EndUser,
   Integration,
@@ -26,6 +27,7 @@ import type {
 import { StorageUnavailable, UniqueViolation } from '../errors.js';
 import { MIGRATIONS, statementFor } from '../migrations/index.js';
 import {
+  type AttemptRow,
   type BotRow,
   type ConversationRow,
   type CredentialRow,
@@ -34,6 +36,7 @@ import {
   type IntegrationRow,
   type ProjectRow,
   type RoomRow,
+  toAttempt,
   toBot,
   toConversation,
   toCredential,
@@ -43,7 +46,19 @@ import {
   toProject,
   toRoom,
 } from '../rows.js';
-import type { IntegrationPatch, Page, PageRequest, Queries, Store, StoreCapabilities, Tx } from '../store.js';
+import type {
+  EventClaim,
+  EventFilter,
+  EventSettlement,
+  IntegrationPatch,
+  Page,
+  PageRequest,
+  Queries,
+  RequeueSelection,
+  Store,
+  StoreCapabilities,
+  Tx,
+} from '../store.js';
 
 type Db = Database.Database;
 
@@ -390,6 +405,162 @@ class SqliteQueries implements Queries {
       projectId,
     ).changes;
   }
+
+  async claimDueEvents(c: EventClaim): Promise<OutboxEvent[]> {
+    // The head of each room (its earliest pending event) is the only candidate of that room, so
+    // a room waiting on a retry holds only itself. ROW_NUMBER caps each project's share of one
+    // claim, so a backlog of one integration cannot crowd out the others.
+    const rows = this.all<EventRow>(
+      `WITH heads AS (
+         SELECT e.id, e.next_attempt_at,
+           ROW_NUMBER() OVER (PARTITION BY e.project_id ORDER BY e.next_attempt_at, e.id) AS rn
+         FROM events e
+         JOIN integrations i ON i.project_id = e.project_id AND i.enabled = 1
+         WHERE e.status = 'pending' AND e.next_attempt_at <= ?
+           AND (e.lease_until IS NULL OR e.lease_until < ?)
+           AND e.project_id NOT IN (SELECT value FROM json_each(?))
+           AND NOT EXISTS (SELECT 1 FROM events p
+             WHERE p.room_id = e.room_id AND p.status = 'pending' AND p.room_seq < e.room_seq)
+       )
+       UPDATE events SET lease_until = ?, lease_owner = ?
+       WHERE id IN (SELECT id FROM heads WHERE rn <= ? ORDER BY next_attempt_at, id LIMIT ?)
+       RETURNING *`,
+      c.now,
+      c.now,
+      JSON.stringify(c.excludeProjects),
+      c.leaseUntil,
+      c.owner,
+      c.perProjectLimit,
+      c.limit,
+    );
+    return rows.map(toEvent).sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.id.localeCompare(b.id));
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const r = this.one<{ due: number | null }>(
+      `SELECT MIN(CASE WHEN e.lease_until IS NOT NULL AND e.lease_until > e.next_attempt_at
+                       THEN e.lease_until ELSE e.next_attempt_at END) AS due
+       FROM events e
+       JOIN integrations i ON i.project_id = e.project_id AND i.enabled = 1
+       WHERE e.status = 'pending'
+         AND NOT EXISTS (SELECT 1 FROM events p
+           WHERE p.room_id = e.room_id AND p.status = 'pending' AND p.room_seq < e.room_seq)`,
+    );
+    return r?.due === null || r?.due === undefined ? undefined : Number(r.due);
+  }
+
+  async releaseLease(eventId: string, owner: string): Promise<void> {
+    this.run('UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?', eventId, owner);
+  }
+
+  async releaseAllLeases(): Promise<number> {
+    return this.run('UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE lease_owner IS NOT NULL').changes;
+  }
+
+  async settleEvent(eventId: string, owner: string, x: EventSettlement): Promise<boolean> {
+    const r = this.run(
+      `UPDATE events SET status = ?, attempt_count = ?, next_attempt_at = ?, delivered_at = ?, last_error = ?,
+         lease_until = NULL, lease_owner = NULL
+       WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
+      x.status,
+      x.attemptCount,
+      x.nextAttemptAt,
+      x.deliveredAt,
+      x.lastError,
+      eventId,
+      owner,
+    );
+    return r.changes > 0;
+  }
+
+  async insertAttempt(a: DeliveryAttempt): Promise<void> {
+    this.run(
+      `INSERT INTO attempts (id, event_id, project_id, attempt_number, started_at, duration_ms, url, status_code,
+         response_body, error, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      a.id,
+      a.eventId,
+      a.projectId,
+      a.attemptNumber,
+      a.startedAt,
+      a.durationMs,
+      a.url,
+      a.statusCode,
+      a.responseBody,
+      a.error,
+      a.outcome,
+    );
+  }
+
+  async listAttempts(eventId: string): Promise<DeliveryAttempt[]> {
+    return this.all<AttemptRow>('SELECT * FROM attempts WHERE event_id = ? ORDER BY id', eventId).map(toAttempt);
+  }
+
+  async noteIntegrationFailure(projectId: string, at: number): Promise<number> {
+    const r = this.one<{ failing_since: number | null }>(
+      'UPDATE integrations SET failing_since = COALESCE(failing_since, ?) WHERE project_id = ? RETURNING failing_since',
+      at,
+      projectId,
+    );
+    return r?.failing_since === null || r?.failing_since === undefined ? at : Number(r.failing_since);
+  }
+
+  async clearIntegrationFailure(projectId: string): Promise<void> {
+    this.run('UPDATE integrations SET failing_since = NULL WHERE project_id = ? AND failing_since IS NOT NULL', projectId);
+  }
+
+  async listEvents(projectId: string, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEvent>> {
+    // Newest first: the cursor is the last id seen, and the next page holds older ids.
+    const where = ['project_id = ?'];
+    const params: unknown[] = [projectId];
+    if (page.after !== undefined) {
+      where.push('id < ?');
+      params.push(page.after);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.type !== undefined) {
+      where.push('type = ?');
+      params.push(filter.type);
+    }
+    if (filter.conversationId !== undefined) {
+      where.push('conversation_id = ?');
+      params.push(filter.conversationId);
+    }
+    const rows = this.all<EventRow>(
+      `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+      ...params,
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toEvent), page.limit);
+  }
+
+  async requeueEvents(projectId: string, select: RequeueSelection, now: number): Promise<number> {
+    const fresh = `status = 'pending', attempt_count = 0, next_attempt_at = ?, delivered_at = NULL, last_error = NULL,
+      lease_until = NULL, lease_owner = NULL`;
+    if (select.kind === 'one') {
+      // A pending event waiting on its backoff is simply made due now; a settled one starts a
+      // new delivery cycle.
+      const r1 = this.run(
+        "UPDATE events SET next_attempt_at = ? WHERE project_id = ? AND id = ? AND status = 'pending' AND lease_owner IS NULL",
+        now,
+        projectId,
+        select.eventId,
+      );
+      if (r1.changes > 0) return 1;
+      return this.run(`UPDATE events SET ${fresh} WHERE project_id = ? AND id = ? AND status <> 'pending'`, now, projectId, select.eventId)
+        .changes;
+    }
+    const params: unknown[] = [now, projectId, select.since];
+    let extra = '';
+    if (select.conversationId !== undefined) {
+      extra = ' AND conversation_id = ?';
+      params.push(select.conversationId);
+    }
+    return this.run(`UPDATE events SET ${fresh} WHERE project_id = ? AND created_at >= ? AND status <> 'pending'${extra}`, ...params)
+      .changes;
+  }
 }
 
 interface Queued {
@@ -405,7 +576,7 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
-  readonly capabilities: StoreCapabilities = { skipLocked: false, listenNotify: false };
+  readonly capabilities: StoreCapabilities = { singleProcess: true, skipLocked: false, listenNotify: false };
   readonly queries: Queries;
   private readonly writer: Db;
   private readonly reader: Db;
