@@ -10,6 +10,7 @@ import { ApiError } from './errors.js';
 import { authenticate } from './http/auth.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { registerJsonParser } from './http/json-body-parser.js';
+import { adminRoutes } from './http/routes/admin.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
 import type { RouteDeps } from './http/routes/route-deps.js';
 import type { Store } from './storage/store.js';
@@ -82,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         securitySchemes: {
           apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
           basic: { type: 'http', scheme: 'basic', description: 'base64(clientId:clientSecret)' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'RELEVO_ADMIN_TOKEN (admin API only)' },
         },
       },
       security: [{ apiKey: [] }, { basic: [] }],
@@ -114,6 +116,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       },
       { prefix },
     );
+  }
+
+  // Without a token the admin API does not exist at all: /admin/* is an unknown route (404).
+  const adminToken = deps.config.adminToken;
+  if (adminToken !== undefined) {
+    await server.register(async (scope) => adminRoutes(scope, { ...routeDeps, adminToken }), {
+      prefix: '/admin/v1',
+    });
   }
 
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
