@@ -12,6 +12,7 @@ import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { registerJsonParser } from './http/json-body-parser.js';
 import { adminRoutes } from './http/routes/admin.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
+import { docsRoutes } from './http/routes/docs.routes.js';
 import type { RouteDeps } from './http/routes/route-deps.js';
 import type { Store } from './storage/store.js';
 import { VERSION } from './version.js';
@@ -127,6 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }
 
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+  docsRoutes(server);
 
   return {
     server,
