@@ -17,6 +17,8 @@ export interface Config {
   readonly webhookTimeoutMs: number;
   /** Delay before each attempt, in ms; its length is the number of attempts. */
   readonly webhookRetryScheduleMs: readonly number[];
+  /** Attempts in flight at once per integration: what one slow webhook can hold. */
+  readonly webhookConcurrency: number;
   readonly role: Role;
   readonly logLevel: LogLevel;
   /** Largest accepted request body, in bytes. */
@@ -32,6 +34,7 @@ export const DEFAULTS = {
   RELEVO_WEBHOOK_ALLOW: '',
   RELEVO_WEBHOOK_TIMEOUT_MS: '15000',
   RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,5s,5m,30m,2h,5h,10h,10h',
+  RELEVO_WEBHOOK_CONCURRENCY: '16',
   RELEVO_ROLE: 'all',
   LOG_LEVEL: 'info',
   RELEVO_BODY_LIMIT_BYTES: String(1024 * 1024),
@@ -120,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .filter((s) => s !== ''),
     webhookTimeoutMs: int('RELEVO_WEBHOOK_TIMEOUT_MS', get('RELEVO_WEBHOOK_TIMEOUT_MS'), 1, 600_000),
     webhookRetryScheduleMs: schedule,
+    webhookConcurrency: int('RELEVO_WEBHOOK_CONCURRENCY', get('RELEVO_WEBHOOK_CONCURRENCY'), 1, 1024),
     role,
     logLevel,
     bodyLimitBytes: int('RELEVO_BODY_LIMIT_BYTES', get('RELEVO_BODY_LIMIT_BYTES'), 1024, 64 * 1024 * 1024),

@@ -1,0 +1,52 @@
+/**
+ * The delivery worker as one unit: the network policy, the sender and the dispatcher, built from
+ * configuration. Started by `relevo serve` when RELEVO_ROLE is worker or all, and by tests.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
+import type { Store } from '../storage/store.js';
+import { Dispatcher } from './dispatcher.js';
+import { parseAllowList } from './network-policy.js';
+import { WebhookSender } from './webhook-sender.js';
+
+/** Attempts in flight in one process, across all integrations (each holds a socket). */
+const MAX_IN_FLIGHT = 512;
+
+export interface DeliveryWorker {
+  readonly dispatcher: Dispatcher;
+  /** Finishes attempts in flight for up to `graceMs`, abandons the rest, closes connections. */
+  stop(graceMs: number): Promise<void>;
+}
+
+export async function startDeliveryWorker(deps: {
+  config: Config;
+  store: Store;
+  log: FastifyBaseLogger;
+  clock?: () => number;
+  random?: () => number;
+}): Promise<DeliveryWorker> {
+  const { config } = deps;
+  const sender = new WebhookSender({
+    allow: parseAllowList(config.webhookAllow),
+    connectionsPerOrigin: config.webhookConcurrency,
+  });
+  const dispatcher = new Dispatcher({
+    store: deps.store,
+    sender,
+    log: deps.log,
+    timeoutMs: config.webhookTimeoutMs,
+    scheduleMs: config.webhookRetryScheduleMs,
+    perIntegrationLimit: config.webhookConcurrency,
+    maxInFlight: MAX_IN_FLIGHT,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.random ? { random: deps.random } : {}),
+  });
+  await dispatcher.start();
+  return {
+    dispatcher,
+    async stop(graceMs) {
+      await dispatcher.stop(graceMs);
+      await sender.close();
+    },
+  };
+}

@@ -1,0 +1,390 @@
+/**
+ * The dispatcher: takes due events from the outbox and delivers them to their project's webhook.
+ *
+ * - Fast when healthy: a commit that wrote events wakes it at once (no polling interval); a timer
+ *   armed for the next due retry, and a slow safety poll, cover everything else.
+ * - In order per room: only the earliest pending event of a room is ever claimed, and it stays
+ *   pending (holding its room, and only its room) until it is delivered or dead-lettered.
+ * - Fair: at most `perIntegrationLimit` attempts in flight per project, and one claim hands out
+ *   at most that many events of one project, so a slow webhook cannot take the whole pool.
+ * - Crash-safe: claiming is a lease in the database. An event is marked delivered only after its
+ *   2xx, in the same transaction as its attempt row; a crash in between repeats that one attempt
+ *   (same webhook-id), which is the at-least-once promise.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { newId, randomHex } from '../domain/ids.js';
+import type { AttemptResult, Integration, OutboxEvent } from '../domain/types.js';
+import { coerceError } from '../errors.js';
+import type { Store, Tx } from '../storage/store.js';
+import { VERSION } from '../version.js';
+import { type Decision, DISABLE_AFTER_FAILING_MS, decide } from './retry-policy.js';
+import { signEvent } from './signer.js';
+import type { SendResult, WebhookSender } from './webhook-sender.js';
+
+export interface DispatcherOptions {
+  readonly store: Store;
+  readonly sender: WebhookSender;
+  readonly log: FastifyBaseLogger;
+  readonly timeoutMs: number;
+  readonly scheduleMs: readonly number[];
+  /** Attempts in flight per project (= per integration). */
+  readonly perIntegrationLimit: number;
+  /** Attempts in flight in this process. */
+  readonly maxInFlight: number;
+  readonly clock?: () => number;
+  readonly random?: () => number;
+}
+
+/**
+ * A lease outlives the attempt it covers by this much (the attempt itself is bounded by the
+ * timeout), so a busy database writing the outcome does not let another worker start a
+ * duplicate.
+ */
+const LEASE_MARGIN_MS = 30_000;
+/** Events are claimed in batches of at most this many (one transaction per batch). */
+const CLAIM_BATCH = 64;
+/**
+ * Another process may make events due without waking this one (the CLI replaying on SQLite,
+ * a worker elsewhere): look anyway at least this often.
+ */
+const SAFETY_POLL_MS = 1_000;
+
+interface Flight {
+  readonly projectId: string;
+  readonly abort: AbortController;
+  readonly done: Promise<void>;
+}
+
+export class Dispatcher {
+  /** This process's name on the leases it holds. */
+  readonly owner = `wrk_${randomHex(8)}`;
+  private readonly inFlight = new Map<string, Flight>();
+  private readonly perProject = new Map<string, number>();
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private pumping = false;
+  private again = false;
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: DispatcherOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.random = o.random ?? Math.random;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    if (this.o.store.capabilities.singleProcess) {
+      // Leases in a single-process database were held by a process that is gone (a crash):
+      // their attempts are repeated now rather than after the lease runs out.
+      const released = await this.o.store.transaction((tx) => tx.releaseAllLeases());
+      if (released > 0) this.o.log.warn({ released }, 'resuming deliveries interrupted by the last stop');
+    }
+    this.o.store.onEventsCommitted(() => this.wake());
+    this.wake();
+  }
+
+  /** Look for due events now. Cheap to call often: wake-ups while a pass runs fold into one. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    setImmediate(() => void this.pump());
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  private async pump(): Promise<void> {
+    let retryInMs: number | undefined;
+    try {
+      do {
+        this.again = false;
+        await this.claimAndLaunch();
+      } while (this.again && !this.stopped);
+    } catch (e) {
+      // The database is unavailable or the claim failed: try again shortly, never give up.
+      this.o.log.error({ err: coerceError(e) }, 'dispatcher could not claim events; retrying in 1 s');
+      retryInMs = 1_000;
+    } finally {
+      this.pumping = false;
+    }
+    if (this.stopped) return;
+    if (this.again) {
+      this.wake();
+      return;
+    }
+    await this.armTimer(retryInMs);
+  }
+
+  private async claimAndLaunch(): Promise<void> {
+    const { store, perIntegrationLimit, maxInFlight } = this.o;
+    while (!this.stopped) {
+      const capacity = maxInFlight - this.inFlight.size;
+      if (capacity <= 0) return;
+      const excludeProjects = [...this.perProject]
+        .filter(([, n]) => n >= perIntegrationLimit)
+        .map(([p]) => p);
+      const now = this.clock();
+      const limit = Math.min(capacity, CLAIM_BATCH);
+      const claimed = await store.transaction((tx) =>
+        tx.claimDueEvents({
+          now,
+          limit,
+          perProjectLimit: perIntegrationLimit,
+          excludeProjects,
+          owner: this.owner,
+          leaseUntil: now + this.o.timeoutMs + LEASE_MARGIN_MS,
+        }),
+      );
+      const surplus: OutboxEvent[] = [];
+      for (const event of claimed) {
+        if ((this.perProject.get(event.projectId) ?? 0) >= perIntegrationLimit || this.stopped)
+          surplus.push(event);
+        else this.launch(event);
+      }
+      if (surplus.length > 0) {
+        await store.transaction(async (tx) => {
+          for (const e of surplus) await tx.releaseLease(e.id, this.owner);
+        });
+      }
+      if (claimed.length < limit) return;
+    }
+  }
+
+  private async armTimer(retryInMs: number | undefined): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    let delay = retryInMs ?? SAFETY_POLL_MS;
+    if (retryInMs === undefined) {
+      try {
+        const due = await this.o.store.queries.nextDueAt();
+        if (due !== undefined) delay = Math.min(SAFETY_POLL_MS, Math.max(5, due - this.clock()));
+      } catch {
+        delay = 1_000;
+      }
+    }
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.wake();
+    }, delay);
+    this.timer.unref();
+  }
+
+  private launch(event: OutboxEvent): void {
+    const abort = new AbortController();
+    this.perProject.set(event.projectId, (this.perProject.get(event.projectId) ?? 0) + 1);
+    const done = this.deliver(event, abort.signal)
+      .catch((e: unknown) => {
+        this.o.log.error({ err: coerceError(e), eventId: event.id }, 'delivery attempt failed to complete');
+      })
+      .finally(() => {
+        this.inFlight.delete(event.id);
+        const n = (this.perProject.get(event.projectId) ?? 1) - 1;
+        if (n <= 0) this.perProject.delete(event.projectId);
+        else this.perProject.set(event.projectId, n);
+        this.wake();
+      });
+    this.inFlight.set(event.id, { projectId: event.projectId, abort, done });
+  }
+
+  /** One attempt of one event, and the bookkeeping of its outcome. */
+  private async deliver(event: OutboxEvent, signal: AbortSignal): Promise<void> {
+    const { store } = this.o;
+    const integration = await store.queries.getIntegration(event.projectId);
+    if (integration === undefined) {
+      // Deleted since the claim: delete cancels pending events; this one slipped through.
+      await store.transaction((tx) =>
+        tx.settleEvent(event.id, this.owner, {
+          status: 'cancelled',
+          attemptCount: event.attemptCount,
+          nextAttemptAt: null,
+          deliveredAt: null,
+          lastError: 'the integration was deleted',
+        }),
+      );
+      return;
+    }
+    if (!integration.enabled) {
+      await store.transaction((tx) => tx.releaseLease(event.id, this.owner));
+      return;
+    }
+
+    const startedAt = this.clock();
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': `relevo/${VERSION}`,
+      ...authHeader(integration),
+      // Signed with the secret current at this attempt: a regenerated secret applies to
+      // retries of older events too (api.md §4.5).
+      ...signEvent(event.payload, integration.signingSecret, event.id, Math.floor(startedAt / 1000)),
+    };
+    const result = await this.o.sender.send({
+      url: integration.webhookUrl,
+      headers,
+      body: event.payload,
+      timeoutMs: this.o.timeoutMs,
+      signal,
+    });
+    const attemptNumber = event.attemptCount + 1;
+
+    if (result.outcome.kind === 'aborted') {
+      // Shutdown gave up on it: not delivered, not counted; the next start repeats it.
+      await store.transaction(async (tx) => {
+        await tx.insertAttempt(
+          this.attemptRow(event, integration, attemptNumber, startedAt, result, 'abandoned'),
+        );
+        await tx.releaseLease(event.id, this.owner);
+      });
+      return;
+    }
+
+    const decision = decide({
+      outcome: result.outcome,
+      attemptsMade: attemptNumber,
+      scheduleMs: this.o.scheduleMs,
+      random: this.random(),
+    });
+    const settledAt = this.clock();
+    await store.transaction((tx) =>
+      this.record(tx, event, integration, attemptNumber, startedAt, settledAt, result, decision),
+    );
+    if (decision.action !== 'delivered') {
+      this.o.log.info(
+        {
+          eventId: event.id,
+          projectId: event.projectId,
+          attempt: attemptNumber,
+          action: decision.action,
+          error: result.error,
+        },
+        'webhook attempt failed',
+      );
+    }
+  }
+
+  private async record(
+    tx: Tx,
+    event: OutboxEvent,
+    integration: Integration,
+    attemptNumber: number,
+    startedAt: number,
+    now: number,
+    result: SendResult,
+    decision: Decision,
+  ): Promise<void> {
+    const outcome: AttemptResult =
+      decision.action === 'delivered' ? 'delivered' : decision.action === 'disable' ? 'gone' : 'failed';
+    await tx.insertAttempt(this.attemptRow(event, integration, attemptNumber, startedAt, result, outcome));
+    switch (decision.action) {
+      case 'delivered':
+        await tx.settleEvent(event.id, this.owner, {
+          status: 'delivered',
+          attemptCount: attemptNumber,
+          nextAttemptAt: null,
+          deliveredAt: now,
+          lastError: null,
+        });
+        await tx.clearIntegrationFailure(event.projectId);
+        return;
+      case 'disable':
+        // The event keeps its place (and its attempt count): it goes out once the integration
+        // is updated and enabled again.
+        await tx.settleEvent(event.id, this.owner, {
+          status: 'pending',
+          attemptCount: event.attemptCount,
+          nextAttemptAt: now,
+          deliveredAt: null,
+          lastError: result.error,
+        });
+        await tx.updateIntegration(event.projectId, {
+          enabled: false,
+          disabledReason: 'the webhook answered 410 Gone',
+          updatedAt: now,
+        });
+        return;
+      case 'retry':
+      case 'dead': {
+        await tx.settleEvent(event.id, this.owner, {
+          status: decision.action === 'dead' ? 'failed' : 'pending',
+          attemptCount: attemptNumber,
+          nextAttemptAt: decision.action === 'dead' ? null : now + decision.delayMs,
+          deliveredAt: null,
+          lastError: result.error,
+        });
+        const failingSince = await tx.noteIntegrationFailure(event.projectId, now);
+        if (now - failingSince >= DISABLE_AFTER_FAILING_MS) {
+          await tx.updateIntegration(event.projectId, {
+            enabled: false,
+            disabledReason: 'every attempt failed for 5 days',
+            updatedAt: now,
+          });
+        }
+        return;
+      }
+    }
+  }
+
+  private attemptRow(
+    event: OutboxEvent,
+    integration: Integration,
+    attemptNumber: number,
+    startedAt: number,
+    result: SendResult,
+    outcome: AttemptResult,
+  ) {
+    return {
+      id: newId('att', startedAt),
+      eventId: event.id,
+      projectId: event.projectId,
+      attemptNumber,
+      startedAt,
+      durationMs: result.durationMs,
+      url: integration.webhookUrl,
+      statusCode: result.statusCode,
+      responseBody: result.responseBody,
+      error: result.error,
+      outcome,
+    };
+  }
+
+  /**
+   * Stops claiming, lets attempts in flight finish until `graceMs` has passed, then abandons
+   * the rest (their events stay pending and are repeated on the next start).
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    while (this.pumping) await new Promise((r) => setImmediate(r));
+    const all = () => Promise.all([...this.inFlight.values()].map((f) => f.done));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((r) => {
+      timer = setTimeout(() => r('late'), graceMs);
+    });
+    const finished = await Promise.race([all().then(() => 'done' as const), deadline]);
+    clearTimeout(timer);
+    if (finished === 'late') {
+      for (const f of this.inFlight.values()) f.abort.abort();
+      await all();
+    }
+  }
+}
+
+/** The integration's own credential for its webhook (webhooks.md, "Request"). */
+export function authHeader(i: Pick<Integration, 'authType' | 'authorization'>): Record<string, string> {
+  const value = i.authorization ?? '';
+  switch (i.authType) {
+    case 'bearer':
+      return { authorization: `Bearer ${value}` };
+    case 'api_key':
+      return { 'x-api-key': value };
+    case 'basic':
+      return { authorization: `Basic ${Buffer.from(value, 'utf8').toString('base64')}` };
+    case 'no_auth':
+      return {};
+  }
+}
