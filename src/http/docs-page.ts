@@ -72,7 +72,7 @@ h4 { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.06em; color
 table.fields { width: 100%; border-collapse: collapse; font-size: 0.92rem; }
 table.fields th, table.fields td { text-align: left; vertical-align: top; padding: 0.4rem 0.5rem; border-bottom: 1px solid var(--line); }
 table.fields th { font-size: 0.78rem; text-transform: uppercase; letter-spacing: 0.05em; color: var(--muted); font-weight: 600; }
-table.fields td.name { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
+table.fields td.name { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: break-word; }
 table.fields td.type { color: var(--muted); overflow-wrap: anywhere; }
 .req { color: var(--bad); font-weight: 600; font-size: 0.85rem; }
 .opt { color: var(--muted); font-size: 0.85rem; }
@@ -87,17 +87,19 @@ details > summary { cursor: pointer; color: var(--accent); margin: 0.35rem 0; }
 .error-box { border: 1px solid var(--bad); color: var(--bad); border-radius: 8px; padding: 1rem; }
 .hidden { display: none !important; }
 @media (max-width: 640px) {
+  body { font-size: 15px; }
   main { padding: 0.75rem 0.75rem 3rem; }
-  article.op { padding: 0.75rem; }
-  table.fields, table.fields tbody, table.fields tr, table.fields td { display: block; width: 100%; }
+  article.op { padding: 0.75rem; border-radius: 8px; }
+  /* Tables become one compact block per row: name, type and required on one line. */
+  table.fields, table.fields tbody, table.fields tr { display: block; width: 100%; }
   table.fields thead { display: none; }
-  table.fields tr { border-bottom: 1px solid var(--line); padding: 0.35rem 0; }
-  table.fields td { border: 0; padding: 0.1rem 0; }
-  table.fields td[data-label]::before {
-    content: attr(data-label) ": "; color: var(--muted); font-size: 0.78rem; text-transform: uppercase; letter-spacing: 0.04em;
-  }
-  table.fields td.name::before { content: none; }
+  table.fields tr { border-bottom: 1px solid var(--line); padding: 0.45rem 0; }
+  table.fields td { display: block; border: 0; padding: 0; }
+  table.fields td.name, table.fields td.type, table.fields td.in, table.fields td.required { display: inline; margin-right: 0.5em; }
   table.fields td.name { font-weight: 600; }
+  table.fields td.in::before { content: "in "; }
+  table.fields td.empty { display: none; }
+  table.fields td.rules, table.fields td.desc { margin-top: 0.15rem; font-size: 0.88rem; }
 }
 `;
 
@@ -138,6 +140,16 @@ const SCRIPT = String.raw`
       node.appendChild(i % 2 === 1 ? el('code', { text: part }) : document.createTextNode(part));
     });
     return node;
+  }
+
+  // A field path that may wrap after each dot rather than in the middle of a name.
+  function breakable(text) {
+    var out = [];
+    String(text).split('.').forEach(function (part, i, all) {
+      out.push(part + (i < all.length - 1 ? '.' : ''));
+      if (i < all.length - 1) out.push(el('wbr'));
+    });
+    return out;
   }
 
   function paragraphs(text, cls) {
@@ -313,7 +325,7 @@ const SCRIPT = String.raw`
     return out;
   }
 
-  function fieldTable(spec, schema) {
+  function fieldTable(spec, schema, known) {
     var r = merged(spec, schema, []);
     var s = r.schema;
     var wrap = el('div');
@@ -326,21 +338,20 @@ const SCRIPT = String.raw`
       return wrap;
     }
     if (r.name) wrap.appendChild(el('p', { class: 'note' }, ['Schema ', el('code', { text: r.name })]));
-    if (s.description) wrap.appendChild(rich('p', s.description, 'note'));
+    if (s.description && s.description !== known) wrap.appendChild(rich('p', s.description, 'note'));
     if (s.additionalProperties === false) wrap.appendChild(el('p', { class: 'note', text: 'Fields not listed here are refused.' }));
     var tbody = el('tbody');
     list.forEach(function (row) {
       var consList = el('ul', { class: 'constraints' });
       row.constraints.forEach(function (c) { consList.appendChild(rich('li', c)); });
       tbody.appendChild(el('tr', null, [
-        el('td', { class: 'name', 'data-label': 'field', text: row.name }),
-        el('td', { class: 'type', 'data-label': 'type', text: row.type }),
-        el('td', { 'data-label': 'required' }, [
+        el('td', { class: 'name' }, breakable(row.name)),
+        el('td', { class: 'type', text: row.type }),
+        el('td', { class: 'required' }, [
           el('span', { class: row.required ? 'req' : 'opt', text: row.required ? 'required' : 'optional' })
         ]),
-        el('td', { 'data-label': 'rules' }, [row.constraints.length ? consList : el('span', { class: 'opt', text: '-' })]),
-        row.description ? (function () { var td = rich('td', row.description); td.setAttribute('data-label', 'description'); return td; })()
-          : el('td', { 'data-label': 'description', class: 'opt', text: '-' })
+        row.constraints.length ? el('td', { class: 'rules' }, [consList]) : el('td', { class: 'rules empty opt', text: '-' }),
+        row.description ? rich('td', row.description, 'desc') : el('td', { class: 'desc empty opt', text: '-' })
       ]));
     });
     wrap.appendChild(el('div', { class: 'table-wrap' }, [el('table', { class: 'fields' }, [
@@ -397,15 +408,14 @@ const SCRIPT = String.raw`
       var consList = el('ul', { class: 'constraints' });
       constraints(s).forEach(function (c) { consList.appendChild(rich('li', c)); });
       tbody.appendChild(el('tr', null, [
-        el('td', { class: 'name', 'data-label': 'name', text: p.name }),
-        el('td', { class: 'type', 'data-label': 'in', text: p.in }),
-        el('td', { class: 'type', 'data-label': 'type', text: typeLabel(spec, schema, []) }),
-        el('td', { 'data-label': 'required' }, [
+        el('td', { class: 'name' }, breakable(p.name)),
+        el('td', { class: 'type in', text: p.in }),
+        el('td', { class: 'type', text: typeLabel(spec, schema, []) }),
+        el('td', { class: 'required' }, [
           el('span', { class: p.required ? 'req' : 'opt', text: p.required ? 'required' : 'optional' })
         ]),
         (function () {
-          var td = rich('td', p.description || s.description || '');
-          td.setAttribute('data-label', 'description');
+          var td = rich('td', p.description || s.description || '', 'desc');
           if (consList.childNodes.length) td.appendChild(consList);
           return td;
         })()
@@ -420,7 +430,7 @@ const SCRIPT = String.raw`
     return wrap;
   }
 
-  function contentBlocks(spec, content, openByDefault, seenBodies, label) {
+  function contentBlocks(spec, content, openByDefault, seenBodies, label, known) {
     var out = [];
     Object.keys(content || {}).forEach(function (type) {
       var media = content[type] || {};
@@ -433,7 +443,7 @@ const SCRIPT = String.raw`
       if (seenBodies) seenBodies[key] = label;
       var details = el('details', { open: openByDefault }, [
         el('summary', null, ['Body schema (', el('code', { text: type }), ')']),
-        fieldTable(spec, media.schema)
+        fieldTable(spec, media.schema, known)
       ]);
       out.push(details);
     });
@@ -453,7 +463,7 @@ const SCRIPT = String.raw`
           rich('span', r.description && r.description !== 'Default Response' ? r.description : '')
         ])
       ]);
-      contentBlocks(spec, r.content, String(status).charAt(0) === '2', seenBodies, status).forEach(function (n) {
+      contentBlocks(spec, r.content, String(status).charAt(0) === '2', seenBodies, status, r.description).forEach(function (n) {
         box.appendChild(n);
       });
       wrap.appendChild(box);
@@ -484,7 +494,7 @@ const SCRIPT = String.raw`
       var body = el('div');
       body.appendChild(el('h4', { text: 'Request body' + (rb.required ? '' : ' (optional)') }));
       if (rb.description) body.appendChild(rich('p', rb.description, 'note'));
-      contentBlocks(spec, rb.content, true, null, '').forEach(function (n) { body.appendChild(n); });
+      contentBlocks(spec, rb.content, true, null, '', rb.description).forEach(function (n) { body.appendChild(n); });
       card.appendChild(body);
     }
     card.appendChild(responsesBlock(spec, op.responses));
