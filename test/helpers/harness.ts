@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import { type DeliveryWorker, startDeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import { createBot, createEndUser, createProject } from '../../src/domain/projects/project.service.js';
 import type { Bot, EndUser, Project } from '../../src/domain/types.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
@@ -28,13 +29,23 @@ export interface Harness {
   readonly store: Store;
   readonly config: Config;
   readonly dir: string;
+  /** Present when the harness was created with `{ worker: true }`. */
+  readonly worker: DeliveryWorker | undefined;
   seed(name?: string): Promise<Seed>;
   close(): Promise<void>;
 }
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
-export async function createHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** Run the delivery worker in-process, as `relevo serve` does with RELEVO_ROLE=all. */
+  readonly worker?: boolean;
+}
+
+export async function createHarness(
+  env: NodeJS.ProcessEnv = {},
+  options: HarnessOptions = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'relevo-test-'));
   const config = loadConfig({
     DATABASE_URL: `sqlite:${join(dir, 'relevo.db')}`,
@@ -47,11 +58,14 @@ export async function createHarness(env: NodeJS.ProcessEnv = {}): Promise<Harnes
   await store.migrate();
   const app = await buildApp({ config, store, logger: pino({ level: 'silent' }) });
   await app.server.ready();
+  const log = pino({ level: 'silent' });
+  const worker = options.worker ? await startDeliveryWorker({ config, store, log }) : undefined;
   return {
     app,
     store,
     config,
     dir,
+    worker,
     async seed(name = 'Acme') {
       const now = Date.now();
       return store.transaction(async (tx) => {
@@ -70,6 +84,7 @@ export async function createHarness(env: NodeJS.ProcessEnv = {}): Promise<Harnes
       });
     },
     async close() {
+      await worker?.stop(1_000);
       await app.server.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
