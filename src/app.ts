@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
+import { parseAllowList } from './delivery/network-policy.js';
 import { ApiError } from './errors.js';
 import { authenticate } from './http/auth.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
@@ -13,6 +14,7 @@ import { registerJsonParser } from './http/json-body-parser.js';
 import { adminRoutes } from './http/routes/admin.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
 import { docsRoutes } from './http/routes/docs.routes.js';
+import { integrationRoutes } from './http/routes/integrations.routes.js';
 import type { RouteDeps } from './http/routes/route-deps.js';
 import type { Store } from './storage/store.js';
 import { VERSION } from './version.js';
@@ -96,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     store: deps.store,
     clock: deps.clock ?? Date.now,
     log: deps.logger,
+    allowList: parseAllowList(deps.config.webhookAllow),
   };
 
   for (const prefix of API_PREFIXES) {
@@ -113,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
             request.credential = await authenticate(request, deps.store.queries, projectId);
           }
         });
+        integrationRoutes(scope, routeDeps);
         conversationRoutes(scope, routeDeps);
       },
       { prefix },

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../config.js';
+import type { AllowList } from '../../delivery/network-policy.js';
 import type { Store } from '../../storage/store.js';
 
 /** What every route module receives from buildApp. */
@@ -8,4 +9,6 @@ export interface RouteDeps {
   readonly store: Store;
   readonly clock: () => number;
   readonly log: FastifyBaseLogger;
+  /** RELEVO_WEBHOOK_ALLOW, parsed once: exemptions from the webhook network policy. */
+  readonly allowList: AllowList;
 }

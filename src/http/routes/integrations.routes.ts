@@ -1,0 +1,267 @@
+/** Integration routes of the external-support API (api.md §4.1–§4.5). */
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkWebhookUrl } from '../../delivery/network-policy.js';
+import {
+  AUTH_TYPES,
+  AUTHORIZATION_MAX_LENGTH,
+  createdIntegrationView,
+  createIntegration,
+  deleteIntegration,
+  getIntegration,
+  integrationView,
+  regenerateSigningSecret,
+  resolveAuthorization,
+  updateIntegration,
+} from '../../domain/integrations/integration.service.js';
+import { validationError } from '../../errors.js';
+import { errorResponses, ProjectParams, StringEnum, successEnvelope } from '../schemas.js';
+import type { RouteDeps } from './route-deps.js';
+import { sendSuccess } from './send.js';
+
+/** api.md §4.3: invalid values on update are a 400, not the 422 of every other route. */
+const UPDATE_INVALID_STATUS = 400;
+
+/**
+ * The longest webhook URL accepted. 2048 is the long-standing practical limit of browsers and
+ * proxies; a webhook URL has no reason to be longer, and it is echoed by every GET.
+ */
+const WEBHOOK_URL_MAX_LENGTH = 2048;
+
+const WebhookUrl = Type.String({
+  minLength: 1,
+  maxLength: WEBHOOK_URL_MAX_LENGTH,
+  description:
+    'Absolute http(s) URL that receives every event. Refused when its host is, or resolves to, a loopback, private, link-local, CGNAT, multicast, reserved or cloud-metadata address, unless the operator allows it.',
+  examples: ['https://panel.example.com/jelou/events'],
+});
+
+const AuthTypeSchema = StringEnum(AUTH_TYPES, {
+  description:
+    'How relevo authenticates to the webhook: no_auth (default), bearer (Authorization: Bearer), api_key (X-API-Key) or basic (Authorization: Basic).',
+});
+
+const Authorization = Type.String({
+  maxLength: AUTHORIZATION_MAX_LENGTH,
+  description:
+    'The token, key, or user:password relevo presents to the webhook; required unless authType is no_auth. Never returned.',
+});
+
+const CreateIntegrationBody = Type.Object(
+  {
+    webhookUrl: WebhookUrl,
+    authType: Type.Optional(AuthTypeSchema),
+    authorization: Type.Optional(Authorization),
+  },
+  { additionalProperties: false },
+);
+
+const UpdateIntegrationBody = Type.Object(
+  {
+    webhookUrl: Type.Optional(WebhookUrl),
+    authType: Type.Optional(AuthTypeSchema),
+    authorization: Type.Optional(Authorization),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'At least one field; only the fields sent change. Any update re-enables a disabled integration.',
+  },
+);
+
+/** §4.5 takes no body; an empty object (or no body at all) is tolerated, anything in it is not. */
+const RegenerateBody = Type.Object({}, { additionalProperties: false, description: 'No fields.' });
+
+const Timestamp = Type.String({ format: 'date-time', examples: ['2026-01-15T10:30:00.000Z'] });
+
+const CreatedIntegration = Type.Object({
+  id: Type.String(),
+  brainId: Type.String({ description: 'The project id' }),
+  webhookUrl: Type.String(),
+  authType: AuthTypeSchema,
+  signingSecret: Type.String({
+    description: '64 hex characters; shown here and by secret/regenerate only, never readable again',
+  }),
+  createdAt: Timestamp,
+});
+
+const IntegrationView = Type.Object({
+  id: Type.String(),
+  brainId: Type.String({ description: 'The project id' }),
+  webhookUrl: Type.String(),
+  authType: AuthTypeSchema,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+const RegeneratedSecret = Type.Object({
+  brainId: Type.String({ description: 'The project id' }),
+  signingSecret: Type.String({ description: '64 hex characters; the previous secret stops working at once' }),
+  regeneratedAt: Timestamp,
+});
+
+type Params = Static<typeof ProjectParams>;
+
+/**
+ * No body at all (or an empty one with Content-Type: application/json) is read as `{}`, so
+ * that the body schema judges it like an empty object instead of "must be a JSON object".
+ */
+async function noBodyIsEmptyObject(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {};
+}
+
+export function integrationRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  /** The network policy, answered as a validation error on `webhookUrl`. Before any transaction: it resolves DNS. */
+  async function checkedUrl(url: string, status?: number): Promise<string> {
+    const check = await checkWebhookUrl(url, deps.allowList);
+    if (!check.ok) throw validationError({ webhookUrl: [check.reason] }, status);
+    // Stored as sent: the sender parses it with the same WHATWG parser, so it reaches the host
+    // that was checked here (and checks the addresses again when it connects).
+    return url;
+  }
+
+  app.post<{ Params: Params; Body: Static<typeof CreateIntegrationBody> }>(
+    '/external-support/:projectId',
+    {
+      schema: {
+        summary: 'Create the integration',
+        description:
+          'Sets the webhook that receives every event of the project, with the auth relevo presents to it. One integration per project. The signingSecret is shown only in this response and by secret/regenerate.',
+        tags: ['integrations'],
+        params: ProjectParams,
+        body: CreateIntegrationBody,
+        response: {
+          200: successEnvelope(CreatedIntegration, 'Integration created successfully'),
+          ...errorResponses(409, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const authType = body.authType ?? 'no_auth';
+      const authorization = resolveAuthorization(authType, body.authorization, null);
+      const webhookUrl = await checkedUrl(body.webhookUrl);
+      const integration = await deps.store.transaction((tx) =>
+        createIntegration(tx, {
+          projectId: request.params.projectId,
+          webhookUrl,
+          authType,
+          authorization,
+          now: deps.clock(),
+        }),
+      );
+      return sendSuccess(reply, 'Integration created successfully', createdIntegrationView(integration));
+    },
+  );
+
+  app.get<{ Params: Params }>(
+    '/external-support/:projectId',
+    {
+      schema: {
+        summary: 'Get the integration',
+        description:
+          'The webhook settings of the project; never the signing secret nor the authorization value.',
+        tags: ['integrations'],
+        params: ProjectParams,
+        response: {
+          200: successEnvelope(IntegrationView, 'Integration retrieved successfully'),
+          ...errorResponses(404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const integration = await getIntegration(deps.store.queries, request.params.projectId);
+      return sendSuccess(reply, 'Integration retrieved successfully', integrationView(integration));
+    },
+  );
+
+  app.patch<{ Params: Params; Body: Static<typeof UpdateIntegrationBody> }>(
+    '/external-support/:projectId',
+    {
+      config: { validationStatus: UPDATE_INVALID_STATUS },
+      preValidation: noBodyIsEmptyObject,
+      schema: {
+        summary: 'Update the integration',
+        description:
+          'Changes only the fields sent. Invalid values are a 400 (code unprocessable_entity), as the Jelou documentation gives. Setting authType to no_auth forgets the authorization; another authType needs an authorization, sent now or already stored. Any update re-enables an integration disabled by a 410 Gone.',
+        tags: ['integrations'],
+        params: ProjectParams,
+        body: UpdateIntegrationBody,
+        response: {
+          200: successEnvelope(IntegrationView, 'Integration updated successfully'),
+          ...errorResponses(400, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (body.webhookUrl === undefined && body.authType === undefined && body.authorization === undefined) {
+        throw validationError(
+          { body: ['must contain at least one of webhookUrl, authType, authorization'] },
+          UPDATE_INVALID_STATUS,
+        );
+      }
+      const webhookUrl =
+        body.webhookUrl === undefined ? undefined : await checkedUrl(body.webhookUrl, UPDATE_INVALID_STATUS);
+      const integration = await deps.store.transaction((tx) =>
+        updateIntegration(
+          tx,
+          request.params.projectId,
+          { webhookUrl, authType: body.authType, authorization: body.authorization },
+          deps.clock(),
+          UPDATE_INVALID_STATUS,
+        ),
+      );
+      return sendSuccess(reply, 'Integration updated successfully', integrationView(integration));
+    },
+  );
+
+  app.delete<{ Params: Params }>(
+    '/external-support/:projectId',
+    {
+      schema: {
+        summary: 'Delete the integration',
+        description:
+          'Removes the webhook settings. Events stop at once: undelivered events of the project are cancelled (kept in the delivery log as cancelled, never sent).',
+        tags: ['integrations'],
+        params: ProjectParams,
+        response: {
+          200: successEnvelope(undefined, 'Integration deleted successfully'),
+          ...errorResponses(404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { cancelledEvents } = await deps.store.transaction((tx) =>
+        deleteIntegration(tx, request.params.projectId),
+      );
+      request.log.info({ projectId: request.params.projectId, cancelledEvents }, 'integration deleted');
+      return sendSuccess(reply, 'Integration deleted successfully');
+    },
+  );
+
+  app.post<{ Params: Params; Body: Static<typeof RegenerateBody> }>(
+    '/external-support/:projectId/secret/regenerate',
+    {
+      preValidation: noBodyIsEmptyObject,
+      schema: {
+        summary: 'Regenerate the signing secret',
+        description:
+          'Replaces the signing secret at once: every delivery attempt from now on, retries of older events included, is signed with the new one.',
+        tags: ['integrations'],
+        params: ProjectParams,
+        body: RegenerateBody,
+        response: {
+          200: successEnvelope(RegeneratedSecret, 'Signing secret regenerated successfully'),
+          ...errorResponses(404, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const data = await deps.store.transaction((tx) =>
+        regenerateSigningSecret(tx, request.params.projectId, deps.clock()),
+      );
+      return sendSuccess(reply, 'Signing secret regenerated successfully', data);
+    },
+  );
+}
