@@ -539,27 +539,40 @@ class SqliteQueries implements Queries {
   async requeueEvents(projectId: string, select: RequeueSelection, now: number): Promise<number> {
     const fresh = `status = 'pending', attempt_count = 0, next_attempt_at = ?, delivered_at = NULL, last_error = NULL,
       lease_until = NULL, lease_owner = NULL`;
+    let ids: Array<{ id: string }>;
     if (select.kind === 'one') {
       // A pending event waiting on its backoff is simply made due now; a settled one starts a
       // new delivery cycle.
-      const r1 = this.run(
-        "UPDATE events SET next_attempt_at = ? WHERE project_id = ? AND id = ? AND status = 'pending' AND lease_owner IS NULL",
+      ids = this.all<{ id: string }>(
+        `UPDATE events SET next_attempt_at = ?
+         WHERE project_id = ? AND id = ? AND status = 'pending' AND lease_owner IS NULL RETURNING id`,
         now,
         projectId,
         select.eventId,
       );
-      if (r1.changes > 0) return 1;
-      return this.run(`UPDATE events SET ${fresh} WHERE project_id = ? AND id = ? AND status <> 'pending'`, now, projectId, select.eventId)
-        .changes;
+      if (ids.length === 0) {
+        ids = this.all<{ id: string }>(
+          `UPDATE events SET ${fresh} WHERE project_id = ? AND id = ? AND status <> 'pending' RETURNING id`,
+          now,
+          projectId,
+          select.eventId,
+        );
+      }
+    } else {
+      const params: unknown[] = [now, projectId, select.since];
+      let extra = '';
+      if (select.conversationId !== undefined) {
+        extra = ' AND conversation_id = ?';
+        params.push(select.conversationId);
+      }
+      ids = this.all<{ id: string }>(
+        `UPDATE events SET ${fresh} WHERE project_id = ? AND created_at >= ? AND status <> 'pending'${extra} RETURNING id`,
+        ...params,
+      );
     }
-    const params: unknown[] = [now, projectId, select.since];
-    let extra = '';
-    if (select.conversationId !== undefined) {
-      extra = ' AND conversation_id = ?';
-      params.push(select.conversationId);
-    }
-    return this.run(`UPDATE events SET ${fresh} WHERE project_id = ? AND created_at >= ? AND status <> 'pending'${extra}`, ...params)
-      .changes;
+    // Announced after the commit like new events, so the dispatcher wakes at once.
+    for (const r of ids) this.insertedEvents.push(r.id);
+    return ids.length;
   }
 }
 
