@@ -49,6 +49,8 @@ export class ConfigError extends Error {
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const ROLES: readonly Role[] = ['api', 'worker', 'all'];
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** No single retry delay may exceed 30 days (the default schedule's longest is 10 h). */
+const MAX_RETRY_DELAY_MS = 30 * 24 * 3_600_000;
 
 function int(name: string, raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw.trim())) {
@@ -78,7 +80,11 @@ export function parseDurationList(name: string, raw: string): number[] {
         `${name}: ${JSON.stringify(p)} is not a delay; use a number with an optional ms, s, m or h suffix (e.g. 5m).`,
       );
     }
-    return Math.round(Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] ?? 1));
+    const ms = Math.round(Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] ?? 1));
+    if (ms > MAX_RETRY_DELAY_MS) {
+      throw new ConfigError(`${name}: ${p} is longer than 30 days; a retry that far away is a dead letter in disguise.`);
+    }
+    return ms;
   });
 }
 
