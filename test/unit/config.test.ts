@@ -1,0 +1,238 @@
+/**
+ * loadConfig: the defaults of runtime.md, one clear line naming the variable for every invalid
+ * value, the retry schedule's units, and a frozen result.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { type Config, ConfigError, DEFAULTS, loadConfig, parseDurationList } from '../../src/config.js';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+describe('defaults', () => {
+  it('match runtime.md when nothing is set', () => {
+    const expected: Config = {
+      port: 8080,
+      host: '0.0.0.0',
+      databaseUrl: 'sqlite:./data/relevo.db',
+      adminToken: undefined,
+      webhookAllow: [],
+      webhookTimeoutMs: 15_000,
+      webhookRetryScheduleMs: [
+        0,
+        5 * SECOND,
+        5 * MINUTE,
+        30 * MINUTE,
+        2 * HOUR,
+        5 * HOUR,
+        10 * HOUR,
+        10 * HOUR,
+      ],
+      webhookConcurrency: 16,
+      role: 'all',
+      logLevel: 'info',
+      bodyLimitBytes: 1024 * 1024,
+      shutdownTimeoutMs: 30_000,
+    };
+    expect(loadConfig({})).toEqual(expected);
+  });
+
+  it('treat an empty variable as unset', () => {
+    const env = Object.fromEntries(Object.keys(DEFAULTS).map((k) => [k, '']));
+    expect(loadConfig({ ...env, RELEVO_ADMIN_TOKEN: '' })).toEqual(loadConfig({}));
+  });
+
+  it('read only the environment passed in', () => {
+    expect(loadConfig({ PORT: '9999' }).port).toBe(9999);
+    expect(loadConfig({}).port).toBe(8080);
+  });
+});
+
+describe('valid values', () => {
+  it('are parsed', () => {
+    const c = loadConfig({
+      PORT: ' 9090 ',
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'sqlite:/var/lib/relevo/relevo.db',
+      RELEVO_ADMIN_TOKEN: 'x'.repeat(16),
+      RELEVO_WEBHOOK_ALLOW: ' 127.0.0.0/8 , ::1,, localhost ',
+      RELEVO_WEBHOOK_TIMEOUT_MS: '2500',
+      RELEVO_WEBHOOK_RETRY_SCHEDULE: '0, 1s',
+      RELEVO_WEBHOOK_CONCURRENCY: '4',
+      RELEVO_ROLE: 'worker',
+      LOG_LEVEL: 'silent',
+      RELEVO_BODY_LIMIT_BYTES: '2048',
+      RELEVO_SHUTDOWN_TIMEOUT_MS: '0',
+    });
+    expect(c).toMatchObject({
+      port: 9090,
+      host: '127.0.0.1',
+      databaseUrl: 'sqlite:/var/lib/relevo/relevo.db',
+      adminToken: 'x'.repeat(16),
+      webhookAllow: ['127.0.0.0/8', '::1', 'localhost'],
+      webhookTimeoutMs: 2500,
+      webhookRetryScheduleMs: [0, 1000],
+      webhookConcurrency: 4,
+      role: 'worker',
+      logLevel: 'silent',
+      bodyLimitBytes: 2048,
+      shutdownTimeoutMs: 0,
+    });
+  });
+
+  it.each([
+    'postgres://relevo:secret@db.internal:5432/relevo',
+    'postgresql://relevo@localhost/relevo',
+    'sqlite::memory:',
+  ])('accept DATABASE_URL=%s', (url) => {
+    expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+  });
+
+  it.each(['api', 'worker', 'all'])('accept RELEVO_ROLE=%s', (role) => {
+    expect(loadConfig({ RELEVO_ROLE: role }).role).toBe(role);
+  });
+
+  it.each(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])('accept LOG_LEVEL=%s', (level) => {
+    expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+  });
+
+  it('accept the bounds of every range', () => {
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
+    expect(loadConfig({ RELEVO_WEBHOOK_TIMEOUT_MS: '1' }).webhookTimeoutMs).toBe(1);
+    expect(loadConfig({ RELEVO_WEBHOOK_TIMEOUT_MS: '600000' }).webhookTimeoutMs).toBe(600_000);
+    expect(loadConfig({ RELEVO_WEBHOOK_CONCURRENCY: '1' }).webhookConcurrency).toBe(1);
+    expect(loadConfig({ RELEVO_WEBHOOK_CONCURRENCY: '1024' }).webhookConcurrency).toBe(1024);
+    expect(loadConfig({ RELEVO_BODY_LIMIT_BYTES: '1024' }).bodyLimitBytes).toBe(1024);
+    expect(loadConfig({ RELEVO_BODY_LIMIT_BYTES: String(64 * 1024 * 1024) }).bodyLimitBytes).toBe(
+      64 * 1024 * 1024,
+    );
+    expect(loadConfig({ RELEVO_SHUTDOWN_TIMEOUT_MS: '3600000' }).shutdownTimeoutMs).toBe(3_600_000);
+  });
+});
+
+describe('invalid values', () => {
+  const cases: Array<[string, string]> = [
+    ['PORT', 'http'],
+    ['PORT', '-1'],
+    ['PORT', '65536'],
+    ['PORT', '80.5'],
+    ['PORT', '8080abc'],
+    ['PORT', ' '],
+    ['DATABASE_URL', 'mysql://root@localhost/relevo'],
+    ['DATABASE_URL', 'sqlite:'],
+    ['DATABASE_URL', 'postgres://'],
+    ['DATABASE_URL', './data/relevo.db'],
+    ['RELEVO_ADMIN_TOKEN', 'too-short'],
+    ['RELEVO_WEBHOOK_TIMEOUT_MS', '0'],
+    ['RELEVO_WEBHOOK_TIMEOUT_MS', '600001'],
+    ['RELEVO_WEBHOOK_TIMEOUT_MS', '15s'],
+    ['RELEVO_WEBHOOK_RETRY_SCHEDULE', '0,,5s'],
+    ['RELEVO_WEBHOOK_RETRY_SCHEDULE', ','],
+    ['RELEVO_WEBHOOK_RETRY_SCHEDULE', '0,5x'],
+    ['RELEVO_WEBHOOK_RETRY_SCHEDULE', '1d'],
+    ['RELEVO_WEBHOOK_RETRY_SCHEDULE', '-5s'],
+    ['RELEVO_WEBHOOK_RETRY_SCHEDULE', 'soon'],
+    ['RELEVO_WEBHOOK_CONCURRENCY', '0'],
+    ['RELEVO_WEBHOOK_CONCURRENCY', '1025'],
+    ['RELEVO_WEBHOOK_CONCURRENCY', 'many'],
+    ['RELEVO_ROLE', 'both'],
+    ['RELEVO_ROLE', 'API'],
+    ['LOG_LEVEL', 'verbose'],
+    ['RELEVO_BODY_LIMIT_BYTES', '1023'],
+    ['RELEVO_BODY_LIMIT_BYTES', '1mb'],
+    ['RELEVO_BODY_LIMIT_BYTES', String(64 * 1024 * 1024 + 1)],
+    ['RELEVO_SHUTDOWN_TIMEOUT_MS', '-5'],
+    ['RELEVO_SHUTDOWN_TIMEOUT_MS', '3600001'],
+  ];
+
+  it.each(cases)('%s=%j stops start-up with one line naming the variable', (name, value) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const e = thrown as ConfigError;
+    expect(e.name).toBe('ConfigError');
+    expect(e.message).toContain(name);
+    expect(e.message).not.toMatch(/[\r\n]/);
+    // Says what to do, not only what is wrong.
+    expect(e.message).toMatch(/use|set|write/);
+  });
+
+  it('never echoes the admin token', () => {
+    const secret = 'hunter2-secret';
+    expect(() => loadConfig({ RELEVO_ADMIN_TOKEN: secret })).toThrow(ConfigError);
+    try {
+      loadConfig({ RELEVO_ADMIN_TOKEN: secret });
+    } catch (e) {
+      expect((e as Error).message).not.toContain(secret);
+    }
+  });
+
+  it('covers every variable with a default', () => {
+    const tested = new Set(cases.map(([name]) => name));
+    // HOST and RELEVO_WEBHOOK_ALLOW accept any text; the rest must each have an invalid case.
+    for (const name of Object.keys(DEFAULTS)) {
+      if (name === 'HOST' || name === 'RELEVO_WEBHOOK_ALLOW') continue;
+      expect(tested, `add an invalid case for ${name}`).toContain(name);
+    }
+  });
+});
+
+describe('retry schedule', () => {
+  it('turns the documented default into milliseconds', () => {
+    expect(parseDurationList('RELEVO_WEBHOOK_RETRY_SCHEDULE', '0,5s,5m,30m,2h,5h,10h,10h')).toEqual([
+      0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+    ]);
+  });
+
+  it('reads a bare number as milliseconds and accepts ms, decimals and spaces', () => {
+    expect(
+      loadConfig({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '250, 250ms ,1.5s,0.5m,1h' }).webhookRetryScheduleMs,
+    ).toEqual([250, 250, 1500, 30_000, HOUR]);
+  });
+
+  it('has one entry per attempt', () => {
+    expect(loadConfig({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0' }).webhookRetryScheduleMs).toEqual([0]);
+  });
+});
+
+describe('the result', () => {
+  it('is frozen', () => {
+    const c = loadConfig({});
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(() => {
+      (c as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(c.port).toBe(8080);
+  });
+});
+
+describe('documentation', () => {
+  const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+  const variables = [...Object.keys(DEFAULTS), 'RELEVO_ADMIN_TOKEN'];
+
+  it('docs/configuration.md gives every variable its default', () => {
+    const rows = new Map<string, string>();
+    for (const line of read('docs/configuration.md').split('\n')) {
+      const m = /^\|\s*`([A-Z_]+)`\s*\|([^|]*)\|/.exec(line);
+      if (m?.[1] !== undefined) rows.set(m[1], (m[2] ?? '').trim());
+    }
+    expect([...rows.keys()].sort()).toEqual([...variables].sort());
+    for (const [name, value] of Object.entries(DEFAULTS)) {
+      const cell = rows.get(name) ?? '';
+      if (value === '') expect(cell, name).toBe('empty');
+      else expect(cell, name).toContain(`\`${value}\``);
+    }
+    expect(rows.get('RELEVO_ADMIN_TOKEN')).toBe('none');
+  });
+
+  it('README.md names every variable', () => {
+    const readme = read('README.md');
+    for (const name of variables) expect(readme, name).toContain(`\`${name}\``);
+  });
+});
