@@ -196,6 +196,21 @@ describe('retry schedule', () => {
     ).toEqual([250, 250, 1500, 30_000, HOUR]);
   });
 
+  it('accepts delays up to 30 days and refuses longer ones', () => {
+    expect(loadConfig({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '720h' }).webhookRetryScheduleMs).toEqual([
+      720 * HOUR,
+    ]);
+    let thrown: unknown;
+    try {
+      loadConfig({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,721h' });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toContain('RELEVO_WEBHOOK_RETRY_SCHEDULE');
+    expect((thrown as Error).message).not.toMatch(/[\r\n]/);
+  });
+
   it('has one entry per attempt', () => {
     expect(loadConfig({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0' }).webhookRetryScheduleMs).toEqual([0]);
   });
