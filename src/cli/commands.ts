@@ -1,0 +1,226 @@
+/**
+ * The subcommands of `relevo`. The administration commands act on the database named by
+ * DATABASE_URL directly, so an operator can bootstrap a fresh install before any server runs;
+ * they call the very operations behind the admin API, so both answer with the same JSON.
+ */
+import type { ParseArgsConfig } from 'node:util';
+import {
+  type AdminContext,
+  adminOps,
+  CHANNELS,
+  NAME_MAX,
+  PAGE_LIMIT_DEFAULT,
+  PAGE_LIMIT_MAX,
+  parsePage,
+  REFERENCE_ID_MAX,
+} from '../http/routes/admin.routes.js';
+import { MIGRATIONS } from '../storage/migrations/index.js';
+import { openStore } from '../storage/open-store.js';
+import type { CliContext } from './context.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface ParsedArgs {
+  readonly positionals: readonly string[];
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+}
+
+export interface Command {
+  /** One or two words: `serve`, `projects create`. */
+  readonly name: string;
+  readonly summary: string;
+  /** Positional argument names, in order, all required. */
+  readonly args: readonly string[];
+  /** Everything after the name and positionals in the usage line. */
+  readonly usage: string;
+  readonly options: Options;
+  /** Options that must be given. */
+  readonly required?: readonly string[];
+  /** Each option's synopsis and meaning, for --help. */
+  readonly optionHelp?: ReadonlyArray<readonly [string, string]>;
+  readonly details?: string;
+  run(ctx: CliContext, args: ParsedArgs): Promise<number>;
+}
+
+const str = (args: ParsedArgs, name: string): string | undefined => {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+};
+const arg = (args: ParsedArgs, i: number): string => args.positionals[i] ?? '';
+
+const PAGE_OPTIONS: Options = { limit: { type: 'string' }, after: { type: 'string' } };
+const PAGE_HELP = [
+  ['--limit <n>', `items per page, 1 to ${PAGE_LIMIT_MAX} (default ${PAGE_LIMIT_DEFAULT})`],
+  ['--after <cursor>', 'the nextCursor of the previous page'],
+] as const;
+
+/** Opens the store, brings its schema up to date, runs `fn`, and always closes the store. */
+async function withAdmin<T>(ctx: CliContext, fn: (admin: AdminContext) => Promise<T>): Promise<number> {
+  const config = ctx.config();
+  const store = await openStore(config.databaseUrl);
+  try {
+    // A fresh install has no schema yet; the server would create it the same way on start.
+    await store.migrate();
+    ctx.printJson(await fn({ store, clock: Date.now }));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+export const COMMANDS: readonly Command[] = [
+  {
+    name: 'serve',
+    summary: 'Run the gateway until SIGTERM or SIGINT',
+    args: [],
+    usage: '',
+    options: {},
+    details:
+      'Listens on HOST:PORT, creating and migrating the database as needed. On SIGTERM or SIGINT it\n' +
+      'stops accepting, finishes in-flight requests and exits 0; a second signal, or\n' +
+      'RELEVO_SHUTDOWN_TIMEOUT_MS passing, exits 1 at once. Logs are JSON lines on stdout.',
+    async run(ctx) {
+      const config = ctx.config();
+      // Loaded here, not at the top: the HTTP stack is the bulk of start-up time, and the
+      // administration commands and --help never need it.
+      const { exitOnSignals, serve } = await import('../main.js');
+      const running = await serve(config);
+      // Resolves with the exit code once shutdown has finished (or been cut short).
+      return new Promise<number>((resolve) => {
+        exitOnSignals(running, {
+          timeoutMs: config.shutdownTimeoutMs,
+          exit: resolve,
+          ...(ctx.signals === undefined ? {} : { source: ctx.signals }),
+        });
+      });
+    },
+  },
+  {
+    name: 'migrate',
+    summary: 'Apply pending database migrations',
+    args: [],
+    usage: '',
+    options: {},
+    details: 'Prints each migration applied, or "up to date" when there was none to apply.',
+    async run(ctx) {
+      const store = await openStore(ctx.config().databaseUrl);
+      try {
+        const applied = await store.migrate();
+        if (applied.length === 0) ctx.out('up to date');
+        for (const version of applied) {
+          const name = MIGRATIONS.find((m) => m.version === version)?.name ?? '';
+          ctx.out(`applied ${String(version).padStart(4, '0')} ${name}`.trimEnd());
+        }
+        return 0;
+      } finally {
+        await store.close();
+      }
+    },
+  },
+  {
+    name: 'projects create',
+    summary: 'Create a project and its first credential (secrets are printed once)',
+    args: [],
+    usage: '--name <name>',
+    options: { name: { type: 'string' } },
+    required: ['name'],
+    optionHelp: [['--name <name>', `1 to ${NAME_MAX} characters`]],
+    run: (ctx, a) => withAdmin(ctx, (admin) => adminOps.createProject(admin, str(a, 'name') ?? '')),
+  },
+  {
+    name: 'projects list',
+    summary: 'List projects, oldest first',
+    args: [],
+    usage: '[--limit <n>] [--after <cursor>]',
+    options: PAGE_OPTIONS,
+    optionHelp: PAGE_HELP,
+    run: (ctx, a) =>
+      withAdmin(ctx, (admin) => adminOps.listProjects(admin, parsePage(str(a, 'limit'), str(a, 'after')))),
+  },
+  {
+    name: 'projects show',
+    summary: 'Show a project and its credentials (no secrets)',
+    args: ['projectId'],
+    usage: '',
+    options: {},
+    run: (ctx, a) => withAdmin(ctx, (admin) => adminOps.showProject(admin, arg(a, 0))),
+  },
+  {
+    name: 'credentials create',
+    summary: 'Add a credential to a project (secrets are printed once)',
+    args: ['projectId'],
+    usage: '',
+    options: {},
+    run: (ctx, a) => withAdmin(ctx, (admin) => adminOps.createCredential(admin, arg(a, 0))),
+  },
+  {
+    name: 'credentials revoke',
+    summary: 'Revoke a credential; it stops working at once',
+    args: ['projectId', 'credentialId'],
+    usage: '',
+    options: {},
+    run: (ctx, a) => withAdmin(ctx, (admin) => adminOps.revokeCredential(admin, arg(a, 0), arg(a, 1))),
+  },
+  {
+    name: 'bots create',
+    summary: 'Create a bot',
+    args: ['projectId'],
+    usage: `--name <name> [--channel ${CHANNELS.join('|')}]`,
+    options: { name: { type: 'string' }, channel: { type: 'string' } },
+    required: ['name'],
+    optionHelp: [
+      ['--name <name>', `1 to ${NAME_MAX} characters; events show it as bot.name`],
+      ['--channel <kind>', `${CHANNELS.join(' or ')} (default webchat)`],
+    ],
+    run: (ctx, a) =>
+      withAdmin(ctx, (admin) =>
+        adminOps.createBot(admin, arg(a, 0), { name: str(a, 'name') ?? '', channel: str(a, 'channel') }),
+      ),
+  },
+  {
+    name: 'bots list',
+    summary: "List a project's bots, oldest first",
+    args: ['projectId'],
+    usage: '[--limit <n>] [--after <cursor>]',
+    options: PAGE_OPTIONS,
+    optionHelp: PAGE_HELP,
+    run: (ctx, a) =>
+      withAdmin(ctx, (admin) =>
+        adminOps.listBots(admin, arg(a, 0), parsePage(str(a, 'limit'), str(a, 'after'))),
+      ),
+  },
+  {
+    name: 'users create',
+    summary: 'Create an end user',
+    args: ['projectId'],
+    usage: '--names <names> [--reference-id <id>]',
+    options: { names: { type: 'string' }, 'reference-id': { type: 'string' } },
+    required: ['names'],
+    optionHelp: [
+      ['--names <names>', `1 to ${NAME_MAX} characters; events show it as contact.name`],
+      [
+        '--reference-id <id>',
+        `the user's id in your own systems (1 to ${REFERENCE_ID_MAX} characters); unique in the project`,
+      ],
+    ],
+    run: (ctx, a) =>
+      withAdmin(ctx, (admin) =>
+        adminOps.createEndUser(admin, arg(a, 0), {
+          names: str(a, 'names') ?? '',
+          referenceId: str(a, 'reference-id'),
+        }),
+      ),
+  },
+  {
+    name: 'users list',
+    summary: "List a project's end users, oldest first",
+    args: ['projectId'],
+    usage: '[--limit <n>] [--after <cursor>]',
+    options: PAGE_OPTIONS,
+    optionHelp: PAGE_HELP,
+    run: (ctx, a) =>
+      withAdmin(ctx, (admin) =>
+        adminOps.listEndUsers(admin, arg(a, 0), parsePage(str(a, 'limit'), str(a, 'after'))),
+      ),
+  },
+];

@@ -1,0 +1,173 @@
+/**
+ * The server process: open and migrate the store, build the app, listen; and the graceful
+ * shutdown that SIGTERM/SIGINT start. Nothing here calls process.exit: the CLI entry passes
+ * its own `exit`, so tests drive all of it in-process.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { type App, buildApp } from './app.js';
+import type { Config } from './config.js';
+import { openStore } from './storage/open-store.js';
+import type { Store } from './storage/store.js';
+import { VERSION } from './version.js';
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, base: { service: 'relevo' } });
+}
+
+export interface RunningServer {
+  readonly app: App;
+  readonly store: Store;
+  readonly logger: Logger;
+  /** Where the server listens, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly port: number;
+  /**
+   * Stops accepting, lets in-flight requests finish, then closes the store. Safe to call more
+   * than once: every call returns the same promise.
+   */
+  stop(): Promise<void>;
+}
+
+export interface ServeOptions {
+  readonly logger?: Logger;
+}
+
+/** How often a draining server looks for connections that have just become idle. */
+const DRAIN_POLL_MS = 50;
+
+export async function serve(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config);
+  const store = await openStore(config.databaseUrl);
+  let app: App;
+  try {
+    const applied = await store.migrate();
+    if (applied.length > 0) logger.info({ versions: applied }, 'database migrated');
+    app = await buildApp({ config, store, logger });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+
+  const http = app.server.server as Server;
+  const inFlight = trackInFlight(http);
+  try {
+    await app.server.listen({ port: config.port, host: config.host });
+  } catch (e) {
+    await app.server.close();
+    await store.close();
+    throw e;
+  }
+  const { port } = http.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info(
+    {
+      address: url,
+      host: config.host,
+      port,
+      version: VERSION,
+      role: config.role,
+      database: store.dialect,
+      adminApi: config.adminToken !== undefined,
+    },
+    'relevo listening',
+  );
+  if (config.adminToken === undefined) {
+    logger.info('admin API is off; set RELEVO_ADMIN_TOKEN to turn it on');
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      app.beginShutdown();
+      // A keep-alive connection whose request is still running would otherwise stay open
+      // after its answer until the keep-alive timeout, holding close() for that long: those
+      // answers say `Connection: close`, and connections are closed as soon as they go idle.
+      inFlight.finishing = true;
+      for (const res of inFlight.responses) if (!res.headersSent) res.setHeader('connection', 'close');
+      const poll = setInterval(() => http.closeIdleConnections(), DRAIN_POLL_MS);
+      try {
+        await app.server.close();
+      } finally {
+        clearInterval(poll);
+      }
+      await store.close();
+    })();
+    return stopping;
+  };
+
+  return { app, store, logger, url, port, stop };
+}
+
+/** The responses not yet finished, so shutdown can mark them as the last on their connection. */
+function trackInFlight(http: Server): { responses: Set<ServerResponse>; finishing: boolean } {
+  const state = { responses: new Set<ServerResponse>(), finishing: false };
+  // Registered before the app's own listener, so it sees every request first.
+  http.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (state.finishing) {
+      if (!res.headersSent) res.setHeader('connection', 'close');
+      return;
+    }
+    state.responses.add(res);
+    const done = () => state.responses.delete(res);
+    res.once('finish', done);
+    res.once('close', done);
+  });
+  return state;
+}
+
+export interface SignalOptions {
+  /** After this long, shutdown gives up and exits 1 (config.shutdownTimeoutMs). */
+  readonly timeoutMs: number;
+  /** Ends the process; the CLI passes process.exit. */
+  readonly exit: (code: number) => void;
+  /** Where SIGTERM and SIGINT come from; the process by default. */
+  readonly source?: NodeJS.EventEmitter;
+}
+
+/**
+ * First SIGTERM/SIGINT: graceful stop, then exit 0 (1 when the stop fails or overruns the
+ * deadline). A second signal exits 1 at once, for an operator who does not want to wait.
+ * Returns a function that removes the handlers.
+ */
+export function exitOnSignals(running: RunningServer, options: SignalOptions): () => void {
+  const source = options.source ?? process;
+  const log = running.logger;
+  let received: string | undefined;
+
+  const onSignal = (signal: string) => {
+    if (received !== undefined) {
+      log.warn({ signal }, 'second signal during shutdown; exiting now');
+      options.exit(1);
+      return;
+    }
+    received = signal;
+    log.info({ signal, timeoutMs: options.timeoutMs }, 'shutting down: finishing in-flight requests');
+    const deadline = setTimeout(() => {
+      log.error({ timeoutMs: options.timeoutMs }, 'shutdown did not finish in time; exiting');
+      options.exit(1);
+    }, options.timeoutMs);
+    running.stop().then(
+      () => {
+        clearTimeout(deadline);
+        log.info('shutdown complete');
+        options.exit(0);
+      },
+      (err: unknown) => {
+        clearTimeout(deadline);
+        log.error({ err }, 'shutdown failed');
+        options.exit(1);
+      },
+    );
+  };
+
+  const onTerm = () => onSignal('SIGTERM');
+  const onInt = () => onSignal('SIGINT');
+  source.on('SIGTERM', onTerm);
+  source.on('SIGINT', onInt);
+  return () => {
+    source.off('SIGTERM', onTerm);
+    source.off('SIGINT', onInt);
+  };
+}

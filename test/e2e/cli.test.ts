@@ -1,0 +1,534 @@
+/**
+ * The `relevo` command as an operator runs it: the built executable in a child process, a real
+ * SQLite file, real HTTP and real signals.
+ */
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = join(ROOT, 'dist/cli/main.js');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * `npm test` builds first; a direct vitest run builds here when dist/ is missing or older than
+ * src/. Type errors are the typecheck's business: tsc still emits (exit status 2), and that is
+ * enough to run the command.
+ */
+function ensureBuilt(): void {
+  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  if ((r.status !== 0 && r.status !== 2) || !existsSync(CLI)) {
+    throw new Error(`building dist/ failed:\n${r.stdout}${r.stderr}`);
+  }
+}
+
+let dir: string | undefined;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(() => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'relevo-cli-'));
+  // Only what the command needs: an operator's shell may set anything, tests must not depend on it.
+  env = { PATH: process.env.PATH, DATABASE_URL: `sqlite:${join(dir, 'x.db')}`, LOG_LEVEL: 'info' };
+});
+afterAll(() => {
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function relevo(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...env, ...extraEnv } }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+async function json(args: string[]): Promise<Record<string, unknown>> {
+  const r = await relevo(args);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  // One JSON object on one line: what a script reads.
+  expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+const SUBCOMMANDS = [
+  'serve',
+  'migrate',
+  'projects create',
+  'projects list',
+  'projects show',
+  'credentials create',
+  'credentials revoke',
+  'bots create',
+  'bots list',
+  'users create',
+  'users list',
+];
+
+describe('relevo: help and usage errors', () => {
+  it('--help lists every subcommand on stdout and exits 0', async () => {
+    const r = await relevo(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    for (const name of SUBCOMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+  });
+
+  it.each(SUBCOMMANDS)('%s --help prints its usage and exits 0, whatever the configuration', async (name) => {
+    const r = await relevo([...name.split(' '), '--help'], { PORT: 'abc' });
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith(`Usage: relevo ${name}`)).toBe(true);
+    expect(r.stdout).toContain('--help');
+  });
+
+  it('no command, or an unknown one, prints the usage on stderr and exits 2', async () => {
+    const none = await relevo([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('Usage: relevo <command>');
+
+    const unknown = await relevo(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^relevo: unknown command 'frobnicate'\n/);
+    expect(unknown.stderr).toContain('Usage: relevo <command>');
+
+    const unknownSub = await relevo(['projects', 'delete', 'prj_x']);
+    expect(unknownSub.code).toBe(2);
+    expect(unknownSub.stderr).toMatch(/^relevo: unknown command 'projects delete'\n/);
+  });
+
+  it.each([
+    [['bots', 'create'], /missing <projectId>/],
+    [['bots', 'create', 'prj_x'], /--name is required/],
+    [['projects', 'create', '--name'], /--name/],
+    [['projects', 'create', '--name', 'x', '--plan', 'gold'], /--plan/],
+    [['projects', 'show', 'prj_x', 'extra'], /unexpected argument 'extra'/],
+  ])('relevo %j is a usage error: one line on stderr, exit 2', async (args, message) => {
+    const r = await relevo(args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/^relevo: [^\n]*\n$/);
+  });
+});
+
+describe('relevo: invalid configuration', () => {
+  it('PORT=abc: exactly one line naming the variable, exit 1', async () => {
+    const r = await relevo(['serve'], { PORT: 'abc' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      'relevo: PORT="abc" is not a whole number; set it to an integer between 0 and 65535.\n',
+    );
+  });
+
+  it('an unsupported DATABASE_URL stops an admin command the same way', async () => {
+    const r = await relevo(['projects', 'list'], { DATABASE_URL: 'mysql://db/relevo' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^relevo: DATABASE_URL=[^\n]*\n$/);
+  });
+});
+
+describe('relevo: administration on the database', () => {
+  it('migrate prints what it applied, then "up to date"', async () => {
+    const first = await relevo(['migrate']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^applied 0001 initial$/m);
+    const again = await relevo(['migrate']);
+    expect(again).toEqual({ code: 0, stdout: 'up to date\n', stderr: '' });
+  });
+
+  it('creates, lists and shows projects, credentials, bots and users', async () => {
+    const project = await json(['projects', 'create', '--name', 'Acme']);
+    expect(Object.keys(project)).toEqual([
+      'id',
+      'name',
+      'apiKey',
+      'clientId',
+      'clientSecret',
+      'credentialId',
+    ]);
+    const pid = String(project.id);
+
+    const bot = await json(['bots', 'create', pid, '--name', 'Helper', '--channel', 'http']);
+    expect(bot).toMatchObject({ name: 'Helper', channel: 'http' });
+    expect(await json(['bots', 'create', pid, '--name', 'Web'])).toMatchObject({ channel: 'webchat' });
+
+    const user = await json(['users', 'create', pid, '--names', 'Maria Silva', '--reference-id', 'crm-1']);
+    expect(user).toMatchObject({ names: 'Maria Silva', referenceId: 'crm-1' });
+    expect(await json(['users', 'create', pid, '--names', 'Ana'])).toMatchObject({ referenceId: null });
+
+    const page1 = await json(['bots', 'list', pid, '--limit', '1']);
+    expect((page1.items as unknown[]).length).toBe(1);
+    const page2 = await json(['bots', 'list', pid, '--limit', '1', '--after', String(page1.nextCursor)]);
+    expect(page2).toMatchObject({ items: [{ name: 'Web' }], nextCursor: null });
+    expect(((await json(['users', 'list', pid])).items as unknown[]).length).toBe(2);
+    const projects = await json(['projects', 'list']);
+    expect((projects.items as Array<{ id: string }>).map((p) => p.id)).toContain(pid);
+
+    const cred = await json(['credentials', 'create', pid]);
+    expect(Object.keys(cred)).toEqual(['id', 'apiKey', 'clientId', 'clientSecret']);
+    const revoked = await json(['credentials', 'revoke', pid, String(cred.id)]);
+    expect(revoked.revokedAt).toEqual(expect.any(String));
+
+    const shown = await relevo(['projects', 'show', pid]);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      id: pid,
+      name: 'Acme',
+      credentials: [
+        { id: project.credentialId, revokedAt: null },
+        { id: cred.id, revokedAt: revoked.revokedAt },
+      ],
+    });
+    for (const secret of [project.apiKey, project.clientSecret, cred.apiKey, cred.clientSecret]) {
+      expect(shown.stdout).not.toContain(String(secret));
+    }
+  });
+
+  it('refusals are one line on stderr with their code: exit 1, or 2 for a bad value', async () => {
+    const project = await json(['projects', 'create', '--name', 'Refusals']);
+    const pid = String(project.id);
+    await json(['users', 'create', pid, '--names', 'A', '--reference-id', 'dup']);
+
+    const cases: Array<[string[], number, RegExp]> = [
+      [['projects', 'show', 'prj_missing'], 1, /\(project_not_found\)$/],
+      [['credentials', 'revoke', pid, 'cred_missing'], 1, /\(credential_not_found\)$/],
+      [['users', 'create', pid, '--names', 'B', '--reference-id', 'dup'], 1, /\(reference_id_taken\)$/],
+      [
+        ['bots', 'create', pid, '--name', 'x', '--channel', 'sms'],
+        2,
+        /channel must be one of: webchat, http/,
+      ],
+      [['projects', 'create', '--name', ''], 2, /name must not be empty/],
+      [['projects', 'list', '--limit', '0'], 2, /limit must be a whole number from 1 to 200/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await relevo(args);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^relevo: [^\n]*\n$/);
+      expect(r.stderr.trimEnd()).toMatch(message);
+    }
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// relevo serve
+// ------------------------------------------------------------------------------------------------
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      s.close(() => done(port));
+    });
+  });
+}
+
+type LogLine = Record<string, unknown>;
+
+/** A running `relevo serve` child, with its JSON log lines. */
+class Served {
+  readonly lines: LogLine[] = [];
+  readonly exited: Promise<number | null>;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+  ) {
+    let buffer = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl = buffer.indexOf('\n');
+      while (nl >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.lines.push({ msg: line });
+        }
+        nl = buffer.indexOf('\n');
+      }
+      for (const w of this.waiters) w();
+    });
+    this.exited = new Promise((done) => child.once('exit', (code) => done(code)));
+  }
+
+  /** Resolves with the first log line that matches, waiting for it when needed. */
+  waitFor(match: (line: LogLine) => boolean, what: string, timeoutMs = 10_000): Promise<LogLine> {
+    return new Promise((done, fail) => {
+      const check = () => {
+        const found = this.lines.find(match);
+        if (found === undefined) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        done(found);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        fail(new Error(`no log line ${what} within ${timeoutMs} ms; got:\n${JSON.stringify(this.lines)}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
+  }
+}
+
+const running: Served[] = [];
+afterEach(() => {
+  for (const s of running.splice(0)) if (s.child.exitCode === null) s.child.kill('SIGKILL');
+});
+
+async function startServer(extraEnv: NodeJS.ProcessEnv = {}): Promise<Served> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const served = new Served(child, port);
+  running.push(served);
+  await served.waitFor((l) => l.msg === 'relevo listening', 'relevo listening');
+  return served;
+}
+
+interface HttpResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Starts a POST and sends only the first part of its body; the request stays in flight until
+ * `finish()` sends the rest.
+ */
+function partialPost(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  payload: unknown,
+  agent?: http.Agent,
+): { finish: () => void; response: Promise<HttpResult> } {
+  const text = JSON.stringify(payload);
+  const cut = Math.floor(text.length / 2);
+  let req: http.ClientRequest | undefined;
+  const response = new Promise<HttpResult>((done, fail) => {
+    req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent: agent ?? false,
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(text)),
+        },
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          data += c;
+        });
+        res.on('end', () =>
+          done({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(data) }),
+        );
+      },
+    );
+    req.on('error', fail);
+    req.write(text.slice(0, cut));
+  });
+  return { finish: () => req?.end(text.slice(cut)), response };
+}
+
+async function post(port: number, path: string, headers: Record<string, string>, payload: unknown) {
+  const p = partialPost(port, path, headers, payload);
+  p.finish();
+  return p.response;
+}
+
+async function seedProject(): Promise<{
+  pid: string;
+  apiKey: string;
+  credentialId: string;
+  bot: string;
+  users: string[];
+}> {
+  const project = await json(['projects', 'create', '--name', 'Served']);
+  const pid = String(project.id);
+  const bot = String((await json(['bots', 'create', pid, '--name', 'Helper'])).id);
+  const users: string[] = [];
+  for (const names of ['One', 'Two', 'Three', 'Four']) {
+    users.push(String((await json(['users', 'create', pid, '--names', names])).id));
+  }
+  return { pid, apiKey: String(project.apiKey), credentialId: String(project.credentialId), bot, users };
+}
+
+const startPath = (pid: string) => `/v1/external-support/${pid}/conversations/start`;
+
+describe('relevo serve', () => {
+  it('serves what the CLI created, sees a CLI revocation at once, and drains an in-flight request on SIGTERM', async () => {
+    const seed = await seedProject();
+    const spare = await json(['credentials', 'create', seed.pid]);
+    const served = await startServer();
+    expect(served.lines.some((l) => l.msg === 'admin API is off; set RELEVO_ADMIN_TOKEN to turn it on')).toBe(
+      true,
+    );
+    const listening = served.lines.find((l) => l.msg === 'relevo listening');
+    expect(listening?.address).toBe(`http://127.0.0.1:${served.port}`);
+
+    const key = { 'x-api-key': seed.apiKey };
+    const first = await post(served.port, startPath(seed.pid), key, {
+      botId: seed.bot,
+      userId: seed.users[0],
+    });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ status: 1, data: { botId: seed.bot, userId: seed.users[0] } });
+
+    // The admin API is off: /admin/* does not exist.
+    const admin = await post(
+      served.port,
+      '/admin/v1/projects',
+      { authorization: 'Bearer whatever-token-1234' },
+      {},
+    );
+    expect(admin.status).toBe(404);
+
+    // Revoked by another process, refused on the very next call.
+    await json(['credentials', 'revoke', seed.pid, seed.credentialId]);
+    const refused = await post(served.port, startPath(seed.pid), key, {
+      botId: seed.bot,
+      userId: seed.users[1],
+    });
+    expect(refused.status).toBe(401);
+
+    // A request in flight on a keep-alive connection when SIGTERM arrives still completes.
+    const agent = new http.Agent({ keepAlive: true });
+    const inFlight = partialPost(
+      served.port,
+      startPath(seed.pid),
+      { 'x-api-key': String(spare.apiKey), 'x-request-id': 'in-flight-1' },
+      { botId: seed.bot, userId: seed.users[2] },
+      agent,
+    );
+    await served.waitFor((l) => l.reqId === 'in-flight-1' && l.msg === 'incoming request', 'for the request');
+    const signalledAt = Date.now();
+    served.child.kill('SIGTERM');
+    await served.waitFor((l) => l.signal === 'SIGTERM', 'shutting down');
+
+    // No new work is taken on meanwhile: refused at the door or with 503.
+    const late = await post(
+      served.port,
+      startPath(seed.pid),
+      { 'x-api-key': String(spare.apiKey) },
+      {
+        botId: seed.bot,
+        userId: seed.users[3],
+      },
+    ).catch((e: NodeJS.ErrnoException) => e.code);
+    expect([503, 'ECONNREFUSED', 'ECONNRESET']).toContain(typeof late === 'object' ? late.status : late);
+
+    inFlight.finish();
+    const res = await inFlight.response;
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 1, data: { userId: seed.users[2], status: 'active' } });
+    expect(res.headers.connection).toBe('close');
+
+    expect(await served.exited).toBe(0);
+    // The keep-alive connection did not hold the exit until its idle timeout.
+    expect(Date.now() - signalledAt).toBeLessThan(5_000);
+    expect(served.lines.some((l) => l.msg === 'shutdown complete')).toBe(true);
+    agent.destroy();
+  });
+
+  it('logs that the admin API is on when RELEVO_ADMIN_TOKEN is set, and serves it', async () => {
+    const token = 'e2e-admin-token-0123456789';
+    const served = await startServer({ RELEVO_ADMIN_TOKEN: token });
+    expect(served.lines.find((l) => l.msg === 'relevo listening')?.adminApi).toBe(true);
+    expect(served.lines.some((l) => String(l.msg).startsWith('admin API is off'))).toBe(false);
+    const created = await post(
+      served.port,
+      '/admin/v1/projects',
+      { authorization: `Bearer ${token}` },
+      {
+        name: 'Over HTTP',
+      },
+    );
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'Over HTTP' });
+    served.child.kill('SIGINT');
+    expect(await served.exited).toBe(0);
+  });
+
+  it('a second signal during the drain exits 1 at once', async () => {
+    const seed = await seedProject();
+    const served = await startServer();
+    const stuck = partialPost(
+      served.port,
+      startPath(seed.pid),
+      { 'x-api-key': seed.apiKey, 'x-request-id': 'stuck-1' },
+      { botId: seed.bot, userId: seed.users[0] },
+    );
+    stuck.response.catch(() => undefined);
+    await served.waitFor((l) => l.reqId === 'stuck-1' && l.msg === 'incoming request', 'for the request');
+    served.child.kill('SIGTERM');
+    await served.waitFor((l) => l.signal === 'SIGTERM', 'shutting down');
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(1);
+  });
+
+  it('exits 1 when in-flight work overruns RELEVO_SHUTDOWN_TIMEOUT_MS', async () => {
+    const seed = await seedProject();
+    const served = await startServer({ RELEVO_SHUTDOWN_TIMEOUT_MS: '300' });
+    const stuck = partialPost(
+      served.port,
+      startPath(seed.pid),
+      { 'x-api-key': seed.apiKey, 'x-request-id': 'stuck-2' },
+      { botId: seed.bot, userId: seed.users[0] },
+    );
+    stuck.response.catch(() => undefined);
+    await served.waitFor((l) => l.reqId === 'stuck-2' && l.msg === 'incoming request', 'for the request');
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(1);
+    expect(served.lines.some((l) => l.msg === 'shutdown did not finish in time; exiting')).toBe(true);
+  });
+
+  it('a port already in use is one line on stderr and exit 1', async () => {
+    const served = await startServer();
+    const r = await relevo(['serve'], { PORT: String(served.port), HOST: '127.0.0.1' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^relevo: [^\n]*EADDRINUSE[^\n]*\n$/);
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+  });
+});
