@@ -49,6 +49,15 @@ const CLAIM_BATCH = 64;
  */
 const SAFETY_POLL_MS = 1_000;
 
+type Target =
+  | { kind: 'send'; url: string; secret: string; headers: Record<string, string> }
+  /** Not sendable now (integration disabled, channel without a webhook): the event waits. */
+  | { kind: 'wait' }
+  | { kind: 'cancel'; reason: string };
+
+/** Concurrency is limited per project and destination: the panel's webhook, the channel's. */
+const laneOf = (e: Pick<OutboxEvent, 'projectId' | 'destination'>) => `${e.projectId}:${e.destination}`;
+
 interface Flight {
   readonly projectId: string;
   readonly abort: AbortController;
@@ -80,7 +89,9 @@ export class Dispatcher {
       const released = await this.o.store.transaction((tx) => tx.releaseAllLeases());
       if (released > 0) this.o.log.warn({ released }, 'resuming deliveries interrupted by the last stop');
     }
-    this.o.store.onEventsCommitted(() => this.wake());
+    this.o.store.onCommitted((c) => {
+      if (c.eventIds.length > 0) this.wake();
+    });
     this.wake();
   }
 
@@ -177,39 +188,60 @@ export class Dispatcher {
 
   private launch(event: OutboxEvent): void {
     const abort = new AbortController();
-    this.perProject.set(event.projectId, (this.perProject.get(event.projectId) ?? 0) + 1);
+    const lane = laneOf(event);
+    this.perProject.set(lane, (this.perProject.get(lane) ?? 0) + 1);
     const done = this.deliver(event, abort.signal)
       .catch((e: unknown) => {
         this.o.log.error({ err: coerceError(e), eventId: event.id }, 'delivery attempt failed to complete');
       })
       .finally(() => {
         this.inFlight.delete(event.id);
-        const n = (this.perProject.get(event.projectId) ?? 1) - 1;
-        if (n <= 0) this.perProject.delete(event.projectId);
-        else this.perProject.set(event.projectId, n);
+        const n = (this.perProject.get(lane) ?? 1) - 1;
+        if (n <= 0) this.perProject.delete(lane);
+        else this.perProject.set(lane, n);
         this.wake();
       });
     this.inFlight.set(event.id, { projectId: event.projectId, abort, done });
   }
 
+  /** Where an event goes now, with what credentials; or why it cannot go. */
+  private async targetOf(event: OutboxEvent): Promise<Target> {
+    const { queries } = this.o.store;
+    if (event.destination === 'channel') {
+      const room = await queries.getRoom(event.projectId, event.roomId);
+      const channel = room === undefined ? undefined : await queries.getBotChannel(room.botId);
+      if (channel?.webhookUrl == null) return { kind: 'wait' };
+      return { kind: 'send', url: channel.webhookUrl, secret: channel.signingKey, headers: {} };
+    }
+    const integration = await queries.getIntegration(event.projectId);
+    // Deleted since the claim: delete cancels pending events; this one slipped through.
+    if (integration === undefined) return { kind: 'cancel', reason: 'the integration was deleted' };
+    if (!integration.enabled) return { kind: 'wait' };
+    return {
+      kind: 'send',
+      url: integration.webhookUrl,
+      secret: integration.signingSecret,
+      headers: authHeader(integration),
+    };
+  }
+
   /** One attempt of one event, and the bookkeeping of its outcome. */
   private async deliver(event: OutboxEvent, signal: AbortSignal): Promise<void> {
     const { store } = this.o;
-    const integration = await store.queries.getIntegration(event.projectId);
-    if (integration === undefined) {
-      // Deleted since the claim: delete cancels pending events; this one slipped through.
+    const target = await this.targetOf(event);
+    if (target.kind === 'cancel') {
       await store.transaction((tx) =>
         tx.settleEvent(event.id, this.owner, {
           status: 'cancelled',
           attemptCount: event.attemptCount,
           nextAttemptAt: null,
           deliveredAt: null,
-          lastError: 'the integration was deleted',
+          lastError: target.reason,
         }),
       );
       return;
     }
-    if (!integration.enabled) {
+    if (target.kind === 'wait') {
       await store.transaction((tx) => tx.releaseLease(event.id, this.owner));
       return;
     }
@@ -218,13 +250,13 @@ export class Dispatcher {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': `relevo/${VERSION}`,
-      ...authHeader(integration),
+      ...target.headers,
       // Signed with the secret current at this attempt: a regenerated secret applies to
       // retries of older events too (api.md §4.5).
-      ...signEvent(event.payload, integration.signingSecret, event.id, Math.floor(startedAt / 1000)),
+      ...signEvent(event.payload, target.secret, event.id, Math.floor(startedAt / 1000)),
     };
     const result = await this.o.sender.send({
-      url: integration.webhookUrl,
+      url: target.url,
       headers,
       body: event.payload,
       timeoutMs: this.o.timeoutMs,
@@ -236,22 +268,24 @@ export class Dispatcher {
       // Shutdown gave up on it: not delivered, not counted; the next start repeats it.
       await store.transaction(async (tx) => {
         await tx.insertAttempt(
-          this.attemptRow(event, integration, attemptNumber, startedAt, result, 'abandoned'),
+          this.attemptRow(event, target.url, attemptNumber, startedAt, result, 'abandoned'),
         );
         await tx.releaseLease(event.id, this.owner);
       });
       return;
     }
 
-    const decision = decide({
+    let decision = decide({
       outcome: result.outcome,
       attemptsMade: attemptNumber,
       scheduleMs: this.o.scheduleMs,
       random: this.random(),
     });
+    // A channel has no integration to disable: its 410 ends this message's journey.
+    if (decision.action === 'disable' && event.destination === 'channel') decision = { action: 'dead' };
     const settledAt = this.clock();
     await store.transaction((tx) =>
-      this.record(tx, event, integration, attemptNumber, startedAt, settledAt, result, decision),
+      this.record(tx, event, target.url, attemptNumber, startedAt, settledAt, result, decision),
     );
     if (decision.action !== 'delivered') {
       this.o.log.info(
@@ -270,7 +304,7 @@ export class Dispatcher {
   private async record(
     tx: Tx,
     event: OutboxEvent,
-    integration: Integration,
+    url: string,
     attemptNumber: number,
     startedAt: number,
     now: number,
@@ -279,7 +313,8 @@ export class Dispatcher {
   ): Promise<void> {
     const outcome: AttemptResult =
       decision.action === 'delivered' ? 'delivered' : decision.action === 'disable' ? 'gone' : 'failed';
-    await tx.insertAttempt(this.attemptRow(event, integration, attemptNumber, startedAt, result, outcome));
+    await tx.insertAttempt(this.attemptRow(event, url, attemptNumber, startedAt, result, outcome));
+    const panel = event.destination === 'panel';
     switch (decision.action) {
       case 'delivered':
         await tx.settleEvent(event.id, this.owner, {
@@ -289,7 +324,7 @@ export class Dispatcher {
           deliveredAt: now,
           lastError: null,
         });
-        await tx.clearIntegrationFailure(event.projectId);
+        if (panel) await tx.clearIntegrationFailure(event.projectId);
         return;
       case 'disable':
         // The event keeps its place (and its attempt count): it goes out once the integration
@@ -316,6 +351,7 @@ export class Dispatcher {
           deliveredAt: null,
           lastError: result.error,
         });
+        if (!panel) return;
         const failingSince = await tx.noteIntegrationFailure(event.projectId, now);
         if (now - failingSince >= DISABLE_AFTER_FAILING_MS) {
           await tx.updateIntegration(event.projectId, {
@@ -331,7 +367,7 @@ export class Dispatcher {
 
   private attemptRow(
     event: OutboxEvent,
-    integration: Integration,
+    url: string,
     attemptNumber: number,
     startedAt: number,
     result: SendResult,
@@ -344,7 +380,7 @@ export class Dispatcher {
       attemptNumber,
       startedAt,
       durationMs: result.durationMs,
-      url: integration.webhookUrl,
+      url,
       statusCode: result.statusCode,
       responseBody: result.responseBody,
       error: result.error,

@@ -3,7 +3,7 @@
  * commits (or not) together with the change that caused it.
  */
 import { newId } from '../domain/ids.js';
-import type { EventType, OutboxEvent } from '../domain/types.js';
+import type { EventDestination, EventType, OutboxEvent } from '../domain/types.js';
 import type { Tx } from '../storage/store.js';
 
 export interface NewEvent {
@@ -11,23 +11,27 @@ export interface NewEvent {
   readonly roomId: string;
   readonly conversationId: string | null;
   readonly type: EventType;
+  /** The panel's webhook unless said otherwise. */
+  readonly destination?: EventDestination;
   readonly createdAt: number;
   readonly payload: Record<string, unknown>;
 }
 
 export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
-  const integration = await tx.getIntegration(e.projectId);
+  const destination = e.destination ?? 'panel';
   const roomSeq = await tx.nextRoomSeq(e.roomId);
   // Pending whenever the project has an integration, even a disabled one: its events wait and
   // go out, in order, once it is updated and enabled again (webhooks.md: "events keep being
   // stored, none sent" while disabled).
-  const sendable = integration !== undefined;
+  // A channel event is only appended for a channel that has somewhere to send it.
+  const sendable = destination === 'channel' || (await tx.getIntegration(e.projectId)) !== undefined;
   const event: OutboxEvent = {
     id: newId('evt', e.createdAt),
     projectId: e.projectId,
     roomId: e.roomId,
     roomSeq,
     conversationId: e.conversationId,
+    destination,
     type: e.type,
     payload: JSON.stringify(e.payload),
     createdAt: e.createdAt,

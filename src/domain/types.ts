@@ -54,6 +54,19 @@ export interface Room {
   readonly botId: string;
   readonly userId: string;
   readonly createdAt: number;
+  /** The bot flow step the room is at, when a close handed it back at a named step. */
+  readonly botStep?: string | null;
+}
+
+/** How a bot's channel is reached: the `http` channel's webhook and its signing key. */
+export interface BotChannelConfig {
+  readonly botId: string;
+  /** Where messages for the end user are POSTed (http channel); null for webchat. */
+  readonly webhookUrl: string | null;
+  /** Signs both directions of the http channel (X-Jelou-Signature). */
+  readonly signingKey: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
 }
 
 export type AssignmentType = 'queue' | 'operator' | 'team';
@@ -114,6 +127,12 @@ export interface Integration {
 
 export type EventType = 'conversation.start' | 'message' | 'conversation.close';
 
+/**
+ * Where an event goes: the project's panel webhook (every documented event), or the bot's
+ * channel (a message for the end user through the `http` channel).
+ */
+export type EventDestination = 'panel' | 'channel';
+
 /** Where an event stands on its way to the webhook. */
 export type DeliveryStatus =
   /** waiting for its next attempt */
@@ -134,6 +153,7 @@ export interface OutboxEvent {
   /** Position of this event in its room: delivery follows it. */
   readonly roomSeq: number;
   readonly conversationId: string | null;
+  readonly destination: EventDestination;
   readonly type: EventType;
   /** The exact JSON text that is signed and sent. */
   readonly payload: string;

@@ -1,17 +1,19 @@
 /** Row shapes of the tables (shared by every database) and their mapping to domain types. */
 import type {
   Assignment,
+  AttemptResult,
   AuthType,
   Bot,
+  BotChannelConfig,
   ChannelKind,
   Conversation,
   ConversationState,
   Credential,
-  AttemptResult,
   DeliveryAttempt,
   DeliveryStatus,
   EndedReason,
   EndUser,
+  EventDestination,
   EventType,
   Integration,
   Message,
@@ -69,6 +71,7 @@ export interface RoomRow {
   user_id: string;
   last_seq: number;
   created_at: number;
+  bot_step: string | null;
 }
 export interface ConversationRow {
   id: string;
@@ -100,6 +103,7 @@ export interface EventRow {
   room_id: string;
   room_seq: number;
   conversation_id: string | null;
+  destination: string;
   type: string;
   payload: string;
   created_at: number;
@@ -161,6 +165,7 @@ export const toRoom = (r: RoomRow): Room => ({
   botId: r.bot_id,
   userId: r.user_id,
   createdAt: Number(r.created_at),
+  botStep: r.bot_step,
 });
 
 export const toConversation = (r: ConversationRow): Conversation => ({
@@ -195,6 +200,7 @@ export const toEvent = (r: EventRow): OutboxEvent => ({
   roomId: r.room_id,
   roomSeq: Number(r.room_seq),
   conversationId: r.conversation_id,
+  destination: r.destination as EventDestination,
   type: r.type as EventType,
   payload: r.payload,
   createdAt: Number(r.created_at),
@@ -231,4 +237,20 @@ export const toAttempt = (r: AttemptRow): DeliveryAttempt => ({
   responseBody: r.response_body,
   error: r.error,
   outcome: r.outcome as AttemptResult,
+});
+
+export interface BotChannelRow {
+  bot_id: string;
+  webhook_url: string | null;
+  signing_key: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export const toBotChannel = (r: BotChannelRow): BotChannelConfig => ({
+  botId: r.bot_id,
+  webhookUrl: r.webhook_url,
+  signingKey: r.signing_key,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
 });

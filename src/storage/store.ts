@@ -5,13 +5,15 @@
  */
 import type {
   Bot,
+  BotChannelConfig,
   Conversation,
+  ConversationState,
   Credential,
   DeliveryAttempt,
   DeliveryStatus,
-  EventType,
   EndedReason,
   EndUser,
+  EventType,
   Integration,
   Message,
   OutboxEvent,
@@ -79,7 +81,9 @@ export interface Queries {
   updateIntegration(projectId: string, patch: IntegrationPatch): Promise<Integration | undefined>;
   deleteIntegration(projectId: string): Promise<boolean>;
 
+  getRoom(projectId: string, id: string): Promise<Room | undefined>;
   getRoomByPair(botId: string, userId: string): Promise<Room | undefined>;
+  setRoomBotStep(roomId: string, step: string | null): Promise<void>;
   insertRoom(r: Room): Promise<void>;
   /** Reserves the next position in the room's event order (row-locks the room where it can). */
   nextRoomSeq(roomId: string): Promise<number>;
@@ -91,6 +95,23 @@ export interface Queries {
   closeConversation(id: string, endAt: number, reason: EndedReason): Promise<void>;
 
   insertMessage(m: Message): Promise<void>;
+  getMessageByExternalId(roomId: string, externalId: string): Promise<Message | undefined>;
+  /** A conversation's transcript, oldest first. */
+  listConversationMessages(conversationId: string, page: PageRequest): Promise<Page<Message>>;
+  /** A room's whole history across conversations, oldest first (the web chat's history). */
+  listRoomMessages(roomId: string, page: PageRequest): Promise<Page<Message>>;
+  /** Conversations of a project, newest first; the cursor is the last id seen. */
+  listConversations(
+    projectId: string,
+    filter: ConversationFilter,
+    page: PageRequest,
+  ): Promise<Page<Conversation>>;
+
+  getBotChannel(botId: string): Promise<BotChannelConfig | undefined>;
+  putBotChannel(c: BotChannelConfig): Promise<void>;
+  /** The bot's rules as stored (JSON text), or undefined when it has none. */
+  getBotRules(botId: string): Promise<string | undefined>;
+  putBotRules(botId: string, rulesJson: string, at: number): Promise<void>;
 
   insertEvent(e: OutboxEvent): Promise<void>;
   getEvent(id: string): Promise<OutboxEvent | undefined>;
@@ -142,6 +163,17 @@ export interface EventSettlement {
   readonly lastError: string | null;
 }
 
+export interface ConversationFilter {
+  readonly state?: ConversationState | undefined;
+  readonly botId?: string | undefined;
+  readonly userId?: string | undefined;
+  /** Started at or after (ms). */
+  readonly startedFrom?: number | undefined;
+  /** Started before (ms). */
+  readonly startedTo?: number | undefined;
+}
+
+/** Filters of the delivery log; it only ever lists events for the panel. */
 export interface EventFilter {
   readonly status?: DeliveryStatus | undefined;
   readonly type?: EventType | undefined;
@@ -153,6 +185,12 @@ export type RequeueSelection =
   | { readonly kind: 'since'; readonly since: number; readonly conversationId?: string | undefined };
 
 export type Tx = Queries;
+
+/** What one commit made visible: events to deliver and messages (for live channels). */
+export interface Committed {
+  readonly eventIds: readonly string[];
+  readonly messages: readonly Message[];
+}
 
 export interface Store {
   readonly dialect: Dialect;
@@ -167,7 +205,7 @@ export interface Store {
    * and should do no I/O of its own (validate and resolve DNS before, not inside).
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-  /** Called with the ids of committed events, after each commit that wrote some. */
-  onEventsCommitted(listener: (eventIds: readonly string[]) => void): void;
+  /** Called after each commit that wrote events or messages, with what it wrote. */
+  onCommitted(listener: (committed: Committed) => void): void;
   close(): Promise<void>;
 }

@@ -575,6 +575,7 @@ describe('delete (§4.4)', () => {
       roomId: `room_of_${projectId}`,
       roomSeq,
       conversationId: null,
+      destination: 'panel',
       type: 'conversation.start',
       payload: '{}',
       createdAt: now,

@@ -11,7 +11,7 @@ export const m0002Delivery: Migration = {
     'ALTER TABLE events ADD COLUMN lease_until BIGINT',
     'ALTER TABLE events ADD COLUMN lease_owner TEXT',
     'ALTER TABLE events ADD COLUMN last_error TEXT',
-    'CREATE INDEX events_room_pending ON events(room_id, room_seq) WHERE status = \'pending\'',
+    "CREATE INDEX events_room_pending ON events(room_id, room_seq) WHERE status = 'pending'",
     `CREATE TABLE attempts (
       id TEXT PRIMARY KEY,
       event_id TEXT NOT NULL,

@@ -13,6 +13,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
   Bot,
+  BotChannelConfig,
   Conversation,
   Credential,
   DeliveryAttempt,
@@ -28,25 +29,31 @@ import { StorageUnavailable, UniqueViolation } from '../errors.js';
 import { MIGRATIONS, statementFor } from '../migrations/index.js';
 import {
   type AttemptRow,
+  type BotChannelRow,
   type BotRow,
   type ConversationRow,
   type CredentialRow,
   type EndUserRow,
   type EventRow,
   type IntegrationRow,
+  type MessageRow,
   type ProjectRow,
   type RoomRow,
   toAttempt,
   toBot,
+  toBotChannel,
   toConversation,
   toCredential,
   toEndUser,
   toEvent,
   toIntegration,
+  toMessage,
   toProject,
   toRoom,
 } from '../rows.js';
 import type {
+  Committed,
+  ConversationFilter,
   EventClaim,
   EventFilter,
   EventSettlement,
@@ -71,6 +78,18 @@ const UNIQUE_BY_COLUMNS: Record<string, string> = {
   'integrations.project_id': 'integrations_project',
   'credentials.client_id': 'credentials_client_id',
 };
+
+/**
+ * Which pending events can be sent now: panel events while the project's integration exists and
+ * is enabled; channel events while the room's bot has a channel webhook.
+ */
+const SENDABLE_JOIN = `LEFT JOIN integrations i ON e.destination = 'panel' AND i.project_id = e.project_id
+         LEFT JOIN rooms r ON e.destination = 'channel' AND r.id = e.room_id
+         LEFT JOIN bot_channels bc ON bc.bot_id = r.bot_id`;
+const SENDABLE = `((e.destination = 'panel' AND i.enabled = 1) OR (e.destination = 'channel' AND bc.webhook_url IS NOT NULL))`;
+/** Only the earliest pending event of a room (per destination) may go: per-room order. */
+const ROOM_HEAD = `NOT EXISTS (SELECT 1 FROM events p WHERE p.room_id = e.room_id AND p.destination = e.destination
+           AND p.status = 'pending' AND p.room_seq < e.room_seq)`;
 
 /** Driver error codes that mean "not now" rather than "bug": the caller gets a 503. */
 const UNAVAILABLE_CODES = new Set([
@@ -107,6 +126,8 @@ class SqliteQueries implements Queries {
   private readonly cache = new Map<string, Database.Statement>();
   /** Ids of events inserted since the last take: announced after the commit. */
   insertedEvents: string[] = [];
+  /** Messages inserted since the last take: published after the commit (live channels). */
+  insertedMessages: Message[] = [];
 
   constructor(private readonly db: Db) {}
 
@@ -374,17 +395,19 @@ class SqliteQueries implements Queries {
       m.externalId,
       m.createdAt,
     );
+    this.insertedMessages.push(m);
   }
 
   async insertEvent(e: OutboxEvent): Promise<void> {
     this.run(
-      `INSERT INTO events (id, project_id, room_id, room_seq, conversation_id, type, payload, created_at, status,
-        attempt_count, next_attempt_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (id, project_id, room_id, room_seq, conversation_id, destination, type, payload, created_at,
+        status, attempt_count, next_attempt_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       e.id,
       e.projectId,
       e.roomId,
       e.roomSeq,
       e.conversationId,
+      e.destination,
       e.type,
       e.payload,
       e.createdAt,
@@ -401,26 +424,113 @@ class SqliteQueries implements Queries {
   }
   async cancelPendingEvents(projectId: string): Promise<number> {
     return this.run(
-      "UPDATE events SET status = 'cancelled', next_attempt_at = NULL WHERE project_id = ? AND status = 'pending'",
+      "UPDATE events SET status = 'cancelled', next_attempt_at = NULL WHERE project_id = ? AND status = 'pending' AND destination = 'panel'",
       projectId,
     ).changes;
   }
 
+  async getRoom(projectId: string, id: string): Promise<Room | undefined> {
+    const r = this.one<RoomRow>('SELECT * FROM rooms WHERE project_id = ? AND id = ?', projectId, id);
+    return r && toRoom(r);
+  }
+  async setRoomBotStep(roomId: string, step: string | null): Promise<void> {
+    this.run('UPDATE rooms SET bot_step = ? WHERE id = ?', step, roomId);
+  }
+
+  async getMessageByExternalId(roomId: string, externalId: string): Promise<Message | undefined> {
+    const r = this.one<MessageRow>(
+      'SELECT * FROM messages WHERE room_id = ? AND external_id = ?',
+      roomId,
+      externalId,
+    );
+    return r && toMessage(r);
+  }
+  async listConversationMessages(conversationId: string, page: PageRequest): Promise<Page<Message>> {
+    const rows = this.all<MessageRow>(
+      'SELECT * FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?',
+      conversationId,
+      page.after ?? '',
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toMessage), page.limit);
+  }
+  async listRoomMessages(roomId: string, page: PageRequest): Promise<Page<Message>> {
+    const rows = this.all<MessageRow>(
+      'SELECT * FROM messages WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?',
+      roomId,
+      page.after ?? '',
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toMessage), page.limit);
+  }
+  async listConversations(
+    projectId: string,
+    f: ConversationFilter,
+    page: PageRequest,
+  ): Promise<Page<Conversation>> {
+    const where = ['project_id = ?'];
+    const params: unknown[] = [projectId];
+    const add = (clause: string, v: unknown) => {
+      where.push(clause);
+      params.push(v);
+    };
+    if (page.after !== undefined) add('id < ?', page.after);
+    if (f.state !== undefined) add('state = ?', f.state);
+    if (f.botId !== undefined) add('bot_id = ?', f.botId);
+    if (f.userId !== undefined) add('user_id = ?', f.userId);
+    if (f.startedFrom !== undefined) add('start_at >= ?', f.startedFrom);
+    if (f.startedTo !== undefined) add('start_at < ?', f.startedTo);
+    const rows = this.all<ConversationRow>(
+      `SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+      ...params,
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toConversation), page.limit);
+  }
+
+  async getBotChannel(botId: string): Promise<BotChannelConfig | undefined> {
+    const r = this.one<BotChannelRow>('SELECT * FROM bot_channels WHERE bot_id = ?', botId);
+    return r && toBotChannel(r);
+  }
+  async putBotChannel(c: BotChannelConfig): Promise<void> {
+    this.run(
+      `INSERT INTO bot_channels (bot_id, webhook_url, signing_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (bot_id) DO UPDATE SET webhook_url = excluded.webhook_url, signing_key = excluded.signing_key,
+         updated_at = excluded.updated_at`,
+      c.botId,
+      c.webhookUrl,
+      c.signingKey,
+      c.createdAt,
+      c.updatedAt,
+    );
+  }
+  async getBotRules(botId: string): Promise<string | undefined> {
+    return this.one<{ rules: string }>('SELECT rules FROM bot_rules WHERE bot_id = ?', botId)?.rules;
+  }
+  async putBotRules(botId: string, rulesJson: string, at: number): Promise<void> {
+    this.run(
+      `INSERT INTO bot_rules (bot_id, rules, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (bot_id) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at`,
+      botId,
+      rulesJson,
+      at,
+    );
+  }
+
   async claimDueEvents(c: EventClaim): Promise<OutboxEvent[]> {
-    // The head of each room (its earliest pending event) is the only candidate of that room, so
-    // a room waiting on a retry holds only itself. ROW_NUMBER caps each project's share of one
-    // claim, so a backlog of one integration cannot crowd out the others.
+    // The head of each (room, destination) — its earliest pending event — is the only
+    // candidate there, so a room waiting on a retry holds only itself. ROW_NUMBER caps each
+    // project's share of one claim, so one integration's backlog cannot crowd out the others.
     const rows = this.all<EventRow>(
       `WITH heads AS (
          SELECT e.id, e.next_attempt_at,
-           ROW_NUMBER() OVER (PARTITION BY e.project_id ORDER BY e.next_attempt_at, e.id) AS rn
+           ROW_NUMBER() OVER (PARTITION BY e.project_id, e.destination ORDER BY e.next_attempt_at, e.id) AS rn
          FROM events e
-         JOIN integrations i ON i.project_id = e.project_id AND i.enabled = 1
+         ${SENDABLE_JOIN}
          WHERE e.status = 'pending' AND e.next_attempt_at <= ?
            AND (e.lease_until IS NULL OR e.lease_until < ?)
-           AND e.project_id NOT IN (SELECT value FROM json_each(?))
-           AND NOT EXISTS (SELECT 1 FROM events p
-             WHERE p.room_id = e.room_id AND p.status = 'pending' AND p.room_seq < e.room_seq)
+           AND (e.project_id || ':' || e.destination) NOT IN (SELECT value FROM json_each(?))
+           AND ${SENDABLE} AND ${ROOM_HEAD}
        )
        UPDATE events SET lease_until = ?, lease_owner = ?
        WHERE id IN (SELECT id FROM heads WHERE rn <= ? ORDER BY next_attempt_at, id LIMIT ?)
@@ -433,7 +543,9 @@ class SqliteQueries implements Queries {
       c.perProjectLimit,
       c.limit,
     );
-    return rows.map(toEvent).sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.id.localeCompare(b.id));
+    return rows
+      .map(toEvent)
+      .sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.id.localeCompare(b.id));
   }
 
   async nextDueAt(): Promise<number | undefined> {
@@ -441,20 +553,23 @@ class SqliteQueries implements Queries {
       `SELECT MIN(CASE WHEN e.lease_until IS NOT NULL AND e.lease_until > e.next_attempt_at
                        THEN e.lease_until ELSE e.next_attempt_at END) AS due
        FROM events e
-       JOIN integrations i ON i.project_id = e.project_id AND i.enabled = 1
-       WHERE e.status = 'pending'
-         AND NOT EXISTS (SELECT 1 FROM events p
-           WHERE p.room_id = e.room_id AND p.status = 'pending' AND p.room_seq < e.room_seq)`,
+       ${SENDABLE_JOIN}
+       WHERE e.status = 'pending' AND ${SENDABLE} AND ${ROOM_HEAD}`,
     );
     return r?.due === null || r?.due === undefined ? undefined : Number(r.due);
   }
 
   async releaseLease(eventId: string, owner: string): Promise<void> {
-    this.run('UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?', eventId, owner);
+    this.run(
+      'UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?',
+      eventId,
+      owner,
+    );
   }
 
   async releaseAllLeases(): Promise<number> {
-    return this.run('UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE lease_owner IS NOT NULL').changes;
+    return this.run('UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE lease_owner IS NOT NULL')
+      .changes;
   }
 
   async settleEvent(eventId: string, owner: string, x: EventSettlement): Promise<boolean> {
@@ -492,7 +607,9 @@ class SqliteQueries implements Queries {
   }
 
   async listAttempts(eventId: string): Promise<DeliveryAttempt[]> {
-    return this.all<AttemptRow>('SELECT * FROM attempts WHERE event_id = ? ORDER BY id', eventId).map(toAttempt);
+    return this.all<AttemptRow>('SELECT * FROM attempts WHERE event_id = ? ORDER BY id', eventId).map(
+      toAttempt,
+    );
   }
 
   async noteIntegrationFailure(projectId: string, at: number): Promise<number> {
@@ -505,12 +622,15 @@ class SqliteQueries implements Queries {
   }
 
   async clearIntegrationFailure(projectId: string): Promise<void> {
-    this.run('UPDATE integrations SET failing_since = NULL WHERE project_id = ? AND failing_since IS NOT NULL', projectId);
+    this.run(
+      'UPDATE integrations SET failing_since = NULL WHERE project_id = ? AND failing_since IS NOT NULL',
+      projectId,
+    );
   }
 
   async listEvents(projectId: string, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEvent>> {
     // Newest first: the cursor is the last id seen, and the next page holds older ids.
-    const where = ['project_id = ?'];
+    const where = ["project_id = ? AND destination = 'panel'"];
     const params: unknown[] = [projectId];
     if (page.after !== undefined) {
       where.push('id < ?');
@@ -545,14 +665,16 @@ class SqliteQueries implements Queries {
       // new delivery cycle.
       ids = this.all<{ id: string }>(
         `UPDATE events SET next_attempt_at = ?
-         WHERE project_id = ? AND id = ? AND status = 'pending' AND lease_owner IS NULL RETURNING id`,
+         WHERE project_id = ? AND id = ? AND destination = 'panel' AND status = 'pending' AND lease_owner IS NULL
+         RETURNING id`,
         now,
         projectId,
         select.eventId,
       );
       if (ids.length === 0) {
         ids = this.all<{ id: string }>(
-          `UPDATE events SET ${fresh} WHERE project_id = ? AND id = ? AND status <> 'pending' RETURNING id`,
+          `UPDATE events SET ${fresh}
+           WHERE project_id = ? AND id = ? AND destination = 'panel' AND status <> 'pending' RETURNING id`,
           now,
           projectId,
           select.eventId,
@@ -566,7 +688,8 @@ class SqliteQueries implements Queries {
         params.push(select.conversationId);
       }
       ids = this.all<{ id: string }>(
-        `UPDATE events SET ${fresh} WHERE project_id = ? AND created_at >= ? AND status <> 'pending'${extra} RETURNING id`,
+        `UPDATE events SET ${fresh}
+         WHERE project_id = ? AND created_at >= ? AND destination = 'panel' AND status <> 'pending'${extra} RETURNING id`,
         ...params,
       );
     }
@@ -597,7 +720,7 @@ export class SqliteStore implements Store {
   private queue: Queued[] = [];
   private flushing = false;
   private closed = false;
-  private readonly listeners: Array<(ids: readonly string[]) => void> = [];
+  private readonly listeners: Array<(c: Committed) => void> = [];
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -646,7 +769,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  onEventsCommitted(listener: (eventIds: readonly string[]) => void): void {
+  onCommitted(listener: (committed: Committed) => void): void {
     this.listeners.push(listener);
   }
 
@@ -667,22 +790,27 @@ export class SqliteStore implements Store {
     const db = this.writer;
     const tx = this.writeQueries;
     tx.insertedEvents = [];
+    tx.insertedMessages = [];
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     const committedEvents: string[] = [];
+    const committedMessages: Message[] = [];
     try {
       db.exec('BEGIN IMMEDIATE');
       for (const q of batch) {
         db.exec('SAVEPOINT request');
         const eventsBefore = tx.insertedEvents.length;
+        const messagesBefore = tx.insertedMessages.length;
         try {
           const value = await q.fn(tx);
           db.exec('RELEASE request');
           outcomes.push({ ok: true, value });
           committedEvents.push(...tx.insertedEvents.slice(eventsBefore));
+          committedMessages.push(...tx.insertedMessages.slice(messagesBefore));
         } catch (error) {
           db.exec('ROLLBACK TO request');
           db.exec('RELEASE request');
           tx.insertedEvents.length = eventsBefore;
+          tx.insertedMessages.length = messagesBefore;
           outcomes.push({ ok: false, error });
         }
       }
@@ -706,7 +834,16 @@ export class SqliteStore implements Store {
       if (o?.ok) q.resolve(o.value);
       else q.reject(o?.error);
     });
-    if (committedEvents.length > 0) for (const l of this.listeners) l(committedEvents);
+    if (committedEvents.length > 0 || committedMessages.length > 0) {
+      const committed: Committed = { eventIds: committedEvents, messages: committedMessages };
+      for (const l of this.listeners) {
+        try {
+          l(committed);
+        } catch {
+          // A listener's failure must not undo what is committed; listeners log their own.
+        }
+      }
+    }
   }
 
   async close(): Promise<void> {
