@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { type App, buildApp } from './app.js';
 import type { Config } from './config.js';
+import { type DeliveryWorker, startDeliveryWorker } from './delivery/delivery-worker.js';
 import { openStore } from './storage/open-store.js';
 import type { Store } from './storage/store.js';
 import { VERSION } from './version.js';
@@ -20,6 +21,8 @@ export interface RunningServer {
   readonly app: App;
   readonly store: Store;
   readonly logger: Logger;
+  /** The delivery worker, unless RELEVO_ROLE=api. */
+  readonly worker: DeliveryWorker | undefined;
   /** Where the server listens, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
   readonly port: number;
@@ -76,6 +79,15 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   if (config.adminToken === undefined) {
     logger.info('admin API is off; set RELEVO_ADMIN_TOKEN to turn it on');
   }
+  let worker: DeliveryWorker | undefined;
+  if (config.role !== 'api') {
+    worker = await startDeliveryWorker({ config, store, log: logger });
+    logger.info({ owner: worker.dispatcher.owner }, 'delivery worker started');
+  } else if (store.capabilities.singleProcess) {
+    logger.warn(
+      'RELEVO_ROLE=api on SQLite: this process delivers no webhooks; run one process with RELEVO_ROLE=all',
+    );
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -92,12 +104,15 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
       } finally {
         clearInterval(poll);
       }
+      // Requests are drained (their events are committed); attempts in flight get what is left
+      // of the grace period, then are abandoned and repeated at the next start.
+      await worker?.stop(Math.max(0, config.shutdownTimeoutMs - 1_000));
       await store.close();
     })();
     return stopping;
   };
 
-  return { app, store, logger, url, port, stop };
+  return { app, store, logger, worker, url, port, stop };
 }
 
 /** The responses not yet finished, so shutdown can mark them as the last on their connection. */

@@ -2,40 +2,14 @@
  * The `relevo` command as an operator runs it: the built executable in a child process, a real
  * SQLite file, real HTTP and real signals.
  */
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = join(ROOT, 'dist/cli/main.js');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * `npm test` builds first; a direct vitest run builds here when dist/ is missing or older than
- * src/. Type errors are the typecheck's business: tsc still emits (exit status 2), and that is
- * enough to run the command.
- */
-function ensureBuilt(): void {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  if ((r.status !== 0 && r.status !== 2) || !existsSync(CLI)) {
-    throw new Error(`building dist/ failed:\n${r.stdout}${r.stderr}`);
-  }
-}
+import { CLI, ensureBuilt, freePort, Served } from '../helpers/spawned-server.js';
 
 let dir: string | undefined;
 let env: NodeJS.ProcessEnv;
@@ -238,70 +212,6 @@ describe('relevo: administration on the database', () => {
 // ------------------------------------------------------------------------------------------------
 // relevo serve
 // ------------------------------------------------------------------------------------------------
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      s.close(() => done(port));
-    });
-  });
-}
-
-type LogLine = Record<string, unknown>;
-
-/** A running `relevo serve` child, with its JSON log lines. */
-class Served {
-  readonly lines: LogLine[] = [];
-  readonly exited: Promise<number | null>;
-  private readonly waiters = new Set<() => void>();
-
-  constructor(
-    readonly child: ChildProcess,
-    readonly port: number,
-  ) {
-    let buffer = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl = buffer.indexOf('\n');
-      while (nl >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        try {
-          this.lines.push(JSON.parse(line) as LogLine);
-        } catch {
-          this.lines.push({ msg: line });
-        }
-        nl = buffer.indexOf('\n');
-      }
-      for (const w of this.waiters) w();
-    });
-    this.exited = new Promise((done) => child.once('exit', (code) => done(code)));
-  }
-
-  /** Resolves with the first log line that matches, waiting for it when needed. */
-  waitFor(match: (line: LogLine) => boolean, what: string, timeoutMs = 10_000): Promise<LogLine> {
-    return new Promise((done, fail) => {
-      const check = () => {
-        const found = this.lines.find(match);
-        if (found === undefined) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        done(found);
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        fail(new Error(`no log line ${what} within ${timeoutMs} ms; got:\n${JSON.stringify(this.lines)}`));
-      }, timeoutMs);
-      this.waiters.add(check);
-      check();
-    });
-  }
-}
 
 const running: Served[] = [];
 afterEach(() => {
