@@ -3,7 +3,7 @@
  * for conversation.start; api.md §4.7 and §4.9 for the others). JSON.stringify keeps insertion
  * order, so the order of the object literals below IS the wire format: do not reorder.
  */
-import type { Assignment, Bot, EndUser } from './types.js';
+import type { Assignment, Bot, EndUser, Message } from './types.js';
 
 interface Common {
   readonly timestamp: number;
@@ -39,5 +39,50 @@ export function conversationStartEvent(i: ConversationStartInput): Record<string
         : { id: i.conversationId, assignment: { type: i.assignment.type, target: i.assignment.target } },
     bot: { id: i.bot.id, name: i.bot.name },
     value,
+  };
+}
+
+export interface ConversationCloseInput extends Common {
+  readonly redirectPayload?: { readonly type: 'text' | 'edge'; readonly text: string } | undefined;
+}
+
+/** api.md §4.7 (decision): the start envelope; `conversation` carries only its id. */
+export function conversationCloseEvent(i: ConversationCloseInput): Record<string, unknown> {
+  const value: Record<string, unknown> = { reason: 'closed_by_operator' };
+  if (i.redirectPayload !== undefined) {
+    value.redirect_payload = { type: i.redirectPayload.type, text: i.redirectPayload.text };
+  }
+  return {
+    event: 'conversation.close',
+    timestamp: i.timestamp,
+    field: 'conversation',
+    object: 'conversation_event',
+    event_type: 'close',
+    project_id: i.projectId,
+    room_id: i.roomId,
+    contact: { id: i.user.id, name: i.user.names },
+    conversation: { id: i.conversationId },
+    bot: { id: i.bot.id, name: i.bot.name },
+    value,
+  };
+}
+
+export interface MessageEventInput extends Common {
+  readonly message: Pick<Message, 'id' | 'type' | 'content'>;
+}
+
+/** api.md §4.9: a message from the end user while the panel owns the room. */
+export function messageEvent(i: MessageEventInput): Record<string, unknown> {
+  return {
+    field: 'messages',
+    object: 'message_event',
+    event_type: 'message',
+    timestamp: i.timestamp,
+    project_id: i.projectId,
+    room_id: i.roomId,
+    contact: { id: i.user.id, name: i.user.names },
+    conversation: { id: i.conversationId },
+    bot: { id: i.bot.id, name: i.bot.name },
+    value: { id: i.message.id, type: i.message.type, content: i.message.content },
   };
 }

@@ -2,12 +2,15 @@
  * Conversations: the episodes of panel ownership of a room. Functions take the transaction; the
  * route owns its boundary.
  */
+
+import { handBackToBot } from '../../bot/bot-turn.js';
 import { appendEvent } from '../../delivery/outbox.js';
 import { ApiError } from '../../errors.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Tx } from '../../storage/store.js';
-import { conversationStartEvent } from '../events.js';
+import { conversationCloseEvent, conversationStartEvent } from '../events.js';
 import { newId } from '../ids.js';
+import { sendToUser } from '../messages/outbound.service.js';
 import type { Assignment, Bot, Conversation, EndUser, Room } from '../types.js';
 
 export interface StartConversationInput {
@@ -17,6 +20,12 @@ export interface StartConversationInput {
   readonly initialMessage?: string | undefined;
   readonly metadata?: Record<string, unknown> | undefined;
   readonly assignment?: Assignment | undefined;
+  /**
+   * Who wrote initialMessage: the panel (api.md §4.6: it is delivered to the end user as the
+   * first message) or the user (a bot's handoff: the user's own message, already stored, is
+   * only echoed as initial_message in the event).
+   */
+  readonly initialMessageFrom?: 'panel' | 'user';
   readonly now: number;
 }
 
@@ -73,7 +82,7 @@ function alreadyActive(conversationId: string): ApiError {
 export async function startConversation(
   tx: Tx,
   input: StartConversationInput,
-): Promise<{ conversation: Conversation; bot: Bot; user: EndUser }> {
+): Promise<{ conversation: Conversation; bot: Bot; user: EndUser; room: Room }> {
   const { projectId, now } = input;
   const [bot, user] = await findBotAndUser(tx, projectId, input.botId, input.userId);
   const room = await roomFor(tx, projectId, bot, user, now);
@@ -103,19 +112,7 @@ export async function startConversation(
     }
     throw e;
   }
-  if (input.initialMessage !== undefined) {
-    await tx.insertMessage({
-      id: newId('msg', now),
-      projectId,
-      roomId: room.id,
-      conversationId: conversation.id,
-      sender: 'operator',
-      type: 'text',
-      content: { body: input.initialMessage },
-      externalId: null,
-      createdAt: now,
-    });
-  }
+  // The event first: the panel hears of the conversation before any message in it.
   await appendEvent(tx, {
     projectId,
     roomId: room.id,
@@ -134,5 +131,88 @@ export async function startConversation(
       metadata: input.metadata,
     }),
   });
-  return { conversation, bot, user };
+  if (input.initialMessage !== undefined && input.initialMessageFrom !== 'user') {
+    await sendToUser(tx, {
+      bot,
+      user,
+      room,
+      conversationId: conversation.id,
+      sender: 'operator',
+      message: { type: 'text', content: { body: input.initialMessage } },
+      now,
+    });
+  }
+  return { conversation, bot, user, room };
+}
+
+export interface CloseConversationInput {
+  readonly projectId: string;
+  readonly botId: string;
+  readonly userId: string;
+  readonly redirectPayload?: { readonly type: 'text' | 'edge'; readonly text: string } | undefined;
+  readonly now: number;
+}
+
+/**
+ * api.md §4.7: closes the active conversation of a bot and user and hands the room back to the
+ * bot. A `text` redirect is the last message the user gets from the panel; an `edge` redirect
+ * names the bot flow step where the bot resumes.
+ */
+export async function closeConversation(
+  tx: Tx,
+  input: CloseConversationInput,
+): Promise<{ conversation: Conversation; bot: Bot; user: EndUser; room: Room }> {
+  const { projectId, now } = input;
+  const [bot, user] = await findBotAndUser(tx, projectId, input.botId, input.userId);
+  const room = await tx.getRoomByPair(bot.id, user.id);
+  const active = room === undefined ? undefined : await tx.getActiveConversation(room.id);
+  if (room === undefined || active === undefined) {
+    throw new ApiError(
+      'conversation_not_found',
+      `Bot ${JSON.stringify(bot.id)} and user ${JSON.stringify(user.id)} have no active conversation.`,
+    );
+  }
+  const redirect = input.redirectPayload;
+  if (redirect?.type === 'text') {
+    await sendToUser(tx, {
+      bot,
+      user,
+      room,
+      conversationId: active.id,
+      sender: 'operator',
+      message: { type: 'text', content: { body: redirect.text } },
+      now,
+    });
+  }
+  await tx.closeConversation(active.id, now, 'closed_by_operator');
+  await appendEvent(tx, {
+    projectId,
+    roomId: room.id,
+    conversationId: active.id,
+    type: 'conversation.close',
+    createdAt: now,
+    payload: conversationCloseEvent({
+      timestamp: now,
+      projectId,
+      roomId: room.id,
+      user,
+      bot,
+      conversationId: active.id,
+      redirectPayload: redirect,
+    }),
+  });
+  await handBackToBot(tx, {
+    bot,
+    user,
+    room,
+    edge: redirect?.type === 'edge' ? redirect.text : undefined,
+    now,
+  });
+  const conversation: Conversation = {
+    ...active,
+    state: 'closed',
+    endAt: now,
+    endedReason: 'closed_by_operator',
+  };
+  return { conversation, bot, user, room };
 }

@@ -1,0 +1,54 @@
+/**
+ * The bot's side of a room: what happens when a room opens, when a user writes while no
+ * conversation is active, and when the panel hands the room back. The rules are read inside the
+ * transaction, the rule bot decides, and replies go out through the bot's channel.
+ */
+import { startConversation } from '../domain/conversations/conversation.service.js';
+import { sendBotTexts } from '../domain/messages/outbound.service.js';
+import type { Bot, EndUser, Room } from '../domain/types.js';
+import type { Tx } from '../storage/store.js';
+import { type BotRules, DEFAULT_RULES, onHandBack, onRoomOpened, onUserText } from './rule-bot.js';
+
+export async function rulesOf(tx: Tx, botId: string): Promise<BotRules> {
+  const text = await tx.getBotRules(botId);
+  return text === undefined ? DEFAULT_RULES : (JSON.parse(text) as BotRules);
+}
+
+interface RoomContext {
+  readonly bot: Bot;
+  readonly user: EndUser;
+  readonly room: Room;
+  readonly now: number;
+}
+
+/** A room just opened (first contact): the bot greets. */
+export async function greet(tx: Tx, ctx: RoomContext): Promise<void> {
+  const turn = onRoomOpened(await rulesOf(tx, ctx.bot.id));
+  await sendBotTexts(tx, ctx, turn.replies);
+}
+
+/** The user wrote while the bot owns the room. Returns the conversation id when it handed off. */
+export async function botReply(tx: Tx, ctx: RoomContext & { text: string }): Promise<string | undefined> {
+  const turn = onUserText(await rulesOf(tx, ctx.bot.id), ctx.text);
+  await sendBotTexts(tx, ctx, turn.replies);
+  if (turn.handoff === undefined) return undefined;
+  const { conversation } = await startConversation(tx, {
+    projectId: ctx.bot.projectId,
+    botId: ctx.bot.id,
+    userId: ctx.user.id,
+    // The seed's initial_message is a string: a non-text message hands off with its caption,
+    // or without one.
+    initialMessage: ctx.text === '' ? undefined : ctx.text.slice(0, 4096),
+    initialMessageFrom: 'user',
+    assignment: turn.handoff.assignment,
+    now: ctx.now,
+  });
+  return conversation.id;
+}
+
+/** The panel closed the conversation: the bot takes the room back, at `edge` when named. */
+export async function handBackToBot(tx: Tx, ctx: RoomContext & { edge: string | undefined }): Promise<void> {
+  await tx.setRoomBotStep(ctx.room.id, ctx.edge ?? null);
+  const turn = onHandBack(await rulesOf(tx, ctx.bot.id), ctx.edge);
+  await sendBotTexts(tx, ctx, turn.replies);
+}

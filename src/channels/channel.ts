@@ -1,0 +1,33 @@
+/**
+ * Channels: how a bot reaches its end users. Every channel answers the same question — a message
+ * for the end user was just stored, inside this transaction: how does it get there? — so the
+ * services that produce messages (the panel, the bot, a close) never know which channel it is.
+ * Inbound, each channel has its own route, and hands the user's message to receiveFromUser.
+ */
+import type { Bot, EndUser, Message, Room } from '../domain/types.js';
+import type { Tx } from '../storage/store.js';
+import { httpChannel } from './http/http-channel.js';
+import { webchatChannel } from './webchat/webchat-channel.js';
+
+export interface OutboundContext {
+  readonly bot: Bot;
+  readonly user: EndUser;
+  readonly room: Room;
+  readonly message: Message;
+  readonly now: number;
+}
+
+export interface Channel {
+  readonly kind: Bot['channel'];
+  /** Makes the delivery of `message` durable in the same transaction that stored it. */
+  queueForUser(tx: Tx, ctx: OutboundContext): Promise<void>;
+}
+
+const CHANNELS: Record<Bot['channel'], Channel> = {
+  http: httpChannel,
+  webchat: webchatChannel,
+};
+
+export function channelOf(bot: Bot): Channel {
+  return CHANNELS[bot.channel];
+}

@@ -1,0 +1,149 @@
+/**
+ * The five message types (api.md §4.9), one table for both directions. Validated by hand rather
+ * than by a schema union, so a refusal names the exact field (`value.content.url`) instead of
+ * every branch of a oneOf.
+ */
+import type { ValidationErrors } from '../../errors.js';
+import type { MessageType } from '../types.js';
+
+export const MESSAGE_TYPES: readonly MessageType[] = ['text', 'image', 'video', 'audio', 'document'];
+
+/** A text body's limit, as for initialMessage (api.md §4.6). */
+export const TEXT_MAX_CHARS = 4096;
+const FIELD_MAX_CHARS = 2048;
+
+interface FieldRule {
+  readonly required: boolean;
+  readonly kind: 'text' | 'url' | 'mime' | 'short';
+}
+
+const FIELDS: Record<MessageType, Record<string, FieldRule>> = {
+  text: { body: { required: true, kind: 'text' } },
+  image: {
+    url: { required: true, kind: 'url' },
+    mime_type: { required: true, kind: 'mime' },
+    caption: { required: false, kind: 'short' },
+  },
+  video: {
+    url: { required: true, kind: 'url' },
+    mime_type: { required: true, kind: 'mime' },
+    caption: { required: false, kind: 'short' },
+  },
+  audio: { url: { required: true, kind: 'url' }, mime_type: { required: true, kind: 'mime' } },
+  document: {
+    url: { required: true, kind: 'url' },
+    mime_type: { required: true, kind: 'mime' },
+    filename: { required: false, kind: 'short' },
+  },
+};
+
+export interface MessageInput {
+  readonly type: MessageType;
+  readonly content: Record<string, string>;
+}
+
+function problem(kind: FieldRule['kind'], v: string): string | undefined {
+  const length = [...v].length;
+  switch (kind) {
+    case 'text':
+      if (length === 0) return 'must not be empty';
+      return length > TEXT_MAX_CHARS ? `must be at most ${TEXT_MAX_CHARS} characters` : undefined;
+    case 'url': {
+      if (v.length > FIELD_MAX_CHARS) return `must be at most ${FIELD_MAX_CHARS} characters`;
+      try {
+        const u = new URL(v);
+        return u.protocol === 'https:' || u.protocol === 'http:' ? undefined : 'must be an http(s) URL';
+      } catch {
+        return 'must be an absolute http(s) URL';
+      }
+    }
+    case 'mime':
+      return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i.test(v) && v.length <= 255
+        ? undefined
+        : 'must be a MIME type such as image/png';
+    case 'short':
+      if (length === 0) return 'must not be empty';
+      return length > FIELD_MAX_CHARS ? `must be at most ${FIELD_MAX_CHARS} characters` : undefined;
+  }
+}
+
+/**
+ * Checks `{ type, content }` found at `path` (e.g. `value` or `message`); returns the message
+ * when valid, or adds problems to `errors` and returns undefined.
+ */
+export function parseMessage(
+  raw: unknown,
+  path: string,
+  errors: ValidationErrors,
+  /** Other keys the caller reads itself (e.g. `id` in api.md §4.10's `value`). */
+  extraKeys: readonly string[] = [],
+): MessageInput | undefined {
+  const at = (p: string) => (path === '' ? p : `${path}.${p}`);
+  const add = (p: string, msg: string) => {
+    (errors[p] ??= []).push(msg);
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    add(path || 'body', 'must be a JSON object');
+    return undefined;
+  }
+  const obj = raw as Record<string, unknown>;
+  const type = obj.type;
+  if (type === undefined) add(at('type'), 'is required');
+  else if (typeof type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(type)) {
+    add(at('type'), `must be one of: ${MESSAGE_TYPES.join(', ')}`);
+  }
+  const content = obj.content;
+  if (content === undefined) {
+    add(at('content'), 'is required');
+    return undefined;
+  }
+  if (typeof content !== 'object' || content === null || Array.isArray(content)) {
+    add(at('content'), 'must be a JSON object');
+    return undefined;
+  }
+  if (typeof type !== 'string' || !(type in FIELDS)) return undefined;
+  const rules = FIELDS[type as MessageType];
+  const out: Record<string, string> = {};
+  let ok = true;
+  for (const [name, rule] of Object.entries(rules)) {
+    const v = (content as Record<string, unknown>)[name];
+    if (v === undefined) {
+      if (rule.required) {
+        add(at(`content.${name}`), 'is required');
+        ok = false;
+      }
+      continue;
+    }
+    if (typeof v !== 'string') {
+      add(at(`content.${name}`), 'must be a string');
+      ok = false;
+      continue;
+    }
+    const why = problem(rule.kind, v);
+    if (why !== undefined) {
+      add(at(`content.${name}`), why);
+      ok = false;
+      continue;
+    }
+    out[name] = v;
+  }
+  for (const name of Object.keys(content)) {
+    if (!(name in rules)) {
+      add(at(`content.${name}`), `is not a field of a ${type} message`);
+      ok = false;
+    }
+  }
+  for (const name of Object.keys(obj)) {
+    if (name !== 'type' && name !== 'content' && !extraKeys.includes(name)) {
+      add(at(name), 'is not a known field');
+      ok = false;
+    }
+  }
+  return ok ? { type: type as MessageType, content: out } : undefined;
+}
+
+/** A one-line text rendering of any message, for bots that read text and for logs. */
+export function messageText(m: MessageInput): string {
+  const c = m.content;
+  return m.type === 'text' ? (c.body ?? '') : (c.caption ?? c.filename ?? '');
+}
