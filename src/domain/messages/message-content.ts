@@ -80,7 +80,9 @@ export function parseMessage(
 ): MessageInput | undefined {
   const at = (p: string) => (path === '' ? p : `${path}.${p}`);
   const add = (p: string, msg: string) => {
-    (errors[p] ??= []).push(msg);
+    const list = errors[p] ?? [];
+    list.push(msg);
+    errors[p] = list;
   };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     add(path || 'body', 'must be a JSON object');
