@@ -13,6 +13,7 @@ import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { registerJsonParser } from './http/json-body-parser.js';
 import { adminRoutes } from './http/routes/admin.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
+import { deliveryRoutes } from './http/routes/deliveries.routes.js';
 import { docsRoutes } from './http/routes/docs.routes.js';
 import { integrationRoutes } from './http/routes/integrations.routes.js';
 import type { RouteDeps } from './http/routes/route-deps.js';
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         });
         integrationRoutes(scope, routeDeps);
         conversationRoutes(scope, routeDeps);
+        deliveryRoutes(scope, routeDeps);
       },
       { prefix },
     );

@@ -150,6 +150,20 @@ export const CATALOGUE = {
       pt: 'Já existe uma conversa em andamento.',
     },
   },
+  delivery_not_found: {
+    status: 404,
+    message: 'Delivery not found',
+    developer: {
+      en: 'No delivery with this id exists in this project; use the webhook-id of an event sent to this project.',
+      es: 'No existe una entrega con este id en este proyecto; usa el webhook-id de un evento enviado a este proyecto.',
+      pt: 'Não existe uma entrega com este id neste projeto; use o webhook-id de um evento enviado a este projeto.',
+    },
+    client: {
+      en: 'The requested resource could not be found.',
+      es: 'No se encontró el recurso solicitado.',
+      pt: 'O recurso solicitado não foi encontrado.',
+    },
+  },
   idempotency_key_reused: {
     status: 422,
     message: 'Idempotency key reused',

@@ -1,0 +1,308 @@
+/**
+ * The delivery log (api.md §5, webhooks.md "Replay and manual redelivery"): what was sent to the
+ * panel's webhook, how each attempt ended, and the two ways to send again. A delivery is an
+ * outbox event seen from the panel's side, so its id is the event id — the `webhook-id` the
+ * receiver saw on every attempt.
+ *
+ * Input parsing takes text, as it arrives in a query string or on a command line, so the HTTP
+ * routes and the `relevo` command check the same things with the same words.
+ */
+import { ApiError, validationError } from '../../errors.js';
+import type { EventFilter, PageRequest, Queries, Tx } from '../../storage/store.js';
+import type { AttemptResult, DeliveryAttempt, DeliveryStatus, EventType, OutboxEvent } from '../types.js';
+
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
+  'pending',
+  'delivered',
+  'failed',
+  'cancelled',
+  'skipped',
+];
+export const EVENT_TYPES: readonly EventType[] = ['conversation.start', 'message', 'conversation.close'];
+export const ATTEMPT_OUTCOMES: readonly AttemptResult[] = ['delivered', 'failed', 'gone', 'abandoned'];
+
+export const DELIVERY_PAGE_DEFAULT = 50;
+export const DELIVERY_PAGE_MAX = 200;
+/** Ids are a short prefix and 26 characters; anything far longer is not a cursor we gave out. */
+export const DELIVERY_CURSOR_MAX = 64;
+
+/** REST times are ISO-8601 UTC with milliseconds (api.md §4). */
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+export interface DeliveryView {
+  readonly id: string;
+  readonly eventType: EventType;
+  readonly conversationId: string | null;
+  readonly roomId: string;
+  readonly status: DeliveryStatus;
+  readonly attemptCount: number;
+  readonly nextAttemptAt: string | null;
+  readonly deliveredAt: string | null;
+  readonly createdAt: string;
+  readonly lastError: string | null;
+}
+
+export interface AttemptView {
+  readonly id: string;
+  readonly attemptNumber: number;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly url: string;
+  readonly statusCode: number | null;
+  readonly responseBody: string | null;
+  readonly error: string | null;
+  readonly outcome: AttemptResult;
+}
+
+export interface DeliveryDetailView extends DeliveryView {
+  /** The event exactly as sent, parsed back into JSON. */
+  readonly payload: unknown;
+  readonly attempts: AttemptView[];
+}
+
+export interface DeliveryPageView {
+  readonly items: DeliveryView[];
+  readonly nextCursor: string | null;
+}
+
+// Every view lists its keys, so a column added to OutboxEvent (its lease owner, say) never
+// reaches an answer by accident.
+export function deliveryView(e: OutboxEvent): DeliveryView {
+  return {
+    id: e.id,
+    eventType: e.type,
+    conversationId: e.conversationId,
+    roomId: e.roomId,
+    status: e.status,
+    attemptCount: e.attemptCount,
+    nextAttemptAt: isoOrNull(e.nextAttemptAt),
+    deliveredAt: isoOrNull(e.deliveredAt),
+    createdAt: iso(e.createdAt),
+    lastError: e.lastError,
+  };
+}
+
+export function attemptView(a: DeliveryAttempt): AttemptView {
+  return {
+    id: a.id,
+    attemptNumber: a.attemptNumber,
+    startedAt: iso(a.startedAt),
+    durationMs: a.durationMs,
+    url: a.url,
+    statusCode: a.statusCode,
+    responseBody: a.responseBody,
+    error: a.error,
+    outcome: a.outcome,
+  };
+}
+
+export function deliveryDetailView(e: OutboxEvent, attempts: readonly DeliveryAttempt[]): DeliveryDetailView {
+  return {
+    ...deliveryView(e),
+    // The stored text is what was signed; parsed here so callers get an object, not a string
+    // holding JSON. JSON.parse keeps key order, so re-serialising gives the same bytes.
+    payload: JSON.parse(e.payload),
+    attempts: attempts.map(attemptView),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input
+// ---------------------------------------------------------------------------------------------
+
+export interface DeliveryQueryText {
+  readonly status?: string | undefined;
+  readonly eventType?: string | undefined;
+  readonly conversationId?: string | undefined;
+  readonly limit?: string | undefined;
+  readonly cursor?: string | undefined;
+}
+
+/**
+ * Checks every parameter and reports all problems at once, each under the parameter's name.
+ * The route's schema already refuses most of these; checking again here costs nothing and is
+ * the only check the command line gets.
+ */
+export function parseDeliveryQuery(q: DeliveryQueryText): { filter: EventFilter; page: PageRequest } {
+  const problems: Record<string, string[]> = {};
+  const status = DELIVERY_STATUSES.find((s) => s === q.status);
+  if (q.status !== undefined && status === undefined) {
+    problems.status = [`must be one of: ${DELIVERY_STATUSES.join(', ')}`];
+  }
+  const type = EVENT_TYPES.find((t) => t === q.eventType);
+  if (q.eventType !== undefined && type === undefined) {
+    problems.eventType = [`must be one of: ${EVENT_TYPES.join(', ')}`];
+  }
+  if (q.conversationId !== undefined && q.conversationId.length === 0) {
+    problems.conversationId = ['must not be empty'];
+  }
+  let limit = DELIVERY_PAGE_DEFAULT;
+  if (q.limit !== undefined) {
+    // Digits only: Number() would also read "1e2", " 5" and "0x10".
+    limit = /^\d{1,6}$/.test(q.limit) ? Number(q.limit) : Number.NaN;
+    if (!(limit >= 1 && limit <= DELIVERY_PAGE_MAX)) {
+      problems.limit = [`must be a whole number from 1 to ${DELIVERY_PAGE_MAX}`];
+    }
+  }
+  if (q.cursor !== undefined && (q.cursor.length === 0 || q.cursor.length > DELIVERY_CURSOR_MAX)) {
+    problems.cursor = ['must be the nextCursor of a previous page'];
+  }
+  if (Object.keys(problems).length > 0) throw validationError(problems);
+  return {
+    filter: { status, type, conversationId: q.conversationId },
+    page: { limit, after: q.cursor },
+  };
+}
+
+/**
+ * RFC 3339 (the ISO-8601 profile of the web): a full date and time with an explicit zone. A
+ * time without a zone is refused rather than guessed: the server's local zone is nobody's
+ * business, and a replay off by hours re-sends (or misses) a lot.
+ */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** `since` of a replay as epoch milliseconds; throws a validation error naming `since`. */
+export function parseSince(text: string, now: number): number {
+  const m = RFC3339.exec(text);
+  const bad = () =>
+    validationError({
+      since: ['must be an ISO-8601 date and time with a time zone, e.g. 2026-01-15T10:30:00.000Z'],
+    });
+  if (m === null) throw bad();
+  const [, y, mo, d, h, mi, s, frac = '', zone = 'Z'] = m;
+  const year = Number(y);
+  const month = Number(mo) - 1;
+  const day = Number(d);
+  const local = Date.UTC(year, month, day, Number(h), Number(mi), Number(s));
+  const back = new Date(local);
+  // Date.UTC rolls 30 February into March and 25:00 into the next day; such a date is a typo.
+  if (
+    back.getUTCFullYear() !== year ||
+    back.getUTCMonth() !== month ||
+    back.getUTCDate() !== day ||
+    back.getUTCHours() !== Number(h) ||
+    back.getUTCMinutes() !== Number(mi) ||
+    back.getUTCSeconds() !== Number(s)
+  ) {
+    throw bad();
+  }
+  let offsetMs = 0;
+  if (zone.toUpperCase() !== 'Z') {
+    const oh = Number(zone.slice(1, 3));
+    const om = Number(zone.slice(4, 6));
+    if (oh > 23 || om > 59) throw bad();
+    offsetMs = (zone.startsWith('-') ? -1 : 1) * (oh * 60 + om) * 60_000;
+  }
+  // Sub-millisecond digits are dropped (rounded down): `since` is inclusive, so rounding down
+  // can only add an event of that same millisecond, never miss one.
+  const ms = frac === '' ? 0 : Number(frac.padEnd(3, '0').slice(0, 3));
+  const at = local + ms - offsetMs;
+  if (at > now) throw validationError({ since: ['must not be in the future'] });
+  return at;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------------------------
+
+function notFound(id: string): ApiError {
+  return new ApiError('delivery_not_found', `No delivery with id '${id}' exists in this project.`);
+}
+
+/**
+ * The event only when it is one of this project's panel events: another project's id is simply
+ * not found, and so is a message on its way to a bot's channel, which the panel never receives
+ * and the list never shows.
+ */
+async function eventOf(q: Queries, projectId: string, id: string): Promise<OutboxEvent> {
+  const event = await q.getEvent(id);
+  if (event === undefined || event.projectId !== projectId || event.destination !== 'panel') {
+    throw notFound(id);
+  }
+  return event;
+}
+
+async function requireIntegration(q: Queries, projectId: string): Promise<void> {
+  // Requeued events of a project without an integration would never be claimed: saying so now
+  // beats a 200 for something that cannot happen.
+  if ((await q.getIntegration(projectId)) === undefined) throw new ApiError('integration_not_found');
+}
+
+export async function listDeliveries(
+  q: Queries,
+  projectId: string,
+  filter: EventFilter,
+  page: PageRequest,
+): Promise<DeliveryPageView> {
+  const result = await q.listEvents(projectId, filter, page);
+  return { items: result.items.map(deliveryView), nextCursor: result.nextCursor };
+}
+
+export async function getDelivery(q: Queries, projectId: string, id: string): Promise<DeliveryDetailView> {
+  const event = await eventOf(q, projectId, id);
+  return deliveryDetailView(event, await q.listAttempts(event.id));
+}
+
+export interface RetryResult {
+  readonly delivery: DeliveryDetailView;
+  /**
+   * False when an attempt was in flight: nothing changed, that attempt is the retry. (Its
+   * outcome follows the schedule as usual: if it fails, the next try waits its backoff.)
+   */
+  readonly requeued: boolean;
+}
+
+/**
+ * Sends one delivery again now, keeping its id and payload: a settled one (delivered, failed,
+ * cancelled, skipped) starts a new delivery cycle with attempt numbers from 1; a pending one
+ * waiting on its backoff is made due at once. Per-room order still holds: an event behind an
+ * earlier pending event of its room waits for it.
+ */
+export async function retryDelivery(
+  tx: Tx,
+  projectId: string,
+  id: string,
+  now: number,
+): Promise<RetryResult> {
+  await eventOf(tx, projectId, id);
+  await requireIntegration(tx, projectId);
+  const requeued = (await tx.requeueEvents(projectId, { kind: 'one', eventId: id }, now)) > 0;
+  return { delivery: await getDelivery(tx, projectId, id), requeued };
+}
+
+export interface ReplayInput {
+  /** Epoch milliseconds, inclusive. */
+  readonly since: number;
+  readonly conversationId?: string | undefined;
+}
+
+/**
+ * Every event of the project (or of one conversation) created at or after `since` that is not
+ * already pending starts a new delivery cycle with its original id and payload; pending ones
+ * are on their way already. Returns how many were requeued.
+ */
+export async function replayDeliveries(
+  tx: Tx,
+  projectId: string,
+  input: ReplayInput,
+  now: number,
+): Promise<{ replayed: number }> {
+  await requireIntegration(tx, projectId);
+  if (input.conversationId !== undefined) {
+    // An unknown conversation would replay nothing and answer 200; a typo deserves a 404.
+    const conversation = await tx.getConversation(projectId, input.conversationId);
+    if (conversation === undefined) {
+      throw new ApiError(
+        'conversation_not_found',
+        `No conversation with id '${input.conversationId}' exists in this project.`,
+      );
+    }
+  }
+  const replayed = await tx.requeueEvents(
+    projectId,
+    { kind: 'since', since: input.since, conversationId: input.conversationId },
+    now,
+  );
+  return { replayed };
+}

@@ -1,0 +1,247 @@
+/** The delivery log of the external-support API (api.md §5; webhooks.md "Replay and manual redelivery"). */
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  ATTEMPT_OUTCOMES,
+  DELIVERY_CURSOR_MAX,
+  DELIVERY_PAGE_DEFAULT,
+  DELIVERY_PAGE_MAX,
+  DELIVERY_STATUSES,
+  EVENT_TYPES,
+  getDelivery,
+  listDeliveries,
+  parseDeliveryQuery,
+  parseSince,
+  replayDeliveries,
+  retryDelivery,
+} from '../../domain/deliveries/delivery.service.js';
+import { errorResponses, ProjectParams, StringEnum, successEnvelope } from '../schemas.js';
+import type { RouteDeps } from './route-deps.js';
+import { sendSuccess } from './send.js';
+
+/** Conversation ids are short; the bound only keeps absurd input out of the database query. */
+const CONVERSATION_ID_MAX = 128;
+
+const Timestamp = (description: string) =>
+  Type.String({ format: 'date-time', description, examples: ['2026-01-15T10:30:00.000Z'] });
+const NullableTimestamp = (description: string) => Type.Union([Timestamp(description), Type.Null()]);
+const NullableString = (description: string) => Type.Union([Type.String(), Type.Null()], { description });
+
+const DeliveryParams = Type.Object({
+  projectId: Type.String({ description: 'Identifier of the project' }),
+  deliveryId: Type.String({
+    description: 'Identifier of the delivery: the event id, sent as webhook-id on every attempt',
+  }),
+});
+
+// Unknown parameters are refused like unknown body fields (api.md §4.6): a misspelt filter
+// would otherwise list everything and look like an answer.
+const DeliveriesQuery = Type.Object(
+  {
+    status: Type.Optional(StringEnum(DELIVERY_STATUSES, { description: 'Only deliveries in this state' })),
+    eventType: Type.Optional(StringEnum(EVENT_TYPES, { description: 'Only events of this type' })),
+    conversationId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: CONVERSATION_ID_MAX,
+        description: 'Only events of this conversation',
+      }),
+    ),
+    limit: Type.Optional(
+      Type.String({
+        description: `Page size: a whole number from 1 to ${DELIVERY_PAGE_MAX} (default ${DELIVERY_PAGE_DEFAULT})`,
+        examples: ['50'],
+      }),
+    ),
+    cursor: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: DELIVERY_CURSOR_MAX,
+        description: 'The nextCursor of the previous page',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const ReplayBody = Type.Object(
+  {
+    since: Type.String({
+      description:
+        'ISO-8601 date and time with a time zone (e.g. 2026-01-15T10:30:00.000Z), not in the future; events created at or after it are sent again',
+      examples: ['2026-01-15T10:30:00.000Z'],
+    }),
+    conversationId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: CONVERSATION_ID_MAX,
+        description: 'Replay only the events of this conversation',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Retry takes no body; an empty object (or no body at all) is tolerated, anything in it is not. */
+const RetryBody = Type.Object({}, { additionalProperties: false, description: 'No fields.' });
+
+const DeliverySummary = Type.Object({
+  id: Type.String({ description: 'The event id; the webhook-id header of every attempt' }),
+  eventType: StringEnum(EVENT_TYPES),
+  conversationId: NullableString('The conversation the event belongs to, when it belongs to one'),
+  roomId: Type.String(),
+  status: StringEnum(DELIVERY_STATUSES, {
+    description:
+      'pending (waiting for an attempt), delivered (a 2xx was received), failed (every scheduled attempt failed), cancelled (the integration was deleted first), skipped (no integration when it happened)',
+  }),
+  attemptCount: Type.Integer({ description: 'Attempts in the current delivery cycle' }),
+  nextAttemptAt: NullableTimestamp('When the next attempt is due; null unless pending'),
+  deliveredAt: NullableTimestamp('When the 2xx was received'),
+  createdAt: Timestamp('When the event happened'),
+  lastError: NullableString('Why the latest attempt failed, while it matters'),
+});
+
+const AttemptSchema = Type.Object({
+  id: Type.String(),
+  attemptNumber: Type.Integer({ description: '1 for the first attempt of each delivery cycle' }),
+  startedAt: Timestamp('When the attempt started'),
+  durationMs: Type.Integer(),
+  url: Type.String({ description: 'The webhook URL at the time of the attempt' }),
+  statusCode: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'null when no response arrived (timeout, connection error)',
+  }),
+  responseBody: NullableString('The first 4 KiB of the response body'),
+  error: NullableString('What went wrong, when something did'),
+  outcome: StringEnum(ATTEMPT_OUTCOMES, {
+    description:
+      'delivered (2xx), failed (to be retried or dead-lettered), gone (410: the integration was disabled), abandoned (cut short by a shutdown; repeated after restart)',
+  }),
+});
+
+const DeliveryDetail = Type.Object({
+  ...DeliverySummary.properties,
+  payload: Type.Object(
+    {},
+    { additionalProperties: true, description: 'The event exactly as sent, as a JSON object' },
+  ),
+  attempts: Type.Array(AttemptSchema, { description: 'Every attempt, oldest first, across delivery cycles' }),
+});
+
+const DeliveryPage = Type.Object({
+  items: Type.Array(DeliverySummary, { description: 'Newest first' }),
+  nextCursor: NullableString('Pass as ?cursor= for the next page; null on the last page'),
+});
+
+const Replayed = Type.Object({
+  replayed: Type.Integer({ description: 'How many events start a new delivery cycle' }),
+});
+
+type Params = Static<typeof DeliveryParams>;
+
+async function noBodyIsEmptyObject(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {};
+}
+
+export function deliveryRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  app.get<{ Params: Static<typeof ProjectParams>; Querystring: Static<typeof DeliveriesQuery> }>(
+    '/external-support/:projectId/deliveries',
+    {
+      schema: {
+        summary: 'List deliveries',
+        description:
+          'The delivery log: every event of the project with where it stands on its way to the webhook, newest first, filtered by status, event type or conversation. Unknown parameters are refused.',
+        tags: ['deliveries'],
+        params: ProjectParams,
+        querystring: DeliveriesQuery,
+        response: {
+          200: successEnvelope(DeliveryPage, 'Deliveries retrieved successfully'),
+          ...errorResponses(422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { filter, page } = parseDeliveryQuery(request.query);
+      const data = await listDeliveries(deps.store.queries, request.params.projectId, filter, page);
+      return sendSuccess(reply, 'Deliveries retrieved successfully', data);
+    },
+  );
+
+  app.get<{ Params: Params }>(
+    '/external-support/:projectId/deliveries/:deliveryId',
+    {
+      schema: {
+        summary: 'Get a delivery',
+        description:
+          'One delivery with its payload and every attempt: time, duration, status, response, error.',
+        tags: ['deliveries'],
+        params: DeliveryParams,
+        response: {
+          200: successEnvelope(DeliveryDetail, 'Delivery retrieved successfully'),
+          ...errorResponses(404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { projectId, deliveryId } = request.params;
+      const data = await getDelivery(deps.store.queries, projectId, deliveryId);
+      return sendSuccess(reply, 'Delivery retrieved successfully', data);
+    },
+  );
+
+  app.post<{ Params: Params; Body: Static<typeof RetryBody> }>(
+    '/external-support/:projectId/deliveries/:deliveryId/retry',
+    {
+      preValidation: noBodyIsEmptyObject,
+      schema: {
+        summary: 'Retry a delivery now',
+        description:
+          'Sends the event again at once with the same webhook-id and payload, fresh timestamp and signatures. A settled delivery (delivered, failed, cancelled, skipped) starts a new delivery cycle; a pending one waiting on its backoff is made due now. If an attempt is in flight, nothing changes and that attempt counts as the retry. Order per room still holds: an event behind an earlier pending event of its room waits for it. 404 integration_not_found when the project has no integration.',
+        tags: ['deliveries'],
+        params: DeliveryParams,
+        body: RetryBody,
+        response: {
+          200: successEnvelope(DeliveryDetail, 'Delivery retry scheduled successfully'),
+          ...errorResponses(404, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { projectId, deliveryId } = request.params;
+      const { delivery, requeued } = await deps.store.transaction((tx) =>
+        retryDelivery(tx, projectId, deliveryId, deps.clock()),
+      );
+      request.log.info({ projectId, eventId: deliveryId, requeued }, 'delivery retry requested');
+      return sendSuccess(reply, 'Delivery retry scheduled successfully', delivery);
+    },
+  );
+
+  app.post<{ Params: Static<typeof ProjectParams>; Body: Static<typeof ReplayBody> }>(
+    '/external-support/:projectId/deliveries/replay',
+    {
+      preValidation: noBodyIsEmptyObject,
+      schema: {
+        summary: 'Replay deliveries since a time',
+        description:
+          'Every event of the project (or of one conversation) created at or after `since` that is not pending starts a new delivery cycle, keeping its original webhook-id and payload; events go out in order per room. 404 integration_not_found when the project has no integration; 404 conversation_not_found for an unknown conversationId.',
+        tags: ['deliveries'],
+        params: ProjectParams,
+        body: ReplayBody,
+        response: {
+          200: successEnvelope(Replayed, 'Replay scheduled successfully'),
+          ...errorResponses(404, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { projectId } = request.params;
+      const now = deps.clock();
+      const since = parseSince(request.body.since, now);
+      const conversationId = request.body.conversationId;
+      const data = await deps.store.transaction((tx) =>
+        replayDeliveries(tx, projectId, { since, conversationId }, now),
+      );
+      request.log.info({ projectId, since, conversationId, replayed: data.replayed }, 'deliveries replayed');
+      return sendSuccess(reply, 'Replay scheduled successfully', data);
+    },
+  );
+}
