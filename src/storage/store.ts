@@ -68,6 +68,8 @@ export interface Queries {
 
   insertBot(b: Bot): Promise<void>;
   getBot(projectId: string, id: string): Promise<Bot | undefined>;
+  /** Any project's bot: for routes that name only the bot (a channel's inbound route). */
+  getBotById(id: string): Promise<Bot | undefined>;
   listBots(projectId: string, page: PageRequest): Promise<Page<Bot>>;
 
   insertEndUser(u: EndUser): Promise<void>;

@@ -1,0 +1,674 @@
+/**
+ * Every domain query, written once in the SQL that SQLite and PostgreSQL share: `?` placeholders
+ * (the PostgreSQL executor numbers them), BIGINT times, TEXT JSON, `INSERT … ON CONFLICT`,
+ * `UPDATE … RETURNING`. The one statement that differs — claiming due events, where PostgreSQL
+ * adds row locks with SKIP LOCKED — comes from the executor.
+ */
+import type {
+  Bot,
+  BotChannelConfig,
+  Conversation,
+  Credential,
+  DeliveryAttempt,
+  EndedReason,
+  EndUser,
+  Integration,
+  Message,
+  OutboxEvent,
+  Project,
+  Room,
+} from '../domain/types.js';
+import type { Dialect } from './migrations/index.js';
+import {
+  type AttemptRow,
+  type BotChannelRow,
+  type BotRow,
+  type ConversationRow,
+  type CredentialRow,
+  type EndUserRow,
+  type EventRow,
+  type IntegrationRow,
+  type MessageRow,
+  type ProjectRow,
+  type RoomRow,
+  toAttempt,
+  toBot,
+  toBotChannel,
+  toConversation,
+  toCredential,
+  toEndUser,
+  toEvent,
+  toIntegration,
+  toMessage,
+  toProject,
+  toRoom,
+} from './rows.js';
+import type {
+  ConversationFilter,
+  EventClaim,
+  EventFilter,
+  EventSettlement,
+  IntegrationPatch,
+  Page,
+  PageRequest,
+  Queries,
+  RequeueSelection,
+} from './store.js';
+
+/** How SqlQueries reaches a database: one connection or transaction at a time. */
+export interface SqlExecutor {
+  readonly dialect: Dialect;
+  readonly dialectSql: DialectSql;
+  /** Runs a write; resolves with the number of rows changed. */
+  run(sql: string, ...params: unknown[]): Promise<number>;
+  /**
+   * A write that a unique index may refuse (UniqueViolation): the transaction stays usable
+   * afterwards, so the caller can read the winner (PostgreSQL needs a savepoint for that).
+   */
+  guardedRun(sql: string, ...params: unknown[]): Promise<number>;
+  one<R>(sql: string, ...params: unknown[]): Promise<R | undefined>;
+  all<R>(sql: string, ...params: unknown[]): Promise<R[]>;
+}
+
+/** The statements that differ between databases. */
+export interface DialectSql {
+  /**
+   * Leases due events. Parameters, in order: now, now, excluded lanes (as `textList`),
+   * per-project limit, now, limit, leaseUntil, owner.
+   */
+  readonly claimDueEvents: string;
+  /** How a list of strings is passed as one parameter. */
+  textList(values: readonly string[]): unknown;
+}
+
+/**
+ * Which pending events can be sent now: panel events while the project's integration exists and
+ * is enabled; channel events while the room's bot has a channel webhook.
+ */
+export const SENDABLE_JOIN = `LEFT JOIN integrations i ON e.destination = 'panel' AND i.project_id = e.project_id
+         LEFT JOIN rooms r ON e.destination = 'channel' AND r.id = e.room_id
+         LEFT JOIN bot_channels bc ON bc.bot_id = r.bot_id`;
+export const SENDABLE = `((e.destination = 'panel' AND i.enabled = 1) OR (e.destination = 'channel' AND bc.webhook_url IS NOT NULL))`;
+/** Only the earliest pending event of a room (per destination) may go: per-room order. */
+export const ROOM_HEAD = `NOT EXISTS (SELECT 1 FROM events p WHERE p.room_id = e.room_id AND p.destination = e.destination
+           AND p.status = 'pending' AND p.room_seq < e.room_seq)`;
+
+/**
+ * The candidates of a claim: the head of each (room, destination), due, not leased, of a lane
+ * not at its limit; ROW_NUMBER caps each project's share of one claim, so one integration's
+ * backlog cannot crowd out the others. `excluded` is the dialect's list test.
+ */
+export function dueHeadsCte(excluded: string): string {
+  return `heads AS (
+         SELECT e.id, e.next_attempt_at,
+           ROW_NUMBER() OVER (PARTITION BY e.project_id, e.destination ORDER BY e.next_attempt_at, e.id) AS rn
+         FROM events e
+         ${SENDABLE_JOIN}
+         WHERE e.status = 'pending' AND e.next_attempt_at <= ?
+           AND (e.lease_until IS NULL OR e.lease_until < ?)
+           AND NOT ${excluded}
+           AND ${SENDABLE} AND ${ROOM_HEAD}
+       )`;
+}
+
+function pageOf<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+  const hasMore = rows.length > limit;
+  const items = hasMore ? rows.slice(0, limit) : rows;
+  return { items, nextCursor: hasMore ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+/**
+ * Every domain query, written once in the SQL that SQLite and PostgreSQL share (`?` placeholders,
+ * rewritten to `$n` for PostgreSQL by its executor). The few statements that differ come from the
+ * executor's dialect.
+ */
+export class SqlQueries implements Queries {
+  /** Ids of events inserted since the last take: announced after the commit. */
+  insertedEvents: string[] = [];
+  /** Messages inserted since the last take: published after the commit (live channels). */
+  insertedMessages: Message[] = [];
+
+  constructor(private readonly x: SqlExecutor) {}
+
+  async insertProject(p: Project): Promise<void> {
+    await this.x.run(
+      'INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)',
+      p.id,
+      p.name,
+      p.createdAt,
+    );
+  }
+  async getProject(id: string): Promise<Project | undefined> {
+    const r = await this.x.one<ProjectRow>('SELECT * FROM projects WHERE id = ?', id);
+    return r && toProject(r);
+  }
+  async listProjects(page: PageRequest): Promise<Page<Project>> {
+    const rows = await this.x.all<ProjectRow>(
+      'SELECT * FROM projects WHERE id > ? ORDER BY id LIMIT ?',
+      page.after ?? '',
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toProject), page.limit);
+  }
+
+  async insertCredential(c: Credential): Promise<void> {
+    await this.x.run(
+      'INSERT INTO credentials (id, project_id, client_id, api_key_hash, client_secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      c.id,
+      c.projectId,
+      c.clientId,
+      c.apiKeyHash,
+      c.clientSecretHash,
+      c.createdAt,
+      c.revokedAt,
+    );
+  }
+  async getCredential(id: string): Promise<Credential | undefined> {
+    const r = await this.x.one<CredentialRow>('SELECT * FROM credentials WHERE id = ?', id);
+    return r && toCredential(r);
+  }
+  async getCredentialByClientId(clientId: string): Promise<Credential | undefined> {
+    const r = await this.x.one<CredentialRow>('SELECT * FROM credentials WHERE client_id = ?', clientId);
+    return r && toCredential(r);
+  }
+  async listCredentials(projectId: string): Promise<Credential[]> {
+    const rows = await this.x.all<CredentialRow>(
+      'SELECT * FROM credentials WHERE project_id = ? ORDER BY id',
+      projectId,
+    );
+    return rows.map(toCredential);
+  }
+  async revokeCredential(projectId: string, id: string, at: number): Promise<boolean> {
+    const r = await this.x.run(
+      'UPDATE credentials SET revoked_at = ? WHERE project_id = ? AND id = ? AND revoked_at IS NULL',
+      at,
+      projectId,
+      id,
+    );
+    return r > 0;
+  }
+
+  async insertBot(b: Bot): Promise<void> {
+    await this.x.run(
+      'INSERT INTO bots (id, project_id, name, channel, created_at) VALUES (?, ?, ?, ?, ?)',
+      b.id,
+      b.projectId,
+      b.name,
+      b.channel,
+      b.createdAt,
+    );
+  }
+  async getBot(projectId: string, id: string): Promise<Bot | undefined> {
+    const r = await this.x.one<BotRow>('SELECT * FROM bots WHERE project_id = ? AND id = ?', projectId, id);
+    return r && toBot(r);
+  }
+  async getBotById(id: string): Promise<Bot | undefined> {
+    const r = await this.x.one<BotRow>('SELECT * FROM bots WHERE id = ?', id);
+    return r && toBot(r);
+  }
+  async listBots(projectId: string, page: PageRequest): Promise<Page<Bot>> {
+    const rows = await this.x.all<BotRow>(
+      'SELECT * FROM bots WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?',
+      projectId,
+      page.after ?? '',
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toBot), page.limit);
+  }
+
+  async insertEndUser(u: EndUser): Promise<void> {
+    await this.x.guardedRun(
+      'INSERT INTO end_users (id, project_id, names, reference_id, created_at) VALUES (?, ?, ?, ?, ?)',
+      u.id,
+      u.projectId,
+      u.names,
+      u.referenceId,
+      u.createdAt,
+    );
+  }
+  async getEndUser(projectId: string, id: string): Promise<EndUser | undefined> {
+    const r = await this.x.one<EndUserRow>(
+      'SELECT * FROM end_users WHERE project_id = ? AND id = ?',
+      projectId,
+      id,
+    );
+    return r && toEndUser(r);
+  }
+  async getEndUserByReference(projectId: string, referenceId: string): Promise<EndUser | undefined> {
+    const r = await this.x.one<EndUserRow>(
+      'SELECT * FROM end_users WHERE project_id = ? AND reference_id = ?',
+      projectId,
+      referenceId,
+    );
+    return r && toEndUser(r);
+  }
+  async listEndUsers(projectId: string, page: PageRequest): Promise<Page<EndUser>> {
+    const rows = await this.x.all<EndUserRow>(
+      'SELECT * FROM end_users WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?',
+      projectId,
+      page.after ?? '',
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toEndUser), page.limit);
+  }
+
+  async insertIntegration(i: Integration): Promise<void> {
+    await this.x.guardedRun(
+      `INSERT INTO integrations (id, project_id, webhook_url, auth_type, authorization_value, signing_secret, enabled,
+        disabled_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      i.id,
+      i.projectId,
+      i.webhookUrl,
+      i.authType,
+      i.authorization,
+      i.signingSecret,
+      i.enabled ? 1 : 0,
+      i.disabledReason,
+      i.createdAt,
+      i.updatedAt,
+    );
+  }
+  async getIntegration(projectId: string): Promise<Integration | undefined> {
+    const r = await this.x.one<IntegrationRow>('SELECT * FROM integrations WHERE project_id = ?', projectId);
+    return r && toIntegration(r);
+  }
+  async updateIntegration(projectId: string, patch: IntegrationPatch): Promise<Integration | undefined> {
+    const sets: string[] = ['updated_at = ?'];
+    const params: unknown[] = [patch.updatedAt];
+    const add = (col: string, v: unknown) => {
+      sets.push(`${col} = ?`);
+      params.push(v);
+    };
+    if (patch.webhookUrl !== undefined) add('webhook_url', patch.webhookUrl);
+    if (patch.authType !== undefined) add('auth_type', patch.authType);
+    if (patch.authorization !== undefined) add('authorization_value', patch.authorization);
+    if (patch.signingSecret !== undefined) add('signing_secret', patch.signingSecret);
+    if (patch.enabled !== undefined) add('enabled', patch.enabled ? 1 : 0);
+    if (patch.disabledReason !== undefined) add('disabled_reason', patch.disabledReason);
+    const r = await this.x.run(
+      `UPDATE integrations SET ${sets.join(', ')} WHERE project_id = ?`,
+      ...params,
+      projectId,
+    );
+    if (r === 0) return undefined;
+    return this.getIntegration(projectId);
+  }
+  async deleteIntegration(projectId: string): Promise<boolean> {
+    return (await this.x.run('DELETE FROM integrations WHERE project_id = ?', projectId)) > 0;
+  }
+
+  async getRoomByPair(botId: string, userId: string): Promise<Room | undefined> {
+    const r = await this.x.one<RoomRow>(
+      'SELECT * FROM rooms WHERE bot_id = ? AND user_id = ?',
+      botId,
+      userId,
+    );
+    return r && toRoom(r);
+  }
+  async insertRoom(r: Room): Promise<void> {
+    await this.x.run(
+      'INSERT INTO rooms (id, project_id, bot_id, user_id, last_seq, created_at) VALUES (?, ?, ?, ?, 0, ?)',
+      r.id,
+      r.projectId,
+      r.botId,
+      r.userId,
+      r.createdAt,
+    );
+  }
+  async nextRoomSeq(roomId: string): Promise<number> {
+    const r = await this.x.one<{ last_seq: number }>(
+      'UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq',
+      roomId,
+    );
+    if (r === undefined) throw new Error(`room ${roomId} does not exist`);
+    return Number(r.last_seq);
+  }
+
+  async insertConversation(c: Conversation): Promise<void> {
+    await this.x.guardedRun(
+      `INSERT INTO conversations (id, project_id, room_id, bot_id, user_id, state, assignment, metadata, start_at,
+        end_at, ended_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      c.id,
+      c.projectId,
+      c.roomId,
+      c.botId,
+      c.userId,
+      c.state,
+      c.assignment === null ? null : JSON.stringify(c.assignment),
+      c.metadata === null ? null : JSON.stringify(c.metadata),
+      c.startAt,
+      c.endAt,
+      c.endedReason,
+    );
+  }
+  async getConversation(projectId: string, id: string): Promise<Conversation | undefined> {
+    const r = await this.x.one<ConversationRow>(
+      'SELECT * FROM conversations WHERE project_id = ? AND id = ?',
+      projectId,
+      id,
+    );
+    return r && toConversation(r);
+  }
+  async getActiveConversation(roomId: string): Promise<Conversation | undefined> {
+    const r = await this.x.one<ConversationRow>(
+      "SELECT * FROM conversations WHERE room_id = ? AND state = 'active'",
+      roomId,
+    );
+    return r && toConversation(r);
+  }
+  async closeConversation(id: string, endAt: number, reason: EndedReason): Promise<void> {
+    await this.x.run(
+      "UPDATE conversations SET state = 'closed', end_at = ?, ended_reason = ? WHERE id = ? AND state = 'active'",
+      endAt,
+      reason,
+      id,
+    );
+  }
+
+  async insertMessage(m: Message): Promise<void> {
+    await this.x.guardedRun(
+      `INSERT INTO messages (id, project_id, room_id, conversation_id, sender, type, content, external_id, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      m.id,
+      m.projectId,
+      m.roomId,
+      m.conversationId,
+      m.sender,
+      m.type,
+      JSON.stringify(m.content),
+      m.externalId,
+      m.createdAt,
+    );
+    this.insertedMessages.push(m);
+  }
+
+  async insertEvent(e: OutboxEvent): Promise<void> {
+    await this.x.run(
+      `INSERT INTO events (id, project_id, room_id, room_seq, conversation_id, destination, type, payload, created_at,
+        status, attempt_count, next_attempt_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      e.id,
+      e.projectId,
+      e.roomId,
+      e.roomSeq,
+      e.conversationId,
+      e.destination,
+      e.type,
+      e.payload,
+      e.createdAt,
+      e.status,
+      e.attemptCount,
+      e.nextAttemptAt,
+      e.deliveredAt,
+    );
+    if (e.status === 'pending') this.insertedEvents.push(e.id);
+  }
+  async getEvent(id: string): Promise<OutboxEvent | undefined> {
+    const r = await this.x.one<EventRow>('SELECT * FROM events WHERE id = ?', id);
+    return r && toEvent(r);
+  }
+  async cancelPendingEvents(projectId: string): Promise<number> {
+    return await this.x.run(
+      "UPDATE events SET status = 'cancelled', next_attempt_at = NULL WHERE project_id = ? AND status = 'pending' AND destination = 'panel'",
+      projectId,
+    );
+  }
+
+  async getRoom(projectId: string, id: string): Promise<Room | undefined> {
+    const r = await this.x.one<RoomRow>('SELECT * FROM rooms WHERE project_id = ? AND id = ?', projectId, id);
+    return r && toRoom(r);
+  }
+  async setRoomBotStep(roomId: string, step: string | null): Promise<void> {
+    await this.x.run('UPDATE rooms SET bot_step = ? WHERE id = ?', step, roomId);
+  }
+
+  async getMessageByExternalId(roomId: string, externalId: string): Promise<Message | undefined> {
+    const r = await this.x.one<MessageRow>(
+      'SELECT * FROM messages WHERE room_id = ? AND external_id = ?',
+      roomId,
+      externalId,
+    );
+    return r && toMessage(r);
+  }
+  async listConversationMessages(conversationId: string, page: PageRequest): Promise<Page<Message>> {
+    const rows = await this.x.all<MessageRow>(
+      'SELECT * FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?',
+      conversationId,
+      page.after ?? '',
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toMessage), page.limit);
+  }
+  async listRoomMessages(roomId: string, page: PageRequest): Promise<Page<Message>> {
+    const rows = await this.x.all<MessageRow>(
+      'SELECT * FROM messages WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?',
+      roomId,
+      page.after ?? '',
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toMessage), page.limit);
+  }
+  async listConversations(
+    projectId: string,
+    f: ConversationFilter,
+    page: PageRequest,
+  ): Promise<Page<Conversation>> {
+    const where = ['project_id = ?'];
+    const params: unknown[] = [projectId];
+    const add = (clause: string, v: unknown) => {
+      where.push(clause);
+      params.push(v);
+    };
+    if (page.after !== undefined) add('id < ?', page.after);
+    if (f.state !== undefined) add('state = ?', f.state);
+    if (f.botId !== undefined) add('bot_id = ?', f.botId);
+    if (f.userId !== undefined) add('user_id = ?', f.userId);
+    if (f.startedFrom !== undefined) add('start_at >= ?', f.startedFrom);
+    if (f.startedTo !== undefined) add('start_at < ?', f.startedTo);
+    const rows = await this.x.all<ConversationRow>(
+      `SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+      ...params,
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toConversation), page.limit);
+  }
+
+  async getBotChannel(botId: string): Promise<BotChannelConfig | undefined> {
+    const r = await this.x.one<BotChannelRow>('SELECT * FROM bot_channels WHERE bot_id = ?', botId);
+    return r && toBotChannel(r);
+  }
+  async putBotChannel(c: BotChannelConfig): Promise<void> {
+    await this.x.run(
+      `INSERT INTO bot_channels (bot_id, webhook_url, signing_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (bot_id) DO UPDATE SET webhook_url = excluded.webhook_url, signing_key = excluded.signing_key,
+         updated_at = excluded.updated_at`,
+      c.botId,
+      c.webhookUrl,
+      c.signingKey,
+      c.createdAt,
+      c.updatedAt,
+    );
+  }
+  async getBotRules(botId: string): Promise<string | undefined> {
+    return (await this.x.one<{ rules: string }>('SELECT rules FROM bot_rules WHERE bot_id = ?', botId))
+      ?.rules;
+  }
+  async putBotRules(botId: string, rulesJson: string, at: number): Promise<void> {
+    await this.x.run(
+      `INSERT INTO bot_rules (bot_id, rules, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (bot_id) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at`,
+      botId,
+      rulesJson,
+      at,
+    );
+  }
+
+  async claimDueEvents(c: EventClaim): Promise<OutboxEvent[]> {
+    const rows = await this.x.all<EventRow>(
+      this.x.dialectSql.claimDueEvents,
+      c.now,
+      c.now,
+      this.x.dialectSql.textList(c.excludeProjects.map(String)),
+      c.perProjectLimit,
+      c.now,
+      c.limit,
+      c.leaseUntil,
+      c.owner,
+    );
+    return rows
+      .map(toEvent)
+      .sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.id.localeCompare(b.id));
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const r = await this.x.one<{ due: number | null }>(
+      `SELECT MIN(CASE WHEN e.lease_until IS NOT NULL AND e.lease_until > e.next_attempt_at
+                       THEN e.lease_until ELSE e.next_attempt_at END) AS due
+       FROM events e
+       ${SENDABLE_JOIN}
+       WHERE e.status = 'pending' AND ${SENDABLE} AND ${ROOM_HEAD}`,
+    );
+    return r?.due === null || r?.due === undefined ? undefined : Number(r.due);
+  }
+
+  async releaseLease(eventId: string, owner: string): Promise<void> {
+    await this.x.run(
+      'UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?',
+      eventId,
+      owner,
+    );
+  }
+
+  async releaseAllLeases(): Promise<number> {
+    return await this.x.run(
+      'UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE lease_owner IS NOT NULL',
+    );
+  }
+
+  async settleEvent(eventId: string, owner: string, x: EventSettlement): Promise<boolean> {
+    const r = await this.x.run(
+      `UPDATE events SET status = ?, attempt_count = ?, next_attempt_at = ?, delivered_at = ?, last_error = ?,
+         lease_until = NULL, lease_owner = NULL
+       WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
+      x.status,
+      x.attemptCount,
+      x.nextAttemptAt,
+      x.deliveredAt,
+      x.lastError,
+      eventId,
+      owner,
+    );
+    return r > 0;
+  }
+
+  async insertAttempt(a: DeliveryAttempt): Promise<void> {
+    await this.x.run(
+      `INSERT INTO attempts (id, event_id, project_id, attempt_number, started_at, duration_ms, url, status_code,
+         response_body, error, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      a.id,
+      a.eventId,
+      a.projectId,
+      a.attemptNumber,
+      a.startedAt,
+      a.durationMs,
+      a.url,
+      a.statusCode,
+      a.responseBody,
+      a.error,
+      a.outcome,
+    );
+  }
+
+  async listAttempts(eventId: string): Promise<DeliveryAttempt[]> {
+    const rows = await this.x.all<AttemptRow>(
+      'SELECT * FROM attempts WHERE event_id = ? ORDER BY id',
+      eventId,
+    );
+    return rows.map(toAttempt);
+  }
+
+  async noteIntegrationFailure(projectId: string, at: number): Promise<number> {
+    const r = await this.x.one<{ failing_since: number | null }>(
+      'UPDATE integrations SET failing_since = COALESCE(failing_since, ?) WHERE project_id = ? RETURNING failing_since',
+      at,
+      projectId,
+    );
+    return r?.failing_since === null || r?.failing_since === undefined ? at : Number(r.failing_since);
+  }
+
+  async clearIntegrationFailure(projectId: string): Promise<void> {
+    await this.x.run(
+      'UPDATE integrations SET failing_since = NULL WHERE project_id = ? AND failing_since IS NOT NULL',
+      projectId,
+    );
+  }
+
+  async listEvents(projectId: string, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEvent>> {
+    // Newest first: the cursor is the last id seen, and the next page holds older ids.
+    const where = ["project_id = ? AND destination = 'panel'"];
+    const params: unknown[] = [projectId];
+    if (page.after !== undefined) {
+      where.push('id < ?');
+      params.push(page.after);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.type !== undefined) {
+      where.push('type = ?');
+      params.push(filter.type);
+    }
+    if (filter.conversationId !== undefined) {
+      where.push('conversation_id = ?');
+      params.push(filter.conversationId);
+    }
+    const rows = await this.x.all<EventRow>(
+      `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+      ...params,
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toEvent), page.limit);
+  }
+
+  async requeueEvents(projectId: string, select: RequeueSelection, now: number): Promise<number> {
+    const fresh = `status = 'pending', attempt_count = 0, next_attempt_at = ?, delivered_at = NULL, last_error = NULL,
+      lease_until = NULL, lease_owner = NULL`;
+    let ids: Array<{ id: string }>;
+    if (select.kind === 'one') {
+      // A pending event waiting on its backoff is simply made due now; a settled one starts a
+      // new delivery cycle.
+      ids = await this.x.all<{ id: string }>(
+        `UPDATE events SET next_attempt_at = ?
+         WHERE project_id = ? AND id = ? AND destination = 'panel' AND status = 'pending' AND lease_owner IS NULL
+         RETURNING id`,
+        now,
+        projectId,
+        select.eventId,
+      );
+      if (ids.length === 0) {
+        ids = await this.x.all<{ id: string }>(
+          `UPDATE events SET ${fresh}
+           WHERE project_id = ? AND id = ? AND destination = 'panel' AND status <> 'pending' RETURNING id`,
+          now,
+          projectId,
+          select.eventId,
+        );
+      }
+    } else {
+      const params: unknown[] = [now, projectId, select.since];
+      let extra = '';
+      if (select.conversationId !== undefined) {
+        extra = ' AND conversation_id = ?';
+        params.push(select.conversationId);
+      }
+      ids = await this.x.all<{ id: string }>(
+        `UPDATE events SET ${fresh}
+         WHERE project_id = ? AND created_at >= ? AND destination = 'panel' AND status <> 'pending'${extra} RETURNING id`,
+        ...params,
+      );
+    }
+    // Announced after the commit like new events, so the dispatcher wakes at once.
+    for (const r of ids) this.insertedEvents.push(r.id);
+    return ids.length;
+  }
+}
