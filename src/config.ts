@@ -23,6 +23,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
+  /** Connections in the PostgreSQL pool of one process. */
+  readonly databasePoolSize: number;
   /** How long SIGTERM waits for in-flight work before giving up, in ms. */
   readonly shutdownTimeoutMs: number;
 }
@@ -39,6 +41,7 @@ export const DEFAULTS = {
   LOG_LEVEL: 'info',
   RELEVO_BODY_LIMIT_BYTES: String(1024 * 1024),
   RELEVO_SHUTDOWN_TIMEOUT_MS: '30000',
+  RELEVO_DB_POOL_SIZE: '10',
 } as const;
 
 /** A configuration problem: its message is the one line printed before exiting. */
@@ -133,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role,
     logLevel,
     bodyLimitBytes: int('RELEVO_BODY_LIMIT_BYTES', get('RELEVO_BODY_LIMIT_BYTES'), 1024, 64 * 1024 * 1024),
+    databasePoolSize: int('RELEVO_DB_POOL_SIZE', get('RELEVO_DB_POOL_SIZE'), 1, 1000),
     shutdownTimeoutMs: int('RELEVO_SHUTDOWN_TIMEOUT_MS', get('RELEVO_SHUTDOWN_TIMEOUT_MS'), 0, 3_600_000),
   };
   return Object.freeze(config);

@@ -42,7 +42,10 @@ const DRAIN_POLL_MS = 50;
 
 export async function serve(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
-  const store = await openStore(config.databaseUrl);
+  const store = await openStore(config.databaseUrl, {
+    poolSize: config.databasePoolSize,
+    onBackgroundError: (err) => logger.warn({ err }, 'database connection lost; reconnecting'),
+  });
   let app: App;
   try {
     const applied = await store.migrate();

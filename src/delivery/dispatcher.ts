@@ -90,7 +90,7 @@ export class Dispatcher {
       if (released > 0) this.o.log.warn({ released }, 'resuming deliveries interrupted by the last stop');
     }
     this.o.store.onCommitted((c) => {
-      if (c.eventIds.length > 0) this.wake();
+      if (c.eventIds.length > 0 || c.remote?.hasEvents) this.wake();
     });
     this.wake();
   }

@@ -1,11 +1,25 @@
 import { ConfigError } from '../config.js';
+import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
+export interface OpenStoreOptions {
+  readonly poolSize?: number;
+  /** Errors with no request to answer (a dropped idle PostgreSQL connection, LISTEN lost). */
+  readonly onBackgroundError?: (e: Error) => void;
+}
+
 /** Opens the store named by DATABASE_URL (already validated by config). */
-export async function openStore(databaseUrl: string): Promise<Store> {
+export async function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Promise<Store> {
   if (databaseUrl.startsWith('sqlite:')) {
     return new SqliteStore({ path: databaseUrl.slice('sqlite:'.length) });
   }
-  throw new ConfigError('DATABASE_URL: PostgreSQL is not supported by this build yet; use sqlite:<path>.');
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    return new PostgresStore({
+      url: databaseUrl,
+      poolSize: options.poolSize ?? 10,
+      ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
+    });
+  }
+  throw new ConfigError('DATABASE_URL must be sqlite:<path> or postgres://…');
 }

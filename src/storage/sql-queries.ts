@@ -106,7 +106,7 @@ export function dueHeadsCte(excluded: string): string {
          ${SENDABLE_JOIN}
          WHERE e.status = 'pending' AND e.next_attempt_at <= ?
            AND (e.lease_until IS NULL OR e.lease_until < ?)
-           AND NOT ${excluded}
+           AND NOT (${excluded})
            AND ${SENDABLE} AND ${ROOM_HEAD}
        )`;
 }
@@ -306,7 +306,7 @@ export class SqlQueries implements Queries {
     return r && toRoom(r);
   }
   async insertRoom(r: Room): Promise<void> {
-    await this.x.run(
+    await this.x.guardedRun(
       'INSERT INTO rooms (id, project_id, bot_id, user_id, last_seq, created_at) VALUES (?, ?, ?, ?, 0, ?)',
       r.id,
       r.projectId,

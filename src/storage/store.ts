@@ -192,6 +192,11 @@ export type Tx = Queries;
 export interface Committed {
   readonly eventIds: readonly string[];
   readonly messages: readonly Message[];
+  /**
+   * Set when another process committed (PostgreSQL, LISTEN/NOTIFY): its events are not listed
+   * one by one, and its messages only by the rooms they went to.
+   */
+  readonly remote?: { readonly hasEvents: boolean; readonly roomIds: readonly string[] } | undefined;
 }
 
 export interface Store {

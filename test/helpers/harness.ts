@@ -11,8 +11,8 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { type DeliveryWorker, startDeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import { createBot, createEndUser, createProject } from '../../src/domain/projects/project.service.js';
 import type { Bot, EndUser, Project } from '../../src/domain/types.js';
-import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../../src/storage/store.js';
+import { createTestDatabase } from './test-database.js';
 
 export interface Seed {
   readonly project: Project;
@@ -47,18 +47,22 @@ export async function createHarness(
   options: HarnessOptions = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'relevo-test-'));
+  const db = await createTestDatabase(dir);
   const config = loadConfig({
-    DATABASE_URL: `sqlite:${join(dir, 'relevo.db')}`,
+    DATABASE_URL: db.url,
     RELEVO_ADMIN_TOKEN: ADMIN_TOKEN,
     RELEVO_WEBHOOK_ALLOW: '127.0.0.0/8,::1',
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const store = new SqliteStore({ path: join(dir, 'relevo.db') });
-  await store.migrate();
-  const app = await buildApp({ config, store, logger: pino({ level: 'silent' }) });
+  const store = db.store;
+  const app = await buildApp({
+    config,
+    store,
+    logger: pino({ level: process.env.RELEVO_TEST_LOG ?? 'silent' }),
+  });
   await app.server.ready();
-  const log = pino({ level: 'silent' });
+  const log = pino({ level: process.env.RELEVO_TEST_LOG ?? 'silent' });
   const worker = options.worker ? await startDeliveryWorker({ config, store, log }) : undefined;
   return {
     app,
@@ -86,7 +90,7 @@ export async function createHarness(
     async close() {
       await worker?.stop(1_000);
       await app.server.close();
-      await store.close();
+      await db.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -238,19 +238,21 @@ describe('outcomes', () => {
 describe('order and fairness', () => {
   it('delivers each room in order while one room waits on retries', async () => {
     const { h, s, receiver } = await setup({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,50ms,50ms,50ms,50ms' });
-    const pairs = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => startedPair(h.store, s.project.id, i)),
-    );
-    const stuck = pairs[0]!.roomId;
+    // The room of the first request to arrive is the one that fails, three times.
+    let stuck: string | undefined;
     let stuckFailures = 0;
     receiver.respond((r) => {
       const body = JSON.parse(r.body);
+      stuck ??= body.room_id as string;
       if (body.room_id === stuck && stuckFailures < 3) {
         stuckFailures++;
         return { kind: 'status', status: 500 };
       }
       return { kind: 'status', status: 200 };
     });
+    const pairs = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => startedPair(h.store, s.project.id, i)),
+    );
     const appended = [];
     for (let n = 1; n <= 5; n++) {
       for (const p of pairs) appended.push(appendTestEvent(h.store, s.project.id, p.roomId, n));

@@ -30,22 +30,19 @@ async function freshPair(): Promise<{ botId: string; userId: string }> {
   });
 }
 
+/** The outbox rows of a conversation, in room order (read through the store: any database). */
 async function eventsOf(conversationId: string) {
-  const db = (await import('better-sqlite3')).default(`${h.dir}/relevo.db`, { readonly: true });
-  try {
-    return db
-      .prepare('SELECT * FROM events WHERE conversation_id = ? ORDER BY room_seq')
-      .all(conversationId) as Array<{
-      id: string;
-      type: string;
-      payload: string;
-      status: string;
-      room_seq: number;
-      room_id: string;
-    }>;
-  } finally {
-    db.close();
-  }
+  const page = await h.store.queries.listEvents(s.project.id, { conversationId }, { limit: 100 });
+  return page.items
+    .sort((a, b) => a.roomSeq - b.roomSeq)
+    .map((e) => ({
+      id: e.id,
+      type: e.type,
+      payload: e.payload,
+      status: e.status,
+      room_seq: e.roomSeq,
+      room_id: e.roomId,
+    }));
 }
 
 describe('success', () => {

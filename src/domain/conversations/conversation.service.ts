@@ -60,7 +60,16 @@ export async function roomFor(
   const existing = await tx.getRoomByPair(bot.id, user.id);
   if (existing !== undefined) return existing;
   const room: Room = { id: newId('room', now), projectId, botId: bot.id, userId: user.id, createdAt: now };
-  await tx.insertRoom(room);
+  try {
+    await tx.insertRoom(room);
+  } catch (e) {
+    // Another transaction created the pair's room first (two nodes, or two requests racing).
+    if (e instanceof UniqueViolation && e.constraint === 'rooms_pair') {
+      const winner = await tx.getRoomByPair(bot.id, user.id);
+      if (winner !== undefined) return winner;
+    }
+    throw e;
+  }
   return room;
 }
 

@@ -192,8 +192,10 @@ export async function updateIntegration(
 
 /** §4.4: the integration goes, and so do its undelivered events (kept as `cancelled`). */
 export async function deleteIntegration(tx: Tx, projectId: string): Promise<{ cancelledEvents: number }> {
-  if (!(await tx.deleteIntegration(projectId))) throw notFound();
+  // Events before the integration: the dispatcher settles an event then touches its
+  // integration, and taking row locks in that same order keeps PostgreSQL from deadlocking.
   const cancelledEvents = await tx.cancelPendingEvents(projectId);
+  if (!(await tx.deleteIntegration(projectId))) throw notFound();
   return { cancelledEvents };
 }
 

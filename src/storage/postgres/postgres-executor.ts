@@ -1,0 +1,131 @@
+/** Runs SqlQueries on PostgreSQL: numbered placeholders, driver errors translated, row locks for claims. */
+import type { Pool, PoolClient } from 'pg';
+import { StorageUnavailable, UniqueViolation } from '../errors.js';
+import { type DialectSql, dueHeadsCte, type SqlExecutor } from '../sql-queries.js';
+
+/** PostgreSQL names inline UNIQUE constraints itself; map them to the names services use. */
+const CONSTRAINTS: Record<string, string> = {
+  rooms_bot_id_user_id_key: 'rooms_pair',
+  integrations_project_id_key: 'integrations_project',
+  credentials_client_id_key: 'credentials_client_id',
+  events_room_id_room_seq_key: 'events_room_seq',
+};
+
+/**
+ * SQLSTATE classes and Node socket errors that mean "the database cannot take this now" rather
+ * than "this request is wrong": connection exceptions (08), insufficient resources (53),
+ * operator intervention such as a shutdown or restart (57P), and the pool's own timeouts.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
+const UNAVAILABLE_NODE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+export function translatePgError(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  const code = (e as { code?: unknown }).code;
+  if (code === '23505') {
+    const constraint = String((e as { constraint?: unknown }).constraint ?? '');
+    return new UniqueViolation(CONSTRAINTS[constraint] ?? constraint, { cause: e });
+  }
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE.has(code))) {
+    return new StorageUnavailable(`database unavailable (${code})`, { cause: e });
+  }
+  if (
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
+      e.message,
+    )
+  ) {
+    return new StorageUnavailable(`database unavailable (${e.message})`, { cause: e });
+  }
+  return e;
+}
+
+const numbered = new Map<string, string>();
+
+/** `?` → `$1, $2…` (our SQL has no `?` inside string literals; quoted text is skipped anyway). */
+export function numberPlaceholders(sql: string): string {
+  let out = numbered.get(sql);
+  if (out !== undefined) return out;
+  let n = 0;
+  let quoted = false;
+  out = '';
+  for (const ch of sql) {
+    if (ch === "'") quoted = !quoted;
+    out += ch === '?' && !quoted ? `$${++n}` : ch;
+  }
+  numbered.set(sql, out);
+  return out;
+}
+
+export const POSTGRES_SQL: DialectSql = {
+  // FOR UPDATE … SKIP LOCKED: concurrent workers never wait on, nor take, each other's picks.
+  // The lease test is repeated on `ev` because PostgreSQL re-checks a locked row's own
+  // conditions against its latest version: a row another worker leased and committed between
+  // our snapshot and our lock is dropped instead of claimed twice.
+  claimDueEvents: `WITH ${dueHeadsCte("(e.project_id || ':' || e.destination) = ANY(?::text[])")},
+       picked AS (
+         SELECT ev.id FROM events ev JOIN heads h ON h.id = ev.id
+         WHERE h.rn <= ? AND (ev.lease_until IS NULL OR ev.lease_until < ?) AND ev.status = 'pending'
+         ORDER BY h.next_attempt_at, h.id LIMIT ?
+         FOR UPDATE OF ev SKIP LOCKED
+       )
+       UPDATE events SET lease_until = ?, lease_owner = ?
+       FROM picked WHERE events.id = picked.id
+       RETURNING events.*`,
+  textList: (values) => [...values],
+};
+
+export class PgExecutor implements SqlExecutor {
+  readonly dialect = 'postgres' as const;
+  readonly dialectSql = POSTGRES_SQL;
+  private savepoints = 0;
+
+  /** `inTransaction`: the client holds an open transaction (guarded writes use savepoints). */
+  constructor(
+    private readonly db: Pool | PoolClient,
+    private readonly inTransaction: boolean,
+  ) {}
+
+  private async query<R>(sql: string, params: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+    try {
+      const r = await this.db.query(numberPlaceholders(sql), params);
+      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+    } catch (e) {
+      throw translatePgError(e);
+    }
+  }
+
+  async run(sql: string, ...params: unknown[]): Promise<number> {
+    return (await this.query(sql, params)).rowCount;
+  }
+
+  async guardedRun(sql: string, ...params: unknown[]): Promise<number> {
+    if (!this.inTransaction) return this.run(sql, ...params);
+    // A failed statement aborts a PostgreSQL transaction; a savepoint keeps it usable so the
+    // caller can read the row that won (e.g. the conversation already active).
+    const name = `guard_${++this.savepoints}`;
+    await this.query(`SAVEPOINT ${name}`, []);
+    try {
+      const n = await this.run(sql, ...params);
+      await this.query(`RELEASE SAVEPOINT ${name}`, []);
+      return n;
+    } catch (e) {
+      await this.query(`ROLLBACK TO SAVEPOINT ${name}`, []);
+      throw e;
+    }
+  }
+
+  async one<R>(sql: string, ...params: unknown[]): Promise<R | undefined> {
+    return (await this.query<R>(sql, params)).rows[0];
+  }
+
+  async all<R>(sql: string, ...params: unknown[]): Promise<R[]> {
+    return (await this.query<R>(sql, params)).rows;
+  }
+}

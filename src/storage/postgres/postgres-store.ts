@@ -1,0 +1,221 @@
+/**
+ * The PostgreSQL store, for many API nodes and workers on one database. Each transaction runs on
+ * its own pooled connection; a commit that wrote events or messages also NOTIFYs, so workers and
+ * web chat streams in other processes wake at once instead of polling.
+ */
+import pg from 'pg';
+import { StorageUnavailable } from '../errors.js';
+import { MIGRATIONS, statementFor } from '../migrations/index.js';
+import { SqlQueries } from '../sql-queries.js';
+import type { Committed, Queries, Store, StoreCapabilities, Tx } from '../store.js';
+import { PgExecutor, translatePgError } from './postgres-executor.js';
+
+/** The NOTIFY channel of committed work. */
+const CHANNEL = 'relevo_committed';
+/** Any constant works; it only has to be the same for every relevo process (migrations lock). */
+const MIGRATION_LOCK = 7_243_101;
+/** NOTIFY payloads are limited to 8000 bytes; room ids beyond this many are sent as "some". */
+const NOTIFY_MAX_ROOMS = 100;
+/** A request waits this long for a pooled connection before it is answered 503 (pool exhausted, database down). */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** After losing the LISTEN connection, try again after this long. */
+const RELISTEN_MS = 1_000;
+
+export interface PostgresStoreOptions {
+  readonly url: string;
+  readonly poolSize: number;
+  /** Reports errors that have no request to answer (a dropped idle connection, LISTEN lost). */
+  readonly onBackgroundError?: (e: Error) => void;
+}
+
+export class PostgresStore implements Store {
+  readonly dialect = 'postgres' as const;
+  readonly capabilities: StoreCapabilities = { singleProcess: false, skipLocked: true, listenNotify: true };
+  readonly queries: Queries;
+  private readonly pool: pg.Pool;
+  private readonly listeners: Array<(c: Committed) => void> = [];
+  private listenClient: pg.Client | undefined;
+  private listening = false;
+  private closed = false;
+  /** This process's NOTIFY sender id, so it ignores its own notifications. */
+  private readonly pid = `${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
+
+  constructor(private readonly options: PostgresStoreOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // Half a minute of idleness closes a connection: a quiet node does not hold slots.
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client whose server went away emits here; without a listener the process dies.
+    this.pool.on('error', (e) => options.onBackgroundError?.(e));
+    this.queries = new SqlQueries(new PgExecutor(this.pool, false));
+  }
+
+  async migrate(): Promise<number[]> {
+    const client = await this.connect();
+    try {
+      // Several nodes starting together: one migrates, the others wait and find nothing to do.
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+      );
+      const applied = new Set(
+        (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
+          (r) => r.version,
+        ),
+      );
+      const done: number[] = [];
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        // Each migration commits with its bookkeeping row, or not at all (PostgreSQL DDL is
+        // transactional), so a process killed mid-migration leaves the previous version.
+        await client.query('BEGIN');
+        try {
+          for (const s of m.statements) await client.query(statementFor(s, 'postgres'));
+          await client.query(
+            'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+            [m.version, m.name, Date.now()],
+          );
+          await client.query('COMMIT');
+        } catch (e) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw translatePgError(e);
+        }
+        done.push(m.version);
+      }
+      return done;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    if (this.closed) throw new StorageUnavailable('the store is closed');
+    try {
+      return await this.pool.connect();
+    } catch (e) {
+      const err = translatePgError(e);
+      throw err instanceof StorageUnavailable
+        ? err
+        : new StorageUnavailable(`database unavailable: ${String(e)}`, { cause: e });
+    }
+  }
+
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    // A deadlock or serialization failure rolls the whole transaction back; running it again
+    // is safe (nothing of it was kept) and is what the database asks for. Three tries cover
+    // the rare collisions of two writers on one room.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactionOnce(fn);
+      } catch (e) {
+        const code = ((e as { cause?: { code?: unknown } }).cause ?? (e as { code?: unknown })).code;
+        if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw e;
+      }
+    }
+  }
+
+  private async transactionOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    const tx = new SqlQueries(new PgExecutor(client, true));
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const value = await fn(tx);
+      const rooms = [...new Set(tx.insertedMessages.map((m) => m.roomId))];
+      if (tx.insertedEvents.length > 0 || rooms.length > 0) {
+        // Delivered to listeners in other processes only if, and when, this commits.
+        await client.query('SELECT pg_notify($1, $2)', [
+          CHANNEL,
+          notifyPayload(this.pid, tx.insertedEvents.length > 0, rooms),
+        ]);
+      }
+      await client.query('COMMIT');
+      this.announce({ eventIds: tx.insertedEvents, messages: tx.insertedMessages });
+      return value;
+    } catch (e) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw translatePgError(e);
+    } finally {
+      // A connection that failed mid-transaction is discarded rather than reused.
+      client.release(broken);
+    }
+  }
+
+  onCommitted(listener: (committed: Committed) => void): void {
+    this.listeners.push(listener);
+    if (!this.listening) {
+      this.listening = true;
+      void this.listen();
+    }
+  }
+
+  private announce(c: Committed): void {
+    if (c.eventIds.length === 0 && c.messages.length === 0 && c.remote === undefined) return;
+    for (const l of this.listeners) {
+      try {
+        l(c);
+      } catch {
+        // A listener's failure must not undo what is committed; listeners log their own.
+      }
+    }
+  }
+
+  /** One dedicated connection LISTENs; it reconnects by itself after a database restart. */
+  private async listen(): Promise<void> {
+    while (!this.closed) {
+      const client = new pg.Client({ connectionString: this.options.url });
+      this.listenClient = client;
+      try {
+        const lost = new Promise<void>((resolve) => {
+          client.on('error', (e) => {
+            this.options.onBackgroundError?.(e);
+            resolve();
+          });
+          client.on('end', () => resolve());
+        });
+        await client.connect();
+        client.on('notification', (n) => {
+          const remote = parseNotify(n.payload ?? '', this.pid);
+          if (remote !== undefined) this.announce({ eventIds: [], messages: [], remote });
+        });
+        await client.query(`LISTEN ${CHANNEL}`);
+        // Anything committed while we were not listening: treat as if events were waiting.
+        this.announce({ eventIds: [], messages: [], remote: { hasEvents: true, roomIds: [] } });
+        await lost;
+      } catch (e) {
+        if (!this.closed) this.options.onBackgroundError?.(e instanceof Error ? e : new Error(String(e)));
+      }
+      await client.end().catch(() => undefined);
+      if (!this.closed) await new Promise((r) => setTimeout(r, RELISTEN_MS));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.listenClient?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}
+
+function notifyPayload(pid: string, hasEvents: boolean, rooms: string[]): string {
+  const some = rooms.length > NOTIFY_MAX_ROOMS;
+  return JSON.stringify({ p: pid, e: hasEvents ? 1 : 0, r: some ? [] : rooms, s: some ? 1 : 0 });
+}
+
+function parseNotify(payload: string, ownPid: string): Committed['remote'] {
+  try {
+    const n = JSON.parse(payload) as { p?: string; e?: number; r?: string[]; s?: number };
+    if (n.p === ownPid) return undefined;
+    return { hasEvents: n.e === 1, roomIds: Array.isArray(n.r) ? n.r : [] };
+  } catch {
+    return { hasEvents: true, roomIds: [] };
+  }
+}

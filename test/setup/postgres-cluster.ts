@@ -1,0 +1,81 @@
+/**
+ * An ephemeral PostgreSQL cluster for tests and benchmarks: initdb into a temporary directory,
+ * start on a free loopback port, stop and delete it afterwards. The server refuses to run as
+ * root, so as root the binaries run as the `postgres` user (Debian's package creates it).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Cluster {
+  /** Connection URL of the `postgres` database, e.g. postgres://postgres@127.0.0.1:5433/postgres */
+  readonly url: string;
+  readonly port: number;
+  urlOf(database: string): string;
+  stop(): void;
+}
+
+/** Where initdb and pg_ctl are: PATH first, then Debian's versioned directories. */
+export function findPostgresBin(): string | undefined {
+  const fromPath = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' }).stdout.trim();
+  const candidates: string[] = [];
+  if (fromPath !== '') candidates.push(join(fromPath, '..'));
+  const debian = '/usr/lib/postgresql';
+  if (existsSync(debian)) {
+    for (const v of readdirSync(debian).sort((a, b) => Number(b) - Number(a)))
+      candidates.push(join(debian, v, 'bin'));
+  }
+  return candidates.find(
+    (dir) =>
+      existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl')) && existsSync(join(dir, 'postgres')),
+  );
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startCluster(): Promise<Cluster> {
+  const bin = findPostgresBin();
+  if (bin === undefined) throw new Error('PostgreSQL server binaries (initdb, pg_ctl, postgres) not found');
+  const asRoot = process.getuid?.() === 0;
+  const dir = mkdtempSync(join(tmpdir(), 'relevo-pg-'));
+  // The postgres user must be able to write here when we are root.
+  if (asRoot) chmodSync(dir, 0o777);
+  const data = join(dir, 'data');
+  const run = (cmd: string, args: string[]) => {
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]]
+      : [join(bin, cmd), args];
+    execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  };
+  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+  const port = await freePort();
+  // fsync off: these clusters hold test data only and die with the run; 200 connections leave
+  // room for several relevo processes with their pools.
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  const base = `postgres://postgres@127.0.0.1:${port}`;
+  return {
+    url: `${base}/postgres`,
+    port,
+    urlOf: (db) => `${base}/${db}`,
+    stop() {
+      try {
+        run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
