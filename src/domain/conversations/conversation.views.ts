@@ -1,0 +1,299 @@
+/**
+ * Reading conversations: the shapes the API answers with (api.md §4.8 and the §5 list and
+ * transcript) and the checks on the text a caller filters them with. Kept apart from the HTTP
+ * routes so the command line can give exactly the same answers from the same database.
+ */
+import { ApiError, type ValidationErrors, validationError } from '../../errors.js';
+import type { ConversationFilter, Page, PageRequest, Queries } from '../../storage/store.js';
+import type {
+  Assignment,
+  Bot,
+  Conversation,
+  ConversationState,
+  EndedReason,
+  EndUser,
+  Message,
+  MessageSender,
+  MessageType,
+} from '../types.js';
+
+export const CONVERSATION_STATES: readonly ConversationState[] = ['active', 'closed'];
+export const CONVERSATION_PAGE_DEFAULT = 50;
+export const CONVERSATION_PAGE_MAX = 200;
+
+/** REST times are ISO-8601 UTC with milliseconds (api.md §4). */
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+// ---------------------------------------------------------------------------------------------
+// Views
+// ---------------------------------------------------------------------------------------------
+
+export interface ConversationView {
+  readonly _id: string;
+  readonly roomId: string;
+  readonly state: ConversationState;
+  readonly startAt: string;
+  readonly endAt?: string;
+  readonly endedReason?: EndedReason;
+  readonly User: { readonly id: string; readonly names: string; readonly referenceId: string | null };
+  readonly Bot: { readonly id: string; readonly name: string };
+  readonly assignment?: Assignment;
+  readonly metadata?: Record<string, unknown>;
+}
+
+export interface MessageView {
+  readonly id: string;
+  readonly sender: MessageSender;
+  readonly type: MessageType;
+  readonly content: Record<string, unknown>;
+  readonly createdAt: string;
+}
+
+export interface PageView<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+/**
+ * api.md §4.8. JSON.stringify keeps insertion order, so the order of the keys below is the order
+ * on the wire: the documented keys first, then the extensions. Keys that do not apply are left
+ * out, not set to null: the documentation shows endAt and endedReason on closed conversations
+ * only, and an extension must stay invisible to a client that never asked for it.
+ */
+export function conversationView(
+  c: Conversation,
+  user: Pick<EndUser, 'id' | 'names' | 'referenceId'>,
+  bot: Pick<Bot, 'id' | 'name'>,
+): ConversationView {
+  const closed = c.state === 'closed';
+  return {
+    _id: c.id,
+    roomId: c.roomId,
+    state: c.state,
+    startAt: iso(c.startAt),
+    // A closed conversation always has both (one statement sets them); the null checks only keep
+    // a damaged row from answering "1970-01-01".
+    ...(closed && c.endAt !== null ? { endAt: iso(c.endAt) } : {}),
+    ...(closed && c.endedReason !== null ? { endedReason: c.endedReason } : {}),
+    User: { id: user.id, names: user.names, referenceId: user.referenceId },
+    Bot: { id: bot.id, name: bot.name },
+    ...(c.assignment !== null
+      ? { assignment: { type: c.assignment.type, target: c.assignment.target } }
+      : {}),
+    ...(c.metadata !== null ? { metadata: c.metadata } : {}),
+  };
+}
+
+// Each key is listed: a column added to Message later (the panel's externalId, say) does not
+// leak into the transcript by accident.
+export const messageView = (m: Message): MessageView => ({
+  id: m.id,
+  sender: m.sender,
+  type: m.type,
+  content: m.content,
+  createdAt: iso(m.createdAt),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------------------------
+
+function notFound(conversationId: string): ApiError {
+  return new ApiError(
+    'conversation_not_found',
+    `No conversation with id ${JSON.stringify(conversationId)} exists in this project.`,
+  );
+}
+
+/**
+ * Views of several conversations, reading each bot and end user once: a page of one busy bot's
+ * conversations would otherwise read the same bot a page's worth of times.
+ */
+async function viewsOf(
+  q: Queries,
+  projectId: string,
+  conversations: readonly Conversation[],
+): Promise<ConversationView[]> {
+  const bots = new Map<string, Bot>();
+  const users = new Map<string, EndUser>();
+  const out: ConversationView[] = [];
+  for (const c of conversations) {
+    let bot = bots.get(c.botId);
+    if (bot === undefined) {
+      bot = await q.getBot(projectId, c.botId);
+      if (bot !== undefined) bots.set(bot.id, bot);
+    }
+    let user = users.get(c.userId);
+    if (user === undefined) {
+      user = await q.getEndUser(projectId, c.userId);
+      if (user !== undefined) users.set(user.id, user);
+    }
+    // Rooms reference their bot and user, and neither can be deleted: a miss is a damaged
+    // database, which is a 500, not a conversation to answer with half a view.
+    if (bot === undefined || user === undefined) {
+      throw new Error(`conversation ${c.id} refers to a missing bot or end user`);
+    }
+    out.push(conversationView(c, user, bot));
+  }
+  return out;
+}
+
+/** api.md §4.8: a conversation of this project; 404 for any other id, another project's included. */
+export async function getConversationView(
+  q: Queries,
+  projectId: string,
+  conversationId: string,
+): Promise<ConversationView> {
+  const c = await q.getConversation(projectId, conversationId);
+  if (c === undefined) throw notFound(conversationId);
+  const [view] = await viewsOf(q, projectId, [c]);
+  if (view === undefined) throw notFound(conversationId);
+  return view;
+}
+
+/** api.md §5: the project's conversations, newest first. */
+export async function listConversationViews(
+  q: Queries,
+  projectId: string,
+  filter: ConversationFilter,
+  page: PageRequest,
+): Promise<PageView<ConversationView>> {
+  const found: Page<Conversation> = await q.listConversations(projectId, filter, page);
+  return { items: await viewsOf(q, projectId, found.items), nextCursor: found.nextCursor };
+}
+
+/** api.md §5: a conversation's transcript, oldest first; 404 unless it is of this project. */
+export async function listTranscript(
+  q: Queries,
+  projectId: string,
+  conversationId: string,
+  page: PageRequest,
+): Promise<PageView<MessageView>> {
+  // The message query is keyed on the conversation alone: the project is checked here.
+  const c = await q.getConversation(projectId, conversationId);
+  if (c === undefined) throw notFound(conversationId);
+  const found = await q.listConversationMessages(c.id, page);
+  return { items: found.items.map(messageView), nextCursor: found.nextCursor };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filters, as text from a query string or a command line
+// ---------------------------------------------------------------------------------------------
+
+export interface ConversationQueryText {
+  readonly state?: string | undefined;
+  readonly botId?: string | undefined;
+  readonly userId?: string | undefined;
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly limit?: string | undefined;
+  readonly cursor?: string | undefined;
+}
+
+export interface PageQueryText {
+  readonly limit?: string | undefined;
+  readonly cursor?: string | undefined;
+}
+
+// Cursors are ids, which have one shape; anything else cannot come from a previous page, and is
+// refused rather than compared against ids and answered with a page that looks plausible.
+const CONVERSATION_CURSOR = /^conv_[0-9a-z]{26}$/;
+const MESSAGE_CURSOR = /^msg_[0-9a-z]{26}$/;
+
+function readPage(q: PageQueryText, cursorShape: RegExp, problems: ValidationErrors): PageRequest {
+  let limit = CONVERSATION_PAGE_DEFAULT;
+  if (q.limit !== undefined) {
+    // Digits only: Number() would also read "1e2", " 5", "0x10" and "".
+    limit = /^\d{1,6}$/.test(q.limit) ? Number(q.limit) : Number.NaN;
+    if (!(limit >= 1 && limit <= CONVERSATION_PAGE_MAX)) {
+      problems.limit = [`must be a whole number from 1 to ${CONVERSATION_PAGE_MAX}`];
+    }
+  }
+  if (q.cursor !== undefined && !cursorShape.test(q.cursor)) {
+    problems.cursor = ['must be the nextCursor of a previous page'];
+  }
+  return { limit, after: q.cursor };
+}
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * An instant in ISO-8601: a calendar date (midnight UTC) or a date and time with an explicit
+ * zone. A time without a zone is refused rather than read in the server's zone, which the
+ * caller cannot know. Returns epoch milliseconds, or undefined when the text is not one.
+ */
+export function parseInstant(text: string): number | undefined {
+  const m = DATE_ONLY.exec(text) ?? DATE_TIME.exec(text);
+  if (m === null) return undefined;
+  // A date alone has no time groups: the defaults make it midnight UTC.
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone = 'Z'] = m;
+  const year = Number(y);
+  const month = Number(mo) - 1;
+  const day = Number(d);
+  const local = Date.UTC(year, month, day, Number(h), Number(mi), Number(s));
+  const back = new Date(local);
+  // Date.UTC rolls 30 February into March and 25:00 into the next day: such a date is a typo.
+  if (
+    back.getUTCFullYear() !== year ||
+    back.getUTCMonth() !== month ||
+    back.getUTCDate() !== day ||
+    back.getUTCHours() !== Number(h) ||
+    back.getUTCMinutes() !== Number(mi) ||
+    back.getUTCSeconds() !== Number(s)
+  ) {
+    return undefined;
+  }
+  let offsetMs = 0;
+  if (zone.toUpperCase() !== 'Z') {
+    const oh = Number(zone.slice(1, 3));
+    const om = Number(zone.slice(4, 6));
+    if (oh > 23 || om > 59) return undefined;
+    offsetMs = (zone.startsWith('-') ? -1 : 1) * (oh * 60 + om) * 60_000;
+  }
+  // Stored times are whole milliseconds; finer digits are dropped.
+  const ms = frac === '' ? 0 : Number(frac.padEnd(3, '0').slice(0, 3));
+  return local + ms - offsetMs;
+}
+
+const INSTANT_PROBLEM =
+  'must be an ISO-8601 date (2026-01-15) or date and time with a time zone (2026-01-15T10:30:00.000Z)';
+
+/**
+ * The list's filters and page. Every problem is reported at once, each under the name of its
+ * query parameter, so one corrected request is enough.
+ */
+export function parseConversationQuery(q: ConversationQueryText): {
+  filter: ConversationFilter;
+  page: PageRequest;
+} {
+  const problems: ValidationErrors = {};
+  const state = CONVERSATION_STATES.find((s) => s === q.state);
+  if (q.state !== undefined && state === undefined) {
+    problems.state = [`must be one of: ${CONVERSATION_STATES.join(', ')}`];
+  }
+  if (q.botId !== undefined && q.botId.length === 0) problems.botId = ['must not be empty'];
+  if (q.userId !== undefined && q.userId.length === 0) problems.userId = ['must not be empty'];
+  const from = q.from === undefined ? undefined : parseInstant(q.from);
+  if (q.from !== undefined && from === undefined) problems.from = [INSTANT_PROBLEM];
+  const to = q.to === undefined ? undefined : parseInstant(q.to);
+  if (q.to !== undefined && to === undefined) problems.to = [INSTANT_PROBLEM];
+  // `to` is exclusive: a range that ends where (or before) it starts can match nothing, which
+  // is almost certainly the two values swapped.
+  if (from !== undefined && to !== undefined && to <= from) problems.to = ['must be later than from'];
+  const page = readPage(q, CONVERSATION_CURSOR, problems);
+  if (Object.keys(problems).length > 0) throw validationError(problems);
+  return {
+    filter: { state, botId: q.botId, userId: q.userId, startedFrom: from, startedTo: to },
+    page,
+  };
+}
+
+/** The transcript's page. */
+export function parseTranscriptQuery(q: PageQueryText): PageRequest {
+  const problems: ValidationErrors = {};
+  const page = readPage(q, MESSAGE_CURSOR, problems);
+  if (Object.keys(problems).length > 0) throw validationError(problems);
+  return page;
+}
