@@ -48,11 +48,15 @@ import type {
   EventClaim,
   EventFilter,
   EventSettlement,
+  IdempotencyClaim,
+  IdempotencyId,
+  IdempotencyRecord,
   IntegrationPatch,
   Page,
   PageRequest,
   Queries,
   RequeueSelection,
+  StoredResponse,
 } from './store.js';
 
 /** How SqlQueries reaches a database: one connection or transaction at a time. */
@@ -500,6 +504,94 @@ export class SqlQueries implements Queries {
       rulesJson,
       at,
     );
+  }
+
+  async claimIdempotencyKey(
+    c: IdempotencyClaim,
+  ): Promise<{ claimed: true } | { claimed: false; record: IdempotencyRecord }> {
+    const inserted = await this.x.run(
+      `INSERT INTO idempotency_keys (project_id, route, idem_key, request_hash, state, locked_until, created_at, expires_at)
+       VALUES (?, ?, ?, ?, 'in_flight', ?, ?, ?) ON CONFLICT (project_id, route, idem_key) DO NOTHING`,
+      c.projectId,
+      c.route,
+      c.key,
+      c.requestHash,
+      c.lockedUntil,
+      c.now,
+      c.expiresAt,
+    );
+    if (inserted > 0) return { claimed: true };
+    // Taken over when its holder died (still in flight past its lock) or it expired.
+    const taken = await this.x.run(
+      `UPDATE idempotency_keys SET request_hash = ?, state = 'in_flight', locked_until = ?, response_status = NULL,
+         response_headers = NULL, response_body = NULL, created_at = ?, expires_at = ?
+       WHERE project_id = ? AND route = ? AND idem_key = ?
+         AND ((state = 'in_flight' AND locked_until < ?) OR expires_at < ?)`,
+      c.requestHash,
+      c.lockedUntil,
+      c.now,
+      c.expiresAt,
+      c.projectId,
+      c.route,
+      c.key,
+      c.now,
+      c.now,
+    );
+    if (taken > 0) return { claimed: true };
+    const r = await this.x.one<{
+      request_hash: string;
+      state: string;
+      response_status: number | null;
+      response_headers: string | null;
+      response_body: string | null;
+    }>(
+      'SELECT request_hash, state, response_status, response_headers, response_body FROM idempotency_keys WHERE project_id = ? AND route = ? AND idem_key = ?',
+      c.projectId,
+      c.route,
+      c.key,
+    );
+    if (r === undefined) return { claimed: true };
+    return {
+      claimed: false,
+      record: {
+        requestHash: r.request_hash,
+        state: r.state === 'done' ? 'done' : 'in_flight',
+        response:
+          r.response_status === null
+            ? null
+            : {
+                status: Number(r.response_status),
+                headers: JSON.parse(r.response_headers ?? '{}') as Record<string, string>,
+                body: r.response_body ?? '',
+              },
+      },
+    };
+  }
+
+  async completeIdempotencyKey(id: IdempotencyId, response: StoredResponse): Promise<void> {
+    await this.x.run(
+      `UPDATE idempotency_keys SET state = 'done', locked_until = NULL, response_status = ?, response_headers = ?,
+         response_body = ? WHERE project_id = ? AND route = ? AND idem_key = ?`,
+      response.status,
+      JSON.stringify(response.headers),
+      response.body,
+      id.projectId,
+      id.route,
+      id.key,
+    );
+  }
+
+  async releaseIdempotencyKey(id: IdempotencyId): Promise<void> {
+    await this.x.run(
+      "DELETE FROM idempotency_keys WHERE project_id = ? AND route = ? AND idem_key = ? AND state = 'in_flight'",
+      id.projectId,
+      id.route,
+      id.key,
+    );
+  }
+
+  async purgeIdempotencyKeys(now: number): Promise<number> {
+    return await this.x.run('DELETE FROM idempotency_keys WHERE expires_at < ?', now);
   }
 
   async claimDueEvents(c: EventClaim): Promise<OutboxEvent[]> {

@@ -142,6 +142,22 @@ export interface Queries {
   noteIntegrationFailure(projectId: string, at: number): Promise<number>;
   clearIntegrationFailure(projectId: string): Promise<void>;
 
+  // --- idempotency keys (api.md §5) ---
+
+  /**
+   * Claims `key` for a new request, or returns the record already there. A claim whose holder
+   * died (locked_until passed) is taken over, so a crash mid-request does not block the key.
+   */
+  claimIdempotencyKey(
+    claim: IdempotencyClaim,
+  ): Promise<{ claimed: true } | { claimed: false; record: IdempotencyRecord }>;
+  /** Stores the response of the request that holds the key. */
+  completeIdempotencyKey(id: IdempotencyId, response: StoredResponse): Promise<void>;
+  /** Forgets a claim whose request failed in a way worth retrying (5xx): the key may be used again. */
+  releaseIdempotencyKey(id: IdempotencyId): Promise<void>;
+  /** Deletes records past their retention; returns how many. */
+  purgeIdempotencyKeys(now: number): Promise<number>;
+
   // --- the delivery log ---
   listEvents(projectId: string, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEvent>>;
   /** Makes events due now for a new delivery cycle (attempt count reset); returns how many. */
@@ -163,6 +179,33 @@ export interface EventSettlement {
   readonly nextAttemptAt: number | null;
   readonly deliveredAt: number | null;
   readonly lastError: string | null;
+}
+
+export interface IdempotencyId {
+  readonly projectId: string;
+  readonly route: string;
+  readonly key: string;
+}
+
+export interface IdempotencyClaim extends IdempotencyId {
+  /** Hash of what makes two requests "the same": method, route and body. */
+  readonly requestHash: string;
+  readonly now: number;
+  /** Until when the claim is the holder's (a holder that dies gives it up at this time). */
+  readonly lockedUntil: number;
+  readonly expiresAt: number;
+}
+
+export interface StoredResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface IdempotencyRecord {
+  readonly requestHash: string;
+  readonly state: 'in_flight' | 'done';
+  readonly response: StoredResponse | null;
 }
 
 export interface ConversationFilter {

@@ -7,6 +7,7 @@
 import { m0001Initial } from './0001-initial.js';
 import { m0002Delivery } from './0002-delivery.js';
 import { m0003Channels } from './0003-channels.js';
+import { m0004Idempotency } from './0004-idempotency.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Statement = string | Readonly<Record<Dialect, string>>;
@@ -17,7 +18,12 @@ export interface Migration {
   readonly statements: readonly Statement[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [m0001Initial, m0002Delivery, m0003Channels];
+export const MIGRATIONS: readonly Migration[] = [
+  m0001Initial,
+  m0002Delivery,
+  m0003Channels,
+  m0004Idempotency,
+];
 
 export function statementFor(s: Statement, dialect: Dialect): string {
   return typeof s === 'string' ? s : s[dialect];
