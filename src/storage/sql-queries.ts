@@ -360,13 +360,14 @@ export class SqlQueries implements Queries {
     );
     return r && toConversation(r);
   }
-  async closeConversation(id: string, endAt: number, reason: EndedReason): Promise<void> {
-    await this.x.run(
+  async closeConversation(id: string, endAt: number, reason: EndedReason): Promise<boolean> {
+    const changed = await this.x.run(
       "UPDATE conversations SET state = 'closed', end_at = ?, ended_reason = ? WHERE id = ? AND state = 'active'",
       endAt,
       reason,
       id,
     );
+    return changed > 0;
   }
 
   async insertMessage(m: Message): Promise<void> {

@@ -94,7 +94,8 @@ export interface Queries {
   insertConversation(c: Conversation): Promise<void>;
   getConversation(projectId: string, id: string): Promise<Conversation | undefined>;
   getActiveConversation(roomId: string): Promise<Conversation | undefined>;
-  closeConversation(id: string, endAt: number, reason: EndedReason): Promise<void>;
+  /** Returns false when the conversation was not active (closed meanwhile by someone else). */
+  closeConversation(id: string, endAt: number, reason: EndedReason): Promise<boolean>;
 
   insertMessage(m: Message): Promise<void>;
   getMessageByExternalId(roomId: string, externalId: string): Promise<Message | undefined>;

@@ -267,28 +267,24 @@ describe('close', () => {
     expect(await roomMessages(pair)).toEqual(messagesBefore);
   });
 
-  // Skipped on PostgreSQL until a close locks the conversation it reads: under READ COMMITTED,
-  // simultaneous closes all see it active and each writes a close event and its redirect. SQLite
-  // runs one write transaction at a time, so there the test holds.
-  it.skipIf(process.env.RELEVO_TEST_DB === 'postgres')(
-    'under concurrency: of many simultaneous closes, exactly one wins and one close is written',
-    async () => {
-      const pair = await freshPair();
-      const conversationId = await start(pair);
-      const results = await Promise.all(
-        Array.from({ length: 10 }, () => close({ ...pair, redirectPayload: { type: 'text', text: 'Bye' } })),
-      );
-      const codes = results.map((r) => r.statusCode);
-      expect(codes.filter((c) => c === 200)).toHaveLength(1);
-      expect(codes.filter((c) => c === 404)).toHaveLength(9);
-      expect((await eventsOf(conversationId)).map((e) => e.type)).toEqual([
-        'conversation.start',
-        'conversation.close',
-      ]);
-      const transcript = await h.store.queries.listConversationMessages(conversationId, { limit: 100 });
-      expect(transcript.items).toHaveLength(1);
-    },
-  );
+  // On PostgreSQL the close is a conditional update that only one transaction can win; the
+  // others block on the row, then find it closed.
+  it('under concurrency: of many simultaneous closes, exactly one wins and one close is written', async () => {
+    const pair = await freshPair();
+    const conversationId = await start(pair);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => close({ ...pair, redirectPayload: { type: 'text', text: 'Bye' } })),
+    );
+    const codes = results.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 200)).toHaveLength(1);
+    expect(codes.filter((c) => c === 404)).toHaveLength(9);
+    expect((await eventsOf(conversationId)).map((e) => e.type)).toEqual([
+      'conversation.start',
+      'conversation.close',
+    ]);
+    const transcript = await h.store.queries.listConversationMessages(conversationId, { limit: 100 });
+    expect(transcript.items).toHaveLength(1);
+  });
 
   it('404 conversation_not_found for a pair that never had a conversation (no room written)', async () => {
     const pair = await freshPair();

@@ -181,6 +181,14 @@ export async function closeConversation(
       `Bot ${JSON.stringify(bot.id)} and user ${JSON.stringify(user.id)} have no active conversation.`,
     );
   }
+  // The conditional update decides between concurrent closes (two panel agents, two nodes):
+  // only the one that changed the row goes on; the others find nothing active.
+  if (!(await tx.closeConversation(active.id, now, 'closed_by_operator'))) {
+    throw new ApiError(
+      'conversation_not_found',
+      `Conversation ${JSON.stringify(active.id)} is no longer active.`,
+    );
+  }
   const redirect = input.redirectPayload;
   if (redirect?.type === 'text') {
     await sendToUser(tx, {
@@ -193,7 +201,6 @@ export async function closeConversation(
       now,
     });
   }
-  await tx.closeConversation(active.id, now, 'closed_by_operator');
   await appendEvent(tx, {
     projectId,
     roomId: room.id,
