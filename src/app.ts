@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { httpChannelRoutes } from './channels/http/http-channel.routes.js';
 import type { Config } from './config.js';
 import { parseAllowList } from './delivery/network-policy.js';
 import { ApiError } from './errors.js';
@@ -16,6 +17,7 @@ import { conversationRoutes } from './http/routes/conversations.routes.js';
 import { deliveryRoutes } from './http/routes/deliveries.routes.js';
 import { docsRoutes } from './http/routes/docs.routes.js';
 import { integrationRoutes } from './http/routes/integrations.routes.js';
+import { panelMessageRoutes } from './http/routes/panel-messages.routes.js';
 import type { RouteDeps } from './http/routes/route-deps.js';
 import type { Store } from './storage/store.js';
 import { VERSION } from './version.js';
@@ -120,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         integrationRoutes(scope, routeDeps);
         conversationRoutes(scope, routeDeps);
         deliveryRoutes(scope, routeDeps);
+        panelMessageRoutes(scope, routeDeps);
       },
       { prefix },
     );
@@ -132,6 +135,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       prefix: '/admin/v1',
     });
   }
+
+  httpChannelRoutes(server, routeDeps);
 
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
   docsRoutes(server);

@@ -7,11 +7,19 @@
 import type { FastifyInstance } from 'fastify';
 import { validationError } from '../errors.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A JSON body's text as received, before parsing: inbound signatures are checked over it. */
+    rawBody?: string;
+  }
+}
+
 export function registerJsonParser(app: FastifyInstance): void {
   // Only JSON is accepted: any other type (text/plain included) is a 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    req.rawBody = text;
     if (text.trim() === '') {
       done(null, undefined);
       return;

@@ -1,0 +1,182 @@
+/**
+ * api.md §4.10: the panel sends a message to the end user — `POST {base}/external-support/webhook`.
+ *
+ * No API key: the body is authenticated by `X-Jelou-Signature` alone, keyed with the signingSecret
+ * of the project the body names. Checks, in this order (each one answers before the next runs):
+ *
+ *   1. 415 — the body is not JSON (the content-type parser);
+ *   2. 422 — the body is not valid JSON (the parser, path `body`);
+ *   3. 401 invalid_signature — `project_id` is not a string, the project has no integration, or
+ *      the signature is missing or wrong over the raw body;
+ *   4. 422 — the body does not match the schema (every problem at once, exact field paths);
+ *   5. 404 conversation_not_found — no such room in the project, the room is not this bot's and
+ *      user's, or it has no active conversation (a repeated `value.id` is acknowledged first).
+ *
+ * The route's schema documents the body for /openapi.json but does not validate it: Fastify would
+ * validate before the handler, that is before the signature, and step 4 must not answer an
+ * unsigned caller.
+ *
+ * The path is static, so Fastify's router prefers it to `external-support/:projectId` (create
+ * integration); no project can be called `webhook`, since project ids are generated.
+ */
+import { type TProperties, type TSchema, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { verifyJelouSignature } from '../../delivery/signer.js';
+import { MESSAGE_TYPES, TEXT_MAX_CHARS } from '../../domain/messages/message-content.js';
+import {
+  EXTERNAL_ID_MAX_CHARS,
+  type PanelMessageSent,
+  panelSigningSecret,
+  parsePanelMessage,
+  repeatedPanelMessage,
+  sendPanelMessage,
+} from '../../domain/messages/panel-message.service.js';
+import { ApiError } from '../../errors.js';
+import { UniqueViolation } from '../../storage/errors.js';
+import { ErrorEnvelope, errorResponses, StringEnum, successEnvelope } from '../schemas.js';
+import type { RouteDeps } from './route-deps.js';
+import { sendSuccess } from './send.js';
+
+const url = Type.String({ maxLength: 2048, description: 'Absolute http(s) URL of the media' });
+const mimeType = Type.String({ maxLength: 255, description: 'MIME type, e.g. image/png' });
+const short = (description: string) => Type.String({ minLength: 1, maxLength: 2048, description });
+
+const CONTENT: Record<(typeof MESSAGE_TYPES)[number], TProperties> = {
+  text: { body: Type.String({ minLength: 1, maxLength: TEXT_MAX_CHARS }) },
+  image: { url, mime_type: mimeType, caption: Type.Optional(short('Caption shown under the image')) },
+  video: { url, mime_type: mimeType, caption: Type.Optional(short('Caption shown under the video')) },
+  audio: { url, mime_type: mimeType },
+  document: { url, mime_type: mimeType, filename: Type.Optional(short('File name shown to the user')) },
+};
+
+/**
+ * `{ type, content }` of api.md §4.9 as one branch per type (plus `extra` properties), for the
+ * OpenAPI document; requests are checked by parseMessage, which names the exact field.
+ */
+export function messageSchema(extra: TProperties = {}, description?: string): TSchema {
+  return Type.Union(
+    MESSAGE_TYPES.map((type) =>
+      Type.Object(
+        {
+          ...extra,
+          type: StringEnum([type]),
+          content: Type.Object(CONTENT[type], { additionalProperties: false }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    description === undefined ? {} : { description },
+  );
+}
+
+/** The X-Jelou-Signature header, as documented for both inbound signed routes. */
+export function signatureHeader(keyedWith: string) {
+  return Type.Object({
+    'x-jelou-signature': Type.String({
+      pattern: '^sha256=[0-9a-fA-F]{64}$',
+      description: `sha256=<hex HMAC-SHA256 of the raw request body, keyed with ${keyedWith}>`,
+    }),
+  });
+}
+
+/** A validator that accepts anything: the handler validates, after the signature. */
+export const validateInHandler = () => () => true;
+
+/** Fastify gives no raw body for a request without one; that is the empty string to sign. */
+export function rawBodyOf(request: FastifyRequest): string {
+  return request.rawBody ?? '';
+}
+
+const PanelMessageBody = Type.Object(
+  {
+    field: StringEnum(['messages']),
+    object: StringEnum(['message_event']),
+    event_type: StringEnum(['incoming_message']),
+    project_id: Type.String({ minLength: 1, description: 'The project whose signingSecret signed the body' }),
+    room_id: Type.String({ minLength: 1 }),
+    bot_id: Type.String({ minLength: 1 }),
+    user_id: Type.String({ minLength: 1 }),
+    value: messageSchema(
+      {
+        id: Type.String({
+          minLength: 1,
+          maxLength: EXTERNAL_ID_MAX_CHARS,
+          description: "The panel's own message id; a repeat in the same room is acknowledged, not resent",
+        }),
+      },
+      'The message: one of the five types of the message table',
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const PanelMessageSentData = Type.Object({
+  messageId: Type.String({ description: "relevo's id of the stored message" }),
+  conversationId: Type.String(),
+});
+
+/**
+ * A key to sign with when the body names no usable project: the comparison still runs, so the
+ * answer takes about as long whether or not the project exists.
+ */
+const NO_SECRET = 'no project: this key signs nothing';
+
+export function panelMessageRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  app.post(
+    '/external-support/webhook',
+    {
+      schema: {
+        summary: 'Send a message to the end user',
+        description:
+          "Authenticated only by X-Jelou-Signature over the raw body, keyed with the signingSecret of the integration of project_id (no API key). The message is stored in the active conversation of the room and delivered through the bot's channel. A repeated value.id in the same room is acknowledged again with the same messageId, without a second delivery. Checks in order: 415, 422 (malformed JSON), 401, 422 (schema), 404.",
+        tags: ['messages'],
+        security: [],
+        headers: signatureHeader("the signingSecret of the project's integration"),
+        body: PanelMessageBody,
+        response: {
+          200: successEnvelope(PanelMessageSentData, 'Message sent successfully'),
+          ...errorResponses(404, 422),
+          401: {
+            ...ErrorEnvelope,
+            description:
+              'invalid_signature: X-Jelou-Signature is missing or wrong, project_id is not a string, or the project has no integration',
+          },
+        },
+      },
+      validatorCompiler: validateInHandler,
+    },
+    async (request, reply) => {
+      const body: unknown = request.body;
+      const secret = await panelSigningSecret(deps.store.queries, body);
+      const header = request.headers['x-jelou-signature'];
+      const valid = verifyJelouSignature(rawBodyOf(request), header, secret ?? NO_SECRET);
+      if (secret === undefined || !valid) {
+        throw new ApiError(
+          'invalid_signature',
+          header === undefined
+            ? 'X-Jelou-Signature is missing.'
+            : "X-Jelou-Signature does not match the body and the signingSecret of project_id's integration.",
+        );
+      }
+      const input = parsePanelMessage(body);
+      const now = deps.clock();
+      let sent: PanelMessageSent;
+      try {
+        sent = await deps.store.transaction((tx) => sendPanelMessage(tx, input, now));
+      } catch (e) {
+        // Two requests with the same value.id at once: the unique index let one through; the
+        // other is acknowledged with its messageId, as a later repeat would be.
+        if (!(e instanceof UniqueViolation && e.constraint === 'messages_external')) throw e;
+        const winner = await repeatedPanelMessage(deps.store.queries, input);
+        if (winner === undefined) throw e;
+        sent = winner;
+      }
+      if (sent.repeated)
+        request.log.info({ messageId: sent.messageId }, 'repeated panel message acknowledged');
+      return sendSuccess(reply, 'Message sent successfully', {
+        messageId: sent.messageId,
+        conversationId: sent.conversationId,
+      });
+    },
+  );
+}
