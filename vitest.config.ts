@@ -28,7 +28,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'sqlite', include: ['test/**/*.test.ts'], env: { RELEVO_TEST_DB: 'sqlite' } },
+        test: {
+          name: 'sqlite',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/postgres/**', '**/node_modules/**'],
+          env: { RELEVO_TEST_DB: 'sqlite' },
+        },
       },
       ...(havePostgres
         ? [

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { httpChannelRoutes } from './channels/http/http-channel.routes.js';
+import { webchatRoutes } from './channels/webchat/webchat.routes.js';
 import type { Config } from './config.js';
 import { parseAllowList } from './delivery/network-policy.js';
 import { ApiError } from './errors.js';
@@ -16,6 +17,7 @@ import { adminRoutes } from './http/routes/admin.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
 import { deliveryRoutes } from './http/routes/deliveries.routes.js';
 import { docsRoutes } from './http/routes/docs.routes.js';
+import { healthRoutes } from './http/routes/health.routes.js';
 import { integrationRoutes } from './http/routes/integrations.routes.js';
 import { panelMessageRoutes } from './http/routes/panel-messages.routes.js';
 import type { RouteDeps } from './http/routes/route-deps.js';
@@ -103,6 +105,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     log: deps.logger,
     allowList: parseAllowList(deps.config.webhookAllow),
   };
+  const app: App = {
+    server,
+    beginShutdown: () => {
+      closing = true;
+    },
+  };
+
+  healthRoutes(server, routeDeps);
+  // A worker-only process (RELEVO_ROLE=worker) delivers events and answers health checks only.
+  if (deps.config.role === 'worker') return app;
 
   for (const prefix of API_PREFIXES) {
     await server.register(
@@ -137,16 +149,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }
 
   httpChannelRoutes(server, routeDeps);
+  webchatRoutes(server, routeDeps);
 
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
   docsRoutes(server);
 
-  return {
-    server,
-    beginShutdown: () => {
-      closing = true;
-    },
-  };
+  return app;
 }
 
 export { sendError };

@@ -85,7 +85,9 @@ export function parseDurationList(name: string, raw: string): number[] {
     }
     const ms = Math.round(Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] ?? 1));
     if (ms > MAX_RETRY_DELAY_MS) {
-      throw new ConfigError(`${name}: ${p} is longer than 30 days; a retry that far away is a dead letter in disguise.`);
+      throw new ConfigError(
+        `${name}: ${p} is longer than 30 days; a retry that far away is a dead letter in disguise.`,
+      );
     }
     return ms;
   });

@@ -40,7 +40,7 @@ export interface DispatcherOptions {
  * timeout), so a busy database writing the outcome does not let another worker start a
  * duplicate.
  */
-const LEASE_MARGIN_MS = 30_000;
+const LEASE_MARGIN_MS = 5_000;
 /** Events are claimed in batches of at most this many (one transaction per batch). */
 const CLAIM_BATCH = 64;
 /**

@@ -41,6 +41,7 @@ async function post(port: number, path: string, headers: Record<string, string>,
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: the test reads fields of several response shapes.
   return { status: res.status, json: (await res.json()) as Record<string, any> };
 }
 

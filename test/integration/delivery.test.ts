@@ -10,7 +10,7 @@ import { standardWebhooksSecret } from '../../src/delivery/signer.js';
 import { authHeaders, call } from '../helpers/api.js';
 import { appendTestEvent, eventually, startedPair } from '../helpers/events.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
-import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { startReceiver } from '../helpers/receiver.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {

@@ -1,0 +1,53 @@
+/**
+ * The web chat's live fan-out: every committed message goes to the browsers connected to its
+ * room. It hears commits through store.onCommitted, so a browser never sees a message that a
+ * rollback later takes back, and sees each one as soon as it is durable. The hub sees the commits
+ * of its own process only; the stream's periodic catch-up read covers messages that another
+ * process (another API node on the same database) committed.
+ */
+import type { Message } from '../../domain/types.js';
+import type { Committed } from '../../storage/store.js';
+
+export type RoomListener = (message: Message) => void;
+
+export class WebchatHub {
+  private readonly rooms = new Map<string, Set<RoomListener>>();
+
+  /** Feed this to store.onCommitted, once per app. */
+  readonly publish = (committed: Committed): void => {
+    for (const message of committed.messages) {
+      const listeners = this.rooms.get(message.roomId);
+      if (listeners === undefined) continue;
+      for (const listener of [...listeners]) {
+        try {
+          listener(message);
+        } catch {
+          // One broken connection must not keep the message from the others in the room.
+        }
+      }
+    }
+  };
+
+  /** Calls `listener` with each message of the room committed from now on; returns the unsubscribe. */
+  subscribe(roomId: string, listener: RoomListener): () => void {
+    let listeners = this.rooms.get(roomId);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.rooms.set(roomId, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      const current = this.rooms.get(roomId);
+      if (current === undefined) return;
+      current.delete(listener);
+      if (current.size === 0) this.rooms.delete(roomId);
+    };
+  }
+
+  /** Connected listeners across all rooms (tests check that a disconnect cleans up). */
+  get listenerCount(): number {
+    let n = 0;
+    for (const set of this.rooms.values()) n += set.size;
+    return n;
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * The built-in web chat over HTTP: the page, sessions, history, sending, and the live stream.
+ * These are relevo's own routes (not the external-support API), served once at the root. Every
+ * call but the page and session creation carries the visitor's session token, and reaches only
+ * that visitor's room with this bot. Answers are plain JSON; errors use the error envelope.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { openRoom, receiveFromUser } from '../../domain/messages/inbound.service.js';
+import { parseMessage } from '../../domain/messages/message-content.js';
+import { createEndUser } from '../../domain/projects/project.service.js';
+import type { Message } from '../../domain/types.js';
+import { type ValidationErrors, validationError } from '../../errors.js';
+import type { RouteDeps } from '../../http/routes/route-deps.js';
+import { WebchatHub } from './webchat-hub.js';
+import { chatPage, notFoundPage, pageSecurityPolicy } from './webchat-page.js';
+import {
+  bearerToken,
+  newSessionToken,
+  type Session,
+  sessionOf,
+  sessionReference,
+  webchatBot,
+} from './webchat-session.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The web chat's live fan-out (tests look at it to check that streams clean up). */
+    webchatHub: WebchatHub;
+  }
+}
+
+/** Same limit as end users' names in the admin API. */
+const NAME_MAX = 200;
+const DEFAULT_NAME = 'Web visitor';
+const PAGE_DEFAULT = 100;
+const PAGE_MAX = 200;
+const MESSAGE_ID = /^msg_[0-9a-z]{26}$/;
+/** A comment line every so often keeps proxies and browsers from closing an idle stream. */
+export const HEARTBEAT_MS = 15_000;
+/** A client this far behind is dropped; it reconnects with Last-Event-ID and reads the rest. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+/** What the browser gets for a message: no project or conversation internals. */
+export interface WebchatMessage {
+  readonly id: string;
+  readonly sender: Message['sender'];
+  readonly type: Message['type'];
+  readonly content: Record<string, unknown>;
+  readonly createdAt: string;
+}
+
+export function messageView(m: Message): WebchatMessage {
+  return {
+    id: m.id,
+    sender: m.sender,
+    type: m.type,
+    content: m.content,
+    createdAt: new Date(m.createdAt).toISOString(),
+  };
+}
+
+type BotParams = { botId: string };
+
+const HIDDEN = { hide: true };
+
+function objectOrEmpty(raw: unknown, errors: ValidationErrors): Record<string, unknown> {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    errors.body = ['must be a JSON object'];
+    return {};
+  }
+  return raw as Record<string, unknown>;
+}
+
+function parseSessionBody(raw: unknown): string {
+  const errors: ValidationErrors = {};
+  const body = objectOrEmpty(raw, errors);
+  for (const key of Object.keys(body)) {
+    if (key !== 'name') errors[key] = ['is not a known field'];
+  }
+  let names = DEFAULT_NAME;
+  if (body.name !== undefined) {
+    const name = typeof body.name === 'string' ? body.name.trim() : undefined;
+    if (name === undefined) errors.name = ['must be a string'];
+    else if (name.length === 0) errors.name = ['must not be empty'];
+    else if ([...name].length > NAME_MAX) errors.name = [`must be at most ${NAME_MAX} characters`];
+    else names = name;
+  }
+  if (Object.keys(errors).length > 0) throw validationError(errors);
+  return names;
+}
+
+/** Query parameters, each checked by hand so a refusal names exactly the parameter. */
+function parseQuery(
+  raw: unknown,
+  allowed: readonly string[],
+): { after: string | undefined; limit: number; token: string | undefined } {
+  const q = (raw ?? {}) as Record<string, unknown>;
+  const errors: ValidationErrors = {};
+  for (const key of Object.keys(q)) {
+    if (!allowed.includes(key)) errors[key] = ['is not a known parameter'];
+  }
+  const after = q.after;
+  if (after !== undefined && (typeof after !== 'string' || !MESSAGE_ID.test(after))) {
+    errors.after = ['must be the id of a message (msg_…)'];
+  }
+  let limit = PAGE_DEFAULT;
+  if (q.limit !== undefined) {
+    // Digits only: Number() would also read "1e2", " 5" and "0x10".
+    limit = typeof q.limit === 'string' && /^\d{1,4}$/.test(q.limit) ? Number(q.limit) : Number.NaN;
+    if (!(limit >= 1 && limit <= PAGE_MAX)) errors.limit = [`must be a whole number from 1 to ${PAGE_MAX}`];
+  }
+  if (Object.keys(errors).length > 0) throw validationError(errors);
+  return {
+    after: after as string | undefined,
+    limit,
+    token: typeof q.token === 'string' ? q.token : undefined,
+  };
+}
+
+function noStore(reply: FastifyReply): FastifyReply {
+  return reply.header('cache-control', 'no-store');
+}
+
+export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { store } = deps;
+  const hub = new WebchatHub();
+  store.onCommitted(hub.publish);
+  app.decorate('webchatHub', hub);
+
+  // Open streams never finish on their own: shutdown ends them, or close() would wait forever.
+  // Browsers reconnect (to another node, or to this one once it is back).
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...openStreams]) end();
+  });
+
+  const authorised = async (request: FastifyRequest<{ Params: BotParams }>) => {
+    const bot = await webchatBot(store.queries, request.params.botId);
+    const session = await sessionOf(store.queries, bot, bearerToken(request.headers.authorization));
+    return { bot, session };
+  };
+
+  app.get<{ Params: BotParams }>('/webchat/:botId', { schema: HIDDEN }, async (request, reply) => {
+    const nonce = randomBytes(16).toString('base64');
+    reply
+      .header('content-security-policy', pageSecurityPolicy(nonce))
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+      .type('text/html; charset=utf-8');
+    const bot = await store.queries.getBotById(request.params.botId);
+    if (bot === undefined || bot.channel !== 'webchat') {
+      return reply.code(404).send(notFoundPage(nonce));
+    }
+    return reply.send(chatPage({ botName: bot.name, nonce }));
+  });
+
+  app.post<{ Params: BotParams }>('/webchat/:botId/sessions', { schema: HIDDEN }, async (request, reply) => {
+    const bot = await webchatBot(store.queries, request.params.botId);
+    const names = parseSessionBody(request.body);
+    const token = newSessionToken();
+    const now = deps.clock();
+    const { user, room } = await store.transaction(async (tx) => {
+      const created = await createEndUser(tx, bot.projectId, names, sessionReference(token), now);
+      // The room opens now, with the bot's greeting, so the visitor is greeted before typing.
+      const opened = await openRoom(tx, bot, created, now);
+      return { user: created, room: opened.room };
+    });
+    return noStore(reply).code(201).send({ sessionToken: token, userId: user.id, roomId: room.id });
+  });
+
+  app.get<{ Params: BotParams }>('/webchat/:botId/messages', { schema: HIDDEN }, async (request, reply) => {
+    const { session } = await authorised(request);
+    const { after, limit } = parseQuery(request.query, ['after', 'limit']);
+    const page = await store.queries.listRoomMessages(session.room.id, { after, limit });
+    return noStore(reply).send({ messages: page.items.map(messageView), nextCursor: page.nextCursor });
+  });
+
+  app.post<{ Params: BotParams }>('/webchat/:botId/messages', { schema: HIDDEN }, async (request, reply) => {
+    const { bot, session } = await authorised(request);
+    const errors: ValidationErrors = {};
+    const message = parseMessage(request.body, '', errors);
+    if (message === undefined) throw validationError(errors);
+    const received = await store.transaction((tx) =>
+      receiveFromUser(tx, { bot, user: session.user, message, now: deps.clock() }),
+    );
+    return noStore(reply).code(202).send({ messageId: received.message.id });
+  });
+
+  // Server-Sent Events. EventSource cannot set request headers, so the session token comes in
+  // the query string; this route logs at warn and above only, so the URL (and the token) stays
+  // out of the request log.
+  app.get<{ Params: BotParams }>(
+    '/webchat/:botId/stream',
+    { schema: HIDDEN, logLevel: 'warn' },
+    async (request, reply) => {
+      const bot = await webchatBot(store.queries, request.params.botId);
+      const query = parseQuery(request.query, ['token', 'after']);
+      const session = await sessionOf(store.queries, bot, query.token);
+      // A reconnecting EventSource says where it stopped; that wins over the URL's `after`.
+      const lastEventId = request.headers['last-event-id'];
+      const resumeFrom =
+        typeof lastEventId === 'string' && MESSAGE_ID.test(lastEventId) ? lastEventId : query.after;
+      reply.hijack();
+      stream(reply, session, resumeFrom);
+    },
+  );
+
+  function stream(reply: FastifyReply, session: Session, after: string | undefined): void {
+    const res = reply.raw;
+    // Headers set before the hijack (the request id) are not sent by Fastify any more.
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) res.setHeader(name, value);
+    }
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      // Reverse proxies that buffer responses (nginx) would hold messages back.
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 3000\n\n');
+
+    // Ids sort by creation, so "everything after the last id sent" is the de-duplication rule
+    // shared by the backlog, the live push and the catch-up read.
+    let lastSent = after ?? '';
+    let live = false;
+    let reading = false;
+    let ended = false;
+    const early: Message[] = [];
+
+    const send = (m: Message) => {
+      if (ended || m.id <= lastSent) return;
+      lastSent = m.id;
+      res.write(`id: ${m.id}\ndata: ${JSON.stringify(messageView(m))}\n\n`);
+      if (res.writableLength > MAX_BUFFERED_BYTES) end();
+    };
+    const readSince = async () => {
+      for (;;) {
+        const page = await store.queries.listRoomMessages(session.room.id, {
+          after: lastSent || undefined,
+          limit: PAGE_MAX,
+        });
+        for (const m of page.items) send(m);
+        if (page.nextCursor === null || ended) return;
+      }
+    };
+
+    // Subscribe before reading the backlog: a message committed in between is held, not lost.
+    const unsubscribe = hub.subscribe(session.room.id, (m) => {
+      if (live) send(m);
+      else early.push(m);
+    });
+    const heartbeat = setInterval(() => {
+      if (ended) return;
+      res.write(': ping\n\n');
+      if (reading) return;
+      reading = true;
+      readSince()
+        .catch(() => end())
+        .finally(() => {
+          reading = false;
+        });
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
+
+    function end(): void {
+      if (ended) return;
+      ended = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+      openStreams.delete(end);
+      res.end();
+    }
+    openStreams.add(end);
+    res.on('close', end);
+
+    reading = true;
+    readSince()
+      .then(() => {
+        live = true;
+        for (const m of early.splice(0)) send(m);
+      })
+      .catch((err: unknown) => {
+        reply.log.error({ err }, 'web chat stream: reading the backlog failed');
+        end();
+      })
+      .finally(() => {
+        reading = false;
+      });
+  }
+}
