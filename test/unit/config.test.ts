@@ -64,6 +64,7 @@ describe('valid values', () => {
       RELEVO_ROLE: 'worker',
       LOG_LEVEL: 'silent',
       RELEVO_BODY_LIMIT_BYTES: '2048',
+      RELEVO_DB_POOL_SIZE: '3',
       RELEVO_SHUTDOWN_TIMEOUT_MS: '0',
     });
     expect(c).toMatchObject({
@@ -78,6 +79,7 @@ describe('valid values', () => {
       role: 'worker',
       logLevel: 'silent',
       bodyLimitBytes: 2048,
+      databasePoolSize: 3,
       shutdownTimeoutMs: 0,
     });
   });
@@ -109,6 +111,8 @@ describe('valid values', () => {
     expect(loadConfig({ RELEVO_BODY_LIMIT_BYTES: String(64 * 1024 * 1024) }).bodyLimitBytes).toBe(
       64 * 1024 * 1024,
     );
+    expect(loadConfig({ RELEVO_DB_POOL_SIZE: '1' }).databasePoolSize).toBe(1);
+    expect(loadConfig({ RELEVO_DB_POOL_SIZE: '1000' }).databasePoolSize).toBe(1000);
     expect(loadConfig({ RELEVO_SHUTDOWN_TIMEOUT_MS: '3600000' }).shutdownTimeoutMs).toBe(3_600_000);
   });
 });
@@ -144,6 +148,9 @@ describe('invalid values', () => {
     ['RELEVO_BODY_LIMIT_BYTES', '1023'],
     ['RELEVO_BODY_LIMIT_BYTES', '1mb'],
     ['RELEVO_BODY_LIMIT_BYTES', String(64 * 1024 * 1024 + 1)],
+    ['RELEVO_DB_POOL_SIZE', '0'],
+    ['RELEVO_DB_POOL_SIZE', '1001'],
+    ['RELEVO_DB_POOL_SIZE', 'ten'],
     ['RELEVO_SHUTDOWN_TIMEOUT_MS', '-5'],
     ['RELEVO_SHUTDOWN_TIMEOUT_MS', '3600001'],
   ];
