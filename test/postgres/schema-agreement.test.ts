@@ -47,7 +47,9 @@ async function sqliteSchema(): Promise<{ schema: Schema; indexes: string[] }> {
   try {
     const schema: Schema = {};
     const tables = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
       .all() as Array<{ name: string }>;
     for (const { name } of tables) {
       const cols = db.prepare(`PRAGMA table_info(${name})`).all() as Array<{
@@ -77,7 +79,12 @@ async function postgresSchema(): Promise<{ schema: Schema; indexes: string[] }> 
   const client = new pg.Client({ connectionString: pgDb.url });
   await client.connect();
   try {
-    const cols = await client.query<{ table_name: string; column_name: string; data_type: string; is_nullable: string }>(
+    const cols = await client.query<{
+      table_name: string;
+      column_name: string;
+      data_type: string;
+      is_nullable: string;
+    }>(
       "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'public'",
     );
     const schema: Schema = {};

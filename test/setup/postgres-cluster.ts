@@ -14,6 +14,10 @@ export interface Cluster {
   readonly url: string;
   readonly port: number;
   urlOf(database: string): string;
+  /** Stops the server (fast shutdown: connections are cut), keeping its data. */
+  pause(): void;
+  /** Starts it again, on the same port, after pause(). */
+  resume(): void;
   stop(): void;
 }
 
@@ -64,12 +68,16 @@ export async function startCluster(): Promise<Cluster> {
   // fsync off: these clusters hold test data only and die with the run; 200 connections leave
   // room for several relevo processes with their pools.
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
-  run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  const start = () =>
+    run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  start();
   const base = `postgres://postgres@127.0.0.1:${port}`;
   return {
     url: `${base}/postgres`,
     port,
     urlOf: (db) => `${base}/${db}`,
+    pause: () => run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']),
+    resume: start,
     stop() {
       try {
         run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);

@@ -120,8 +120,15 @@ export class PostgresStore implements Store {
 
   private async transactionOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const client = await this.connect();
-    const tx = new SqlQueries(new PgExecutor(client, true));
+    // A checked-out connection that dies (database restart) emits 'error' outside any query;
+    // unheard, that would end the process. Its running query fails on its own and is answered.
     let broken = false;
+    const onError = (e: Error) => {
+      broken = true;
+      this.options.onBackgroundError?.(e);
+    };
+    client.on('error', onError);
+    const tx = new SqlQueries(new PgExecutor(client, true));
     try {
       await client.query('BEGIN');
       const value = await fn(tx);
@@ -144,6 +151,7 @@ export class PostgresStore implements Store {
       }
       throw translatePgError(e);
     } finally {
+      client.off('error', onError);
       // A connection that failed mid-transaction is discarded rather than reused.
       client.release(broken);
     }

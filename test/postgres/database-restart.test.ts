@@ -1,0 +1,159 @@
+/**
+ * A PostgreSQL restart under load (issue 5, "Faults"): while the database is gone the API
+ * answers 503 with the error envelope — never a 500, never a hang — and /healthz says so; when
+ * it is back, everything recovers by itself, and every acknowledged event is delivered.
+ * This file runs its own cluster, since it stops it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
+import { type Cluster, startCluster } from '../setup/postgres-cluster.js';
+
+const ADMIN = 'restart-admin-token-0123456789';
+let cluster: Cluster;
+let dir: string;
+let receiver: Receiver;
+let server: Served | undefined;
+
+beforeAll(async () => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'relevo-restart-'));
+  cluster = await startCluster();
+  const admin = new pg.Client({ connectionString: cluster.url });
+  await admin.connect();
+  await admin.query('CREATE DATABASE relevo');
+  await admin.end();
+  receiver = await startReceiver();
+}, 120_000);
+afterAll(async () => {
+  if (server?.child.exitCode === null) server.child.kill('SIGKILL');
+  await receiver.close();
+  cluster.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Answer {
+  status: number;
+  body: { error?: { code?: string }; data?: { conversationId?: string }; [k: string]: unknown };
+}
+
+async function call(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: unknown,
+) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  return { status: res.status, body: (await res.json()) as Answer['body'] };
+}
+
+it('answers 503 while PostgreSQL is down and recovers by itself, losing nothing acknowledged', async () => {
+  server = await spawnServer({
+    DATABASE_URL: cluster.urlOf('relevo'),
+    RELEVO_ADMIN_TOKEN: ADMIN,
+    RELEVO_WEBHOOK_ALLOW: '127.0.0.0/8',
+    RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,100ms,200ms,500ms,1s,2s,2s,2s',
+    RELEVO_DB_POOL_SIZE: '4',
+    LOG_LEVEL: 'info',
+  });
+  const port = server.port;
+  const admin = { authorization: `Bearer ${ADMIN}` };
+  const project = (await call(port, 'POST', '/admin/v1/projects', admin, { name: 'Restart' })).body;
+  const key = { 'x-api-key': String(project.apiKey) };
+  expect(
+    (await call(port, 'POST', `/v1/external-support/${project.id}`, key, { webhookUrl: receiver.url }))
+      .status,
+  ).toBe(200);
+  const pairs: Array<{ botId: string; userId: string }> = [];
+  for (let i = 0; i < 40; i++) {
+    const bot = (await call(port, 'POST', `/admin/v1/projects/${project.id}/bots`, admin, { name: `B${i}` }))
+      .body;
+    const user = (
+      await call(port, 'POST', `/admin/v1/projects/${project.id}/users`, admin, { names: `U${i}` })
+    ).body;
+    pairs.push({ botId: String(bot.id), userId: String(user.id) });
+  }
+
+  const acknowledged = new Set<string>();
+  const statuses = new Map<number, number>();
+  const badBodies: unknown[] = [];
+  let stop = false;
+  const start = `/v1/external-support/${project.id}/conversations/start`;
+  const load = pairs.map(async (pair) => {
+    let active = false;
+    while (!stop) {
+      const path = active ? start.replace('/start', '/close') : start;
+      let a: Answer;
+      try {
+        a = await call(port, 'POST', path, key, pair);
+      } catch (e) {
+        badBodies.push(String(e));
+        continue;
+      }
+      statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+      if (a.status === 200) {
+        if (!active) acknowledged.add(String(a.body.data?.conversationId));
+        active = !active;
+      } else if (a.status === 503) {
+        if (a.body.error?.code !== 'service_unavailable') badBodies.push(a.body);
+        await new Promise((r) => setTimeout(r, 50));
+      } else if (a.status === 409 || a.status === 404) {
+        // A 503 whose transaction had in fact committed: the pair is in the other state.
+        active = a.status === 409;
+      } else {
+        badBodies.push(a.body);
+      }
+    }
+  });
+
+  await new Promise((r) => setTimeout(r, 1_000));
+  cluster.pause();
+  await new Promise((r) => setTimeout(r, 500));
+  const health = await call(port, 'GET', '/healthz', {});
+  expect(health.status).toBe(503);
+  await new Promise((r) => setTimeout(r, 1_500));
+  cluster.resume();
+  // Recovered by itself: successes again within a few seconds.
+  const okBefore = statuses.get(200) ?? 0;
+  const deadline = Date.now() + 20_000;
+  while ((statuses.get(200) ?? 0) < okBefore + 50 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
+  stop = true;
+  await Promise.all(load);
+
+  expect((await call(port, 'GET', '/healthz', {})).status).toBe(200);
+  expect(badBodies).toEqual([]);
+  expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
+  expect(statuses.get(500) ?? 0).toBe(0);
+  expect(statuses.get(200) ?? 0).toBeGreaterThan(okBefore + 49);
+
+  // Every acknowledged start reaches the receiver.
+  const delivered = () =>
+    new Set(
+      receiver.received
+        .map((r) => JSON.parse(r.body) as { event: string; conversation: { id: string } })
+        .filter((b) => b.event === 'conversation.start')
+        .map((b) => b.conversation.id),
+    );
+  const until = Date.now() + 30_000;
+  while ([...acknowledged].some((id) => !delivered().has(id)) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect([...acknowledged].filter((id) => !delivered().has(id))).toEqual([]);
+  console.info(
+    `database restart: ${JSON.stringify(Object.fromEntries(statuses))}, ${acknowledged.size} starts acknowledged`,
+  );
+
+  server.child.kill('SIGTERM');
+  expect(await server.exited).toBe(0);
+}, 180_000);
