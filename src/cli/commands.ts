@@ -3,7 +3,10 @@
  * DATABASE_URL directly, so an operator can bootstrap a fresh install before any server runs;
  * they call the very operations behind the admin API, so both answer with the same JSON.
  */
+import { readFile } from 'node:fs/promises';
 import type { ParseArgsConfig } from 'node:util';
+import { parseAllowList } from '../delivery/network-policy.js';
+import { validationError } from '../errors.js';
 import {
   type AdminContext,
   adminOps,
@@ -13,9 +16,11 @@ import {
   PAGE_LIMIT_MAX,
   parsePage,
   REFERENCE_ID_MAX,
+  WEBHOOK_URL_MAX,
 } from '../http/routes/admin.routes.js';
 import { MIGRATIONS } from '../storage/migrations/index.js';
 import { openStore } from '../storage/open-store.js';
+import { SecretBox } from '../storage/secret-box.js';
 import type { CliContext } from './context.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -47,6 +52,7 @@ const str = (args: ParsedArgs, name: string): string | undefined => {
   return typeof v === 'string' ? v : undefined;
 };
 const arg = (args: ParsedArgs, i: number): string => args.positionals[i] ?? '';
+const flag = (args: ParsedArgs, name: string): boolean => args.values[name] === true;
 
 const PAGE_OPTIONS: Options = { limit: { type: 'string' }, after: { type: 'string' } };
 const PAGE_HELP = [
@@ -57,11 +63,12 @@ const PAGE_HELP = [
 /** Opens the store, brings its schema up to date, runs `fn`, and always closes the store. */
 async function withAdmin<T>(ctx: CliContext, fn: (admin: AdminContext) => Promise<T>): Promise<number> {
   const config = ctx.config();
-  const store = await openStore(config.databaseUrl);
+  const allowList = parseAllowList(config.webhookAllow);
+  const store = await openStore(config.databaseUrl, { secretBox: new SecretBox(config.encryptionKey) });
   try {
     // A fresh install has no schema yet; the server would create it the same way on start.
     await store.migrate();
-    ctx.printJson(await fn({ store, clock: Date.now }));
+    ctx.printJson(await fn({ store, clock: Date.now, allowList }));
     return 0;
   } finally {
     await store.close();
@@ -190,6 +197,65 @@ export const COMMANDS: readonly Command[] = [
       ),
   },
   {
+    name: 'bots rules',
+    summary: "Show a bot's rules, set them from a JSON file, or reset them to the defaults",
+    args: ['projectId', 'botId'],
+    usage: '[--file <rules.json> | --reset]',
+    options: { file: { type: 'string' }, reset: { type: 'boolean' } },
+    optionHelp: [
+      ['--file <rules.json>', 'replace the rules with the ones in this file (checked as the admin API does)'],
+      ['--reset', 'go back to the built-in default rules'],
+    ],
+    details:
+      'Without an option, prints the rules in effect as { rules, isDefault }. With --file, prints\n' +
+      'the rules stored; with --reset, the defaults. The format is described in docs/bots.md.',
+    async run(ctx, a) {
+      const file = str(a, 'file');
+      if (file !== undefined && flag(a, 'reset')) {
+        throw validationError({ reset: ['cannot be combined with --file'] });
+      }
+      // Read before the database is opened: a missing file should not leave a fresh one behind.
+      const rules = file === undefined ? undefined : await readRulesFile(file);
+      return withAdmin(ctx, (admin): Promise<unknown> => {
+        if (rules !== undefined) return adminOps.setBotRules(admin, arg(a, 0), arg(a, 1), rules.value);
+        if (flag(a, 'reset')) return adminOps.resetBotRules(admin, arg(a, 0), arg(a, 1));
+        return adminOps.botRules(admin, arg(a, 0), arg(a, 1));
+      });
+    },
+  },
+  {
+    name: 'bots channel',
+    summary: "Show a bot's channel, or configure an http bot's webhook URL and signing key",
+    args: ['projectId', 'botId'],
+    usage: '[--webhook-url <url>] [--regenerate-key]',
+    options: { 'webhook-url': { type: 'string' }, 'regenerate-key': { type: 'boolean' } },
+    optionHelp: [
+      [
+        '--webhook-url <url>',
+        `where messages for the end users are POSTed (http(s), at most ${WEBHOOK_URL_MAX} characters)`,
+      ],
+      ['--regenerate-key', 'replace the signing key; the old one stops working at once'],
+    ],
+    details:
+      'Without an option, prints the channel (never the signing key). An http bot is configured by\n' +
+      'its first --webhook-url or --regenerate-key, which creates its signing key; the key is\n' +
+      'printed then and on each regeneration only. The URL is checked against the webhook network\n' +
+      'policy, which RELEVO_WEBHOOK_ALLOW relaxes. A webchat bot needs no configuration.',
+    run: (ctx, a) =>
+      withAdmin(ctx, async (admin) => {
+        const [projectId, botId] = [arg(a, 0), arg(a, 1)];
+        const webhookUrl = str(a, 'webhook-url');
+        const regenerate = flag(a, 'regenerate-key');
+        if (webhookUrl === undefined && !regenerate) return adminOps.botChannel(admin, projectId, botId);
+        const configured =
+          webhookUrl === undefined
+            ? undefined
+            : await adminOps.configureBotChannel(admin, projectId, botId, { webhookUrl });
+        // Regenerating last means the key printed is the one in force.
+        return regenerate ? adminOps.regenerateChannelKey(admin, projectId, botId) : configured;
+      }),
+  },
+  {
     name: 'users create',
     summary: 'Create an end user',
     args: ['projectId'],
@@ -224,3 +290,19 @@ export const COMMANDS: readonly Command[] = [
       ),
   },
 ];
+
+/** The JSON in a rules file; a file that is not JSON is a bad value (exit 2), like bad rules. */
+async function readRulesFile(path: string): Promise<{ value: unknown }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    // Node's message names the path and the reason (ENOENT: no such file or directory, …).
+    throw new Error(`cannot read the rules file: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch (e) {
+    throw validationError({ file: [`is not valid JSON: ${e instanceof Error ? e.message : String(e)}`] });
+  }
+}

@@ -3,7 +3,7 @@
  * SQLite file, real HTTP and real signals.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,8 +39,8 @@ function relevo(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Resul
   });
 }
 
-async function json(args: string[]): Promise<Record<string, unknown>> {
-  const r = await relevo(args);
+async function json(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Record<string, unknown>> {
+  const r = await relevo(args, extraEnv);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   // One JSON object on one line: what a script reads.
@@ -58,6 +58,8 @@ const SUBCOMMANDS = [
   'credentials revoke',
   'bots create',
   'bots list',
+  'bots rules',
+  'bots channel',
   'users create',
   'users list',
 ];
@@ -206,6 +208,206 @@ describe('relevo: administration on the database', () => {
       expect(r.stderr).toMatch(/^relevo: [^\n]*\n$/);
       expect(r.stderr.trimEnd()).toMatch(message);
     }
+  });
+});
+
+describe('relevo: bot rules and channels', () => {
+  const ALLOW_LOOPBACK = { RELEVO_WEBHOOK_ALLOW: '127.0.0.0/8' };
+
+  /** One line on stderr with the refusal, nothing on stdout, and the exit code. */
+  async function refused(args: string[], code: number, message: RegExp, extraEnv: NodeJS.ProcessEnv = {}) {
+    const r = await relevo(args, extraEnv);
+    expect(r.code, args.join(' ')).toBe(code);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^relevo: [^\n]*\n$/);
+    expect(r.stderr.trimEnd()).toMatch(message);
+  }
+
+  function file(name: string, content: string): string {
+    const path = join(dir ?? '', name);
+    writeFileSync(path, content);
+    return path;
+  }
+
+  it('shows the rules in effect, sets them from a file, and resets them', async () => {
+    const pid = String((await json(['projects', 'create', '--name', 'Rules'])).id);
+    const bot = String((await json(['bots', 'create', pid, '--name', 'Helper'])).id);
+
+    const initial = await json(['bots', 'rules', pid, bot]);
+    expect(initial.isDefault).toBe(true);
+    expect(initial.rules).toMatchObject({
+      handoff: { keywords: expect.arrayContaining(['human', 'humano']) },
+    });
+
+    const rules = {
+      greeting: 'Olá!',
+      answers: [{ keywords: ['preço'], reply: 'A partir de 10 BRL.' }],
+      handoff: { keywords: ['atendente'], assignment: { type: 'team', target: 'br' } },
+      steps: { survey: 'Nota de 1 a 5?' },
+    };
+    const set = await json(['bots', 'rules', pid, bot, '--file', file('rules.json', JSON.stringify(rules))]);
+    expect(set).toEqual(rules);
+    expect(await json(['bots', 'rules', pid, bot])).toEqual({ rules, isDefault: false });
+
+    const reset = await json(['bots', 'rules', pid, bot, '--reset']);
+    expect(reset).toEqual({ rules: initial.rules, isDefault: true });
+    expect(await json(['bots', 'rules', pid, bot])).toEqual(initial);
+  });
+
+  it('refuses bad rule files as the admin API would, and leaves the rules as they were', async () => {
+    const pid = String((await json(['projects', 'create', '--name', 'Bad rules'])).id);
+    const bot = String((await json(['bots', 'create', pid, '--name', 'Helper'])).id);
+    const good = file('good.json', JSON.stringify({ fallback: 'Sorry?' }));
+    await json(['bots', 'rules', pid, bot, '--file', good]);
+
+    const bad = file(
+      'bad.json',
+      JSON.stringify({ greeting: '', answers: [{ keywords: ['?'], reply: 'x' }] }),
+    );
+    await refused(
+      ['bots', 'rules', pid, bot, '--file', bad],
+      2,
+      /greeting must not be empty.*\(unprocessable_entity\)$/,
+    );
+    const punct = file('punct.json', JSON.stringify({ answers: [{ keywords: ['?'], reply: 'x' }] }));
+    await refused(
+      ['bots', 'rules', pid, bot, '--file', punct],
+      2,
+      /answers\.0\.keywords\.0 must contain a letter or a digit/,
+    );
+    await refused(
+      ['bots', 'rules', pid, bot, '--file', file('unknown.json', '{"farewell":"bye"}')],
+      2,
+      /farewell is not a known field/,
+    );
+    await refused(
+      ['bots', 'rules', pid, bot, '--file', file('broken.json', '{"greeting": ')],
+      2,
+      /file is not valid JSON/,
+    );
+    await refused(
+      ['bots', 'rules', pid, bot, '--file', join(dir ?? '', 'missing.json')],
+      1,
+      /cannot read the rules file: ENOENT/,
+    );
+    await refused(
+      ['bots', 'rules', pid, bot, '--file', good, '--reset'],
+      2,
+      /reset cannot be combined with --file/,
+    );
+    await refused(['bots', 'rules', pid, 'bot_missing'], 1, /\(bot_not_found\)$/);
+    await refused(['bots', 'rules', 'prj_missing', bot, '--reset'], 1, /\(project_not_found\)$/);
+    await refused(['bots', 'rules', pid], 2, /missing <botId>/);
+
+    expect(await json(['bots', 'rules', pid, bot])).toEqual({
+      rules: { fallback: 'Sorry?' },
+      isDefault: false,
+    });
+  });
+
+  it('configures an http bot: the signing key is printed on creation and regeneration only', async () => {
+    const pid = String((await json(['projects', 'create', '--name', 'Channels'])).id);
+    const bot = String((await json(['bots', 'create', pid, '--name', 'App', '--channel', 'http'])).id);
+
+    expect(await json(['bots', 'channel', pid, bot])).toEqual({
+      botId: bot,
+      channel: 'http',
+      webhookUrl: null,
+      hasSigningKey: false,
+    });
+
+    const created = await json(
+      ['bots', 'channel', pid, bot, '--webhook-url', 'http://127.0.0.1:9/hook'],
+      ALLOW_LOOPBACK,
+    );
+    expect(created).toEqual({
+      botId: bot,
+      channel: 'http',
+      webhookUrl: 'http://127.0.0.1:9/hook',
+      signingKey: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+
+    const updated = await json(
+      ['bots', 'channel', pid, bot, '--webhook-url', 'http://127.0.0.1:9/v2'],
+      ALLOW_LOOPBACK,
+    );
+    expect(updated).toEqual({
+      botId: bot,
+      channel: 'http',
+      webhookUrl: 'http://127.0.0.1:9/v2',
+      hasSigningKey: true,
+    });
+
+    const regenerated = await json(['bots', 'channel', pid, bot, '--regenerate-key']);
+    expect(regenerated).toMatchObject({
+      webhookUrl: 'http://127.0.0.1:9/v2',
+      signingKey: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(regenerated.signingKey).not.toBe(created.signingKey);
+
+    // Both at once: the URL changes, then the key; the key printed is the one in force.
+    const both = await json(
+      ['bots', 'channel', pid, bot, '--webhook-url', 'http://127.0.0.1:9/v3', '--regenerate-key'],
+      ALLOW_LOOPBACK,
+    );
+    expect(both).toMatchObject({ webhookUrl: 'http://127.0.0.1:9/v3', signingKey: expect.any(String) });
+    expect(both.signingKey).not.toBe(regenerated.signingKey);
+
+    const shown = await relevo(['bots', 'channel', pid, bot]);
+    expect(JSON.parse(shown.stdout)).toEqual({
+      botId: bot,
+      channel: 'http',
+      webhookUrl: 'http://127.0.0.1:9/v3',
+      hasSigningKey: true,
+    });
+    expect(shown.stdout).not.toContain(String(both.signingKey));
+  });
+
+  it('refuses webhook URLs the network policy refuses, and any configuration of a webchat bot', async () => {
+    const pid = String((await json(['projects', 'create', '--name', 'Refused channels'])).id);
+    const http = String((await json(['bots', 'create', pid, '--name', 'App', '--channel', 'http'])).id);
+    const web = String((await json(['bots', 'create', pid, '--name', 'Web'])).id);
+
+    // Without RELEVO_WEBHOOK_ALLOW, loopback is refused like any private address.
+    await refused(
+      ['bots', 'channel', pid, http, '--webhook-url', 'http://127.0.0.1:9/hook'],
+      2,
+      /webhookUrl host 127\.0\.0\.1 is a loopback address/,
+    );
+    await refused(
+      ['bots', 'channel', pid, http, '--webhook-url', 'http://169.254.169.254/'],
+      2,
+      /cloud metadata address/,
+      ALLOW_LOOPBACK,
+    );
+    await refused(
+      ['bots', 'channel', pid, http, '--webhook-url', 'ftp://127.0.0.1/'],
+      2,
+      /absolute http or https URL/,
+      ALLOW_LOOPBACK,
+    );
+    expect(await json(['bots', 'channel', pid, http])).toMatchObject({
+      webhookUrl: null,
+      hasSigningKey: false,
+    });
+
+    expect(await json(['bots', 'channel', pid, web])).toEqual({
+      botId: web,
+      channel: 'webchat',
+      url: `/webchat/${web}`,
+    });
+    await refused(
+      ['bots', 'channel', pid, web, '--regenerate-key'],
+      2,
+      /webchat, which needs no configuration/,
+    );
+    await refused(
+      ['bots', 'channel', pid, web, '--webhook-url', 'http://127.0.0.1:9/'],
+      2,
+      /needs no configuration/,
+      ALLOW_LOOPBACK,
+    );
+    await refused(['bots', 'channel', pid, 'bot_missing'], 1, /\(bot_not_found\)$/);
   });
 });
 

@@ -481,6 +481,12 @@ describe('admin API in the OpenAPI document', () => {
       ['/admin/v1/projects/{projectId}/bots', 'get'],
       ['/admin/v1/projects/{projectId}/users', 'post'],
       ['/admin/v1/projects/{projectId}/users', 'get'],
+      ['/admin/v1/projects/{projectId}/bots/{botId}/rules', 'get'],
+      ['/admin/v1/projects/{projectId}/bots/{botId}/rules', 'put'],
+      ['/admin/v1/projects/{projectId}/bots/{botId}/rules', 'delete'],
+      ['/admin/v1/projects/{projectId}/bots/{botId}/channel', 'get'],
+      ['/admin/v1/projects/{projectId}/bots/{botId}/channel', 'put'],
+      ['/admin/v1/projects/{projectId}/bots/{botId}/channel/signing-key/regenerate', 'post'],
     ];
     for (const [path, method] of expected) {
       const op = doc.paths[path]?.[method];

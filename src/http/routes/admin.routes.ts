@@ -1,5 +1,6 @@
 /**
- * The admin API (runtime.md "Admin API"): projects, their credentials, bots and end users.
+ * The admin API (runtime.md "Admin API"): projects, their credentials, bots and end users, and
+ * each bot's rules and channel configuration.
  *
  * The operations themselves (`adminOps`) live here too, apart from the routes, because the
  * `relevo` command runs exactly the same ones against the database: one place decides what is
@@ -12,6 +13,10 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { MintedCredential } from '../../auth/credential-secrets.js';
+import { type BotRules, DEFAULT_RULES } from '../../bot/rule-bot.js';
+import { BotRulesSchema, parseRules, RULES_BODY_MAX_BYTES } from '../../bot/rules-schema.js';
+import { type AllowList, checkWebhookUrl } from '../../delivery/network-policy.js';
+import { randomHex } from '../../domain/ids.js';
 import {
   addCredential,
   createBot,
@@ -20,9 +25,9 @@ import {
   requireProject,
   revokeCredential,
 } from '../../domain/projects/project.service.js';
-import type { Bot, ChannelKind, Credential, EndUser, Project } from '../../domain/types.js';
+import type { Bot, BotChannelConfig, ChannelKind, Credential, EndUser, Project } from '../../domain/types.js';
 import { ApiError, validationError } from '../../errors.js';
-import type { Page, PageRequest, Store } from '../../storage/store.js';
+import type { Page, PageRequest, Queries, Store } from '../../storage/store.js';
 import { authenticateAdmin } from '../auth.js';
 import { ErrorEnvelope, StringEnum } from '../schemas.js';
 import type { RouteDeps } from './route-deps.js';
@@ -36,6 +41,10 @@ export const REFERENCE_ID_MAX = 200;
 export const CHANNELS: readonly ChannelKind[] = ['webchat', 'http'];
 export const PAGE_LIMIT_DEFAULT = 50;
 export const PAGE_LIMIT_MAX = 200;
+/** As for integrations: browsers' and proxies' practical limit; a webhook URL needs no more. */
+export const WEBHOOK_URL_MAX = 2048;
+/** 32 random bytes, written as 64 hex characters, like an integration's signingSecret. */
+const SIGNING_KEY_BYTES = 32;
 
 /** REST times are ISO-8601 UTC with milliseconds (api.md §4). */
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -86,6 +95,31 @@ export interface PageView<T> {
   readonly items: T[];
   readonly nextCursor: string | null;
 }
+export interface RulesView {
+  readonly rules: BotRules;
+  /** True when the bot runs on DEFAULT_RULES: none were set, or they were reset. */
+  readonly isDefault: boolean;
+}
+export interface HttpChannelView {
+  readonly botId: string;
+  readonly channel: 'http';
+  readonly webhookUrl: string | null;
+  readonly hasSigningKey: boolean;
+}
+export interface WebchatChannelView {
+  readonly botId: string;
+  readonly channel: 'webchat';
+  /** The chat page, on this server. */
+  readonly url: string;
+}
+export type ChannelView = HttpChannelView | WebchatChannelView;
+/** The only answers that show the signing key: its creation and its regeneration. */
+export interface ChannelKeyView {
+  readonly botId: string;
+  readonly channel: 'http';
+  readonly webhookUrl: string | null;
+  readonly signingKey: string;
+}
 
 // Each view lists its keys explicitly, so a column added to a domain type (a hash, say) never
 // leaks into an answer by accident.
@@ -118,6 +152,31 @@ const endUserView = (u: EndUser): EndUserView => ({
   referenceId: u.referenceId,
   createdAt: iso(u.createdAt),
 });
+const httpChannelView = (botId: string, c: BotChannelConfig | undefined): HttpChannelView => ({
+  botId,
+  channel: 'http',
+  webhookUrl: c?.webhookUrl ?? null,
+  hasSigningKey: c !== undefined,
+});
+const channelKeyView = (c: BotChannelConfig): ChannelKeyView => ({
+  botId: c.botId,
+  channel: 'http',
+  webhookUrl: c.webhookUrl,
+  signingKey: c.signingKey,
+});
+const webchatPath = (botId: string): string => `/webchat/${botId}`;
+
+/**
+ * The store can replace a bot's rules but not remove them, so a reset stores the defaults
+ * themselves, and rules equal to them count as the defaults. (A reset bot therefore keeps these
+ * defaults if a later version changes DEFAULT_RULES.)
+ */
+const DEFAULT_RULES_JSON = JSON.stringify(DEFAULT_RULES);
+function rulesView(stored: string | undefined): RulesView {
+  if (stored === undefined) return { rules: DEFAULT_RULES, isDefault: true };
+  return { rules: JSON.parse(stored) as BotRules, isDefault: stored === DEFAULT_RULES_JSON };
+}
+
 const pageView = <T, V>(page: Page<T>, view: (t: T) => V): PageView<V> => ({
   items: page.items.map(view),
   nextCursor: page.nextCursor,
@@ -155,6 +214,26 @@ export function parsePage(limit: string | undefined, after: string | undefined):
   return { limit: n, after };
 }
 
+async function requireBot(q: Queries, projectId: string, botId: string): Promise<Bot> {
+  await requireProject(q, projectId);
+  const bot = await q.getBot(projectId, botId);
+  if (bot === undefined) {
+    throw new ApiError('bot_not_found', `No bot with id ${JSON.stringify(botId)} exists in this project.`);
+  }
+  return bot;
+}
+
+/** Only the http channel has anything to configure; saying so beats storing a key nobody uses. */
+function requireHttpChannel(bot: Bot): void {
+  if (bot.channel === 'webchat') {
+    throw validationError({
+      channel: [
+        `is webchat, which needs no configuration: its chat page is served at ${webchatPath(bot.id)}`,
+      ],
+    });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Operations
 // ---------------------------------------------------------------------------------------------
@@ -162,6 +241,26 @@ export function parsePage(limit: string | undefined, after: string | undefined):
 export interface AdminContext {
   readonly store: Store;
   readonly clock: () => number;
+  /** RELEVO_WEBHOOK_ALLOW: exemptions from the network policy for channel webhook URLs. */
+  readonly allowList: AllowList;
+}
+
+export interface ChannelSettings {
+  /** Absent: unchanged (none on creation). */
+  readonly webhookUrl?: string | undefined;
+}
+
+/**
+ * The network policy, as for integrations: refused as a validation error on `webhookUrl`. Call
+ * it before any transaction: it resolves DNS.
+ */
+async function checkedWebhookUrl(ctx: AdminContext, url: string): Promise<string> {
+  checkText('webhookUrl', url, WEBHOOK_URL_MAX);
+  const check = await checkWebhookUrl(url, ctx.allowList);
+  if (!check.ok) throw validationError({ webhookUrl: [check.reason] });
+  // Stored as sent: the sender parses it with the same WHATWG parser and checks the addresses
+  // again when it connects.
+  return url;
 }
 
 export interface NewBot {
@@ -246,6 +345,98 @@ export const adminOps = {
     await requireProject(ctx.store.queries, projectId);
     return pageView(await ctx.store.queries.listEndUsers(projectId, page), endUserView);
   },
+
+  /** The rules the bot runs on now. */
+  async botRules(ctx: AdminContext, projectId: string, botId: string): Promise<RulesView> {
+    await requireBot(ctx.store.queries, projectId, botId);
+    return rulesView(await ctx.store.queries.getBotRules(botId));
+  },
+
+  /** Replaces the bot's rules; `body` is anything parsed from JSON, checked here. */
+  async setBotRules(ctx: AdminContext, projectId: string, botId: string, body: unknown): Promise<BotRules> {
+    const text = JSON.stringify(parseRules(body));
+    await ctx.store.transaction(async (tx) => {
+      await requireBot(tx, projectId, botId);
+      await tx.putBotRules(botId, text, ctx.clock());
+    });
+    // What the bot will read, rather than the caller's object.
+    return JSON.parse(text) as BotRules;
+  },
+
+  async resetBotRules(ctx: AdminContext, projectId: string, botId: string): Promise<RulesView> {
+    return ctx.store.transaction(async (tx) => {
+      await requireBot(tx, projectId, botId);
+      // A bot that never had rules keeps having none, and so follows DEFAULT_RULES as they change.
+      if ((await tx.getBotRules(botId)) !== undefined) {
+        await tx.putBotRules(botId, DEFAULT_RULES_JSON, ctx.clock());
+      }
+      return rulesView(undefined);
+    });
+  },
+
+  /** How the bot reaches its users; never the signing key. */
+  async botChannel(ctx: AdminContext, projectId: string, botId: string): Promise<ChannelView> {
+    const bot = await requireBot(ctx.store.queries, projectId, botId);
+    if (bot.channel === 'webchat') return { botId: bot.id, channel: 'webchat', url: webchatPath(bot.id) };
+    return httpChannelView(bot.id, await ctx.store.queries.getBotChannel(bot.id));
+  },
+
+  /**
+   * Creates the http channel's configuration, with a new signing key that this answer alone
+   * shows, or updates it (the key stays, and is not shown).
+   */
+  async configureBotChannel(
+    ctx: AdminContext,
+    projectId: string,
+    botId: string,
+    settings: ChannelSettings,
+  ): Promise<ChannelKeyView | HttpChannelView> {
+    const bot = await requireBot(ctx.store.queries, projectId, botId);
+    requireHttpChannel(bot);
+    const webhookUrl =
+      settings.webhookUrl === undefined ? undefined : await checkedWebhookUrl(ctx, settings.webhookUrl);
+    return ctx.store.transaction(async (tx) => {
+      const now = ctx.clock();
+      const existing = await tx.getBotChannel(bot.id);
+      if (existing === undefined) {
+        const created: BotChannelConfig = {
+          botId: bot.id,
+          webhookUrl: webhookUrl ?? null,
+          signingKey: randomHex(SIGNING_KEY_BYTES),
+          createdAt: now,
+          updatedAt: now,
+        };
+        await tx.putBotChannel(created);
+        return channelKeyView(created);
+      }
+      const updated: BotChannelConfig = {
+        ...existing,
+        webhookUrl: webhookUrl ?? existing.webhookUrl,
+        updatedAt: now,
+      };
+      await tx.putBotChannel(updated);
+      return httpChannelView(bot.id, updated);
+    });
+  },
+
+  /** A new signing key, shown in this answer only; the old one stops working at once. */
+  async regenerateChannelKey(ctx: AdminContext, projectId: string, botId: string): Promise<ChannelKeyView> {
+    const bot = await requireBot(ctx.store.queries, projectId, botId);
+    requireHttpChannel(bot);
+    return ctx.store.transaction(async (tx) => {
+      const now = ctx.clock();
+      const existing = await tx.getBotChannel(bot.id);
+      const config: BotChannelConfig = {
+        botId: bot.id,
+        webhookUrl: existing?.webhookUrl ?? null,
+        signingKey: randomHex(SIGNING_KEY_BYTES),
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      };
+      await tx.putBotChannel(config);
+      return channelKeyView(config);
+    });
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -258,6 +449,10 @@ const ProjectIdParams = Type.Object({ projectId: Type.String({ description: 'Ide
 const CredentialParams = Type.Object({
   projectId: Type.String({ description: 'Identifier of the project' }),
   credentialId: Type.String({ description: 'Identifier of the credential' }),
+});
+const BotParams = Type.Object({
+  projectId: Type.String({ description: 'Identifier of the project' }),
+  botId: Type.String({ description: 'Identifier of the bot' }),
 });
 const PageQuery = Type.Object({
   limit: Type.Optional(
@@ -349,6 +544,47 @@ const EndUserSchema = Type.Object({
   referenceId: NullableString('null when the user was created without one'),
   createdAt: Iso('Creation time'),
 });
+const RulesSchema = Type.Object({
+  rules: BotRulesSchema,
+  isDefault: Type.Boolean({ description: 'True when the bot runs on the built-in default rules' }),
+});
+const ChannelBody = Type.Object(
+  {
+    webhookUrl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: WEBHOOK_URL_MAX,
+        description:
+          'Absolute http(s) URL that receives each message for an end user, signed with the signingKey. Refused when its host is, or resolves to, a loopback, private, link-local, CGNAT, multicast, reserved or cloud-metadata address, unless the operator allows it. Absent: unchanged.',
+        examples: ['https://app.example.com/relevo/messages'],
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const ChannelWebhookUrl = NullableString('null until one is set: messages then stay in the history only');
+const HttpChannelSchema = Type.Object({
+  botId: Type.String(),
+  channel: Type.Literal('http'),
+  webhookUrl: ChannelWebhookUrl,
+  hasSigningKey: Type.Boolean({ description: 'False until the channel is first configured' }),
+});
+const WebchatChannelSchema = Type.Object({
+  botId: Type.String(),
+  channel: Type.Literal('webchat'),
+  url: Type.String({ description: 'The chat page, a path on this server' }),
+});
+const ChannelKeySchema = Type.Object({
+  botId: Type.String(),
+  channel: Type.Literal('http'),
+  webhookUrl: ChannelWebhookUrl,
+  signingKey: Type.String({
+    description:
+      '64 hex characters; signs both directions (X-Jelou-Signature). Shown on creation and regeneration only',
+  }),
+});
+const RegenerateBody = Type.Object({}, { additionalProperties: false });
+
 const PageOf = (item: TSchema) =>
   Type.Object({
     items: Type.Array(item),
@@ -372,7 +608,7 @@ const ADMIN = { tags: ['admin'], security: [{ adminToken: [] }] };
  * through the response schemas' serialisers, which also keep any unlisted property out.
  */
 export function adminRoutes(app: FastifyInstance, deps: RouteDeps & { adminToken: string }): void {
-  const ctx: AdminContext = { store: deps.store, clock: deps.clock };
+  const ctx: AdminContext = { store: deps.store, clock: deps.clock, allowList: deps.allowList };
 
   app.addHook('onRequest', async (request) => {
     authenticateAdmin(request, deps.adminToken);
@@ -517,5 +753,119 @@ export function adminRoutes(app: FastifyInstance, deps: RouteDeps & { adminToken
         request.params.projectId,
         parsePage(request.query.limit, request.query.after),
       ),
+  );
+
+  type BotRoute = { Params: Static<typeof BotParams> };
+
+  app.get<BotRoute>(
+    '/projects/:projectId/bots/:botId/rules',
+    {
+      schema: {
+        ...ADMIN,
+        summary: "Get a bot's rules",
+        description: 'The rules the built-in rule bot runs on now: the ones set, or the defaults.',
+        params: BotParams,
+        response: { 200: RulesSchema, ...errors(404) },
+      },
+    },
+    async (request) => adminOps.botRules(ctx, request.params.projectId, request.params.botId),
+  );
+
+  app.put<BotRoute & { Body: unknown }>(
+    '/projects/:projectId/bots/:botId/rules',
+    {
+      schema: {
+        ...ADMIN,
+        summary: "Set a bot's rules",
+        description:
+          'Replaces the rules of the built-in rule bot; the next message the bot answers uses them. The format is in docs/bots.md.',
+        params: BotParams,
+        body: BotRulesSchema,
+        response: { 200: BotRulesSchema, ...errors(404, 415, 413, 422) },
+      },
+      // The schema documents the body; the verdict is parseRules', in setBotRules, which the
+      // `relevo bots rules` command runs too, so both refuse the same rules in the same words.
+      attachValidation: true,
+      bodyLimit: Math.max(deps.config.bodyLimitBytes, RULES_BODY_MAX_BYTES),
+    },
+    async (request) =>
+      adminOps.setBotRules(ctx, request.params.projectId, request.params.botId, request.body),
+  );
+
+  app.delete<BotRoute>(
+    '/projects/:projectId/bots/:botId/rules',
+    {
+      schema: {
+        ...ADMIN,
+        summary: "Reset a bot's rules",
+        description: 'The bot goes back to the built-in default rules.',
+        params: BotParams,
+        response: { 200: RulesSchema, ...errors(404) },
+      },
+    },
+    async (request) => adminOps.resetBotRules(ctx, request.params.projectId, request.params.botId),
+  );
+
+  app.get<BotRoute>(
+    '/projects/:projectId/bots/:botId/channel',
+    {
+      schema: {
+        ...ADMIN,
+        summary: "Get a bot's channel",
+        description:
+          'For an http bot, its webhook URL and whether it has a signing key (never the key); for a webchat bot, the chat page.',
+        params: BotParams,
+        response: { 200: Type.Union([HttpChannelSchema, WebchatChannelSchema]), ...errors(404) },
+      },
+    },
+    async (request) => adminOps.botChannel(ctx, request.params.projectId, request.params.botId),
+  );
+
+  app.put<BotRoute & { Body: Static<typeof ChannelBody> }>(
+    '/projects/:projectId/bots/:botId/channel',
+    {
+      schema: {
+        ...ADMIN,
+        summary: "Configure a bot's http channel",
+        description:
+          'Creates the configuration with a new signingKey, shown only in that answer (201), or updates it (200). A webchat bot needs no configuration: 422.',
+        params: BotParams,
+        body: ChannelBody,
+        response: {
+          201: ChannelKeySchema,
+          200: HttpChannelSchema,
+          ...errors(404, 415, 413, 422),
+        },
+      },
+      // No body is `{}`: create the configuration without a webhook URL, or leave it as it is.
+      preValidation: async (request) => {
+        if (request.body === undefined) request.body = {};
+      },
+    },
+    async (request, reply) => {
+      const view = await adminOps.configureBotChannel(
+        ctx,
+        request.params.projectId,
+        request.params.botId,
+        request.body,
+      );
+      return reply.code('signingKey' in view ? 201 : 200).send(view);
+    },
+  );
+
+  app.post<BotRoute & { Body: Static<typeof RegenerateBody> }>(
+    '/projects/:projectId/bots/:botId/channel/signing-key/regenerate',
+    {
+      schema: {
+        ...ADMIN,
+        summary: "Regenerate a bot's channel signing key",
+        description:
+          'A new signingKey, shown only in this answer; the previous one stops working at once. Creates the configuration when there is none. A webchat bot has no key: 422.',
+        params: BotParams,
+        body: RegenerateBody,
+        response: { 200: ChannelKeySchema, ...errors(404, 415, 413, 422) },
+      },
+    },
+    async (request) => adminOps.regenerateChannelKey(ctx, request.params.projectId, request.params.botId),
   );
 }
