@@ -23,6 +23,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Largest accepted request body, in bytes. */
   readonly bodyLimitBytes: number;
+  /** 32-byte key encrypting stored signing secrets and webhook credentials; undefined = plaintext. */
+  readonly encryptionKey: Buffer | undefined;
   /** Connections in the PostgreSQL pool of one process. */
   readonly databasePoolSize: number;
   /** How long SIGTERM waits for in-flight work before giving up, in ms. */
@@ -101,6 +103,19 @@ function databaseUrl(raw: string): string {
   );
 }
 
+/** 64 hex characters, or base64 of 32 bytes (e.g. `openssl rand -base64 32`). */
+function encryptionKey(raw: string | undefined): Buffer | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const text = raw.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  if (key.length !== 32 || (!/^[0-9a-fA-F]{64}$/.test(text) && !/^[A-Za-z0-9+/_-]{43}=?$/.test(text))) {
+    throw new ConfigError(
+      'RELEVO_ENCRYPTION_KEY must be 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`).',
+    );
+  }
+  return key;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const get = (k: keyof typeof DEFAULTS): string => {
     const v = env[k];
@@ -138,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role,
     logLevel,
     bodyLimitBytes: int('RELEVO_BODY_LIMIT_BYTES', get('RELEVO_BODY_LIMIT_BYTES'), 1024, 64 * 1024 * 1024),
+    encryptionKey: encryptionKey(env.RELEVO_ENCRYPTION_KEY),
     databasePoolSize: int('RELEVO_DB_POOL_SIZE', get('RELEVO_DB_POOL_SIZE'), 1, 1000),
     shutdownTimeoutMs: int('RELEVO_SHUTDOWN_TIMEOUT_MS', get('RELEVO_SHUTDOWN_TIMEOUT_MS'), 0, 3_600_000),
   };

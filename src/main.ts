@@ -10,6 +10,7 @@ import { type App, buildApp } from './app.js';
 import type { Config } from './config.js';
 import { type DeliveryWorker, startDeliveryWorker } from './delivery/delivery-worker.js';
 import { openStore } from './storage/open-store.js';
+import { SecretBox } from './storage/secret-box.js';
 import type { Store } from './storage/store.js';
 import { VERSION } from './version.js';
 
@@ -44,6 +45,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   const logger = options.logger ?? createLogger(config);
   const store = await openStore(config.databaseUrl, {
     poolSize: config.databasePoolSize,
+    secretBox: new SecretBox(config.encryptionKey),
     onBackgroundError: (err) => logger.warn({ err }, 'database connection lost; reconnecting'),
   });
   let app: App;
@@ -81,6 +83,11 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   );
   if (config.adminToken === undefined) {
     logger.info('admin API is off; set RELEVO_ADMIN_TOKEN to turn it on');
+  }
+  if (config.encryptionKey === undefined) {
+    logger.warn(
+      'RELEVO_ENCRYPTION_KEY is not set: webhook signing secrets and credentials are stored unencrypted; set it to 32 random bytes (openssl rand -hex 32)',
+    );
   }
   let worker: DeliveryWorker | undefined;
   if (config.role !== 'api') {

@@ -88,7 +88,10 @@ export function onRoomOpened(rules: BotRules): BotTurn {
 
 /** The panel closed the conversation; `edge` names the step where the bot resumes. */
 export function onHandBack(rules: BotRules, edge: string | undefined): BotTurn {
-  const step = edge === undefined ? undefined : rules.steps?.[edge];
+  // Own keys only: an edge named `constructor` or `toString` must not find Object's methods.
+  const steps = rules.steps;
+  const step =
+    edge !== undefined && steps !== undefined && Object.hasOwn(steps, edge) ? steps[edge] : undefined;
   if (step !== undefined) return { replies: [step] };
   return { replies: rules.welcomeBack ? [rules.welcomeBack] : [] };
 }

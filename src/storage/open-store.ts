@@ -1,10 +1,12 @@
 import { ConfigError } from '../config.js';
 import { PostgresStore } from './postgres/postgres-store.js';
+import type { SecretBox } from './secret-box.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
 export interface OpenStoreOptions {
   readonly poolSize?: number;
+  readonly secretBox?: SecretBox;
   /** Errors with no request to answer (a dropped idle PostgreSQL connection, LISTEN lost). */
   readonly onBackgroundError?: (e: Error) => void;
 }
@@ -12,12 +14,16 @@ export interface OpenStoreOptions {
 /** Opens the store named by DATABASE_URL (already validated by config). */
 export async function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Promise<Store> {
   if (databaseUrl.startsWith('sqlite:')) {
-    return new SqliteStore({ path: databaseUrl.slice('sqlite:'.length) });
+    return new SqliteStore({
+      path: databaseUrl.slice('sqlite:'.length),
+      ...(options.secretBox ? { secretBox: options.secretBox } : {}),
+    });
   }
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
     return new PostgresStore({
       url: databaseUrl,
       poolSize: options.poolSize ?? 10,
+      ...(options.secretBox ? { secretBox: options.secretBox } : {}),
       ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
     });
   }

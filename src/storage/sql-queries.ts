@@ -43,6 +43,7 @@ import {
   toProject,
   toRoom,
 } from './rows.js';
+import { PLAINTEXT, type SecretBox } from './secret-box.js';
 import type {
   ConversationFilter,
   EventClaim,
@@ -132,7 +133,11 @@ export class SqlQueries implements Queries {
   /** Messages inserted since the last take: published after the commit (live channels). */
   insertedMessages: Message[] = [];
 
-  constructor(private readonly x: SqlExecutor) {}
+  constructor(
+    private readonly x: SqlExecutor,
+    /** Encrypts secrets on their way in and decrypts them on their way out. */
+    private readonly box: SecretBox = PLAINTEXT,
+  ) {}
 
   async insertProject(p: Project): Promise<void> {
     await this.x.run(
@@ -264,8 +269,8 @@ export class SqlQueries implements Queries {
       i.projectId,
       i.webhookUrl,
       i.authType,
-      i.authorization,
-      i.signingSecret,
+      this.box.seal(i.authorization),
+      this.box.seal(i.signingSecret),
       i.enabled ? 1 : 0,
       i.disabledReason,
       i.createdAt,
@@ -274,7 +279,13 @@ export class SqlQueries implements Queries {
   }
   async getIntegration(projectId: string): Promise<Integration | undefined> {
     const r = await this.x.one<IntegrationRow>('SELECT * FROM integrations WHERE project_id = ?', projectId);
-    return r && toIntegration(r);
+    if (r === undefined) return undefined;
+    const i = toIntegration(r);
+    return {
+      ...i,
+      authorization: this.box.open(i.authorization),
+      signingSecret: this.box.open(i.signingSecret),
+    };
   }
   async updateIntegration(projectId: string, patch: IntegrationPatch): Promise<Integration | undefined> {
     const sets: string[] = ['updated_at = ?'];
@@ -285,8 +296,8 @@ export class SqlQueries implements Queries {
     };
     if (patch.webhookUrl !== undefined) add('webhook_url', patch.webhookUrl);
     if (patch.authType !== undefined) add('auth_type', patch.authType);
-    if (patch.authorization !== undefined) add('authorization_value', patch.authorization);
-    if (patch.signingSecret !== undefined) add('signing_secret', patch.signingSecret);
+    if (patch.authorization !== undefined) add('authorization_value', this.box.seal(patch.authorization));
+    if (patch.signingSecret !== undefined) add('signing_secret', this.box.seal(patch.signingSecret));
     if (patch.enabled !== undefined) add('enabled', patch.enabled ? 1 : 0);
     if (patch.disabledReason !== undefined) add('disabled_reason', patch.disabledReason);
     const r = await this.x.run(
@@ -479,7 +490,9 @@ export class SqlQueries implements Queries {
 
   async getBotChannel(botId: string): Promise<BotChannelConfig | undefined> {
     const r = await this.x.one<BotChannelRow>('SELECT * FROM bot_channels WHERE bot_id = ?', botId);
-    return r && toBotChannel(r);
+    if (r === undefined) return undefined;
+    const c = toBotChannel(r);
+    return { ...c, signingKey: this.box.open(c.signingKey) };
   }
   async putBotChannel(c: BotChannelConfig): Promise<void> {
     await this.x.run(
@@ -488,7 +501,7 @@ export class SqlQueries implements Queries {
          updated_at = excluded.updated_at`,
       c.botId,
       c.webhookUrl,
-      c.signingKey,
+      this.box.seal(c.signingKey),
       c.createdAt,
       c.updatedAt,
     );

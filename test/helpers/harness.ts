@@ -11,6 +11,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { type DeliveryWorker, startDeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import { createBot, createEndUser, createProject } from '../../src/domain/projects/project.service.js';
 import type { Bot, EndUser, Project } from '../../src/domain/types.js';
+import { SecretBox } from '../../src/storage/secret-box.js';
 import type { Store } from '../../src/storage/store.js';
 import { createTestDatabase } from './test-database.js';
 
@@ -47,7 +48,10 @@ export async function createHarness(
   options: HarnessOptions = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'relevo-test-'));
-  const db = await createTestDatabase(dir);
+  const key = env.RELEVO_ENCRYPTION_KEY
+    ? loadConfig({ RELEVO_ENCRYPTION_KEY: env.RELEVO_ENCRYPTION_KEY }).encryptionKey
+    : undefined;
+  const db = await createTestDatabase(dir, key ? new SecretBox(key) : undefined);
   const config = loadConfig({
     DATABASE_URL: db.url,
     RELEVO_ADMIN_TOKEN: ADMIN_TOKEN,

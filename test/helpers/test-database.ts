@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
+import type { SecretBox } from '../../src/storage/secret-box.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../../src/storage/store.js';
 
@@ -26,10 +27,11 @@ function adminUrl(): string {
 }
 
 /** A new empty-but-migrated database; `dir` holds the SQLite file. */
-export async function createTestDatabase(dir: string): Promise<TestDatabase> {
+export async function createTestDatabase(dir: string, secretBox?: SecretBox): Promise<TestDatabase> {
+  const boxed = secretBox ? { secretBox } : {};
   if (TEST_DB === 'sqlite') {
     const path = join(dir, 'relevo.db');
-    const store = new SqliteStore({ path });
+    const store = new SqliteStore({ path, ...boxed });
     await store.migrate();
     return { url: `sqlite:${path}`, store, drop: () => store.close() };
   }
@@ -42,7 +44,7 @@ export async function createTestDatabase(dir: string): Promise<TestDatabase> {
     await admin.end();
   }
   const url = adminUrl().replace(/\/[^/]*$/, `/${name}`);
-  const store = new PostgresStore({ url, poolSize: 10 });
+  const store = new PostgresStore({ url, poolSize: 10, ...boxed });
   await store.migrate();
   return {
     url,

@@ -33,6 +33,7 @@ describe('defaults', () => {
       role: 'all',
       logLevel: 'info',
       bodyLimitBytes: 1024 * 1024,
+      encryptionKey: undefined,
       databasePoolSize: 10,
       shutdownTimeoutMs: 30_000,
     };

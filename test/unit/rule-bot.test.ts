@@ -347,3 +347,12 @@ describe('properties', () => {
     expect(onUserText(DEFAULT_RULES, long).handoff).toBeDefined();
   });
 });
+
+it('hand-back ignores inherited names such as constructor and toString', async () => {
+  const { onHandBack } = await import('../../src/bot/rule-bot.js');
+  const rules = { steps: { survey: 'Rate us' }, welcomeBack: 'Back with the bot' };
+  for (const edge of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    expect(onHandBack(rules, edge)).toEqual({ replies: ['Back with the bot'] });
+  }
+  expect(onHandBack(rules, 'survey')).toEqual({ replies: ['Rate us'] });
+});

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { StorageUnavailable } from '../errors.js';
 import { MIGRATIONS, statementFor } from '../migrations/index.js';
+import type { SecretBox } from '../secret-box.js';
 import { SqlQueries } from '../sql-queries.js';
 import type { Committed, Queries, Store, StoreCapabilities, Tx } from '../store.js';
 import { PgExecutor, translatePgError } from './postgres-executor.js';
@@ -24,6 +25,8 @@ const RELISTEN_MS = 1_000;
 export interface PostgresStoreOptions {
   readonly url: string;
   readonly poolSize: number;
+  /** Encrypts stored secrets (RELEVO_ENCRYPTION_KEY); plaintext when absent. */
+  readonly secretBox?: SecretBox;
   /** Reports errors that have no request to answer (a dropped idle connection, LISTEN lost). */
   readonly onBackgroundError?: (e: Error) => void;
 }
@@ -50,7 +53,7 @@ export class PostgresStore implements Store {
     });
     // An idle client whose server went away emits here; without a listener the process dies.
     this.pool.on('error', (e) => options.onBackgroundError?.(e));
-    this.queries = new SqlQueries(new PgExecutor(this.pool, false));
+    this.queries = new SqlQueries(new PgExecutor(this.pool, false), options.secretBox);
   }
 
   async migrate(): Promise<number[]> {
@@ -128,7 +131,7 @@ export class PostgresStore implements Store {
       this.options.onBackgroundError?.(e);
     };
     client.on('error', onError);
-    const tx = new SqlQueries(new PgExecutor(client, true));
+    const tx = new SqlQueries(new PgExecutor(client, true), this.options.secretBox);
     try {
       await client.query('BEGIN');
       const value = await fn(tx);

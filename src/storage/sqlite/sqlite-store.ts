@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import type { Message } from '../../domain/types.js';
 import { StorageUnavailable, UniqueViolation } from '../errors.js';
 import { MIGRATIONS, statementFor } from '../migrations/index.js';
+import type { SecretBox } from '../secret-box.js';
 import { type DialectSql, dueHeadsCte, type SqlExecutor, SqlQueries } from '../sql-queries.js';
 import type { Committed, Queries, Store, StoreCapabilities, Tx } from '../store.js';
 
@@ -120,6 +121,8 @@ interface Queued {
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' (tests of pure logic only: the reader cannot see it). */
   readonly path: string;
+  /** Encrypts stored secrets (RELEVO_ENCRYPTION_KEY); plaintext when absent. */
+  readonly secretBox?: SecretBox;
 }
 
 export class SqliteStore implements Store {
@@ -138,8 +141,8 @@ export class SqliteStore implements Store {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.writer = openConnection(options.path);
     this.reader = options.path === ':memory:' ? this.writer : openConnection(options.path);
-    this.writeQueries = new SqlQueries(new SqliteExecutor(this.writer));
-    this.queries = new SqlQueries(new SqliteExecutor(this.reader));
+    this.writeQueries = new SqlQueries(new SqliteExecutor(this.writer), options.secretBox);
+    this.queries = new SqlQueries(new SqliteExecutor(this.reader), options.secretBox);
   }
 
   async migrate(): Promise<number[]> {

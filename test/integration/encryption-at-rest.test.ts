@@ -1,0 +1,93 @@
+/**
+ * Secrets relevo must read back are encrypted at rest when RELEVO_ENCRYPTION_KEY is set: the
+ * stored rows hold no usable secret, the API and the delivery worker still use the real ones,
+ * and plaintext rows written before the key was set stay readable.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterEach, expect, it } from 'vitest';
+import { StorageUnavailable } from '../../src/storage/errors.js';
+import { SecretBox } from '../../src/storage/secret-box.js';
+import { authHeaders, call } from '../helpers/api.js';
+import { eventually, startedPair } from '../helpers/events.js';
+import { createHarness, type Harness } from '../helpers/harness.js';
+import { startReceiver } from '../helpers/receiver.js';
+import { TEST_DB } from '../helpers/test-database.js';
+
+const KEY = randomBytes(32).toString('hex');
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+
+/** The raw integrations row, read around the store. */
+async function rawIntegration(
+  h: Harness,
+  projectId: string,
+): Promise<{ signing_secret: string; authorization_value: string | null }> {
+  if (TEST_DB === 'sqlite') {
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(`${h.dir}/relevo.db`, { readonly: true });
+    try {
+      return db
+        .prepare('SELECT signing_secret, authorization_value FROM integrations WHERE project_id = ?')
+        .get(projectId) as {
+        signing_secret: string;
+        authorization_value: string | null;
+      };
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: h.config.databaseUrl });
+  await client.connect();
+  try {
+    const r = await client.query(
+      'SELECT signing_secret, authorization_value FROM integrations WHERE project_id = $1',
+      [projectId],
+    );
+    return r.rows[0];
+  } finally {
+    await client.end();
+  }
+}
+
+it('stores signing secrets and webhook credentials encrypted, and still signs with the real secret', async () => {
+  const receiver = await startReceiver();
+  const h = await createHarness({ RELEVO_ENCRYPTION_KEY: KEY }, { worker: true });
+  open.push(receiver, h);
+  const s = await h.seed();
+  const res = await call(h.app, {
+    url: `/v1/external-support/${s.project.id}`,
+    headers: authHeaders(s, 'apiKey'),
+    body: { webhookUrl: receiver.url, authType: 'bearer', authorization: 'panel-token-123' },
+  });
+  const secret = res.json().data.signingSecret as string;
+  const raw = await rawIntegration(h, s.project.id);
+  expect(raw.signing_secret.startsWith('enc:v1:')).toBe(true);
+  expect(raw.signing_secret).not.toContain(secret);
+  expect(raw.authorization_value?.startsWith('enc:v1:')).toBe(true);
+  expect(raw.authorization_value).not.toContain('panel-token-123');
+
+  await startedPair(h.store, s.project.id);
+  const [got] = await receiver.waitFor(1);
+  expect(got!.headers.authorization).toBe('Bearer panel-token-123');
+  expect(got!.headers['x-jelou-signature']).toBe(
+    `sha256=${createHmac('sha256', secret).update(got!.body).digest('hex')}`,
+  );
+});
+
+it('reads plaintext secrets written before a key was set, and refuses encrypted ones without the key', async () => {
+  const box = new SecretBox(Buffer.from(KEY, 'hex'));
+  expect(box.open('plain-secret')).toBe('plain-secret');
+  const sealed = box.seal('s3cret');
+  expect(sealed).not.toContain('s3cret');
+  expect(box.open(sealed)).toBe('s3cret');
+  // Two seals of one value differ (random IV).
+  expect(box.seal('s3cret')).not.toBe(sealed);
+  expect(() => new SecretBox(undefined).open(sealed)).toThrow(StorageUnavailable);
+  expect(() => new SecretBox(randomBytes(32)).open(sealed)).toThrow(/cannot be decrypted/);
+  // Tampering is detected (GCM tag).
+  const tampered = `${sealed.slice(0, -2)}${sealed.endsWith('A') ? 'B' : 'A'}`;
+  expect(() => box.open(tampered)).toThrow(StorageUnavailable);
+});
