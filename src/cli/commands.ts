@@ -22,6 +22,7 @@ import { MIGRATIONS } from '../storage/migrations/index.js';
 import { openStore } from '../storage/open-store.js';
 import { SecretBox } from '../storage/secret-box.js';
 import type { CliContext } from './context.js';
+import { DELIVERY_COMMANDS } from './delivery-commands.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -289,6 +290,7 @@ export const COMMANDS: readonly Command[] = [
         adminOps.listEndUsers(admin, arg(a, 0), parsePage(str(a, 'limit'), str(a, 'after'))),
       ),
   },
+  ...DELIVERY_COMMANDS,
 ];
 
 /** The JSON in a rules file; a file that is not JSON is a bad value (exit 2), like bad rules. */

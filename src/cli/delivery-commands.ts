@@ -1,0 +1,121 @@
+/**
+ * `relevo deliveries …`: the delivery log from the command line (api.md §5), acting on the
+ * database directly with the same operations as the HTTP routes. A retry or replay written
+ * here is picked up by the running server's worker within its safety poll (1 s) on SQLite, and
+ * at once on PostgreSQL (NOTIFY).
+ */
+import {
+  DELIVERY_PAGE_DEFAULT,
+  DELIVERY_PAGE_MAX,
+  DELIVERY_STATUSES,
+  EVENT_TYPES,
+  getDelivery,
+  listDeliveries,
+  parseDeliveryQuery,
+  parseSince,
+  replayDeliveries,
+  retryDelivery,
+} from '../domain/deliveries/delivery.service.js';
+import { openStore } from '../storage/open-store.js';
+import { SecretBox } from '../storage/secret-box.js';
+import type { Store } from '../storage/store.js';
+import type { Command, ParsedArgs } from './commands.js';
+import type { CliContext } from './context.js';
+
+const str = (args: ParsedArgs, name: string): string | undefined => {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+};
+
+async function withStore(ctx: CliContext, fn: (store: Store) => Promise<unknown>): Promise<number> {
+  const config = ctx.config();
+  const store = await openStore(config.databaseUrl, { secretBox: new SecretBox(config.encryptionKey) });
+  try {
+    await store.migrate();
+    ctx.printJson(await fn(store));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+export const DELIVERY_COMMANDS: readonly Command[] = [
+  {
+    name: 'deliveries list',
+    summary: "List a project's deliveries to its webhook, newest first",
+    args: ['projectId'],
+    usage: '[--status <s>] [--event-type <t>] [--conversation <id>] [--limit <n>] [--cursor <c>]',
+    options: {
+      status: { type: 'string' },
+      'event-type': { type: 'string' },
+      conversation: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+    },
+    optionHelp: [
+      ['--status <s>', DELIVERY_STATUSES.join(', ')],
+      ['--event-type <t>', EVENT_TYPES.join(', ')],
+      ['--conversation <id>', 'only the events of this conversation'],
+      ['--limit <n>', `items per page, 1 to ${DELIVERY_PAGE_MAX} (default ${DELIVERY_PAGE_DEFAULT})`],
+      ['--cursor <c>', 'the nextCursor of the previous page'],
+    ],
+    run: (ctx, a) =>
+      withStore(ctx, (store) => {
+        const { filter, page } = parseDeliveryQuery({
+          status: str(a, 'status'),
+          eventType: str(a, 'event-type'),
+          conversationId: str(a, 'conversation'),
+          limit: str(a, 'limit'),
+          cursor: str(a, 'cursor'),
+        });
+        return listDeliveries(store.queries, a.positionals[0] ?? '', filter, page);
+      }),
+  },
+  {
+    name: 'deliveries show',
+    summary: 'Show one delivery (its id is the webhook-id) with every attempt',
+    args: ['projectId', 'deliveryId'],
+    usage: '',
+    options: {},
+    run: (ctx, a) =>
+      withStore(ctx, (store) => getDelivery(store.queries, a.positionals[0] ?? '', a.positionals[1] ?? '')),
+  },
+  {
+    name: 'deliveries retry',
+    summary: 'Send one delivery again now, with its original id and payload',
+    args: ['projectId', 'deliveryId'],
+    usage: '',
+    options: {},
+    run: (ctx, a) =>
+      withStore(ctx, (store) =>
+        store.transaction((tx) =>
+          retryDelivery(tx, a.positionals[0] ?? '', a.positionals[1] ?? '', Date.now()),
+        ),
+      ),
+  },
+  {
+    name: 'deliveries replay',
+    summary: 'Send again every event of a project (or of one conversation) since a time',
+    args: ['projectId'],
+    usage: '--since <ISO-8601 time> [--conversation <id>]',
+    options: { since: { type: 'string' }, conversation: { type: 'string' } },
+    required: ['since'],
+    optionHelp: [
+      ['--since <time>', 'e.g. 2026-01-15T10:30:00Z (inclusive)'],
+      ['--conversation <id>', 'only the events of this conversation'],
+    ],
+    run: (ctx, a) =>
+      withStore(ctx, (store) => {
+        const now = Date.now();
+        const since = parseSince(str(a, 'since') ?? '', now);
+        return store.transaction((tx) =>
+          replayDeliveries(
+            tx,
+            a.positionals[0] ?? '',
+            { since, conversationId: str(a, 'conversation') },
+            now,
+          ),
+        );
+      }),
+  },
+];
