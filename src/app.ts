@@ -12,6 +12,7 @@ import { parseAllowList } from './delivery/network-policy.js';
 import { ApiError } from './errors.js';
 import { authenticate } from './http/auth.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
+import { registerIdempotency } from './http/idempotency.js';
 import { registerJsonParser } from './http/json-body-parser.js';
 import { adminRoutes } from './http/routes/admin.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
@@ -105,6 +106,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     log: deps.logger,
     allowList: parseAllowList(deps.config.webhookAllow),
   };
+  // Before the routes: its onRoute hook equips each POST route registered below.
+  registerIdempotency(server, routeDeps, { managementPrefixes: API_PREFIXES, adminPrefix: '/admin/v1' });
+
   const app: App = {
     server,
     beginShutdown: () => {
