@@ -1,0 +1,110 @@
+/**
+ * `npm run bench:profile`: where relevo's CPU time goes under load. Runs `relevo serve` (SQLite)
+ * with `node --cpu-prof`, drives start→close cycles at 32 connections for about `--seconds`
+ * (scenario (a), no webhook; `--scenario b` adds the webhook to a receiver), stops it so the
+ * profile is written, and prints self time by module and function and relevo's inclusive times.
+ * The profile and the summary are kept in bench/results/.
+ *
+ *   node dist-bench/bench/profile.js [--seconds 10] [--scenario a|b] [--relevo <cli main.js>]
+ */
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type CpuProfile, formatSummary, summarize } from './cpuprofile.js';
+import {
+  killAll,
+  ROOT,
+  type Running,
+  runLoad,
+  startHelper,
+  startRelevo,
+  useRelevoCli,
+} from './lib/processes.js';
+import { createBenchProject } from './lib/setup.js';
+import type { ClosedResult } from './load.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    scenario: { type: 'string', default: 'a' },
+    relevo: { type: 'string' },
+  },
+});
+if (values.relevo !== undefined) useRelevoCli(values.relevo);
+const seconds = Number(values.seconds);
+const scenario = values.scenario === 'b' ? 'b' : 'a';
+const CONNECTIONS = 32;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'relevo-profile-'));
+  const profileDir = join(dir, 'profile');
+  let receiver: Running | undefined;
+  try {
+    if (scenario === 'b') receiver = await startHelper('receiver', 'receiver.js');
+    const relevo = await startRelevo({
+      name: 'relevo (profiled)',
+      databaseUrl: `sqlite:${join(dir, 'relevo.db')}`,
+      nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir],
+    });
+    const project = await createBenchProject(relevo, {
+      bots: 4,
+      usersPerBot: 256,
+      webhookUrl: receiver === undefined ? undefined : `${receiver.url}/hook`,
+    });
+    const job = (amount: number) => ({
+      kind: 'closed' as const,
+      base: project.base,
+      apiKey: project.apiKey,
+      pairs: project.pairs,
+      connections: CONNECTIONS,
+      amount,
+      maxSeconds: seconds * 4 + 10,
+    });
+    // A first run to learn the rate, then one sized to last about `seconds`.
+    const probe = await runLoad<ClosedResult>(job(CONNECTIONS * 2 * 40));
+    const cycle = CONNECTIONS * 2;
+    const amount = Math.max(cycle, Math.round((probe.rps * seconds) / cycle) * cycle);
+    const run = await runLoad<ClosedResult>(job(amount));
+    process.stderr.write(
+      `profiled load: ${run.requests} requests in ${(run.elapsedMs / 1000).toFixed(1)} s = ${run.rps.toFixed(0)} req/s, p50 ${run.latency.p50.toFixed(2)} ms, p99 ${run.latency.p99.toFixed(2)} ms, non-2xx ${run.non2xx}\n`,
+    );
+    await relevo.stop();
+    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file === undefined) throw new Error('relevo wrote no .cpuprofile');
+    const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
+    const summary = summarize(profile, 30);
+    const header = [
+      `relevo CPU profile, scenario (${scenario}), SQLite, ${CONNECTIONS} connections`,
+      `load: ${run.requests} requests in ${(run.elapsedMs / 1000).toFixed(1)} s (${run.rps.toFixed(0)} req/s) after a probe of ${probe.requests}; node ${process.version}, ${os.cpus().length} cpus`,
+      'The profile covers the whole process life: start-up, setup, the probe and the measured run.',
+      '',
+    ].join('\n');
+    const text = `${header}${formatSummary(summary)}\n`;
+    const results = join(ROOT, 'bench/results');
+    mkdirSync(results, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    copyFileSync(join(profileDir, file), join(results, `profile-${scenario}-${stamp}.cpuprofile`));
+    writeFileSync(join(results, `profile-${scenario}-${stamp}.txt`), text);
+    process.stdout.write(text);
+    process.stdout.write(`\nprofile: ${join(results, `profile-${scenario}-${stamp}.cpuprofile`)}\n`);
+  } finally {
+    await receiver?.stop();
+    killAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`profile: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  killAll();
+  process.exit(1);
+});

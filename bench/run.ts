@@ -1,0 +1,1001 @@
+/**
+ * `npm run bench` / `npm run bench:quick`: where relevo stands against the physical limit of this
+ * machine. Builds relevo, then for each scenario runs relevo (`relevo serve`, SQLite, and
+ * PostgreSQL when its binaries are installed) and the matching baseline in the same run, with
+ * load from a separate process, rounds alternating baseline and relevo. Prints a table, writes
+ * bench/results/<timestamp>.json, and says which targets of the performance issue pass.
+ *
+ *   node dist-bench/bench/run.js [--quick] [--rounds N] [--seconds S] [--seed N] [--no-pg] [--only a,b,c,d]
+ *     [--relevo <another build's cli/main.js, for an experiment>]
+ *
+ * Scenarios: (a) ingest, start→close cycles without a webhook, vs the bare server; (b) pipeline,
+ * the same with every event delivered to a receiver, vs the bare forwarder; (c) end-to-end delivery
+ * latency at a steady 1,000 starts/s; (d) start latency with a million conversations stored vs an
+ * empty database; (e) peak RSS of relevo during (b).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { type Cluster, findPostgresBin, startCluster } from '../test/setup/postgres-cluster.js';
+import { httpJson, median, type Percentiles, percentiles, round, sleep } from './lib/common.js';
+import {
+  cpuMsOf,
+  killAll,
+  memoryOf,
+  migrateRelevo,
+  RELEVO_CLI,
+  ROOT,
+  type Running,
+  type RunningRelevo,
+  runLoad,
+  startHelper,
+  startRelevo,
+  useRelevoCli,
+} from './lib/processes.js';
+import { type SeedCounts, seedPostgres, seedSqlite } from './lib/seed.js';
+import { type BenchProject, createBenchProject } from './lib/setup.js';
+import type { ClosedResult, PacedResult, Pair } from './load.js';
+import type { ArrivalRecord, ReceiverStats } from './receiver.js';
+
+// ---------------------------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------------------------
+
+const CONNECTIONS = 32;
+const E2E_STARTS_PER_SECOND = 1_000;
+/** Each close of the end-to-end scenario follows its start's 200 by this long. */
+const E2E_CLOSE_AFTER_MS = 100;
+
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    seed: { type: 'string' },
+    'no-pg': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    relevo: { type: 'string' },
+  },
+});
+if (argv.relevo !== undefined) useRelevoCli(argv.relevo);
+
+const QUICK = argv.quick === true;
+const OPTIONS = {
+  mode: QUICK ? 'quick' : 'full',
+  rounds: Number(argv.rounds ?? (QUICK ? 1 : 3)),
+  /** Length of each measured load run. */
+  measureSeconds: Number(argv.seconds ?? (QUICK ? 2 : 10)),
+  /** Warm-up of each server before its first measured run. */
+  warmSeconds: QUICK ? 1 : 3,
+  /** Conversations stored before scenario (d). */
+  seedConversations: Number(argv.seed ?? (QUICK ? 100_000 : 1_000_000)),
+  /** Scenario (d) on PostgreSQL too (seeding it takes a while: full mode only). */
+  bigDbOnPostgres: !QUICK,
+  bots: 4,
+  usersPerBot: QUICK ? 128 : 256,
+  connections: CONNECTIONS,
+  scenarios: new Set((argv.only ?? 'a,b,c,d').split(',').map((s) => s.trim())),
+};
+
+const log = (text: string) =>
+  process.stderr.write(`[bench ${((performance.now() - T0) / 1000).toFixed(1)}s] ${text}\n`);
+const T0 = performance.now();
+
+// ---------------------------------------------------------------------------------------------
+// Targets under load
+// ---------------------------------------------------------------------------------------------
+
+type Backend = 'sqlite' | 'postgres';
+
+interface LoadTarget {
+  readonly label: string;
+  readonly server: Running;
+  readonly base: string;
+  readonly apiKey: string;
+  readonly pairs: Pair[];
+  /** Latest measured requests/s: sizes the next run. */
+  rate: number;
+}
+
+interface RunFigures {
+  readonly requests: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly startP50: number;
+  readonly startP99: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly seconds: number;
+  /** CPU time of the server process per answered request (µs). */
+  readonly cpuUsPerRequest: number;
+}
+
+interface PipelineFigures extends RunFigures {
+  /** Events (or forwards) the receiver had to get: one per 2xx answer. */
+  readonly expected: number;
+  readonly received: number;
+  readonly lost: number;
+  readonly duplicates: number;
+  /** From the last answer of the load to the last arrival at the receiver (ms). */
+  readonly drainMs: number;
+  /** Events delivered per second, from the first request to the last arrival. */
+  readonly deliveredPerSecond: number;
+}
+
+function figuresOf(r: ClosedResult, cpuMs: number): RunFigures {
+  return {
+    requests: r.requests,
+    rps: round(r.rps, 0),
+    p50: round(r.latency.p50),
+    p99: round(r.latency.p99),
+    startP50: round(r.startLatency.p50),
+    startP99: round(r.startLatency.p99),
+    non2xx: r.non2xx,
+    errors: r.errors,
+    seconds: round(r.elapsedMs / 1000),
+    cpuUsPerRequest: round((cpuMs * 1000) / Math.max(1, r.requests), 0),
+  };
+}
+
+/** A request count lasting about `seconds` at `rate`, a whole number of cycles per connection. */
+function amountFor(rate: number, seconds: number): number {
+  const cycle = 2 * CONNECTIONS;
+  return Math.max(cycle * 4, Math.round((rate * seconds) / cycle) * cycle);
+}
+
+async function closedRun(t: LoadTarget, seconds: number): Promise<{ result: ClosedResult; cpuMs: number }> {
+  const cpuBefore = cpuMsOf(t.server.pid);
+  const result = await runLoad<ClosedResult>({
+    kind: 'closed',
+    base: t.base,
+    apiKey: t.apiKey,
+    pairs: t.pairs,
+    connections: CONNECTIONS,
+    amount: amountFor(t.rate, seconds),
+    maxSeconds: Math.ceil(seconds * 4 + 10),
+  });
+  const cpuMs = cpuMsOf(t.server.pid) - cpuBefore;
+  if (result.non2xx > 0 || result.errors > 0) {
+    log(
+      `  ${t.label}: ${result.non2xx} non-2xx, ${result.errors} errors (${JSON.stringify(result.statusCodes)})`,
+    );
+  }
+  t.rate = result.rps;
+  return { result, cpuMs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The receiver
+// ---------------------------------------------------------------------------------------------
+
+let receiver: Running | undefined;
+function receiverUrl(): string {
+  if (receiver === undefined) throw new Error('the receiver is not running');
+  return receiver.url;
+}
+const hookUrl = () => `${receiverUrl()}/hook`;
+
+async function resetReceiver(record = false): Promise<void> {
+  await httpJson('POST', `${receiverUrl()}/_reset`, { record });
+}
+
+const receiverStats = () => httpJson<ReceiverStats>('GET', `${receiverUrl()}/_stats`);
+
+/** Waits until the receiver has `expected` distinct deliveries, or nothing new came for `idleMs`. */
+async function drain(expected: number, idleMs = 20_000): Promise<ReceiverStats> {
+  let stats = await receiverStats();
+  let lastProgress = performance.now();
+  let lastUnique = stats.unique;
+  while (stats.unique < expected) {
+    await sleep(stats.unique === lastUnique ? 20 : 5);
+    stats = await receiverStats();
+    if (stats.unique !== lastUnique) {
+      lastUnique = stats.unique;
+      lastProgress = performance.now();
+    } else if (performance.now() - lastProgress > idleMs) {
+      break;
+    }
+  }
+  // Late extras (duplicates) would show up here.
+  await sleep(50);
+  return receiverStats();
+}
+
+async function pipelineRun(t: LoadTarget, seconds: number): Promise<PipelineFigures> {
+  await resetReceiver();
+  const { result, cpuMs } = await closedRun(t, seconds);
+  const stats = await drain(result.ok);
+  const lost = Math.max(0, result.ok - stats.unique);
+  if (lost > 0) log(`  ${t.label}: ${lost} of ${result.ok} deliveries missing after the drain`);
+  const lastArrival = Math.max(stats.lastArrival, result.lastAnswerAt);
+  return {
+    ...figuresOf(result, cpuMs),
+    expected: result.ok,
+    received: stats.unique,
+    lost,
+    duplicates: stats.total - stats.unique,
+    drainMs: round(Math.max(0, stats.lastArrival - result.lastAnswerAt), 1),
+    deliveredPerSecond: round((stats.unique / (lastArrival - result.startedAt)) * 1000, 0),
+  };
+}
+
+async function warm(t: LoadTarget, pipeline: boolean): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    if (pipeline) await pipelineRun(t, OPTIONS.warmSeconds / 2);
+    else await closedRun(t, OPTIONS.warmSeconds / 2);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+// ---------------------------------------------------------------------------------------------
+
+const tempDirs: string[] = [];
+let cluster: Cluster | undefined;
+let databases = 0;
+
+async function databaseUrl(backend: Backend, label: string): Promise<string> {
+  if (backend === 'sqlite') {
+    const dir = mkdtempSync(join(os.tmpdir(), `relevo-bench-${label}-`));
+    tempDirs.push(dir);
+    return `sqlite:${join(dir, 'relevo.db')}`;
+  }
+  if (cluster === undefined) throw new Error('no PostgreSQL cluster');
+  databases += 1;
+  const name = `bench_${label.replace(/\W/g, '_')}_${databases}`;
+  const admin = new pg.Client({ connectionString: cluster.url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return cluster.urlOf(name);
+}
+
+interface RelevoTarget extends LoadTarget {
+  readonly server: RunningRelevo;
+  readonly project: BenchProject;
+  readonly databaseUrl: string;
+}
+
+async function relevoTarget(
+  backend: Backend,
+  label: string,
+  webhookUrl?: string,
+  existingUrl?: string,
+): Promise<RelevoTarget> {
+  const url = existingUrl ?? (await databaseUrl(backend, label));
+  const server = await startRelevo({ name: `relevo ${backend} ${label}`, databaseUrl: url });
+  const project = await createBenchProject(server, {
+    bots: OPTIONS.bots,
+    usersPerBot: OPTIONS.usersPerBot,
+    webhookUrl,
+  });
+  return {
+    label: `relevo ${backend}`,
+    server,
+    base: project.base,
+    apiKey: project.apiKey,
+    pairs: project.pairs,
+    rate: 3_000,
+    project,
+    databaseUrl: url,
+  };
+}
+
+/** Pairs for a baseline: any ids will do, the same count as relevo's. */
+function baselinePairs(): Pair[] {
+  const pairs: Pair[] = [];
+  for (let u = 0; u < OPTIONS.usersPerBot; u++)
+    for (let b = 0; b < OPTIONS.bots; b++) pairs.push([`bot_${b}`, `usr_${u}`]);
+  return pairs;
+}
+
+async function baselineTarget(kind: 'bare' | 'forward'): Promise<LoadTarget> {
+  const server = await startHelper(
+    kind === 'bare' ? 'bare server' : 'bare forwarder',
+    'baseline.js',
+    kind === 'bare' ? ['bare'] : ['forward', hookUrl()],
+  );
+  return {
+    label: kind === 'bare' ? 'bare node:http' : 'bare forwarder',
+    server,
+    base: `${server.url}/v1/external-support/prj_bench`,
+    apiKey: 'none',
+    pairs: baselinePairs(),
+    rate: 10_000,
+  };
+}
+
+function backends(): Backend[] {
+  return cluster === undefined ? ['sqlite'] : ['sqlite', 'postgres'];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------------------
+
+interface Summary {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly startP50: number;
+  readonly startP99: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly cpuUsPerRequest: number;
+  /** Median over rounds of this server's req/s over the baseline's in the same round. */
+  readonly ratio?: number;
+}
+
+const med = <T>(rows: T[], f: (t: T) => number) => round(median(rows.map(f)));
+
+function summarizeRuns(runs: RunFigures[], baseline?: RunFigures[]): Summary {
+  return {
+    rps: med(runs, (r) => r.rps),
+    p50: med(runs, (r) => r.p50),
+    p99: med(runs, (r) => r.p99),
+    startP50: med(runs, (r) => r.startP50),
+    startP99: med(runs, (r) => r.startP99),
+    non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    cpuUsPerRequest: med(runs, (r) => r.cpuUsPerRequest),
+    ...(baseline === undefined
+      ? {}
+      : { ratio: round(median(runs.map((r, i) => r.rps / (baseline[i]?.rps ?? Number.NaN))), 3) }),
+  };
+}
+
+interface ComparisonResult<F extends RunFigures> {
+  readonly rounds: Array<Record<string, F>>;
+  readonly summary: Record<string, Summary & Record<string, number>>;
+}
+
+/** Warm-up, then rounds alternating the baseline and each relevo; stops every server at the end. */
+async function compare<F extends RunFigures>(
+  baseline: LoadTarget,
+  relevos: LoadTarget[],
+  run: (t: LoadTarget, seconds: number) => Promise<F>,
+  pipeline: boolean,
+): Promise<ComparisonResult<F>> {
+  const all = [baseline, ...relevos];
+  for (const t of all) {
+    log(`  warming up ${t.label}`);
+    await warm(t, pipeline);
+  }
+  const rounds: Array<Record<string, F>> = [];
+  for (let r = 0; r < OPTIONS.rounds; r++) {
+    const row: Record<string, F> = {};
+    for (const t of all) {
+      const figures = await run(t, OPTIONS.measureSeconds);
+      row[t.label] = figures;
+      log(`  round ${r + 1}: ${t.label} ${figures.rps} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms`);
+    }
+    rounds.push(row);
+  }
+  const summary: Record<string, Summary & Record<string, number>> = {};
+  const baseRuns = rounds.map((row) => row[baseline.label] as F);
+  summary[baseline.label] = summarizeRuns(baseRuns) as Summary & Record<string, number>;
+  for (const t of relevos) {
+    summary[t.label] = summarizeRuns(
+      rounds.map((row) => row[t.label] as F),
+      baseRuns,
+    ) as Summary & Record<string, number>;
+  }
+  return { rounds, summary };
+}
+
+async function scenarioIngest() {
+  log('(a) ingest: start→close cycles, no webhook, vs the bare node:http server');
+  const baseline = await baselineTarget('bare');
+  const relevos = await Promise.all(backends().map((b) => relevoTarget(b, 'ingest')));
+  try {
+    return await compare(
+      baseline,
+      relevos,
+      async (t, s) => {
+        const { result, cpuMs } = await closedRun(t, s);
+        return figuresOf(result, cpuMs);
+      },
+      false,
+    );
+  } finally {
+    await Promise.all([baseline, ...relevos].map((t) => t.server.stop()));
+  }
+}
+
+async function scenarioPipeline() {
+  log(
+    '(b) pipeline: the same with every event delivered to the receiver, vs the bare forwarder; (e) peak RSS',
+  );
+  const baseline = await baselineTarget('forward');
+  const relevos = await Promise.all(backends().map((b) => relevoTarget(b, 'pipeline', hookUrl())));
+  try {
+    const result = await compare(baseline, relevos, pipelineRun, true);
+    const pipelineSummary: Record<string, unknown> = {};
+    for (const [label, s] of Object.entries(result.summary)) {
+      const runs = result.rounds.map((row) => row[label] as PipelineFigures);
+      pipelineSummary[label] = {
+        ...s,
+        lost: runs.reduce((n, r) => n + r.lost, 0),
+        expected: runs.reduce((n, r) => n + r.expected, 0),
+        duplicates: runs.reduce((n, r) => n + r.duplicates, 0),
+        drainMs: med(runs, (r) => r.drainMs),
+        deliveredPerSecond: med(runs, (r) => r.deliveredPerSecond),
+      };
+    }
+    const rss: Record<string, { peakMiB: number; rssMiB: number }> = {};
+    for (const t of relevos) {
+      const m = memoryOf(t.server.pid);
+      rss[t.label] = { peakMiB: round(m.peakMiB, 1), rssMiB: round(m.rssMiB, 1) };
+    }
+    return { rounds: result.rounds, summary: pipelineSummary, rss };
+  } finally {
+    await Promise.all([baseline, ...relevos].map((t) => t.server.stop()));
+  }
+}
+
+interface E2eFigures {
+  readonly starts: number;
+  readonly achievedStartsPerSecond: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly skipped: number;
+  readonly lost: number;
+  /** From the API's 200 to the receiver, every event (start and close), ms. */
+  readonly fromAnswer: Percentiles;
+  /** The same, start events only. */
+  readonly startFromAnswer: Percentiles;
+  /** From sending the start request (metadata.sentAt) to the receiver, ms. */
+  readonly startFromSend: Percentiles;
+  /** The start request's own latency at this rate, ms. */
+  readonly startLatency: Percentiles;
+}
+
+const roundPercentiles = (p: Percentiles): Percentiles => ({
+  count: p.count,
+  p50: round(p.p50),
+  p90: round(p.p90),
+  p99: round(p.p99),
+  max: round(p.max),
+  mean: round(p.mean),
+});
+
+async function pacedRun(t: LoadTarget, seconds: number): Promise<E2eFigures> {
+  await resetReceiver(true);
+  const result = await runLoad<PacedResult>({
+    kind: 'paced',
+    base: t.base,
+    apiKey: t.apiKey,
+    pairs: t.pairs,
+    startsPerSecond: E2E_STARTS_PER_SECOND,
+    seconds,
+    closeAfterMs: E2E_CLOSE_AFTER_MS,
+  });
+  const stats = await drain(result.ok);
+  const records = await httpJson<ArrivalRecord[]>('GET', `${receiverUrl()}/_records`);
+  const arrival = new Map<string, ArrivalRecord>();
+  for (const r of records) {
+    const key = `${r[0]}:${r[1]}`;
+    if (!arrival.has(key)) arrival.set(key, r);
+  }
+  const all: number[] = [];
+  const starts: number[] = [];
+  const fromSend: number[] = [];
+  let unmatched = 0;
+  for (const [kind, conversationId, answeredAt] of result.answers) {
+    const rec = arrival.get(`conversation.${kind}:${conversationId}`);
+    if (rec === undefined) {
+      unmatched += 1;
+      continue;
+    }
+    const latency = rec[2] - answeredAt;
+    all.push(latency);
+    if (kind === 'start') {
+      starts.push(latency);
+      if (rec[3] !== null) fromSend.push(rec[2] - rec[3]);
+    }
+  }
+  return {
+    starts: result.starts,
+    achievedStartsPerSecond: round(result.achievedStartsPerSecond, 0),
+    non2xx: result.non2xx,
+    errors: result.errors,
+    skipped: result.skipped,
+    lost: Math.max(unmatched, result.ok - stats.unique),
+    fromAnswer: roundPercentiles(percentiles(all)),
+    startFromAnswer: roundPercentiles(percentiles(starts)),
+    startFromSend: roundPercentiles(percentiles(fromSend)),
+    startLatency: roundPercentiles(result.startLatency),
+  };
+}
+
+async function scenarioEndToEnd() {
+  log(`(c) end-to-end delivery latency at ${E2E_STARTS_PER_SECOND} starts/s`);
+  const relevos = await Promise.all(backends().map((b) => relevoTarget(b, 'e2e', hookUrl())));
+  try {
+    for (const t of relevos) {
+      log(`  warming up ${t.label}`);
+      await pacedRun(t, OPTIONS.warmSeconds / 2);
+    }
+    const out: Record<
+      string,
+      { rounds: E2eFigures[]; fromAnswer: Percentiles; startFromAnswer: Percentiles }
+    > = {};
+    for (const t of relevos)
+      out[t.label] = { rounds: [], fromAnswer: percentiles([]), startFromAnswer: percentiles([]) };
+    for (let r = 0; r < OPTIONS.rounds; r++) {
+      for (const t of relevos) {
+        const figures = await pacedRun(t, OPTIONS.measureSeconds);
+        out[t.label]?.rounds.push(figures);
+        log(
+          `  round ${r + 1}: ${t.label} ${figures.achievedStartsPerSecond} starts/s (${figures.skipped} skipped), 200→receiver p50 ${figures.fromAnswer.p50} ms, p99 ${figures.fromAnswer.p99} ms`,
+        );
+      }
+    }
+    const summary: Record<string, unknown> = {};
+    for (const [label, o] of Object.entries(out)) {
+      summary[label] = {
+        rounds: o.rounds,
+        achievedStartsPerSecond: med(o.rounds, (f) => f.achievedStartsPerSecond),
+        lost: o.rounds.reduce((n, f) => n + f.lost, 0),
+        non2xx: o.rounds.reduce((n, f) => n + f.non2xx + f.errors, 0),
+        skipped: o.rounds.reduce((n, f) => n + f.skipped, 0),
+        p50: med(o.rounds, (f) => f.fromAnswer.p50),
+        p99: med(o.rounds, (f) => f.fromAnswer.p99),
+        startP50: med(o.rounds, (f) => f.startFromAnswer.p50),
+        startP99: med(o.rounds, (f) => f.startFromAnswer.p99),
+        fromSendP50: med(o.rounds, (f) => f.startFromSend.p50),
+        fromSendP99: med(o.rounds, (f) => f.startFromSend.p99),
+      };
+    }
+    return summary;
+  } finally {
+    await Promise.all(relevos.map((t) => t.server.stop()));
+  }
+}
+
+/** A relevo on a database that holds `conversations` closed conversations (0: empty). */
+async function bigDbTarget(
+  backend: Backend,
+  conversations: number,
+): Promise<{ target: RelevoTarget; seed?: SeedCounts }> {
+  const label = conversations === 0 ? 'empty' : 'seeded';
+  const url = await databaseUrl(backend, label);
+  await migrateRelevo(url);
+  const first = await relevoTarget(backend, label, undefined, url);
+  await first.server.stop();
+  let seed: SeedCounts | undefined;
+  if (conversations > 0) {
+    log(`  seeding ${conversations} conversations into ${backend}`);
+    const plan = { projectId: first.project.projectId, conversations };
+    seed =
+      backend === 'sqlite' ? seedSqlite(url.slice('sqlite:'.length), plan) : await seedPostgres(url, plan);
+    log(`  seeded in ${seed.seconds.toFixed(1)} s`);
+  }
+  const server = await startRelevo({ name: `relevo ${backend} ${label}`, databaseUrl: url });
+  return {
+    target: {
+      ...first,
+      label: `relevo ${backend} ${label}`,
+      server,
+      // The setup process had another port.
+      base: `${server.url}/v1/external-support/${first.project.projectId}`,
+    },
+    ...(seed === undefined ? {} : { seed }),
+  };
+}
+
+async function scenarioBigDb() {
+  const out: Record<string, unknown> = {};
+  for (const backend of backends()) {
+    if (backend === 'postgres' && !OPTIONS.bigDbOnPostgres) continue;
+    log(`(d) start latency, ${OPTIONS.seedConversations} conversations stored vs empty, ${backend}`);
+    const empty = await bigDbTarget(backend, 0);
+    const seeded = await bigDbTarget(backend, OPTIONS.seedConversations);
+    const targets = [empty.target, seeded.target];
+    try {
+      for (const t of targets) {
+        log(`  warming up ${t.label}`);
+        await warm(t, false);
+      }
+      const rounds: Array<{ empty: RunFigures; seeded: RunFigures }> = [];
+      for (let r = 0; r < OPTIONS.rounds; r++) {
+        const [e, s] = [targets[0] as LoadTarget, targets[1] as LoadTarget];
+        const er = await closedRun(e, OPTIONS.measureSeconds);
+        const sr = await closedRun(s, OPTIONS.measureSeconds);
+        const row = { empty: figuresOf(er.result, er.cpuMs), seeded: figuresOf(sr.result, sr.cpuMs) };
+        rounds.push(row);
+        log(
+          `  round ${r + 1}: start p50/p99 empty ${row.empty.startP50}/${row.empty.startP99} ms, seeded ${row.seeded.startP50}/${row.seeded.startP99} ms`,
+        );
+      }
+      out[`relevo ${backend}`] = {
+        seed: seeded.seed,
+        rounds,
+        empty: summarizeRuns(rounds.map((r) => r.empty)),
+        seeded: summarizeRuns(
+          rounds.map((r) => r.seeded),
+          rounds.map((r) => r.empty),
+        ),
+        ratioP50: round(median(rounds.map((r) => r.seeded.startP50 / r.empty.startP50)), 3),
+        ratioP99: round(median(rounds.map((r) => r.seeded.startP99 / r.empty.startP99)), 3),
+      };
+    } finally {
+      await Promise.all(targets.map((t) => t.server.stop()));
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Build, report
+// ---------------------------------------------------------------------------------------------
+
+function buildRelevo(): Promise<void> {
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  const args = [
+    tsc,
+    '-p',
+    'tsconfig.build.json',
+    '--incremental',
+    '--tsBuildInfoFile',
+    'dist-bench/relevo.tsbuildinfo',
+  ];
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
+    child.once('exit', (code) => (code === 0 ? done() : fail(new Error(`building relevo failed:\n${text}`))));
+  });
+}
+
+function git(args: string[]): string | undefined {
+  try {
+    return execFileSync('git', args, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+interface TargetCheck {
+  readonly id: string;
+  readonly backend: Backend;
+  readonly what: string;
+  readonly target: string;
+  readonly value: string;
+  /** null: reported, no target (PostgreSQL). */
+  readonly pass: boolean | null;
+}
+
+const fmt = (v: unknown, digits = 2): string =>
+  typeof v === 'number'
+    ? Number.isFinite(v)
+      ? String(round(v, digits))
+      : '–'
+    : v === undefined
+      ? '–'
+      : String(v);
+const pct = (v: number | undefined) =>
+  v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)} %`;
+
+/** A text table; `right` lists the columns aligned to the right (numbers). */
+function table(rows: string[][], right: ReadonlySet<number>): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r, j) => {
+      const line = r
+        .map((c, i) => (right.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd();
+      return j === 0 ? `${line}\n${'-'.repeat(line.length)}` : line;
+    })
+    .join('\n');
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the report walks the results' plain JSON.
+type Json = any;
+
+function report(results: Json): { text: string; targets: TargetCheck[] } {
+  const rows: string[][] = [
+    [
+      'scenario',
+      'server',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'start p99',
+      'vs baseline',
+      'non-2xx',
+      'cpu µs/req',
+      'notes',
+    ],
+  ];
+  const targets: TargetCheck[] = [];
+  const judge = (backend: Backend, ok: boolean): boolean | null => (backend === 'sqlite' ? ok : null);
+  const ingest = results.scenarios.ingest;
+  if (ingest !== undefined) {
+    for (const [label, s] of Object.entries<Json>(ingest.summary)) {
+      rows.push([
+        '(a) ingest',
+        label,
+        fmt(s.rps, 0),
+        fmt(s.p50),
+        fmt(s.p99),
+        fmt(s.startP99),
+        pct(s.ratio),
+        fmt(s.non2xx + s.errors),
+        fmt(s.cpuUsPerRequest, 0),
+        '',
+      ]);
+      if (s.ratio !== undefined) {
+        const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
+        targets.push({
+          id: 'a',
+          backend,
+          what: 'ingest req/s vs bare server, and p99',
+          target: '≥ 50 %, p99 ≤ 10 ms',
+          value: `${pct(s.ratio)}, p99 ${fmt(s.p99)} ms`,
+          pass: judge(backend, s.ratio >= 0.5 && s.p99 <= 10 && s.non2xx + s.errors === 0),
+        });
+      }
+    }
+  }
+  const pipeline = results.scenarios.pipeline;
+  if (pipeline !== undefined) {
+    for (const [label, s] of Object.entries<Json>(pipeline.summary)) {
+      rows.push([
+        '(b) pipeline',
+        label,
+        fmt(s.rps, 0),
+        fmt(s.p50),
+        fmt(s.p99),
+        fmt(s.startP99),
+        pct(s.ratio),
+        fmt(s.non2xx + s.errors),
+        fmt(s.cpuUsPerRequest, 0),
+        `lost ${s.lost}/${s.expected}, drain ${fmt(s.drainMs, 0)} ms, delivered ${fmt(s.deliveredPerSecond, 0)}/s`,
+      ]);
+      if (s.ratio !== undefined) {
+        const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
+        targets.push({
+          id: 'b',
+          backend,
+          what: 'pipeline req/s vs bare forwarder, no event lost',
+          target: '≥ 60 %, lost 0',
+          value: `${pct(s.ratio)}, lost ${s.lost}`,
+          pass: judge(backend, s.ratio >= 0.6 && s.lost === 0 && s.non2xx + s.errors === 0),
+        });
+      }
+    }
+  }
+  const e2e = results.scenarios.e2e;
+  if (e2e !== undefined) {
+    for (const [label, s] of Object.entries<Json>(e2e)) {
+      rows.push([
+        `(c) e2e @${E2E_STARTS_PER_SECOND}/s`,
+        label,
+        fmt(s.achievedStartsPerSecond, 0),
+        fmt(s.p50),
+        fmt(s.p99),
+        '',
+        '',
+        fmt(s.non2xx),
+        '',
+        `200→receiver, every event; starts only p50/p99 ${fmt(s.startP50)}/${fmt(s.startP99)} ms; lost ${s.lost}${s.skipped > 0 ? `; ${s.skipped} starts skipped (no idle pair: the server fell behind)` : ''}`,
+      ]);
+      const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
+      targets.push({
+        id: 'c',
+        backend,
+        what: `200 → receiver at ${E2E_STARTS_PER_SECOND} starts/s, p99`,
+        target: '≤ 50 ms',
+        value: `${fmt(s.p99)} ms`,
+        pass: judge(backend, s.p99 <= 50 && s.lost === 0 && s.skipped === 0),
+      });
+    }
+  }
+  const big = results.scenarios.bigdb;
+  if (big !== undefined) {
+    for (const [label, s] of Object.entries<Json>(big)) {
+      const n = s.seed?.conversations ?? 0;
+      for (const which of ['empty', 'seeded'] as const) {
+        const f = s[which];
+        rows.push([
+          `(d) ${which === 'empty' ? 'empty db' : `${n.toLocaleString('en')} stored`}`,
+          label,
+          fmt(f.rps, 0),
+          fmt(f.p50),
+          fmt(f.p99),
+          fmt(f.startP99),
+          which === 'seeded' ? pct(f.ratio) : '',
+          fmt(f.non2xx + f.errors),
+          fmt(f.cpuUsPerRequest, 0),
+          which === 'seeded'
+            ? `start p50 ×${fmt(s.ratioP50)}, p99 ×${fmt(s.ratioP99)} of empty`
+            : `start p50 ${fmt(f.startP50)} ms`,
+        ]);
+      }
+      const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
+      targets.push({
+        id: 'd',
+        backend,
+        what: `start latency, ${n.toLocaleString('en')} stored vs empty (p50, p99)`,
+        target: '≤ 1.25×',
+        value: `×${fmt(s.ratioP50)}, ×${fmt(s.ratioP99)}`,
+        // The target is about a million stored conversations: a smaller seed (quick mode) is only indicative.
+        pass: n >= 1_000_000 ? judge(backend, s.ratioP50 <= 1.25 && s.ratioP99 <= 1.25) : null,
+      });
+    }
+  }
+  if (pipeline?.rss !== undefined) {
+    for (const [label, m] of Object.entries<Json>(pipeline.rss)) {
+      rows.push([
+        '(e) peak RSS in (b)',
+        label,
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        `${fmt(m.peakMiB, 1)} MiB (VmHWM)`,
+      ]);
+      const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
+      targets.push({
+        id: 'e',
+        backend,
+        what: 'peak RSS during (b)',
+        target: '≤ 200 MiB',
+        value: `${fmt(m.peakMiB, 1)} MiB`,
+        pass: judge(backend, m.peakMiB <= 200),
+      });
+    }
+  }
+  const m = results.machine;
+  const head = [
+    `relevo benchmark (${results.options.mode}): ${results.options.rounds} round(s) × ${results.options.measureSeconds} s, ${CONNECTIONS} connections, medians over rounds`,
+    `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, node ${m.node}; load average before ${m.loadBefore.join(' ')}, after ${(m.loadAfter ?? []).join(' ')}`,
+    `relevo ${results.relevo.commit ?? '?'}${results.relevo.dirty ? ' (with uncommitted changes)' : ''}, run from ${results.relevo.cli}`,
+    '',
+  ];
+  const targetRows: string[][] = [['target', 'db', 'what', 'goal', 'measured', 'verdict']];
+  for (const t of targets) {
+    targetRows.push([
+      `(${t.id})`,
+      t.backend,
+      t.what,
+      t.target,
+      t.value,
+      t.pass === null
+        ? t.backend === 'postgres'
+          ? 'no target'
+          : 'not judged (seed < 1,000,000)'
+        : t.pass
+          ? 'PASS'
+          : 'FAIL',
+    ]);
+  }
+  return {
+    text: [...head, table(rows, new Set([2, 3, 4, 5, 6, 7, 8])), '', table(targetRows, new Set())].join('\n'),
+    targets,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadBefore = os.loadavg().map((v) => round(v, 2));
+  if ((loadBefore[0] ?? 0) > 1) {
+    log(
+      `warning: load average ${loadBefore[0]} before the run: other work on this machine skews the figures`,
+    );
+  }
+  log(`building relevo (${OPTIONS.mode} mode)`);
+  const build = buildRelevo();
+  const wantPg = !argv['no-pg'] && findPostgresBin() !== undefined;
+  if (wantPg) {
+    log('starting a PostgreSQL cluster');
+    cluster = await startCluster();
+  } else {
+    log('PostgreSQL: skipped (no server binaries, or --no-pg)');
+  }
+  await build;
+  receiver = await startHelper('receiver', 'receiver.js');
+
+  const scenarios: Record<string, unknown> = {};
+  if (OPTIONS.scenarios.has('a')) scenarios.ingest = await scenarioIngest();
+  if (OPTIONS.scenarios.has('b')) scenarios.pipeline = await scenarioPipeline();
+  if (OPTIONS.scenarios.has('c')) scenarios.e2e = await scenarioEndToEnd();
+  if (OPTIONS.scenarios.has('d')) scenarios.bigdb = await scenarioBigDb();
+
+  const cpus = os.cpus();
+  const results: Json = {
+    startedAt: startedAt.toISOString(),
+    seconds: round((performance.now() - T0) / 1000, 1),
+    command: `node dist-bench/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+    options: { ...OPTIONS, scenarios: [...OPTIONS.scenarios] },
+    machine: {
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model ?? '?',
+      memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      loadBefore,
+      loadAfter: os.loadavg().map((v) => round(v, 2)),
+    },
+    relevo: {
+      cli: RELEVO_CLI.startsWith(ROOT) ? RELEVO_CLI.slice(ROOT.length + 1) : RELEVO_CLI,
+      commit: git(['rev-parse', '--short', 'HEAD']),
+      dirty: (git(['status', '--porcelain', '--', 'src']) ?? '') !== '',
+    },
+    postgres:
+      cluster === undefined ? 'not run' : 'ephemeral cluster started with fsync=off, synchronous_commit=off',
+    scenarios,
+  };
+  const { text, targets } = report(results);
+  results.targets = targets;
+  const dir = join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\n${text}\n\nresults: ${file}\n`);
+  log(`done in ${results.seconds} s`);
+}
+
+const watchdog = setTimeout(
+  () => {
+    log('watchdog: the run took too long; stopping everything');
+    cleanup();
+    process.exit(3);
+  },
+  (QUICK ? 5 : 60) * 60_000,
+);
+watchdog.unref();
+
+function cleanup(): void {
+  killAll();
+  try {
+    cluster?.stop();
+  } catch {
+    // Already gone.
+  }
+  cluster = undefined;
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.length = 0;
+}
+
+process.on('SIGINT', () => {
+  cleanup();
+  process.exit(130);
+});
+
+main()
+  .then(async () => {
+    await receiver?.stop();
+    cleanup();
+    process.exit(0);
+  })
+  .catch((e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    cleanup();
+    process.exit(1);
+  });
