@@ -576,7 +576,7 @@ export class SqlQueries implements Queries {
             : {
                 status: Number(r.response_status),
                 headers: JSON.parse(r.response_headers ?? '{}') as Record<string, string>,
-                body: r.response_body ?? '',
+                body: this.box.open(r.response_body ?? ''),
               },
       },
     };
@@ -588,7 +588,8 @@ export class SqlQueries implements Queries {
          response_body = ? WHERE project_id = ? AND route = ? AND idem_key = ?`,
       response.status,
       JSON.stringify(response.headers),
-      response.body,
+      // A stored first response may show a secret once (signingSecret, apiKey): encrypted.
+      this.box.seal(response.body),
       id.projectId,
       id.route,
       id.key,
