@@ -14,6 +14,7 @@ import { authenticate } from './http/auth.js';
 import { registerErrorHandling, sendError } from './http/error-handler.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerJsonParser } from './http/json-body-parser.js';
+import { registerAbuseLimits, serverOptions } from './http/rate-limit.js';
 import { adminRoutes } from './http/routes/admin.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
 import { deliveryRoutes } from './http/routes/deliveries.routes.js';
@@ -56,6 +57,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Timeouts against slow clients (slowloris); numbers and reasons in docs/security.md.
+    ...serverOptions(deps.config),
+    // Behind the proxies of RELEVO_TRUST_PROXY, request.ip is the client's, not the proxy's.
+    trustProxy: deps.config.trustProxy.length > 0 ? [...deps.config.trustProxy] : false,
     ajv: {
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true },
     },
@@ -78,6 +83,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       );
     }
   });
+  // After the request-id hook (a 429 carries the id), before every route.
+  registerAbuseLimits(server, deps.config);
 
   await server.register(swagger, {
     openapi: {

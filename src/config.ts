@@ -3,6 +3,8 @@
  * Nothing else in the project reads process.env. Every default lives here and in the README table.
  */
 
+import { isIP } from 'node:net';
+
 export type Role = 'api' | 'worker' | 'all';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -29,6 +31,26 @@ export interface Config {
   readonly databasePoolSize: number;
   /** How long SIGTERM waits for in-flight work before giving up, in ms. */
   readonly shutdownTimeoutMs: number;
+  /** Per-credential request rate on management routes; undefined = no limit (the default). */
+  readonly rateLimit: RateLimit | undefined;
+  /** Failed authentications per minute from one client address before it waits; 0 = no limit. */
+  readonly authFailureLimit: number;
+  /** Reverse proxies (IPs and CIDRs) whose X-Forwarded-For names the client; empty = none. */
+  readonly trustProxy: readonly string[];
+  /** Open connections one process accepts; more are closed at once. */
+  readonly maxConnections: number;
+  /** Time a client has to send the request line and headers, in ms. */
+  readonly headersTimeoutMs: number;
+  /** Time a client has to send the whole request, body included, in ms. */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open, in ms. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+/** A token bucket's size: `requests` per `periodMs`, bursting up to `requests`. */
+export interface RateLimit {
+  readonly requests: number;
+  readonly periodMs: number;
 }
 
 export const DEFAULTS = {
@@ -44,6 +66,13 @@ export const DEFAULTS = {
   RELEVO_BODY_LIMIT_BYTES: String(1024 * 1024),
   RELEVO_SHUTDOWN_TIMEOUT_MS: '30000',
   RELEVO_DB_POOL_SIZE: '10',
+  RELEVO_RATE_LIMIT: '',
+  RELEVO_AUTH_FAILURE_LIMIT: '20',
+  RELEVO_TRUST_PROXY: '',
+  RELEVO_MAX_CONNECTIONS: '10000',
+  RELEVO_HEADERS_TIMEOUT_MS: '10000',
+  RELEVO_REQUEST_TIMEOUT_MS: '30000',
+  RELEVO_KEEP_ALIVE_TIMEOUT_MS: '72000',
 } as const;
 
 /** A configuration problem: its message is the one line printed before exiting. */
@@ -116,6 +145,42 @@ function encryptionKey(raw: string | undefined): Buffer | undefined {
   return key;
 }
 
+const RATE_PERIOD_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `100/s`, `6000/m` or `50000/h`; empty is no limit. */
+export function parseRateLimit(raw: string): RateLimit | undefined {
+  const text = raw.trim();
+  if (text === '') return undefined;
+  const m = /^(\d{1,7})\s*\/\s*(s|m|h)$/.exec(text);
+  const requests = Number(m?.[1]);
+  if (!m || !(requests >= 1)) {
+    throw new ConfigError(
+      `RELEVO_RATE_LIMIT=${JSON.stringify(raw)} is not a rate; write requests per second, minute or hour, e.g. 100/s or 6000/m (empty turns it off).`,
+    );
+  }
+  return { requests, periodMs: RATE_PERIOD_MS[m[2] ?? 's'] ?? 1000 };
+}
+
+/** Proxy addresses as `10.0.0.1`, `10.0.0.0/8` or `::1`: what Fastify's trustProxy accepts. */
+function trustProxy(raw: string): string[] {
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const entry of entries) {
+    const [ip = '', prefix, extra] = entry.split('/');
+    const family = isIP(ip);
+    const max = family === 6 ? 128 : 32;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max);
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      throw new ConfigError(
+        `RELEVO_TRUST_PROXY: ${JSON.stringify(entry)} is not an IP address or CIDR; write the addresses of your reverse proxies, e.g. 127.0.0.1,10.0.0.0/8.`,
+      );
+    }
+  }
+  return entries;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const get = (k: keyof typeof DEFAULTS): string => {
     const v = env[k];
@@ -137,6 +202,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'RELEVO_ADMIN_TOKEN is shorter than 16 characters; use a long random value (e.g. `openssl rand -hex 32`).',
     );
   }
+  const headersTimeoutMs = int('RELEVO_HEADERS_TIMEOUT_MS', get('RELEVO_HEADERS_TIMEOUT_MS'), 100, 600_000);
+  const requestTimeoutMs = int('RELEVO_REQUEST_TIMEOUT_MS', get('RELEVO_REQUEST_TIMEOUT_MS'), 100, 3_600_000);
+  // Node refuses a headers timeout longer than the request timeout it is part of.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(
+      `RELEVO_HEADERS_TIMEOUT_MS=${headersTimeoutMs} is longer than RELEVO_REQUEST_TIMEOUT_MS=${requestTimeoutMs}; set it to at most the request timeout.`,
+    );
+  }
   const schedule = parseDurationList('RELEVO_WEBHOOK_RETRY_SCHEDULE', get('RELEVO_WEBHOOK_RETRY_SCHEDULE'));
   const config: Config = {
     port: int('PORT', get('PORT'), 0, 65535),
@@ -156,6 +229,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey: encryptionKey(env.RELEVO_ENCRYPTION_KEY),
     databasePoolSize: int('RELEVO_DB_POOL_SIZE', get('RELEVO_DB_POOL_SIZE'), 1, 1000),
     shutdownTimeoutMs: int('RELEVO_SHUTDOWN_TIMEOUT_MS', get('RELEVO_SHUTDOWN_TIMEOUT_MS'), 0, 3_600_000),
+    rateLimit: parseRateLimit(get('RELEVO_RATE_LIMIT')),
+    authFailureLimit: int('RELEVO_AUTH_FAILURE_LIMIT', get('RELEVO_AUTH_FAILURE_LIMIT'), 0, 1_000_000),
+    trustProxy: trustProxy(get('RELEVO_TRUST_PROXY')),
+    maxConnections: int('RELEVO_MAX_CONNECTIONS', get('RELEVO_MAX_CONNECTIONS'), 1, 1_000_000),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: int(
+      'RELEVO_KEEP_ALIVE_TIMEOUT_MS',
+      get('RELEVO_KEEP_ALIVE_TIMEOUT_MS'),
+      100,
+      600_000,
+    ),
   };
   return Object.freeze(config);
 }

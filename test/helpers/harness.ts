@@ -41,6 +41,8 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export interface HarnessOptions {
   /** Run the delivery worker in-process, as `relevo serve` does with RELEVO_ROLE=all. */
   readonly worker?: boolean;
+  /** The logger of the app and the worker (e.g. one writing into a buffer); silent by default. */
+  readonly logger?: pino.Logger;
 }
 
 export async function createHarness(
@@ -57,16 +59,20 @@ export async function createHarness(
     RELEVO_ADMIN_TOKEN: ADMIN_TOKEN,
     RELEVO_WEBHOOK_ALLOW: '127.0.0.0/8,::1',
     LOG_LEVEL: 'silent',
+    // Every injected request comes from one address and many tests fail authentication on
+    // purpose: the throttle (20 failures a minute) would turn their 401s into 429s. The tests of
+    // the throttle turn it on.
+    RELEVO_AUTH_FAILURE_LIMIT: '0',
     ...env,
   });
   const store = db.store;
   const app = await buildApp({
     config,
     store,
-    logger: pino({ level: process.env.RELEVO_TEST_LOG ?? 'silent' }),
+    logger: options.logger ?? pino({ level: process.env.RELEVO_TEST_LOG ?? 'silent' }),
   });
   await app.server.ready();
-  const log = pino({ level: process.env.RELEVO_TEST_LOG ?? 'silent' });
+  const log = options.logger ?? pino({ level: process.env.RELEVO_TEST_LOG ?? 'silent' });
   const worker = options.worker ? await startDeliveryWorker({ config, store, log }) : undefined;
   return {
     app,

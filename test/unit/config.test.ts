@@ -36,6 +36,13 @@ describe('defaults', () => {
       encryptionKey: undefined,
       databasePoolSize: 10,
       shutdownTimeoutMs: 30_000,
+      rateLimit: undefined,
+      authFailureLimit: 20,
+      trustProxy: [],
+      maxConnections: 10_000,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 72_000,
     };
     expect(loadConfig({})).toEqual(expected);
   });
@@ -67,6 +74,13 @@ describe('valid values', () => {
       RELEVO_BODY_LIMIT_BYTES: '2048',
       RELEVO_DB_POOL_SIZE: '3',
       RELEVO_SHUTDOWN_TIMEOUT_MS: '0',
+      RELEVO_RATE_LIMIT: ' 6000 / m ',
+      RELEVO_AUTH_FAILURE_LIMIT: '0',
+      RELEVO_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1,fd00::/8',
+      RELEVO_MAX_CONNECTIONS: '500',
+      RELEVO_HEADERS_TIMEOUT_MS: '5000',
+      RELEVO_REQUEST_TIMEOUT_MS: '5000',
+      RELEVO_KEEP_ALIVE_TIMEOUT_MS: '61000',
     });
     expect(c).toMatchObject({
       port: 9090,
@@ -82,6 +96,13 @@ describe('valid values', () => {
       bodyLimitBytes: 2048,
       databasePoolSize: 3,
       shutdownTimeoutMs: 0,
+      rateLimit: { requests: 6000, periodMs: 60_000 },
+      authFailureLimit: 0,
+      trustProxy: ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8'],
+      maxConnections: 500,
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 5000,
+      keepAliveTimeoutMs: 61_000,
     });
   });
 
@@ -154,6 +175,21 @@ describe('invalid values', () => {
     ['RELEVO_DB_POOL_SIZE', 'ten'],
     ['RELEVO_SHUTDOWN_TIMEOUT_MS', '-5'],
     ['RELEVO_SHUTDOWN_TIMEOUT_MS', '3600001'],
+    ['RELEVO_RATE_LIMIT', 'fast'],
+    ['RELEVO_RATE_LIMIT', '100'],
+    ['RELEVO_RATE_LIMIT', '0/s'],
+    ['RELEVO_RATE_LIMIT', '100/d'],
+    ['RELEVO_RATE_LIMIT', '-5/m'],
+    ['RELEVO_AUTH_FAILURE_LIMIT', '-1'],
+    ['RELEVO_AUTH_FAILURE_LIMIT', 'many'],
+    ['RELEVO_TRUST_PROXY', 'proxy.internal'],
+    ['RELEVO_TRUST_PROXY', '10.0.0.0/33'],
+    ['RELEVO_TRUST_PROXY', '10.0.0.1/8/8'],
+    ['RELEVO_MAX_CONNECTIONS', '0'],
+    ['RELEVO_MAX_CONNECTIONS', 'lots'],
+    ['RELEVO_HEADERS_TIMEOUT_MS', '99'],
+    ['RELEVO_REQUEST_TIMEOUT_MS', '10s'],
+    ['RELEVO_KEEP_ALIVE_TIMEOUT_MS', '0'],
   ];
 
   it.each(cases)('%s=%j stops start-up with one line naming the variable', (name, value) => {
@@ -170,6 +206,17 @@ describe('invalid values', () => {
     expect(e.message).not.toMatch(/[\r\n]/);
     // Says what to do, not only what is wrong.
     expect(e.message).toMatch(/use|set|write/);
+  });
+
+  it('refuses a headers timeout longer than the request timeout, naming both', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({ RELEVO_HEADERS_TIMEOUT_MS: '20000', RELEVO_REQUEST_TIMEOUT_MS: '10000' });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toMatch(/RELEVO_HEADERS_TIMEOUT_MS.*RELEVO_REQUEST_TIMEOUT_MS/);
   });
 
   it('never echoes the admin token', () => {
@@ -222,6 +269,16 @@ describe('retry schedule', () => {
 
   it('has one entry per attempt', () => {
     expect(loadConfig({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0' }).webhookRetryScheduleMs).toEqual([0]);
+  });
+});
+
+describe('rate limit', () => {
+  it.each([
+    ['100/s', { requests: 100, periodMs: 1000 }],
+    ['6000/m', { requests: 6000, periodMs: 60_000 }],
+    ['50000/h', { requests: 50_000, periodMs: 3_600_000 }],
+  ])('reads RELEVO_RATE_LIMIT=%s', (raw, expected) => {
+    expect(loadConfig({ RELEVO_RATE_LIMIT: raw }).rateLimit).toEqual(expected);
   });
 });
 

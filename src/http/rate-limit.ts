@@ -1,0 +1,325 @@
+/**
+ * Abuse limits (api.md §5, "Rate limits"): what one caller may cost the server.
+ *
+ *   - Per-credential rate limit on the management routes: a token bucket per credential id,
+ *     `RELEVO_RATE_LIMIT` (e.g. `100/s`), off by default. Over it → 429 `rate_limited` with
+ *     `Retry-After`. Checked in preParsing, that is after the credential is known (the onRequest
+ *     hook of each prefix authenticates) and before the body is read or an Idempotency-Key is
+ *     claimed, so a refused request costs neither.
+ *   - Throttling of authentication failures per client address: every 401 (management routes,
+ *     admin API, signed inbound routes, web chat sessions) counts; the `RELEVO_AUTH_FAILURE_LIMIT`th
+ *     failure (20 by default) within a minute of the first makes every request from that address
+ *     a 429 for the next minute. Generous on purpose: a client with a mistyped key fails a few
+ *     times, not twenty, and a guesser gets 20 tries a minute instead of thousands a second.
+ *   - Server timeouts and a connection cap against slow clients (slowloris): `serverOptions` and
+ *     `registerAbuseLimits` configure Node's HTTP server.
+ *
+ * All state is in memory, per process: N API nodes behind a balancer allow N times the rate.
+ * That is the usual trade-off (no database round trip per request); the numbers are a ceiling on
+ * abuse, not a billing meter.
+ */
+import type { ServerOptions } from 'node:http';
+import { isIPv6 } from 'node:net';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config, RateLimit } from '../config.js';
+import { ApiError } from '../errors.js';
+
+/** A monotonic clock in milliseconds: wall-clock jumps must not refill or empty a bucket. */
+export type Clock = () => number;
+
+const monotonic: Clock = () => performance.now();
+
+/** The failure window and the pause after it, both one minute, as documented. */
+export const AUTH_FAILURE_WINDOW_MS = 60_000;
+export const AUTH_FAILURE_BLOCK_MS = 60_000;
+
+/**
+ * Most keys one table tracks. At about 100 bytes an entry, 100 000 entries are ~10 MB: the most
+ * an attacker who rotates addresses can make us hold. Past it the oldest entry goes first.
+ */
+export const MAX_TRACKED_KEYS = 100_000;
+
+/** How often idle entries (full buckets, expired windows) are dropped. */
+const SWEEP_EVERY_MS = 60_000;
+
+/** Routes never refused for an address's failures: a load balancer's health check must pass. */
+const NEVER_THROTTLED = new Set(['/healthz']);
+
+/** Whole seconds for Retry-After, never 0: "retry now" would invite a tight loop. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** Drops the oldest entries of a map past its cap (Maps iterate in insertion order). */
+function capSize<K, V>(map: Map<K, V>, max: number): void {
+  while (map.size > max) {
+    const oldest = map.keys().next();
+    if (oldest.done) return;
+    map.delete(oldest.value);
+  }
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/**
+ * Token buckets, one per key: `capacity` tokens, refilled continuously at `capacity` per
+ * `periodMs`. A request takes one token; an empty bucket says how long until the next.
+ */
+export class TokenBuckets {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly perMs: number;
+
+  constructor(
+    private readonly capacity: number,
+    periodMs: number,
+    private readonly now: Clock = monotonic,
+    private readonly maxKeys: number = MAX_TRACKED_KEYS,
+  ) {
+    this.perMs = capacity / periodMs;
+  }
+
+  /** Takes a token: 0 when granted, else the milliseconds until one is available. */
+  take(key: string): number {
+    const now = this.now();
+    let b = this.buckets.get(key);
+    if (b === undefined) {
+      b = { tokens: this.capacity, at: now };
+      this.buckets.set(key, b);
+      capSize(this.buckets, this.maxKeys);
+    } else {
+      b.tokens = Math.min(this.capacity, b.tokens + (now - b.at) * this.perMs);
+      b.at = now;
+    }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil((1 - b.tokens) / this.perMs);
+  }
+
+  /** Forgets buckets that have refilled: they behave exactly like new ones. */
+  sweep(): void {
+    const now = this.now();
+    for (const [key, b] of this.buckets) {
+      if (b.tokens + (now - b.at) * this.perMs >= this.capacity) this.buckets.delete(key);
+    }
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+}
+
+interface Failures {
+  /** When the first failure of the current window happened. */
+  since: number;
+  count: number;
+  /** Refused until then (0: not refused). */
+  blockedUntil: number;
+}
+
+/**
+ * Counts failures per key in a window that opens at the first failure; the `limit`th failure
+ * within `windowMs` refuses the key for `blockMs`. Then the count starts again from zero.
+ */
+export class FailureThrottle {
+  private readonly entries = new Map<string, Failures>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number = AUTH_FAILURE_WINDOW_MS,
+    private readonly blockMs: number = AUTH_FAILURE_BLOCK_MS,
+    private readonly now: Clock = monotonic,
+    private readonly maxKeys: number = MAX_TRACKED_KEYS,
+  ) {}
+
+  /** Milliseconds the key is still refused for; 0 when it is not. */
+  blockedFor(key: string): number {
+    const e = this.entries.get(key);
+    if (e === undefined) return 0;
+    return Math.max(0, e.blockedUntil - this.now());
+  }
+
+  /** Records a failure; true when it is the one that starts a block. */
+  fail(key: string): boolean {
+    const now = this.now();
+    let e = this.entries.get(key);
+    if (e === undefined || now - e.since >= this.windowMs) {
+      const blockedUntil = e?.blockedUntil ?? 0;
+      e = { since: now, count: 0, blockedUntil };
+      this.entries.delete(key);
+      this.entries.set(key, e);
+      capSize(this.entries, this.maxKeys);
+    }
+    if (e.blockedUntil > now) return false;
+    e.count += 1;
+    if (e.count < this.limit) return false;
+    e.blockedUntil = now + this.blockMs;
+    e.count = 0;
+    e.since = now;
+    return true;
+  }
+
+  /** Forgets keys whose window and block are both over. */
+  sweep(): void {
+    const now = this.now();
+    for (const [key, e] of this.entries) {
+      if (now - e.since >= this.windowMs && e.blockedUntil <= now) this.entries.delete(key);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/**
+ * The unit a failure counts against: an IPv4 address (an IPv4-mapped IPv6 address is its IPv4
+ * address), or an IPv6 /64, since one end site usually holds a whole /64 and could otherwise
+ * rotate through 2^64 addresses.
+ */
+export function clientKey(ip: string | undefined): string {
+  if (ip === undefined || ip === '') return 'unknown';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped?.[1] !== undefined) return mapped[1];
+  if (!isIPv6(ip) || ip.includes('.')) return ip;
+  const address = ip.split('%')[0] ?? ip;
+  const [head = '', tail] = address.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = Array.from({ length: 8 - left.length - right.length }, () => '0');
+  const groups = tail === undefined ? left : [...left, ...zeros, ...right];
+  const prefix = groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16));
+  return `${prefix.join(':')}::/64`;
+}
+
+function describeRate(limit: RateLimit): string {
+  const unit = limit.periodMs === 1000 ? 'second' : limit.periodMs === 60_000 ? 'minute' : 'hour';
+  return `${limit.requests} requests per ${unit}`;
+}
+
+/**
+ * How often Node looks for requests past their headers or request timeout. Its default, 30 s,
+ * would let a slowloris connection live up to 30 s past a 10 s limit; a tenth of the shorter
+ * timeout (1 s by default) keeps the overshoot small, and one pass over even 10 000 connections
+ * every second is negligible.
+ */
+function checkingIntervalMs(config: Config): number {
+  const shortest = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
+  return Math.min(1000, Math.max(10, Math.floor(shortest / 10)));
+}
+
+/**
+ * Fastify options against slow clients; see docs/security.md for the numbers. Fastify applies
+ * `requestTimeout` and `keepAliveTimeout` itself; the headers timeout and the checking interval
+ * go to Node's http.createServer.
+ */
+export function serverOptions(config: Config): {
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  http: ServerOptions;
+} {
+  return {
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs(config),
+    },
+  };
+}
+
+export interface AbuseLimitOptions {
+  /** A monotonic clock, for tests; performance.now by default. */
+  readonly now?: Clock;
+}
+
+/**
+ * Registers the rate limit, the authentication-failure throttle and the connection cap. Call it
+ * in buildApp before any route, after the hook that sets the request id (so a 429 carries it).
+ */
+export function registerAbuseLimits(
+  app: FastifyInstance,
+  config: Config,
+  options: AbuseLimitOptions = {},
+): void {
+  const now = options.now ?? monotonic;
+  app.server.maxConnections = config.maxConnections;
+  let dropped = 0;
+  let lastDropWarning = Number.NEGATIVE_INFINITY;
+  app.server.on('drop', () => {
+    dropped += 1;
+    // One line a minute at most: a flood must not become a flood of log lines.
+    if (now() - lastDropWarning < 60_000) return;
+    lastDropWarning = now();
+    app.log.warn(
+      { maxConnections: config.maxConnections, dropped },
+      'connection limit reached; new connections are being closed (RELEVO_MAX_CONNECTIONS)',
+    );
+  });
+
+  const limit = config.rateLimit;
+  const buckets = limit === undefined ? undefined : new TokenBuckets(limit.requests, limit.periodMs, now);
+  const throttle =
+    config.authFailureLimit > 0
+      ? new FailureThrottle(config.authFailureLimit, AUTH_FAILURE_WINDOW_MS, AUTH_FAILURE_BLOCK_MS, now)
+      : undefined;
+  if (buckets === undefined && throttle === undefined) return;
+
+  const sweep = setInterval(() => {
+    buckets?.sweep();
+    throttle?.sweep();
+  }, SWEEP_EVERY_MS);
+  sweep.unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
+
+  if (throttle !== undefined) {
+    const keyOf = (request: FastifyRequest) => clientKey(request.ip);
+    app.addHook('onRequest', async (request) => {
+      if (NEVER_THROTTLED.has(request.routeOptions.url ?? '')) return;
+      const waitMs = throttle.blockedFor(keyOf(request));
+      if (waitMs === 0) return;
+      const seconds = retryAfterSeconds(waitMs);
+      throw new ApiError(
+        'rate_limited',
+        `Too many failed authentication attempts from this address; retry in ${seconds} seconds with valid credentials.`,
+        {},
+        { headers: { 'retry-after': String(seconds) } },
+      );
+    });
+    // onSend runs before the answer leaves, so the next request already sees this failure.
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (reply.statusCode !== 401) return payload;
+      const key = keyOf(request);
+      if (throttle.fail(key)) {
+        request.log.warn(
+          { client: key, failures: config.authFailureLimit, blockSeconds: AUTH_FAILURE_BLOCK_MS / 1000 },
+          'too many authentication failures; refusing this client for a while',
+        );
+      }
+      return payload;
+    });
+  }
+
+  if (buckets !== undefined && limit !== undefined) {
+    const rate = describeRate(limit);
+    app.addHook('preParsing', async (request, _reply, payload) => {
+      const credential = request.credential;
+      if (credential === undefined) return payload;
+      const waitMs = buckets.take(credential.id);
+      if (waitMs === 0) return payload;
+      const seconds = retryAfterSeconds(waitMs);
+      throw new ApiError(
+        'rate_limited',
+        `This credential is over its limit of ${rate}; retry in ${seconds} seconds.`,
+        {},
+        { headers: { 'retry-after': String(seconds) } },
+      );
+    });
+  }
+}
