@@ -42,11 +42,16 @@ export async function startDeliveryWorker(deps: {
     ...(deps.random ? { random: deps.random } : {}),
   });
   await dispatcher.start();
+  let stopping: Promise<void> | undefined;
   return {
     dispatcher,
-    async stop(graceMs) {
-      await dispatcher.stop(graceMs);
-      await sender.close();
+    // Idempotent: shutdown paths may overlap (a signal during a test's own cleanup).
+    stop(graceMs) {
+      stopping ??= (async () => {
+        await dispatcher.stop(graceMs);
+        await sender.close();
+      })();
+      return stopping;
     },
   };
 }

@@ -50,7 +50,7 @@ export async function appendTestEvent(
 export async function eventually<T>(
   read: () => Promise<T>,
   predicate: (v: T) => boolean,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
 ): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {

@@ -85,7 +85,7 @@ export async function startReceiver(host = '127.0.0.1'): Promise<Receiver> {
     respond(fn) {
       behave = fn;
     },
-    waitFor(n, timeoutMs = 10_000) {
+    waitFor(n, timeoutMs = 30_000) {
       if (received.length >= n) return Promise.resolve(received);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(

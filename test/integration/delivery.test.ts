@@ -253,11 +253,11 @@ describe('order and fairness', () => {
     const pairs = await Promise.all(
       Array.from({ length: 12 }, (_, i) => startedPair(h.store, s.project.id, i)),
     );
-    const appended = [];
+    // Rooms in parallel, each room's events one after the other: concurrent writes to one room
+    // have no order of their own (on PostgreSQL they take the room's row lock in any order).
     for (let n = 1; n <= 5; n++) {
-      for (const p of pairs) appended.push(appendTestEvent(h.store, s.project.id, p.roomId, n));
+      await Promise.all(pairs.map((p) => appendTestEvent(h.store, s.project.id, p.roomId, n)));
     }
-    await Promise.all(appended);
     // 12 starts + 60 messages delivered, plus 3 failed attempts.
     await receiver.waitFor(12 * 6 + 3);
     const okByRoom = new Map<string, number[]>();
@@ -299,7 +299,7 @@ describe('order and fairness', () => {
     await slow.waitFor(4);
     await Promise.all(Array.from({ length: 40 }, (_, i) => startedPair(h.store, b.project.id, i)));
     // Every event of the fast project arrives while the slow one still holds its 4 attempts.
-    await fast.waitFor(40);
+    await fast.waitFor(40, 30_000);
     expect(slow.received).toHaveLength(4);
     // Once the fast project's attempts settle, only the slow project's 4 remain in flight.
     await eventually(
@@ -375,5 +375,35 @@ describe('network policy at connect time', () => {
     );
     expect(e!.lastError).toMatch(/network policy.*loopback/);
     expect(receiver.received).toHaveLength(0);
+  });
+});
+
+describe('graceful stop', () => {
+  it('abandons an attempt still in flight at the deadline: logged as abandoned, never delivered, repeated later', async () => {
+    const { h, s, receiver } = await setup();
+    receiver.respond((_r, i) => (i === 0 ? { kind: 'hang' } : { kind: 'status', status: 200 }));
+    const pair = await startedPair(h.store, s.project.id);
+    await receiver.waitFor(1);
+    await h.worker!.stop(100);
+    const e = await status(h, pair.eventId);
+    expect(e!.status).toBe('pending');
+    expect(e!.attemptCount).toBe(0);
+    const attempts = await h.store.queries.listAttempts(pair.eventId);
+    expect(attempts.map((a) => a.outcome)).toEqual(['abandoned']);
+    // The next worker (a restart) repeats it with the same webhook-id.
+    const { startDeliveryWorker } = await import('../../src/delivery/delivery-worker.js');
+    const pino = (await import('pino')).default;
+    const next = await startDeliveryWorker({
+      config: h.config,
+      store: h.store,
+      log: pino({ level: 'silent' }),
+    });
+    open.push({ close: () => next.stop(1_000) });
+    const got = await receiver.waitFor(2);
+    expect(got[1]!.headers['webhook-id']).toBe(pair.eventId);
+    await eventually(
+      () => status(h, pair.eventId),
+      (x) => x?.status === 'delivered',
+    );
   });
 });

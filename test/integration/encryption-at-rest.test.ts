@@ -9,7 +9,7 @@ import { afterEach, expect, it } from 'vitest';
 import { StorageUnavailable } from '../../src/storage/errors.js';
 import { SecretBox } from '../../src/storage/secret-box.js';
 import { authHeaders, call } from '../helpers/api.js';
-import { eventually, startedPair } from '../helpers/events.js';
+import { startedPair } from '../helpers/events.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { TEST_DB } from '../helpers/test-database.js';
