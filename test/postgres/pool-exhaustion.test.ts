@@ -1,0 +1,88 @@
+/**
+ * Connection-pool exhaustion (issue 5, "Faults"): a node with a single pooled connection under
+ * 200 concurrent requests queues them; each is answered 200 or, past the pool's 5 s connect
+ * timeout, 503 in the error envelope — never a 500, never a hang — and every acknowledged
+ * event is delivered.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+
+const ADMIN = 'pool-admin-token-0123456789';
+let dir: string;
+let db: TestDatabase;
+let receiver: Receiver;
+let server: Served | undefined;
+
+beforeAll(async () => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'relevo-pool-'));
+  db = await createTestDatabase(dir);
+  receiver = await startReceiver();
+});
+afterAll(async () => {
+  if (server?.child.exitCode === null) server.child.kill('SIGKILL');
+  await receiver.close();
+  await db.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function post(port: number, path: string, headers: Record<string, string>, body: unknown) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: the test reads fields of several response shapes.
+  return { status: res.status, json: (await res.json()) as Record<string, any> };
+}
+
+it('queues on an exhausted pool and answers every request with 200 or a 503 envelope', async () => {
+  server = await spawnServer({
+    DATABASE_URL: db.url,
+    RELEVO_ADMIN_TOKEN: ADMIN,
+    RELEVO_WEBHOOK_ALLOW: '127.0.0.0/8',
+    RELEVO_DB_POOL_SIZE: '1',
+    LOG_LEVEL: 'info',
+  });
+  const port = server.port;
+  const admin = { authorization: `Bearer ${ADMIN}` };
+  const project = (await post(port, '/admin/v1/projects', admin, { name: 'Pool' })).json;
+  const key = { 'x-api-key': String(project.apiKey) };
+  expect(
+    (await post(port, `/v1/external-support/${project.id}`, key, { webhookUrl: receiver.url })).status,
+  ).toBe(200);
+  const pairs = [];
+  for (let i = 0; i < 200; i++) {
+    const bot = (await post(port, `/admin/v1/projects/${project.id}/bots`, admin, { name: `B${i}` })).json;
+    const user = (await post(port, `/admin/v1/projects/${project.id}/users`, admin, { names: `U${i}` })).json;
+    pairs.push({ botId: String(bot.id), userId: String(user.id) });
+  }
+
+  const results = await Promise.all(
+    pairs.map((pair) => post(port, `/v1/external-support/${project.id}/conversations/start`, key, pair)),
+  );
+  const statuses = results.map((r) => r.status);
+  expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+  for (const r of results.filter((x) => x.status === 503))
+    expect(r.json.error.code).toBe('service_unavailable');
+  const acknowledged = results.filter((r) => r.status === 200).map((r) => String(r.json.data.conversationId));
+  expect(acknowledged.length).toBeGreaterThan(0);
+
+  const delivered = () => new Set(receiver.received.map((r) => JSON.parse(r.body).conversation.id as string));
+  const until = Date.now() + 60_000;
+  while (acknowledged.some((id) => !delivered().has(id)) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(acknowledged.filter((id) => !delivered().has(id))).toEqual([]);
+  console.info(
+    `pool of 1: ${acknowledged.length} of 200 acknowledged, ${200 - acknowledged.length} answered 503`,
+  );
+  server.child.kill('SIGTERM');
+  expect(await server.exited).toBe(0);
+}, 180_000);
