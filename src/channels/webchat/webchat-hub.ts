@@ -1,20 +1,27 @@
 /**
  * The web chat's live fan-out: every committed message goes to the browsers connected to its
  * room. It hears commits through store.onCommitted, so a browser never sees a message that a
- * rollback later takes back, and sees each one as soon as it is durable. The hub sees the commits
- * of its own process only; the stream's periodic catch-up read covers messages that another
- * process (another API node on the same database) committed.
+ * rollback later takes back, and sees each one as soon as it is durable. Messages another process
+ * committed (another API node on the same PostgreSQL) arrive as room ids only, through NOTIFY:
+ * the room's streams are poked to read what they missed. The stream's periodic catch-up read
+ * covers the rest (a notification lost while LISTEN reconnects).
  */
 import type { Message } from '../../domain/types.js';
 import type { Committed } from '../../storage/store.js';
 
-export type RoomListener = (message: Message) => void;
+export type RoomListener = ((message: Message) => void) & {
+  /** Read the room's new messages from the database (another process wrote some). */
+  poke?: () => void;
+};
 
 export class WebchatHub {
   private readonly rooms = new Map<string, Set<RoomListener>>();
 
   /** Feed this to store.onCommitted, once per app. */
   readonly publish = (committed: Committed): void => {
+    for (const roomId of committed.remote?.roomIds ?? []) {
+      for (const listener of [...(this.rooms.get(roomId) ?? [])]) listener.poke?.();
+    }
     for (const message of committed.messages) {
       const listeners = this.rooms.get(message.roomId);
       if (listeners === undefined) continue;

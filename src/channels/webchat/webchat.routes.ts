@@ -12,7 +12,7 @@ import { createEndUser } from '../../domain/projects/project.service.js';
 import type { Message } from '../../domain/types.js';
 import { type ValidationErrors, validationError } from '../../errors.js';
 import type { RouteDeps } from '../../http/routes/route-deps.js';
-import { WebchatHub } from './webchat-hub.js';
+import { type RoomListener, WebchatHub } from './webchat-hub.js';
 import { chatPage, notFoundPage, pageSecurityPolicy } from './webchat-page.js';
 import {
   bearerToken,
@@ -247,20 +247,27 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     };
 
     // Subscribe before reading the backlog: a message committed in between is held, not lost.
-    const unsubscribe = hub.subscribe(session.room.id, (m) => {
-      if (live) send(m);
-      else early.push(m);
-    });
-    const heartbeat = setInterval(() => {
-      if (ended) return;
-      res.write(': ping\n\n');
-      if (reading) return;
+    const catchUp = () => {
+      if (ended || reading || !live) return;
       reading = true;
       readSince()
         .catch(() => end())
         .finally(() => {
           reading = false;
         });
+    };
+    const listener: RoomListener = Object.assign(
+      (m: Message) => {
+        if (live) send(m);
+        else early.push(m);
+      },
+      { poke: catchUp },
+    );
+    const unsubscribe = hub.subscribe(session.room.id, listener);
+    const heartbeat = setInterval(() => {
+      if (ended) return;
+      res.write(': ping\n\n');
+      catchUp();
     }, HEARTBEAT_MS);
     heartbeat.unref();
 
