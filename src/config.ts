@@ -27,6 +27,8 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** 32-byte key encrypting stored signing secrets and webhook credentials; undefined = plaintext. */
   readonly encryptionKey: Buffer | undefined;
+  /** SQLite durability: `normal` survives a killed process, `full` a power cut as well. */
+  readonly sqliteSynchronous: 'normal' | 'full';
   /** Connections in the PostgreSQL pool of one process. */
   readonly databasePoolSize: number;
   /** How long SIGTERM waits for in-flight work before giving up, in ms. */
@@ -66,6 +68,7 @@ export const DEFAULTS = {
   RELEVO_BODY_LIMIT_BYTES: String(1024 * 1024),
   RELEVO_SHUTDOWN_TIMEOUT_MS: '30000',
   RELEVO_DB_POOL_SIZE: '10',
+  RELEVO_SQLITE_SYNCHRONOUS: 'normal',
   RELEVO_RATE_LIMIT: '',
   RELEVO_AUTH_FAILURE_LIMIT: '20',
   RELEVO_TRUST_PROXY: '',
@@ -132,6 +135,13 @@ function databaseUrl(raw: string): string {
   );
 }
 
+function sqliteSynchronous(raw: string): 'normal' | 'full' {
+  if (raw === 'normal' || raw === 'full') return raw;
+  throw new ConfigError(
+    `RELEVO_SQLITE_SYNCHRONOUS=${JSON.stringify(raw)} is not a mode; use normal (survives a killed process) or full (survives a power cut too).`,
+  );
+}
+
 /** 64 hex characters, or base64 of 32 bytes (e.g. `openssl rand -base64 32`). */
 function encryptionKey(raw: string | undefined): Buffer | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -139,7 +149,7 @@ function encryptionKey(raw: string | undefined): Buffer | undefined {
   const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
   if (key.length !== 32 || (!/^[0-9a-fA-F]{64}$/.test(text) && !/^[A-Za-z0-9+/_-]{43}=?$/.test(text))) {
     throw new ConfigError(
-      'RELEVO_ENCRYPTION_KEY must be 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`).',
+      'RELEVO_ENCRYPTION_KEY is not a 32-byte key; set it to 64 hex characters or base64 of 32 bytes (e.g. `openssl rand -hex 32`).',
     );
   }
   return key;
@@ -227,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     bodyLimitBytes: int('RELEVO_BODY_LIMIT_BYTES', get('RELEVO_BODY_LIMIT_BYTES'), 1024, 64 * 1024 * 1024),
     encryptionKey: encryptionKey(env.RELEVO_ENCRYPTION_KEY),
+    sqliteSynchronous: sqliteSynchronous(get('RELEVO_SQLITE_SYNCHRONOUS')),
     databasePoolSize: int('RELEVO_DB_POOL_SIZE', get('RELEVO_DB_POOL_SIZE'), 1, 1000),
     shutdownTimeoutMs: int('RELEVO_SHUTDOWN_TIMEOUT_MS', get('RELEVO_SHUTDOWN_TIMEOUT_MS'), 0, 3_600_000),
     rateLimit: parseRateLimit(get('RELEVO_RATE_LIMIT')),

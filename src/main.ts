@@ -45,6 +45,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   const logger = options.logger ?? createLogger(config);
   const store = await openStore(config.databaseUrl, {
     poolSize: config.databasePoolSize,
+    sqliteSynchronous: config.sqliteSynchronous,
     secretBox: new SecretBox(config.encryptionKey),
     onBackgroundError: (err) => logger.warn({ err }, 'database connection lost; reconnecting'),
   });

@@ -6,6 +6,7 @@ import type { Store } from './store.js';
 
 export interface OpenStoreOptions {
   readonly poolSize?: number;
+  readonly sqliteSynchronous?: 'normal' | 'full';
   readonly secretBox?: SecretBox;
   /** Errors with no request to answer (a dropped idle PostgreSQL connection, LISTEN lost). */
   readonly onBackgroundError?: (e: Error) => void;
@@ -16,6 +17,7 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
   if (databaseUrl.startsWith('sqlite:')) {
     return new SqliteStore({
       path: databaseUrl.slice('sqlite:'.length),
+      ...(options.sqliteSynchronous ? { synchronous: options.sqliteSynchronous } : {}),
       ...(options.secretBox ? { secretBox: options.secretBox } : {}),
     });
   }

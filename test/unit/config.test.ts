@@ -34,6 +34,7 @@ describe('defaults', () => {
       logLevel: 'info',
       bodyLimitBytes: 1024 * 1024,
       encryptionKey: undefined,
+      sqliteSynchronous: 'normal',
       databasePoolSize: 10,
       shutdownTimeoutMs: 30_000,
       rateLimit: undefined,
@@ -173,6 +174,10 @@ describe('invalid values', () => {
     ['RELEVO_DB_POOL_SIZE', '0'],
     ['RELEVO_DB_POOL_SIZE', '1001'],
     ['RELEVO_DB_POOL_SIZE', 'ten'],
+    ['RELEVO_SQLITE_SYNCHRONOUS', 'off'],
+    ['RELEVO_SQLITE_SYNCHRONOUS', 'FULL'],
+    ['RELEVO_ENCRYPTION_KEY', 'short'],
+    ['RELEVO_ENCRYPTION_KEY', 'z'.repeat(64)],
     ['RELEVO_SHUTDOWN_TIMEOUT_MS', '-5'],
     ['RELEVO_SHUTDOWN_TIMEOUT_MS', '3600001'],
     ['RELEVO_RATE_LIMIT', 'fast'],
@@ -295,7 +300,7 @@ describe('the result', () => {
 
 describe('documentation', () => {
   const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-  const variables = [...Object.keys(DEFAULTS), 'RELEVO_ADMIN_TOKEN'];
+  const variables = [...Object.keys(DEFAULTS), 'RELEVO_ADMIN_TOKEN', 'RELEVO_ENCRYPTION_KEY'];
 
   it('docs/configuration.md gives every variable its default', () => {
     const rows = new Map<string, string>();
