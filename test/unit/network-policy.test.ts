@@ -404,3 +404,71 @@ describe('checkWebhookUrl', () => {
     expect(await reasonOf('http://[2606:4700:4700::1111]:8080/')).toBeUndefined();
   });
 });
+
+describe('checkWebhookUrl: more spellings of forbidden hosts', () => {
+  it.each([
+    // Numeric spellings beyond those above: whole-number octal, upper-case hex, zero-padded
+    // octets, a trailing dot, the shortest "0", and the top of the 32-bit range.
+    ['http://017700000001/', 'loopback'],
+    ['http://0X7F.0.0.1/', 'loopback'],
+    ['http://0x7f.0x0.0x0.0x1/', 'loopback'],
+    ['http://127.000.000.001/', 'loopback'],
+    ['http://127.0.0.1./', 'loopback'],
+    ['http://0177.0.0.1./', 'loopback'],
+    ['http://127.0.1/', 'loopback'],
+    ['http://0/', 'unspecified'],
+    ['http://4294967295/', 'broadcast'],
+    // Unicode digits and dots that IDNA mapping turns into 127.0.0.1.
+    ['http://①②⑦.0.0.1/', 'loopback'],
+    ['http://１２７．０．０．１/', 'loopback'],
+    // IPv6 forms written in the URL.
+    ['http://[::]/', 'unspecified'],
+    ['http://[0:0:0:0:0:0:0:1]/', 'loopback'],
+    ['http://[::127.0.0.1]/', 'deprecated IPv4-compatible'],
+    ['http://[::ffff:7f00:1]/', 'IPv4-mapped loopback'],
+    ['http://[::ffff:100.64.0.1]/', 'IPv4-mapped CGNAT'],
+    ['http://[::ffff:169.254.169.254]:80/', 'IPv4-mapped cloud metadata'],
+    ['http://[64:ff9b::a9fe:a9fe]/', 'NAT64 cloud metadata'],
+    ['http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/', 'IETF protocol assignment'],
+    ['http://[fc00::1]/', 'private (unique local)'],
+    ['http://[ff02::1]/', 'multicast'],
+    ['http://[100::1]/', 'discard-only'],
+    ['http://[2001:db8::1]/', 'documentation'],
+    // Single-address metadata services of other clouds, as URLs.
+    ['http://100.100.100.200/latest/meta-data/', 'cloud metadata'],
+    ['http://168.63.129.16/machine', 'cloud metadata'],
+    ['http://192.0.0.192/', 'cloud metadata'],
+    ['http://169.254.170.2/v2/credentials', 'cloud metadata'],
+    // The host is what the URL parser says it is, whatever the text around it suggests.
+    ['http://127.0.0.1#@93.184.216.34/', 'loopback'],
+    ['http://127.0.0.1?@93.184.216.34/', 'loopback'],
+  ])('refuses %s (%s) without asking DNS', async (url, why) => {
+    const reason = await reasonOf(url);
+    expect(reason).toContain(` ${why} address; `);
+  });
+
+  it('reads a backslash as a slash, as the sender does: the host is the public one before it', async () => {
+    const r = await checkWebhookUrl('http://93.184.216.34\\@127.0.0.1/', NONE, noDns);
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.url.hostname).toBe('93.184.216.34');
+  });
+
+  it.each(['http://4294967296/', 'http://[fe80::1%25eth0]/', 'http://[::ffff:127.0.0.1%25lo]/'])(
+    'refuses %s as not a valid URL',
+    async (url) => {
+      expect(await reasonOf(url)).toBe('is not a valid URL');
+    },
+  );
+
+  it('refuses a cloud metadata host name by what it resolves to', async () => {
+    const resolve = dns({ 'metadata.google.internal': ['169.254.169.254'] });
+    expect(await reasonOf('http://metadata.google.internal/computeMetadata/v1/', NONE, resolve)).toMatch(
+      /resolves to 169\.254\.169\.254, a cloud metadata address/,
+    );
+  });
+
+  it('refuses a host name whose answer is a zoned link-local address', async () => {
+    const resolve = dns({ 'printer.local': ['fe80::1%eth0'] });
+    expect(await reasonOf('http://printer.local/', NONE, resolve)).toMatch(/a link-local address/);
+  });
+});
