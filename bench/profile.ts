@@ -5,7 +5,8 @@
  * profile is written, and prints self time by module and function and relevo's inclusive times.
  * The profile and the summary are kept in bench/results/.
  *
- *   node dist-bench/bench/profile.js [--seconds 10] [--scenario a|b] [--relevo <cli main.js>]
+ *   node dist-bench/bench/profile.js [--seconds 10] [--scenario a|b] [--postgres] [--env KEY=VALUE …]
+ *     [--relevo <cli main.js>]
  */
 import {
   copyFileSync,
@@ -19,6 +20,8 @@ import {
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { type Cluster, startCluster } from '../test/setup/postgres-cluster.js';
 import { type CpuProfile, formatSummary, summarize } from './cpuprofile.js';
 import {
   killAll,
@@ -37,8 +40,13 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     scenario: { type: 'string', default: 'a' },
     relevo: { type: 'string' },
+    postgres: { type: 'boolean', default: false },
+    env: { type: 'string', multiple: true },
   },
 });
+const extraEnv: Record<string, string> = Object.fromEntries(
+  (values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 if (values.relevo !== undefined) useRelevoCli(values.relevo);
 const seconds = Number(values.seconds);
 const scenario = values.scenario === 'b' ? 'b' : 'a';
@@ -48,11 +56,22 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'relevo-profile-'));
   const profileDir = join(dir, 'profile');
   let receiver: Running | undefined;
+  let cluster: Cluster | undefined;
   try {
+    let databaseUrl = `sqlite:${join(dir, 'relevo.db')}`;
+    if (values.postgres === true) {
+      cluster = await startCluster();
+      const admin = new pg.Client({ connectionString: cluster.url });
+      await admin.connect();
+      await admin.query('CREATE DATABASE bench_profile');
+      await admin.end();
+      databaseUrl = cluster.urlOf('bench_profile');
+    }
     if (scenario === 'b') receiver = await startHelper('receiver', 'receiver.js');
     const relevo = await startRelevo({
       name: 'relevo (profiled)',
-      databaseUrl: `sqlite:${join(dir, 'relevo.db')}`,
+      databaseUrl,
+      env: extraEnv,
       nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir],
     });
     const project = await createBenchProject(relevo, {
@@ -83,7 +102,7 @@ async function main(): Promise<void> {
     const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
     const summary = summarize(profile, 30);
     const header = [
-      `relevo CPU profile, scenario (${scenario}), SQLite, ${CONNECTIONS} connections`,
+      `relevo CPU profile, scenario (${scenario}), ${cluster === undefined ? 'SQLite' : 'PostgreSQL'}, ${CONNECTIONS} connections${Object.keys(extraEnv).length > 0 ? `, ${JSON.stringify(extraEnv)}` : ''}`,
       `load: ${run.requests} requests in ${(run.elapsedMs / 1000).toFixed(1)} s (${run.rps.toFixed(0)} req/s) after a probe of ${probe.requests}; node ${process.version}, ${os.cpus().length} cpus`,
       'The profile covers the whole process life: start-up, setup, the probe and the measured run.',
       '',
@@ -91,14 +110,16 @@ async function main(): Promise<void> {
     const text = `${header}${formatSummary(summary)}\n`;
     const results = join(ROOT, 'bench/results');
     mkdirSync(results, { recursive: true });
+    const db = cluster === undefined ? 'sqlite' : 'postgres';
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    copyFileSync(join(profileDir, file), join(results, `profile-${scenario}-${stamp}.cpuprofile`));
-    writeFileSync(join(results, `profile-${scenario}-${stamp}.txt`), text);
+    copyFileSync(join(profileDir, file), join(results, `profile-${scenario}-${db}-${stamp}.cpuprofile`));
+    writeFileSync(join(results, `profile-${scenario}-${db}-${stamp}.txt`), text);
     process.stdout.write(text);
-    process.stdout.write(`\nprofile: ${join(results, `profile-${scenario}-${stamp}.cpuprofile`)}\n`);
+    process.stdout.write(`\nprofile: ${join(results, `profile-${scenario}-${db}-${stamp}.cpuprofile`)}\n`);
   } finally {
     await receiver?.stop();
     killAll();
+    cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

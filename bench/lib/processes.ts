@@ -120,6 +120,8 @@ export interface RelevoOptions {
   /** Extra arguments for node itself, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
   readonly cwd?: string;
+  /** More environment, over the benchmark's defaults. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface RunningRelevo extends Running {
@@ -155,7 +157,7 @@ export async function startRelevo(o: RelevoOptions): Promise<RunningRelevo> {
   const port = await freePort();
   const adminToken = randomBytes(24).toString('hex');
   const child = spawn(process.execPath, [...(o.nodeArgs ?? []), RELEVO_CLI, 'serve'], {
-    env: relevoEnv(o.databaseUrl, port, adminToken),
+    env: { ...relevoEnv(o.databaseUrl, port, adminToken), ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
   });
