@@ -14,6 +14,30 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Deepest nesting accepted. Real payloads nest a few levels (metadata included); thousands of
+ * levels fit in a small body and would overflow the stack of anything recursive downstream —
+ * JSON.stringify of the event, validation — so they are refused up front with a 422.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** How deeply `text` nests arrays and objects, stopping as soon as it passes `limit`. */
+function nestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > limit) return true;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return false;
+}
+
 export function registerJsonParser(app: FastifyInstance): void {
   // Only JSON is accepted: any other type (text/plain included) is a 415.
   app.removeAllContentTypeParsers();
@@ -22,6 +46,13 @@ export function registerJsonParser(app: FastifyInstance): void {
     req.rawBody = text;
     if (text.trim() === '') {
       done(null, undefined);
+      return;
+    }
+    if (nestingExceeds(text, MAX_JSON_DEPTH)) {
+      done(
+        validationError({ body: [`nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`] }),
+        undefined,
+      );
       return;
     }
     try {

@@ -80,9 +80,12 @@ export function parseMessage(
 ): MessageInput | undefined {
   const at = (p: string) => (path === '' ? p : `${path}.${p}`);
   const add = (p: string, msg: string) => {
-    const list = errors[p] ?? [];
-    list.push(msg);
-    errors[p] = list;
+    // Own properties only, defined rather than assigned: a field named `__proto__` or
+    // `constructor` must be reported, not find (or replace) Object.prototype's member.
+    if (!Object.hasOwn(errors, p)) {
+      Object.defineProperty(errors, p, { value: [], enumerable: true, writable: true, configurable: true });
+    }
+    errors[p]?.push(msg);
   };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     add(path || 'body', 'must be a JSON object');
