@@ -407,3 +407,35 @@ describe('graceful stop', () => {
     );
   });
 });
+
+describe('the 5-day rule', () => {
+  it('disables an integration whose every attempt has failed for 5 days', async () => {
+    const { h, s, receiver } = await setup({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,1h' });
+    receiver.respond(() => ({ kind: 'status', status: 503 }));
+    // Failing since 5 days and a minute ago (as a long outage would have left it).
+    const since = Date.now() - 5 * 24 * 3_600_000 - 60_000;
+    await h.store.transaction((tx) => tx.noteIntegrationFailure(s.project.id, since));
+    await startedPair(h.store, s.project.id);
+    const integration = await eventually(
+      () => h.store.queries.getIntegration(s.project.id),
+      (i) => i?.enabled === false,
+    );
+    expect(integration!.disabledReason).toBe('every attempt failed for 5 days');
+  });
+
+  it('a success resets the failure clock', async () => {
+    const { h, s, receiver } = await setup();
+    receiver.respond(() => ({ kind: 'status', status: 200 }));
+    await h.store.transaction((tx) =>
+      tx.noteIntegrationFailure(s.project.id, Date.now() - 4 * 24 * 3_600_000),
+    );
+    const pair = await startedPair(h.store, s.project.id);
+    await eventually(
+      () => status(h, pair.eventId),
+      (e) => e?.status === 'delivered',
+    );
+    // The clock restarted: a failure now starts a new run from now.
+    const restarted = await h.store.transaction((tx) => tx.noteIntegrationFailure(s.project.id, Date.now()));
+    expect(Date.now() - restarted).toBeLessThan(60_000);
+  });
+});
