@@ -622,10 +622,17 @@ async function scenarioBigDb() {
   for (const backend of backends()) {
     if (backend === 'postgres' && !OPTIONS.bigDbOnPostgres) continue;
     log(`(d) start latency, ${OPTIONS.seedConversations} conversations stored vs empty, ${backend}`);
-    const [empty, seeded] = await Promise.all([
+    const prepared = await Promise.allSettled([
       bigDbTarget(backend, 0),
       bigDbTarget(backend, OPTIONS.seedConversations),
     ]);
+    const [empty, seeded] = prepared.map((p) => (p.status === 'fulfilled' ? p.value : undefined));
+    if (empty === undefined || seeded === undefined) {
+      await Promise.all([empty, seeded].map((t) => t?.target.server.stop()));
+      const reason = prepared.find((p) => p.status === 'rejected')?.reason;
+      failed(`d ${backend}`, reason);
+      continue;
+    }
     const targets = [empty.target, seeded.target];
     try {
       for (const t of targets) {
@@ -654,11 +661,31 @@ async function scenarioBigDb() {
         ratioP50: round(median(rounds.map((r) => r.seeded.startP50 / r.empty.startP50)), 3),
         ratioP99: round(median(rounds.map((r) => r.seeded.startP99 / r.empty.startP99)), 3),
       };
+    } catch (e) {
+      failed(`d ${backend}`, e);
     } finally {
       await Promise.all(targets.map((t) => t.server.stop()));
     }
   }
   return out;
+}
+
+/** Scenarios that could not finish: the run goes on and the report says so. */
+const failures: Array<{ scenario: string; error: string }> = [];
+
+function failed(scenario: string, e: unknown): void {
+  const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  log(`scenario ${scenario} failed: ${error}`);
+  failures.push({ scenario, error });
+}
+
+async function attempt<T>(scenario: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (e) {
+    failed(scenario, e);
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -961,7 +988,15 @@ function report(results: Json): { text: string; targets: TargetCheck[] } {
     ]);
   }
   return {
-    text: [...head, table(rows, new Set([2, 3, 4, 5, 6, 7, 8])), '', table(targetRows, new Set())].join('\n'),
+    text: [
+      ...head,
+      table(rows, new Set([2, 3, 4, 5, 6, 7, 8])),
+      '',
+      table(targetRows, new Set()),
+      ...results.failures.map(
+        (f: { scenario: string; error: string }) => `FAILED (${f.scenario}): ${f.error.split('\n')[0]}`,
+      ),
+    ].join('\n'),
     targets,
   };
 }
@@ -993,16 +1028,18 @@ async function main(): Promise<void> {
   receiver = await startHelper('receiver', 'receiver.js');
 
   const scenarios: Record<string, unknown> = {};
-  if (OPTIONS.scenarios.has('a')) scenarios.ingest = await scenarioIngest();
+  if (OPTIONS.scenarios.has('a')) scenarios.ingest = await attempt('a', scenarioIngest);
   let warmRelevos: RelevoTarget[] | undefined;
   if (OPTIONS.scenarios.has('b')) {
-    scenarios.pipeline = await scenarioPipeline((relevos) => {
-      warmRelevos = relevos;
-    });
+    scenarios.pipeline = await attempt('b', () =>
+      scenarioPipeline((relevos) => {
+        warmRelevos = relevos;
+      }),
+    );
     if (!OPTIONS.scenarios.has('c')) await Promise.all((warmRelevos ?? []).map((t) => t.server.stop()));
   }
-  if (OPTIONS.scenarios.has('c')) scenarios.e2e = await scenarioEndToEnd(warmRelevos);
-  if (OPTIONS.scenarios.has('d')) scenarios.bigdb = await scenarioBigDb();
+  if (OPTIONS.scenarios.has('c')) scenarios.e2e = await attempt('c', () => scenarioEndToEnd(warmRelevos));
+  if (OPTIONS.scenarios.has('d')) scenarios.bigdb = await attempt('d', scenarioBigDb);
 
   const cpus = os.cpus();
   const results: Json = {
@@ -1037,6 +1074,7 @@ async function main(): Promise<void> {
     postgres:
       cluster === undefined ? 'not run' : 'ephemeral cluster started with fsync=off, synchronous_commit=off',
     scenarios,
+    failures,
   };
   const { text, targets } = report(results);
   results.targets = targets;

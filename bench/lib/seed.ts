@@ -136,9 +136,9 @@ export async function seedPostgres(url: string, plan: SeedPlan): Promise<SeedCou
   const usr = (expr: string) => id('usr', expr);
   const room = (expr: string) => id('room', expr);
   const conv = (expr: string) => id('conv', expr);
-  // $1 project, $2 t0, $3 bots, $4 users, $5 rooms, $6 conversations, $7 per room, $8 last_seq
+  // In the events statement: $1 project, $2 t0, $3 conversations per room, $4 users, $5 events.
   const c = '(e.i / 2)';
-  const r = `(${c} / $7)`;
+  const r = `(${c} / $3)`;
   const statements: Array<[string, unknown[]]> = [
     [
       `INSERT INTO bots (id, project_id, name, channel, created_at)
@@ -169,7 +169,7 @@ export async function seedPostgres(url: string, plan: SeedPlan): Promise<SeedCou
       `INSERT INTO events
           (id, project_id, room_id, room_seq, conversation_id, destination, type, payload, created_at, status,
            attempt_count, next_attempt_at, delivered_at)
-        SELECT ${id('evt', 'e.i')}, $1, ${room(r)}, (${c} % $7) * 2 + (e.i % 2) + 1, ${conv(c)}, 'panel',
+        SELECT ${id('evt', 'e.i')}, $1, ${room(r)}, (${c} % $3) * 2 + (e.i % 2) + 1, ${conv(c)}, 'panel',
           CASE e.i % 2 WHEN 0 THEN 'conversation.start' ELSE 'conversation.close' END,
           CASE e.i % 2 WHEN 0 THEN json_build_object(
             'event', 'conversation.start', 'timestamp', $2 + ${c} * 5, 'field', 'conversation',

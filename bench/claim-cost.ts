@@ -1,0 +1,124 @@
+/**
+ * What one claim of the dispatcher costs as undelivered events pile up: builds SQLite databases
+ * with relevo's own code (its store, services and outbox) holding a backlog of pending events,
+ * one per room, then times `claimDueEvents` (a write, leasing up to 16 events) and `nextDueAt`
+ * (the read that arms the retry timer). The dispatcher runs a claim after every finished attempt,
+ * so the claim's cost bounds how many events per second one process can deliver.
+ *
+ *   node dist-bench/bench/claim-cost.js [--dist <relevo's build, default dist/>] [--backlogs 0,1000,5000,20000]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { percentiles, round } from './lib/common.js';
+import { ROOT } from './lib/processes.js';
+
+const { values } = parseArgs({
+  options: {
+    dist: { type: 'string' },
+    backlogs: { type: 'string', default: '0,1000,5000,20000' },
+    claims: { type: 'string', default: '100' },
+  },
+});
+const dist = resolve(values.dist ?? join(ROOT, 'dist'));
+const backlogs = (values.backlogs ?? '').split(',').map(Number);
+const claims = Number(values.claims);
+
+// relevo's modules, loaded from its build at run time (the benchmark does not compile src/).
+// biome-ignore lint/suspicious/noExplicitAny: untyped run-time imports of the build.
+type Any = any;
+const load = (path: string): Promise<Any> => import(pathToFileURL(join(dist, path)).href);
+
+async function main(): Promise<void> {
+  const { SqliteStore } = await load('storage/sqlite/sqlite-store.js');
+  const projects = await load('domain/projects/project.service.js');
+  const integrations = await load('domain/integrations/integration.service.js');
+  const { appendEvent } = await load('delivery/outbox.js');
+  const { newId } = await load('domain/ids.js');
+
+  const rows: string[] = [];
+  for (const backlog of backlogs) {
+    const dir = mkdtempSync(join(os.tmpdir(), 'relevo-claim-'));
+    const store = new SqliteStore({ path: join(dir, 'relevo.db') });
+    try {
+      await store.migrate();
+      const now = Date.now();
+      const { project } = await store.transaction((tx: Any) => projects.createProject(tx, 'claim', now));
+      await store.transaction((tx: Any) =>
+        integrations.createIntegration(tx, {
+          projectId: project.id,
+          webhookUrl: 'http://127.0.0.1:9/hook',
+          authType: 'no_auth',
+          authorization: null,
+          now,
+        }),
+      );
+      await store.transaction(async (tx: Any) => {
+        const bot = await projects.createBot(tx, project.id, 'Claim bot', 'webchat', now);
+        for (let i = 0; i < backlog; i++) {
+          const user = await projects.createEndUser(tx, project.id, `User ${i}`, null, now);
+          const room = {
+            id: newId('room', now),
+            projectId: project.id,
+            botId: bot.id,
+            userId: user.id,
+            createdAt: now,
+          };
+          await tx.insertRoom(room);
+          await appendEvent(tx, {
+            projectId: project.id,
+            roomId: room.id,
+            conversationId: null,
+            type: 'conversation.start',
+            createdAt: now,
+            payload: { event: 'conversation.start', n: i },
+          });
+        }
+      });
+      const claimMs: number[] = [];
+      const dueMs: number[] = [];
+      for (let i = 0; i < claims; i++) {
+        await store.transaction(async (tx: Any) => {
+          const t = performance.now();
+          await tx.claimDueEvents({
+            now: Date.now(),
+            limit: 16,
+            perProjectLimit: 16,
+            excludeProjects: [],
+            owner: 'bench',
+            leaseUntil: Date.now() + 60_000,
+          });
+          claimMs.push(performance.now() - t);
+          await tx.releaseAllLeases();
+        });
+        const t = performance.now();
+        await store.queries.nextDueAt();
+        dueMs.push(performance.now() - t);
+      }
+      const c = percentiles(claimMs);
+      const d = percentiles(dueMs);
+      rows.push(
+        `${String(backlog).padStart(8)}  ${round(c.p50, 3).toFixed(3).padStart(9)}  ${round(c.p99, 3).toFixed(3).padStart(9)}  ${round(d.p50, 3).toFixed(3).padStart(11)}  ${String(Math.round(1000 / (c.p50 + d.p50))).padStart(12)}`,
+      );
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  process.stdout.write(
+    [
+      `claimDueEvents (limit 16) and nextDueAt on SQLite, ${claims} times each, relevo from ${dist}`,
+      ' pending  claim p50  claim p99  nextDue p50  claims/s max',
+      ...rows,
+      '(ms; "claims/s max" = 1000 / (claim p50 + nextDue p50): one claim per finished attempt caps deliveries/s there)',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`claim-cost: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
