@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, coerceError, validationError } from '../errors.js';
-import { StorageUnavailable } from '../storage/errors.js';
+import { StorageUnavailable, UnstorableText } from '../storage/errors.js';
 import { errorBody } from './envelope.js';
 import { toValidationErrors } from './validation.js';
 
@@ -29,6 +29,9 @@ export function toApiError(raw: unknown, request: FastifyRequest): ApiError {
       return new ApiError(raw.code, raw.description, raw.validation, { status: routeStatus });
     }
     return raw;
+  }
+  if (raw instanceof UnstorableText) {
+    return validationError({ body: [raw.message] }, request.routeOptions.config?.validationStatus);
   }
   if (raw instanceof StorageUnavailable) {
     request.log.error({ err: raw }, 'storage unavailable');

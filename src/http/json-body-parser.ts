@@ -21,6 +21,9 @@ declare module 'fastify' {
  */
 export const MAX_JSON_DEPTH = 64;
 
+/** A JSON `\u0000` escape not itself escaped (an odd run of backslashes before `u0000`). */
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/i;
+
 /** How deeply `text` nests arrays and objects, stopping as soon as it passes `limit`. */
 function nestingExceeds(text: string, limit: number): boolean {
   let depth = 0;
@@ -46,6 +49,12 @@ export function registerJsonParser(app: FastifyInstance): void {
     req.rawBody = text;
     if (text.trim() === '') {
       done(null, undefined);
+      return;
+    }
+    // U+0000 has no place in any value relevo stores, and PostgreSQL's text type cannot hold
+    // it: refused up front, the same on every database. (`\\u0000` escaped is not a NUL.)
+    if (NUL_ESCAPE.test(text)) {
+      done(validationError({ body: ['must not contain the character U+0000 (NUL)'] }), undefined);
       return;
     }
     if (nestingExceeds(text, MAX_JSON_DEPTH)) {

@@ -15,3 +15,8 @@ export class UniqueViolation extends Error {
 export class StorageUnavailable extends Error {
   override readonly name = 'StorageUnavailable';
 }
+
+/** A value the database cannot store as text (U+0000 in PostgreSQL): the request is refused (422). */
+export class UnstorableText extends Error {
+  override readonly name = 'UnstorableText';
+}

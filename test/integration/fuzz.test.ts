@@ -409,7 +409,8 @@ async function expectHealthy(): Promise<void> {
  * it; reported, to be fixed in the storage layer): the random strings leave it out there, and
  * the NUL cases below pin the bug down on their own.
  */
-const NUL_BREAKS_DB = TEST_DB === 'postgres';
+// Fixed: the JSON parser refuses NUL in bodies (422) and PostgreSQL lookups keyed by one match nothing.
+const NUL_BREAKS_DB = false;
 const noNul = (s: string) => (NUL_BREAKS_DB ? s.replaceAll('\u0000', '') : s);
 
 /** Drops NUL from every key and string of a JSON value (own properties only, no prototypes). */
@@ -977,7 +978,7 @@ describe('U+0000 in strings that reach the database', () => {
     ];
   };
 
-  const each = NUL_BREAKS_DB ? it.fails : it;
+  const each = it;
   each('never a 5xx', async () => {
     const failures: string[] = [];
     for (const [name, attempt] of cases()) {

@@ -1,6 +1,6 @@
 /** Runs SqlQueries on PostgreSQL: numbered placeholders, driver errors translated, row locks for claims. */
 import type { Pool, PoolClient } from 'pg';
-import { StorageUnavailable, UniqueViolation } from '../errors.js';
+import { StorageUnavailable, UniqueViolation, UnstorableText } from '../errors.js';
 import { type DialectSql, dueHeadsCte, type SqlExecutor } from '../sql-queries.js';
 
 /** PostgreSQL names inline UNIQUE constraints itself; map them to the names services use. */
@@ -93,6 +93,13 @@ export class PgExecutor implements SqlExecutor {
   ) {}
 
   private async query<R>(sql: string, params: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+    // PostgreSQL's text cannot hold U+0000 (SQLSTATE 22021). No stored value contains one, so a
+    // lookup or update keyed by such a string matches nothing — answered without asking; an
+    // insert of one is refused. (Bodies never get here with a NUL: the JSON parser refuses it.)
+    if (params.some((p) => typeof p === 'string' && p.includes('\u0000'))) {
+      if (/\bINSERT\b/i.test(sql)) throw new UnstorableText('text values must not contain U+0000 (NUL)');
+      return { rows: [], rowCount: 0 };
+    }
     try {
       const r = await this.db.query(numberPlaceholders(sql), params);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
