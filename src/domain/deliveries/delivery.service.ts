@@ -7,8 +7,10 @@
  * Input parsing takes text, as it arrives in a query string or on a command line, so the HTTP
  * routes and the `relevo` command check the same things with the same words.
  */
+
 import { ApiError, validationError } from '../../errors.js';
 import type { EventFilter, PageRequest, Queries, Tx } from '../../storage/store.js';
+import { parseInstant } from '../time.js';
 import type { AttemptResult, DeliveryAttempt, DeliveryStatus, EventType, OutboxEvent } from '../types.js';
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
@@ -160,44 +162,17 @@ export function parseDeliveryQuery(q: DeliveryQueryText): { filter: EventFilter;
  * time without a zone is refused rather than guessed: the server's local zone is nobody's
  * business, and a replay off by hours re-sends (or misses) a lot.
  */
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
-
 /** `since` of a replay as epoch milliseconds; throws a validation error naming `since`. */
 export function parseSince(text: string, now: number): number {
-  const m = RFC3339.exec(text);
-  const bad = () =>
-    validationError({
+  // A replay needs a time of day: a date alone would quietly mean midnight UTC.
+  const at = /t/i.test(text) ? parseInstant(text) : undefined;
+  if (at === undefined) {
+    throw validationError({
       since: ['must be an ISO-8601 date and time with a time zone, e.g. 2026-01-15T10:30:00.000Z'],
     });
-  if (m === null) throw bad();
-  const [, y, mo, d, h, mi, s, frac = '', zone = 'Z'] = m;
-  const year = Number(y);
-  const month = Number(mo) - 1;
-  const day = Number(d);
-  const local = Date.UTC(year, month, day, Number(h), Number(mi), Number(s));
-  const back = new Date(local);
-  // Date.UTC rolls 30 February into March and 25:00 into the next day; such a date is a typo.
-  if (
-    back.getUTCFullYear() !== year ||
-    back.getUTCMonth() !== month ||
-    back.getUTCDate() !== day ||
-    back.getUTCHours() !== Number(h) ||
-    back.getUTCMinutes() !== Number(mi) ||
-    back.getUTCSeconds() !== Number(s)
-  ) {
-    throw bad();
-  }
-  let offsetMs = 0;
-  if (zone.toUpperCase() !== 'Z') {
-    const oh = Number(zone.slice(1, 3));
-    const om = Number(zone.slice(4, 6));
-    if (oh > 23 || om > 59) throw bad();
-    offsetMs = (zone.startsWith('-') ? -1 : 1) * (oh * 60 + om) * 60_000;
   }
   // Sub-millisecond digits are dropped (rounded down): `since` is inclusive, so rounding down
   // can only add an event of that same millisecond, never miss one.
-  const ms = frac === '' ? 0 : Number(frac.padEnd(3, '0').slice(0, 3));
-  const at = local + ms - offsetMs;
   if (at > now) throw validationError({ since: ['must not be in the future'] });
   return at;
 }
