@@ -320,6 +320,14 @@ export type ErrorCode = keyof typeof CATALOGUE;
 export type ValidationErrors = Record<string, string[]>;
 
 /**
+ * A map to collect problems in. No prototype: a field literally named `__proto__` or
+ * `constructor` becomes an ordinary entry, reported like any unknown field.
+ */
+export function problemMap(): ValidationErrors {
+  return Object.create(null) as ValidationErrors;
+}
+
+/**
  * An error that becomes the documented error envelope. `description` is specific to this
  * occurrence (it may name the id the caller sent); `developerExtra` is appended to every
  * developer message (e.g. the id of the active conversation on a 409).

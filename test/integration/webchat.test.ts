@@ -155,6 +155,8 @@ describe('sessions', () => {
       [{ name: 5 }, 'name'],
       [{ name: 'x'.repeat(201) }, 'name'],
       [{ nickname: 'Ana' }, 'nickname'],
+      ['{"__proto__":{"x":1}}', '__proto__'],
+      ['{"constructor":"Ana"}', 'constructor'],
       [['Ana'], 'body'],
       ['{not json', 'body'],
     ];

@@ -10,7 +10,7 @@ import { openRoom, receiveFromUser } from '../../domain/messages/inbound.service
 import { parseMessage } from '../../domain/messages/message-content.js';
 import { createEndUser } from '../../domain/projects/project.service.js';
 import type { Message } from '../../domain/types.js';
-import { type ValidationErrors, validationError } from '../../errors.js';
+import { problemMap, type ValidationErrors, validationError } from '../../errors.js';
 import type { RouteDeps } from '../../http/routes/route-deps.js';
 import { type RoomListener, WebchatHub } from './webchat-hub.js';
 import { chatPage, notFoundPage, pageSecurityPolicy } from './webchat-page.js';
@@ -74,7 +74,7 @@ function objectOrEmpty(raw: unknown, errors: ValidationErrors): Record<string, u
 }
 
 function parseSessionBody(raw: unknown): string {
-  const errors: ValidationErrors = {};
+  const errors = problemMap();
   const body = objectOrEmpty(raw, errors);
   for (const key of Object.keys(body)) {
     if (key !== 'name') errors[key] = ['is not a known field'];
@@ -97,7 +97,7 @@ function parseQuery(
   allowed: readonly string[],
 ): { after: string | undefined; limit: number; token: string | undefined } {
   const q = (raw ?? {}) as Record<string, unknown>;
-  const errors: ValidationErrors = {};
+  const errors = problemMap();
   for (const key of Object.keys(q)) {
     if (!allowed.includes(key)) errors[key] = ['is not a known parameter'];
   }
@@ -179,7 +179,7 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.post<{ Params: BotParams }>('/webchat/:botId/messages', { schema: HIDDEN }, async (request, reply) => {
     const { bot, session } = await authorised(request);
-    const errors: ValidationErrors = {};
+    const errors = problemMap();
     const message = parseMessage(request.body, '', errors);
     if (message === undefined) throw validationError(errors);
     const received = await store.transaction((tx) =>

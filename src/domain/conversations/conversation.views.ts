@@ -4,7 +4,7 @@
  * routes so the command line can give exactly the same answers from the same database.
  */
 
-import { ApiError, type ValidationErrors, validationError } from '../../errors.js';
+import { ApiError, problemMap, type ValidationErrors, validationError } from '../../errors.js';
 import type { ConversationFilter, Page, PageRequest, Queries } from '../../storage/store.js';
 import { parseInstant } from '../time.js';
 import type {
@@ -228,7 +228,7 @@ export function parseConversationQuery(q: ConversationQueryText): {
   filter: ConversationFilter;
   page: PageRequest;
 } {
-  const problems: ValidationErrors = {};
+  const problems = problemMap();
   const state = CONVERSATION_STATES.find((s) => s === q.state);
   if (q.state !== undefined && state === undefined) {
     problems.state = [`must be one of: ${CONVERSATION_STATES.join(', ')}`];
@@ -252,7 +252,7 @@ export function parseConversationQuery(q: ConversationQueryText): {
 
 /** The transcript's page. */
 export function parseTranscriptQuery(q: PageQueryText): PageRequest {
-  const problems: ValidationErrors = {};
+  const problems = problemMap();
   const page = readPage(q, MESSAGE_CURSOR, problems);
   if (Object.keys(problems).length > 0) throw validationError(problems);
   return page;

@@ -8,7 +8,7 @@
  * routes and the `relevo` command check the same things with the same words.
  */
 
-import { ApiError, validationError } from '../../errors.js';
+import { ApiError, problemMap, validationError } from '../../errors.js';
 import type { EventFilter, PageRequest, Queries, Tx } from '../../storage/store.js';
 import { parseInstant } from '../time.js';
 import type { AttemptResult, DeliveryAttempt, DeliveryStatus, EventType, OutboxEvent } from '../types.js';
@@ -127,7 +127,7 @@ export interface DeliveryQueryText {
  * the only check the command line gets.
  */
 export function parseDeliveryQuery(q: DeliveryQueryText): { filter: EventFilter; page: PageRequest } {
-  const problems: Record<string, string[]> = {};
+  const problems = problemMap();
   const status = DELIVERY_STATUSES.find((s) => s === q.status);
   if (q.status !== undefined && status === undefined) {
     problems.status = [`must be one of: ${DELIVERY_STATUSES.join(', ')}`];
