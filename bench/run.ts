@@ -89,8 +89,9 @@ const OPTIONS = {
   warmSeconds: QUICK ? 0.5 : 3,
   /** Conversations stored before scenario (d). */
   seedConversations: Number(argv.seed ?? (QUICK ? 100_000 : 1_000_000)),
-  /** Scenario (d) on PostgreSQL too (seeding it takes a while: full mode only). */
+  /** Scenarios (c) and (d) on PostgreSQL too (full mode only: they take a while there). */
   bigDbOnPostgres: !QUICK,
+  e2eOnPostgres: !QUICK,
   bots: 4,
   usersPerBot: QUICK ? 128 : 256,
   connections: CONNECTIONS,
@@ -540,8 +541,10 @@ async function pacedRun(t: LoadTarget, seconds: number): Promise<E2eFigures> {
 /** (c), on the servers of (b) when it ran (warm, webhook set), else on new ones. */
 async function scenarioEndToEnd(fromPipeline: RelevoTarget[] | undefined) {
   log(`(c) end-to-end delivery latency at ${E2E_STARTS_PER_SECOND} starts/s`);
-  const relevos =
-    fromPipeline ?? (await Promise.all(backends().map((b) => relevoTarget(b, 'e2e', hookUrl()))));
+  const all = fromPipeline ?? (await Promise.all(backends().map((b) => relevoTarget(b, 'e2e', hookUrl()))));
+  const skipped = OPTIONS.e2eOnPostgres ? [] : all.filter((t) => t.label.includes('postgres'));
+  await Promise.all(skipped.map((t) => t.server.stop()));
+  const relevos = all.filter((t) => !skipped.includes(t));
   try {
     if (fromPipeline === undefined) {
       for (const t of relevos) {
