@@ -63,6 +63,18 @@ export function numberPlaceholders(sql: string): string {
   return out;
 }
 
+const names = new Map<string, string>();
+
+/** A stable name per statement text, for PostgreSQL's per-connection prepared statements. */
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (name === undefined) {
+    name = `relevo_${names.size + 1}`;
+    names.set(sql, name);
+  }
+  return name;
+}
+
 export const POSTGRES_SQL: DialectSql = {
   // FOR UPDATE … SKIP LOCKED: concurrent workers never wait on, nor take, each other's picks.
   // The lease test is repeated on `ev` because PostgreSQL re-checks a locked row's own
@@ -101,7 +113,13 @@ export class PgExecutor implements SqlExecutor {
       return { rows: [], rowCount: 0 };
     }
     try {
-      const r = await this.db.query(numberPlaceholders(sql), params);
+      // Named: each connection parses and plans a statement once, then only binds and executes
+      // it — the server's CPU is shared with relevo's on a small machine.
+      const r = await this.db.query({
+        name: statementName(sql),
+        text: numberPlaceholders(sql),
+        values: params,
+      });
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     } catch (e) {
       throw translatePgError(e);
