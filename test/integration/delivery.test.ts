@@ -439,3 +439,35 @@ describe('the 5-day rule', () => {
     expect(Date.now() - restarted).toBeLessThan(60_000);
   });
 });
+
+describe('a receiver that answers garbage', () => {
+  it('counts bytes that are not HTTP as a failed attempt, retries, and delivers once it recovers', async () => {
+    const net = await import('node:net');
+    let answered = 0;
+    // Not an HTTP server: the first two connections get junk bytes, the later ones a real 200.
+    const server = net.createServer((socket) => {
+      socket.once('data', () => {
+        answered++;
+        if (answered <= 2) socket.end('HELLO THIS IS NOT HTTP\r\n\r\n\u0000\u0001garbage');
+        else socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    open.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
+    const port = (server.address() as { port: number }).port;
+    const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,20ms,20ms,20ms' }, { worker: true });
+    open.push(h);
+    const s = await h.seed();
+    await createIntegration(h, s, `http://127.0.0.1:${port}/hooks`);
+    const pair = await startedPair(h.store, s.project.id);
+    const e = await eventually(
+      () => status(h, pair.eventId),
+      (x) => x?.status === 'delivered',
+    );
+    expect(e!.attemptCount).toBe(3);
+    const attempts = await h.store.queries.listAttempts(pair.eventId);
+    expect(attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'delivered']);
+    expect(attempts[0]!.statusCode).toBeNull();
+    expect(attempts[0]!.error).toBeTruthy();
+  });
+});
