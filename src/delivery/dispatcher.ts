@@ -48,6 +48,8 @@ const CLAIM_BATCH = 64;
  * a worker elsewhere): look anyway at least this often.
  */
 const SAFETY_POLL_MS = 1_000;
+/** While attempts are in flight, a retry due elsewhere is looked for at least this often. */
+const BUSY_POLL_MS = 250;
 
 type Target =
   | { kind: 'send'; url: string; secret: string; headers: Record<string, string> }
@@ -170,7 +172,11 @@ export class Dispatcher {
   private async armTimer(retryInMs: number | undefined): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     let delay = retryInMs ?? SAFETY_POLL_MS;
-    if (retryInMs === undefined) {
+    if (retryInMs === undefined && this.inFlight.size > 0) {
+      // Attempts in flight wake the dispatcher as they finish, and each wake claims what is
+      // due: asking the database for the next due time too would cost a scan per attempt.
+      delay = BUSY_POLL_MS;
+    } else if (retryInMs === undefined) {
       try {
         const due = await this.o.store.queries.nextDueAt();
         if (due !== undefined) delay = Math.min(SAFETY_POLL_MS, Math.max(5, due - this.clock()));

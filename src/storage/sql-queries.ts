@@ -78,7 +78,7 @@ export interface SqlExecutor {
 /** The statements that differ between databases. */
 export interface DialectSql {
   /**
-   * Leases due events. Parameters, in order: now, now, excluded lanes (as `textList`),
+   * Leases due events. Parameters, in order: now, now, excluded lanes (as `textList`), scan,
    * per-project limit, now, limit, leaseUntil, owner.
    */
   readonly claimDueEvents: string;
@@ -100,19 +100,30 @@ export const ROOM_HEAD = `NOT EXISTS (SELECT 1 FROM events p WHERE p.room_id = e
 
 /**
  * The candidates of a claim: the head of each (room, destination), due, not leased, of a lane
- * not at its limit; ROW_NUMBER caps each project's share of one claim, so one integration's
- * backlog cannot crowd out the others. `excluded` is the dialect's list test.
+ * not at its limit — only the first `scan` of them in due order (a bounded walk of the
+ * `events_due` index, so a claim costs the same with 20 or 20,000 events waiting; the cost of
+ * ranking the whole backlog grew with it and held the event loop). ROW_NUMBER then caps each
+ * project's share of one claim, so one integration's backlog cannot crowd out the others; a
+ * capped lane is at its limit on the next claim and excluded, which lets the others through.
+ * `excluded` is the dialect's list test. Parameters: now, now, excluded lanes, scan.
  */
 export function dueHeadsCte(excluded: string): string {
-  return `heads AS (
-         SELECT e.id, e.next_attempt_at,
-           ROW_NUMBER() OVER (PARTITION BY e.project_id, e.destination ORDER BY e.next_attempt_at, e.id) AS rn
+  return `candidates AS (
+         SELECT e.id, e.project_id, e.destination, e.next_attempt_at
          FROM events e
          ${SENDABLE_JOIN}
          WHERE e.status = 'pending' AND e.next_attempt_at <= ?
            AND (e.lease_until IS NULL OR e.lease_until < ?)
            AND NOT (${excluded})
            AND ${SENDABLE} AND ${ROOM_HEAD}
+         -- next_attempt_at alone: the order of the events_due index, so the walk stops at LIMIT
+         ORDER BY e.next_attempt_at
+         LIMIT ?
+       ),
+       heads AS (
+         SELECT id, next_attempt_at,
+           ROW_NUMBER() OVER (PARTITION BY project_id, destination ORDER BY next_attempt_at, id) AS rn
+         FROM candidates
        )`;
 }
 
@@ -615,6 +626,8 @@ export class SqlQueries implements Queries {
       c.now,
       c.now,
       this.x.dialectSql.textList(c.excludeProjects.map(String)),
+      // Walk a few claims' worth of heads: enough for every lane's share, bounded whatever waits.
+      Math.max(64, c.limit * 4),
       c.perProjectLimit,
       c.now,
       c.limit,
