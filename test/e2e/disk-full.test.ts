@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestJson } from '../helpers/http-client.js';
 import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
 
 function canMount(): boolean {
@@ -41,16 +42,8 @@ describe.skipIf(!mountable)('disk full under SQLite', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function call(method: string, path: string, headers: Record<string, string>, body?: unknown) {
-    const res = await fetch(`http://127.0.0.1:${server?.port}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(15_000),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: the test reads fields of several response shapes.
-    return { status: res.status, json: (await res.json()) as Record<string, any> };
-  }
+  const call = (method: string, path: string, headers: Record<string, string>, body?: unknown) =>
+    requestJson(server?.port ?? 0, method, path, headers, body);
 
   it('answers 503 while the disk is full, loses nothing acknowledged, and recovers when space returns', async () => {
     const path = join(dir, 'relevo.db');

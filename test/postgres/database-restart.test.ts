@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { requestJson as call, type JsonAnswer } from '../helpers/http-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
 import { type Cluster, startCluster } from '../setup/postgres-cluster.js';
@@ -36,27 +37,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Answer {
-  status: number;
-  body: { error?: { code?: string }; data?: { conversationId?: string }; [k: string]: unknown };
-}
-
-async function call(
-  port: number,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body?: unknown,
-) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  return { status: res.status, body: (await res.json()) as Answer['body'] };
-}
-
 it('answers 503 while PostgreSQL is down and recovers by itself, losing nothing acknowledged', async () => {
   server = await spawnServer({
     DATABASE_URL: cluster.urlOf('relevo'),
@@ -68,7 +48,7 @@ it('answers 503 while PostgreSQL is down and recovers by itself, losing nothing 
   });
   const port = server.port;
   const admin = { authorization: `Bearer ${ADMIN}` };
-  const project = (await call(port, 'POST', '/admin/v1/projects', admin, { name: 'Restart' })).body;
+  const project = (await call(port, 'POST', '/admin/v1/projects', admin, { name: 'Restart' })).json;
   const key = { 'x-api-key': String(project.apiKey) };
   expect(
     (await call(port, 'POST', `/v1/external-support/${project.id}`, key, { webhookUrl: receiver.url }))
@@ -77,10 +57,10 @@ it('answers 503 while PostgreSQL is down and recovers by itself, losing nothing 
   const pairs: Array<{ botId: string; userId: string }> = [];
   for (let i = 0; i < 40; i++) {
     const bot = (await call(port, 'POST', `/admin/v1/projects/${project.id}/bots`, admin, { name: `B${i}` }))
-      .body;
+      .json;
     const user = (
       await call(port, 'POST', `/admin/v1/projects/${project.id}/users`, admin, { names: `U${i}` })
-    ).body;
+    ).json;
     pairs.push({ botId: String(bot.id), userId: String(user.id) });
   }
 
@@ -93,7 +73,7 @@ it('answers 503 while PostgreSQL is down and recovers by itself, losing nothing 
     let active = false;
     while (!stop) {
       const path = active ? start.replace('/start', '/close') : start;
-      let a: Answer;
+      let a: JsonAnswer;
       try {
         a = await call(port, 'POST', path, key, pair);
       } catch (e) {
@@ -102,16 +82,16 @@ it('answers 503 while PostgreSQL is down and recovers by itself, losing nothing 
       }
       statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
       if (a.status === 200) {
-        if (!active) acknowledged.add(String(a.body.data?.conversationId));
+        if (!active) acknowledged.add(String(a.json.data?.conversationId));
         active = !active;
       } else if (a.status === 503) {
-        if (a.body.error?.code !== 'service_unavailable') badBodies.push(a.body);
+        if (a.json.error?.code !== 'service_unavailable') badBodies.push(a.json);
         await new Promise((r) => setTimeout(r, 50));
       } else if (a.status === 409 || a.status === 404) {
         // A 503 whose transaction had in fact committed: the pair is in the other state.
         active = a.status === 409;
       } else {
-        badBodies.push(a.body);
+        badBodies.push(a.json);
       }
     }
   });

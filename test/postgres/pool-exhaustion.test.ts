@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { postJson as post } from '../helpers/http-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
@@ -30,17 +31,6 @@ afterAll(async () => {
   await db.drop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function post(port: number, path: string, headers: Record<string, string>, body: unknown) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: the test reads fields of several response shapes.
-  return { status: res.status, json: (await res.json()) as Record<string, any> };
-}
 
 it('queues on an exhausted pool and answers every request with 200 or a 503 envelope', async () => {
   server = await spawnServer({
