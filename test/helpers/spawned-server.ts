@@ -51,6 +51,7 @@ export type LogLine = Record<string, unknown>;
 /** A running `relevo serve` child, with its JSON log lines. */
 export class Served {
   readonly lines: LogLine[] = [];
+  stderr = '';
   readonly exited: Promise<number | null>;
   private readonly waiters = new Set<() => void>();
 
@@ -74,6 +75,11 @@ export class Served {
         nl = buffer.indexOf('\n');
       }
       for (const w of this.waiters) w();
+    });
+    // What the process says on stderr (a crash's stack trace) is kept for the failure message.
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      this.stderr += chunk;
     });
     this.exited = new Promise((done) => child.once('exit', (code) => done(code)));
   }

@@ -99,7 +99,11 @@ it('answers 503 while PostgreSQL is down and recovers by itself, losing nothing 
   await new Promise((r) => setTimeout(r, 1_000));
   cluster.pause();
   await new Promise((r) => setTimeout(r, 500));
-  const health = await call(port, 'GET', '/healthz', {});
+  const health = await call(port, 'GET', '/healthz', {}).catch((e: unknown) => {
+    throw new Error(`relevo is gone (exit ${server?.child.exitCode}): ${server?.stderr.slice(-3000)}`, {
+      cause: e,
+    });
+  });
   expect(health.status).toBe(503);
   await new Promise((r) => setTimeout(r, 1_500));
   cluster.resume();

@@ -53,6 +53,12 @@ export class PostgresStore implements Store {
     });
     // An idle client whose server went away emits here; without a listener the process dies.
     this.pool.on('error', (e) => options.onBackgroundError?.(e));
+    // Every connection gets a listener for its whole life: a server shutting down sends an error
+    // that a connection may emit more than once, or between a query's own handler and the
+    // pool's idle one; unheard, that would end the process. Queries still fail on their own.
+    this.pool.on('connect', (client) => {
+      client.on('error', (e) => options.onBackgroundError?.(e));
+    });
     this.queries = new SqlQueries(new PgExecutor(this.pool, false), options.secretBox);
   }
 
