@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import { parseAllowList } from './delivery/network-policy.js';
 import { ApiError } from './errors.js';
 import { authenticate } from './http/auth.js';
-import { registerErrorHandling, sendError } from './http/error-handler.js';
+import { registerErrorHandling } from './http/error-handler.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerJsonParser } from './http/json-body-parser.js';
 import { registerAbuseLimits, serverOptions } from './http/rate-limit.js';
@@ -167,5 +167,3 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   return app;
 }
-
-export { sendError };

@@ -20,7 +20,7 @@ import {
 } from '../http/routes/admin.routes.js';
 import { MIGRATIONS } from '../storage/migrations/index.js';
 import { openStore } from '../storage/open-store.js';
-import { SecretBox } from '../storage/secret-box.js';
+import { optionString, withStore } from './cli-store.js';
 import type { CliContext } from './context.js';
 import { DELIVERY_COMMANDS } from './delivery-commands.js';
 
@@ -48,10 +48,7 @@ export interface Command {
   run(ctx: CliContext, args: ParsedArgs): Promise<number>;
 }
 
-const str = (args: ParsedArgs, name: string): string | undefined => {
-  const v = args.values[name];
-  return typeof v === 'string' ? v : undefined;
-};
+const str = optionString;
 const arg = (args: ParsedArgs, i: number): string => args.positionals[i] ?? '';
 const flag = (args: ParsedArgs, name: string): boolean => args.values[name] === true;
 
@@ -61,19 +58,10 @@ const PAGE_HELP = [
   ['--after <cursor>', 'the nextCursor of the previous page'],
 ] as const;
 
-/** Opens the store, brings its schema up to date, runs `fn`, and always closes the store. */
-async function withAdmin<T>(ctx: CliContext, fn: (admin: AdminContext) => Promise<T>): Promise<number> {
-  const config = ctx.config();
-  const allowList = parseAllowList(config.webhookAllow);
-  const store = await openStore(config.databaseUrl, { secretBox: new SecretBox(config.encryptionKey) });
-  try {
-    // A fresh install has no schema yet; the server would create it the same way on start.
-    await store.migrate();
-    ctx.printJson(await fn({ store, clock: Date.now, allowList }));
-    return 0;
-  } finally {
-    await store.close();
-  }
+/** The admin operations' context on the store of DATABASE_URL (see withStore). */
+function withAdmin<T>(ctx: CliContext, fn: (admin: AdminContext) => Promise<T>): Promise<number> {
+  const allowList = parseAllowList(ctx.config().webhookAllow);
+  return withStore(ctx, (store) => fn({ store, clock: Date.now, allowList }));
 }
 
 export const COMMANDS: readonly Command[] = [

@@ -16,28 +16,10 @@ import {
   replayDeliveries,
   retryDelivery,
 } from '../domain/deliveries/delivery.service.js';
-import { openStore } from '../storage/open-store.js';
-import { SecretBox } from '../storage/secret-box.js';
-import type { Store } from '../storage/store.js';
-import type { Command, ParsedArgs } from './commands.js';
-import type { CliContext } from './context.js';
+import { optionString, withStore } from './cli-store.js';
+import type { Command } from './commands.js';
 
-const str = (args: ParsedArgs, name: string): string | undefined => {
-  const v = args.values[name];
-  return typeof v === 'string' ? v : undefined;
-};
-
-async function withStore(ctx: CliContext, fn: (store: Store) => Promise<unknown>): Promise<number> {
-  const config = ctx.config();
-  const store = await openStore(config.databaseUrl, { secretBox: new SecretBox(config.encryptionKey) });
-  try {
-    await store.migrate();
-    ctx.printJson(await fn(store));
-    return 0;
-  } finally {
-    await store.close();
-  }
-}
+const str = optionString;
 
 export const DELIVERY_COMMANDS: readonly Command[] = [
   {

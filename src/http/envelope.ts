@@ -2,7 +2,7 @@
  * The two envelopes of api.md §3, written by hand so the key order is exactly the documented one
  * whatever the data: message, statusMessage, status, then data / error, validationError.
  */
-import { ApiError, CATALOGUE, type Lang, type Localised } from '../errors.js';
+import { type ApiError, CATALOGUE, type Lang, type Localised } from '../errors.js';
 
 export function successBody(message: string, data?: unknown): string {
   const head = `{"message":${JSON.stringify([message])},"statusMessage":"success","status":1`;
@@ -32,5 +32,3 @@ export function errorBody(e: ApiError): string {
     validationError: e.validation,
   });
 }
-
-export { ApiError };

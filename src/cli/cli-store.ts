@@ -1,0 +1,29 @@
+/** What the database subcommands share: the store they open, and how they read an option. */
+import { openStore } from '../storage/open-store.js';
+import { SecretBox } from '../storage/secret-box.js';
+import type { Store } from '../storage/store.js';
+import type { ParsedArgs } from './commands.js';
+import type { CliContext } from './context.js';
+
+/**
+ * Opens the store named by DATABASE_URL, brings its schema up to date (a fresh install has none
+ * yet; the server would create it the same way on start), prints what `fn` returns as JSON, and
+ * always closes the store.
+ */
+export async function withStore(ctx: CliContext, fn: (store: Store) => Promise<unknown>): Promise<number> {
+  const config = ctx.config();
+  const store = await openStore(config.databaseUrl, { secretBox: new SecretBox(config.encryptionKey) });
+  try {
+    await store.migrate();
+    ctx.printJson(await fn(store));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** A string option's value, or undefined when it was not given. */
+export function optionString(args: ParsedArgs, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
