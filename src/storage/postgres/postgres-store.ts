@@ -129,12 +129,11 @@ export class PostgresStore implements Store {
 
   private async transactionOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const client = await this.connect();
-    // A checked-out connection that dies (database restart) emits 'error' outside any query;
-    // unheard, that would end the process. Its running query fails on its own and is answered.
+    // A connection that dies mid-transaction (database restart) is discarded at release rather
+    // than reused. (Its error is logged by the listener every pooled connection has.)
     let broken = false;
-    const onError = (e: Error) => {
+    const onError = () => {
       broken = true;
-      this.options.onBackgroundError?.(e);
     };
     client.on('error', onError);
     const tx = new SqlQueries(new PgExecutor(client, true), this.options.secretBox);
