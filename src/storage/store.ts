@@ -253,7 +253,10 @@ export interface Store {
   /**
    * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. The
    * promise settles only after the commit is durable. `fn` must not start another transaction
-   * and should do no I/O of its own (validate and resolve DNS before, not inside).
+   * and should do no I/O of its own (validate and resolve DNS before, not inside). It may run
+   * more than once before its transaction commits (a PostgreSQL serialization failure, a SQLite
+   * group commit replayed after another request failed halfway), so it must change nothing
+   * outside `tx`.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Called after each commit that wrote events or messages, with what it wrote. */

@@ -71,6 +71,8 @@ class SqliteExecutor implements SqlExecutor {
     textList: (values) => JSON.stringify(values),
   };
   private readonly cache = new Map<string, Database.Statement>();
+  /** Statements that wrote and succeeded on this connection: tells a clean failure from a dirty one. */
+  writes = 0;
 
   constructor(private readonly db: Db) {}
 
@@ -85,7 +87,9 @@ class SqliteExecutor implements SqlExecutor {
 
   async run(sql: string, ...params: unknown[]): Promise<number> {
     try {
-      return this.st(sql).run(...params).changes;
+      const changes = this.st(sql).run(...params).changes;
+      if (changes > 0) this.writes += 1;
+      return changes;
     } catch (e) {
       throw translateSqliteError(e);
     }
@@ -98,7 +102,11 @@ class SqliteExecutor implements SqlExecutor {
 
   async one<R>(sql: string, ...params: unknown[]): Promise<R | undefined> {
     try {
-      return this.st(sql).get(...params) as R | undefined;
+      const s = this.st(sql);
+      const row = s.get(...params) as R | undefined;
+      // UPDATE … RETURNING comes through here too.
+      if (!s.readonly && row !== undefined) this.writes += 1;
+      return row;
     } catch (e) {
       throw translateSqliteError(e);
     }
@@ -106,12 +114,19 @@ class SqliteExecutor implements SqlExecutor {
 
   async all<R>(sql: string, ...params: unknown[]): Promise<R[]> {
     try {
-      return this.st(sql).all(...params) as R[];
+      const s = this.st(sql);
+      const rows = s.all(...params) as R[];
+      if (!s.readonly && rows.length > 0) this.writes += 1;
+      return rows;
     } catch (e) {
       throw translateSqliteError(e);
     }
   }
 }
+
+type Outcome =
+  | { ok: true; value: unknown; events: string[]; messages: Message[] }
+  | { ok: false; error: unknown };
 
 interface Queued {
   fn: (tx: Tx) => Promise<unknown>;
@@ -140,6 +155,7 @@ export class SqliteStore implements Store {
   private readonly writer: Db;
   private readonly reader: Db;
   private readonly writeQueries: SqlQueries;
+  private readonly writeExecutor: SqliteExecutor;
   private readonly control: Record<
     'begin' | 'savepoint' | 'release' | 'rollbackTo' | 'commit' | 'rollback',
     Database.Statement
@@ -166,7 +182,8 @@ export class SqliteStore implements Store {
       commit: w.prepare('COMMIT'),
       rollback: w.prepare('ROLLBACK'),
     };
-    this.writeQueries = new SqlQueries(new SqliteExecutor(this.writer), options.secretBox);
+    this.writeExecutor = new SqliteExecutor(this.writer);
+    this.writeQueries = new SqlQueries(this.writeExecutor, options.secretBox);
     this.queries = new SqlQueries(new SqliteExecutor(this.reader), options.secretBox);
   }
 
@@ -228,52 +245,31 @@ export class SqliteStore implements Store {
 
   private async runBatch(batch: Queued[]): Promise<void> {
     const db = this.writer;
-    const tx = this.writeQueries;
-    tx.insertedEvents = [];
-    tx.insertedMessages = [];
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
-    const committedEvents: string[] = [];
-    const committedMessages: Message[] = [];
+    let outcomes: Outcome[];
     try {
-      const c = this.control;
-      c.begin.run();
-      for (const q of batch) {
-        c.savepoint.run();
-        const eventsBefore = tx.insertedEvents.length;
-        const messagesBefore = tx.insertedMessages.length;
-        try {
-          const value = await q.fn(tx);
-          c.release.run();
-          outcomes.push({ ok: true, value });
-          committedEvents.push(...tx.insertedEvents.slice(eventsBefore));
-          committedMessages.push(...tx.insertedMessages.slice(messagesBefore));
-        } catch (error) {
-          c.rollbackTo.run();
-          c.release.run();
-          tx.insertedEvents.length = eventsBefore;
-          tx.insertedMessages.length = messagesBefore;
-          outcomes.push({ ok: false, error });
-        }
-      }
-      c.commit.run();
+      // Optimistic first: no SAVEPOINT per request. A request that fails before writing (a 404,
+      // a 409 from a unique index) needs no undo; only one that fails after writing does, and
+      // then the whole batch is rolled back and run again with a savepoint each. The savepoint
+      // and its release were two statements and a page-by-page journal per request (bench
+      // notes in docs/performance.md); failures after a write are rare.
+      outcomes = (await this.runAll(batch, false)) ?? (await this.runAll(batch, true)) ?? [];
     } catch (e) {
       // BEGIN, a savepoint or COMMIT itself failed (disk full, I/O error): nothing of the batch
       // is kept, and every caller hears why.
       const err = translateSqliteError(e);
-      if (db.inTransaction) {
-        try {
-          this.control.rollback.run();
-        } catch {
-          // The connection already rolled back on its own (SQLite does on some I/O errors).
-        }
-      }
+      this.rollbackIfOpen(db);
       for (const q of batch) q.reject(err);
       return;
     }
+    const committedEvents: string[] = [];
+    const committedMessages: Message[] = [];
     batch.forEach((q, i) => {
       const o = outcomes[i];
-      if (o?.ok) q.resolve(o.value);
-      else q.reject(o?.error);
+      if (o?.ok) {
+        committedEvents.push(...o.events);
+        committedMessages.push(...o.messages);
+        q.resolve(o.value);
+      } else q.reject(o?.error);
     });
     if (committedEvents.length > 0 || committedMessages.length > 0) {
       const committed: Committed = { eventIds: committedEvents, messages: committedMessages };
@@ -284,6 +280,49 @@ export class SqliteStore implements Store {
           // A listener's failure must not undo what is committed; listeners log their own.
         }
       }
+    }
+  }
+
+  /**
+   * Runs every request of the batch in one BEGIN…COMMIT. Without savepoints it gives up (rolls
+   * back and returns undefined) at the first request that failed after writing something.
+   */
+  private async runAll(batch: Queued[], savepoints: boolean): Promise<Outcome[] | undefined> {
+    const c = this.control;
+    const tx = this.writeQueries;
+    const x = this.writeExecutor;
+    const outcomes: Outcome[] = [];
+    c.begin.run();
+    for (const q of batch) {
+      tx.insertedEvents = [];
+      tx.insertedMessages = [];
+      if (savepoints) c.savepoint.run();
+      const writesBefore = x.writes;
+      try {
+        const value = await q.fn(tx);
+        if (savepoints) c.release.run();
+        outcomes.push({ ok: true, value, events: tx.insertedEvents, messages: tx.insertedMessages });
+      } catch (error) {
+        if (savepoints) {
+          c.rollbackTo.run();
+          c.release.run();
+        } else if (x.writes !== writesBefore) {
+          c.rollback.run();
+          return undefined;
+        }
+        outcomes.push({ ok: false, error });
+      }
+    }
+    c.commit.run();
+    return outcomes;
+  }
+
+  private rollbackIfOpen(db: Db): void {
+    if (!db.inTransaction) return;
+    try {
+      this.control.rollback.run();
+    } catch {
+      // The connection already rolled back on its own (SQLite does on some I/O errors).
     }
   }
 
@@ -306,6 +345,11 @@ function openConnection(path: string, synchronous: 'normal' | 'full'): Db {
   // See SqliteStoreOptions.synchronous: NORMAL survives kill -9, FULL a power cut as well.
   db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
+  // Every request of a group commit runs in its own SAVEPOINT, whose statement journal (the
+  // pages it changes, before the change) goes to a temporary file by default: a write system
+  // call per page. In memory it cost 60 instead of 82 µs of CPU per start or close (bench
+  // notes in docs/performance.md); the journal lives only until the RELEASE.
+  db.pragma('temp_store = MEMORY');
   // Another process (the CLI, a second server by mistake) may hold the write lock briefly.
   db.pragma('busy_timeout = 5000');
   return db;
