@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { CredentialCache } from './auth/credential-cache.js';
 import { httpChannelRoutes } from './channels/http/http-channel.routes.js';
 import { webchatRoutes } from './channels/webchat/webchat.routes.js';
 import type { Config } from './config.js';
@@ -112,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clock: deps.clock ?? Date.now,
     log: deps.logger,
     allowList: parseAllowList(deps.config.webhookAllow),
+    credentials: new CredentialCache(deps.store.queries),
   };
   // Before the routes: its onRoute hook equips each POST route registered below.
   registerIdempotency(server, routeDeps, { managementPrefixes: API_PREFIXES, adminPrefix: '/admin/v1' });
@@ -139,7 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         scope.addHook('onRequest', async (request) => {
           const { projectId } = request.params as { projectId?: string };
           if (projectId !== undefined) {
-            request.credential = await authenticate(request, deps.store.queries, projectId);
+            request.credential = await authenticate(request, routeDeps.credentials, projectId);
           }
         });
         integrationRoutes(scope, routeDeps);

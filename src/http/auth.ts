@@ -7,10 +7,10 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import type { CredentialCache } from '../auth/credential-cache.js';
 import { credentialIdOfApiKey, verifySecret } from '../auth/credential-secrets.js';
 import type { Credential } from '../domain/types.js';
 import { ApiError } from '../errors.js';
-import type { Queries } from '../storage/store.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,7 +24,7 @@ const unauthorized = (why: string) => new ApiError('unauthorized', why);
 /** Finds and checks the credential a request presents; throws the 401 otherwise. */
 export async function authenticate(
   request: FastifyRequest,
-  queries: Queries,
+  credentials: CredentialCache,
   projectId: string,
 ): Promise<Credential> {
   const apiKey = request.headers['x-api-key'];
@@ -32,7 +32,7 @@ export async function authenticate(
   if (apiKey !== undefined) {
     if (typeof apiKey !== 'string') throw unauthorized('Send exactly one x-api-key header.');
     const id = credentialIdOfApiKey(apiKey.trim());
-    const found = id === undefined ? undefined : await queries.getCredential(id);
+    const found = id === undefined ? undefined : await credentials.credential(id);
     if (found !== undefined && verifySecret(apiKey.trim(), found.apiKeyHash)) credential = found;
   } else {
     const header = request.headers.authorization;
@@ -46,7 +46,7 @@ export async function authenticate(
     const decoded = Buffer.from(m[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon <= 0) throw unauthorized('The Basic credentials must decode to clientId:clientSecret.');
-    const found = await queries.getCredentialByClientId(decoded.slice(0, colon));
+    const found = await credentials.credentialOfClient(decoded.slice(0, colon));
     if (found !== undefined && verifySecret(decoded.slice(colon + 1), found.clientSecretHash))
       credential = found;
   }

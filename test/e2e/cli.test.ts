@@ -8,7 +8,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-
+import { CREDENTIAL_TTL_MS } from '../../src/auth/credential-cache.js';
 import { CLI, ensureBuilt, freePort, Served } from '../helpers/spawned-server.js';
 
 let dir: string | undefined;
@@ -509,7 +509,7 @@ async function seedProject(): Promise<{
 const startPath = (pid: string) => `/v1/external-support/${pid}/conversations/start`;
 
 describe('relevo serve', () => {
-  it('serves what the CLI created, sees a CLI revocation at once, and drains an in-flight request on SIGTERM', async () => {
+  it('serves what the CLI created, sees a CLI revocation within a second (the credential cache), and drains an in-flight request on SIGTERM', async () => {
     const seed = await seedProject();
     const spare = await json(['credentials', 'create', seed.pid]);
     const served = await startServer();
@@ -536,8 +536,10 @@ describe('relevo serve', () => {
     );
     expect(admin.status).toBe(404);
 
-    // Revoked by another process, refused on the very next call.
+    // Revoked by another process: refused once the node's credential cache lets go of the row
+    // (CREDENTIAL_TTL_MS; revocations through the node's own admin API are immediate).
     await json(['credentials', 'revoke', seed.pid, seed.credentialId]);
+    await new Promise((r) => setTimeout(r, CREDENTIAL_TTL_MS + 50));
     const refused = await post(served.port, startPath(seed.pid), key, {
       botId: seed.bot,
       userId: seed.users[1],

@@ -12,6 +12,7 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { CredentialCache } from '../../auth/credential-cache.js';
 import type { MintedCredential } from '../../auth/credential-secrets.js';
 import { type BotRules, DEFAULT_RULES } from '../../bot/rule-bot.js';
 import { BotRulesSchema, parseRules, RULES_BODY_MAX_BYTES } from '../../bot/rules-schema.js';
@@ -243,6 +244,8 @@ export interface AdminContext {
   readonly clock: () => number;
   /** RELEVO_WEBHOOK_ALLOW: exemptions from the network policy for channel webhook URLs. */
   readonly allowList: AllowList;
+  /** The serving node's credential cache, told of revocations (absent in the CLI). */
+  readonly credentials?: Pick<CredentialCache, 'forget'>;
 }
 
 export interface ChannelSettings {
@@ -311,6 +314,7 @@ export const adminOps = {
       return tx.getCredential(credentialId);
     });
     if (revoked === undefined) throw new ApiError('credential_not_found');
+    ctx.credentials?.forget(credentialId);
     return credentialView(revoked);
   },
 
@@ -608,7 +612,12 @@ const ADMIN = { tags: ['admin'], security: [{ adminToken: [] }] };
  * through the response schemas' serialisers, which also keep any unlisted property out.
  */
 export function adminRoutes(app: FastifyInstance, deps: RouteDeps & { adminToken: string }): void {
-  const ctx: AdminContext = { store: deps.store, clock: deps.clock, allowList: deps.allowList };
+  const ctx: AdminContext = {
+    store: deps.store,
+    clock: deps.clock,
+    allowList: deps.allowList,
+    credentials: deps.credentials,
+  };
 
   app.addHook('onRequest', async (request) => {
     authenticateAdmin(request, deps.adminToken);

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { CredentialCache } from '../../auth/credential-cache.js';
 import type { Config } from '../../config.js';
 import type { AllowList } from '../../delivery/network-policy.js';
 import type { Store } from '../../storage/store.js';
@@ -11,4 +12,6 @@ export interface RouteDeps {
   readonly log: FastifyBaseLogger;
   /** RELEVO_WEBHOOK_ALLOW, parsed once: exemptions from the webhook network policy. */
   readonly allowList: AllowList;
+  /** Credential rows for authentication, read at most once a second (auth/credential-cache.ts). */
+  readonly credentials: CredentialCache;
 }
