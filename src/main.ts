@@ -47,7 +47,10 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     poolSize: config.databasePoolSize,
     sqliteSynchronous: config.sqliteSynchronous,
     secretBox: new SecretBox(config.encryptionKey),
-    onBackgroundError: (err) => logger.warn({ err }, 'database connection lost; reconnecting'),
+    backgroundCheckpoints: true,
+    // PostgreSQL: an idle connection or LISTEN dropped (the pool reconnects); SQLite: a WAL
+    // checkpoint failed (the next one, 100 ms later, tries again).
+    onBackgroundError: (err) => logger.warn({ err }, 'database background task failed; retrying'),
   });
   let app: App;
   try {

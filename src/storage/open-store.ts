@@ -8,6 +8,8 @@ export interface OpenStoreOptions {
   readonly poolSize?: number;
   readonly sqliteSynchronous?: 'normal' | 'full';
   readonly secretBox?: SecretBox;
+  /** SQLite: checkpoint the WAL on a worker thread (the server; see sqlite/checkpointer.ts). */
+  readonly backgroundCheckpoints?: boolean;
   /** Errors with no request to answer (a dropped idle PostgreSQL connection, LISTEN lost). */
   readonly onBackgroundError?: (e: Error) => void;
 }
@@ -19,6 +21,8 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
       path: databaseUrl.slice('sqlite:'.length),
       ...(options.sqliteSynchronous ? { synchronous: options.sqliteSynchronous } : {}),
       ...(options.secretBox ? { secretBox: options.secretBox } : {}),
+      ...(options.backgroundCheckpoints ? { backgroundCheckpoints: true } : {}),
+      ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
     });
   }
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) {

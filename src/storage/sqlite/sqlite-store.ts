@@ -18,6 +18,7 @@ import { MIGRATIONS, statementFor } from '../migrations/index.js';
 import type { SecretBox } from '../secret-box.js';
 import { type DialectSql, dueHeadsCte, type SqlExecutor, SqlQueries } from '../sql-queries.js';
 import type { Committed, Queries, Store, StoreCapabilities, Tx } from '../store.js';
+import { Checkpointer } from './checkpointer.js';
 
 type Db = Database.Database;
 
@@ -146,6 +147,13 @@ export interface SqliteStoreOptions {
   readonly synchronous?: 'normal' | 'full';
   /** Encrypts stored secrets (RELEVO_ENCRYPTION_KEY); plaintext when absent. */
   readonly secretBox?: SecretBox;
+  /**
+   * Checkpoint the WAL on a worker thread instead of inside a COMMIT on the event loop
+   * (checkpointer.ts). For the server; short-lived users (the CLI, tests) leave it to SQLite.
+   */
+  readonly backgroundCheckpoints?: boolean;
+  /** A failure with no request to answer (a background checkpoint). */
+  readonly onBackgroundError?: (e: Error) => void;
 }
 
 export class SqliteStore implements Store {
@@ -164,6 +172,7 @@ export class SqliteStore implements Store {
   private flushing = false;
   private closed = false;
   private readonly listeners: Array<(c: Committed) => void> = [];
+  private readonly checkpointer: Checkpointer | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -182,6 +191,14 @@ export class SqliteStore implements Store {
       commit: w.prepare('COMMIT'),
       rollback: w.prepare('ROLLBACK'),
     };
+    if (options.backgroundCheckpoints === true && options.path !== ':memory:') {
+      this.writer.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new Checkpointer({
+        path: options.path,
+        synchronous: options.synchronous ?? 'normal',
+        ...(options.onBackgroundError ? { onError: options.onBackgroundError } : {}),
+      });
+    }
     this.writeExecutor = new SqliteExecutor(this.writer);
     this.writeQueries = new SqlQueries(this.writeExecutor, options.secretBox);
     this.queries = new SqlQueries(new SqliteExecutor(this.reader), options.secretBox);
@@ -234,9 +251,11 @@ export class SqliteStore implements Store {
   private async flush(): Promise<void> {
     try {
       while (this.queue.length > 0) {
+        if (this.checkpointer?.needsRestart) await this.checkpointer.catchUp();
         const batch = this.queue;
         this.queue = [];
         await this.runBatch(batch);
+        this.checkpointer?.afterCommit();
       }
     } finally {
       this.flushing = false;
@@ -329,6 +348,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     this.closed = true;
     while (this.flushing) await new Promise((r) => setImmediate(r));
+    await this.checkpointer?.stop();
     if (this.reader !== this.writer) this.reader.close();
     this.writer.close();
   }
@@ -352,5 +372,7 @@ function openConnection(path: string, synchronous: 'normal' | 'full'): Db {
   db.pragma('temp_store = MEMORY');
   // Another process (the CLI, a second server by mistake) may hold the write lock briefly.
   db.pragma('busy_timeout = 5000');
+  // After a checkpoint has caught up, the WAL starts over; keep at most 64 MiB of its file.
+  db.pragma('journal_size_limit = 67108864');
   return db;
 }
