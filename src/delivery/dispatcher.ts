@@ -17,6 +17,7 @@ import type { AttemptResult, Integration, OutboxEvent } from '../domain/types.js
 import { coerceError } from '../errors.js';
 import type { Store, Tx } from '../storage/store.js';
 import { VERSION } from '../version.js';
+import { ReadyQueue, roomKey } from './ready-queue.js';
 import { type Decision, DISABLE_AFTER_FAILING_MS, decide } from './retry-policy.js';
 import { signEvent } from './signer.js';
 import type { SendResult, WebhookSender } from './webhook-sender.js';
@@ -52,6 +53,11 @@ const SAFETY_POLL_MS = 1_000;
 const BUSY_POLL_MS = 250;
 /** Finished attempts within this window are followed by one claim. */
 const COALESCE_MS = 2;
+/**
+ * Just-committed events held in memory for leasing by id (ready-queue.ts): ≈ 10 MiB of payloads
+ * at 1 KiB each. Beyond it, a backlog is left in the outbox for the search.
+ */
+const READY_CAPACITY = 10_000;
 
 type Target =
   | { kind: 'send'; url: string; secret: string; headers: Record<string, string> }
@@ -64,6 +70,7 @@ const laneOf = (e: Pick<OutboxEvent, 'projectId' | 'destination'>) => `${e.proje
 
 interface Flight {
   readonly projectId: string;
+  readonly room: string;
   readonly abort: AbortController;
   readonly done: Promise<void>;
 }
@@ -73,6 +80,20 @@ export class Dispatcher {
   readonly owner = `wrk_${randomHex(8)}`;
   private readonly inFlight = new Map<string, Flight>();
   private readonly perProject = new Map<string, number>();
+  /** Rooms (and destinations) with an attempt in flight: their next event waits for it. */
+  private readonly busyRooms = new Set<string>();
+  /**
+   * Events this process committed, to lease by id (single-process stores only: elsewhere other
+   * processes commit too, and the search with SKIP LOCKED shares the work among workers).
+   */
+  private readonly ready: ReadyQueue | undefined;
+  /**
+   * The outbox must be searched (claimDueEvents): at start, when a timer fires (retries come
+   * due), when events did not fit in the ready queue or a lease by id was refused, and when a
+   * lane that the last search had to skip (at its limit) frees a slot.
+   */
+  private searchDue = true;
+  private lanesSkipped = new Set<string>();
   private readonly clock: () => number;
   private readonly random: () => number;
   private pumping = false;
@@ -84,6 +105,7 @@ export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {
     this.clock = o.clock ?? Date.now;
     this.random = o.random ?? Math.random;
+    this.ready = o.store.capabilities.singleProcess ? new ReadyQueue(READY_CAPACITY) : undefined;
   }
 
   async start(): Promise<void> {
@@ -95,13 +117,20 @@ export class Dispatcher {
       if (released > 0) this.o.log.warn({ released }, 'resuming deliveries interrupted by the last stop');
     }
     this.o.store.onCommitted((c) => {
-      if (c.eventIds.length > 0 || c.remote?.hasEvents) this.wake();
+      if (c.remote?.hasEvents) this.wake(true);
+      if (c.events.length === 0) return;
+      const fitted = this.ready?.add(c.events) ?? false;
+      this.wake(!fitted);
     });
-    this.wake();
+    this.wake(true);
   }
 
-  /** Look for due events now. Cheap to call often: wake-ups while a pass runs fold into one. */
-  wake(): void {
+  /**
+   * Look for due events now: the ready queue's, and the outbox's too when `search` (or a search
+   * is already due). Cheap to call often: wake-ups while a pass runs fold into one.
+   */
+  wake(search = true): void {
+    if (search) this.searchDue = true;
     if (this.stopped) return;
     if (this.pumping) {
       this.again = true;
@@ -119,7 +148,7 @@ export class Dispatcher {
     if (this.soon !== undefined || this.stopped) return;
     this.soon = setTimeout(() => {
       this.soon = undefined;
-      this.wake();
+      this.wake(false);
     }, COALESCE_MS);
   }
 
@@ -143,44 +172,111 @@ export class Dispatcher {
     }
     if (this.stopped) return;
     if (this.again) {
-      this.wake();
+      this.wake(false);
       return;
     }
     await this.armTimer(retryInMs);
   }
 
   private async claimAndLaunch(): Promise<void> {
-    const { store, perIntegrationLimit, maxInFlight } = this.o;
     while (!this.stopped) {
-      const capacity = maxInFlight - this.inFlight.size;
-      if (capacity <= 0) return;
-      const excludeProjects = [...this.perProject]
-        .filter(([, n]) => n >= perIntegrationLimit)
-        .map(([p]) => p);
-      const now = this.clock();
-      const limit = Math.min(capacity, CLAIM_BATCH);
-      const claimed = await store.transaction((tx) =>
-        tx.claimDueEvents({
-          now,
-          limit,
-          perProjectLimit: perIntegrationLimit,
-          excludeProjects,
-          owner: this.owner,
-          leaseUntil: now + this.o.timeoutMs + LEASE_MARGIN_MS,
-        }),
-      );
-      const surplus: OutboxEvent[] = [];
-      for (const event of claimed) {
-        if ((this.perProject.get(event.projectId) ?? 0) >= perIntegrationLimit || this.stopped)
-          surplus.push(event);
-        else this.launch(event);
+      if (this.o.maxInFlight - this.inFlight.size <= 0) return;
+      if (await this.launchReady()) continue;
+      if (!this.searchDue) return;
+      if (!(await this.searchAndLaunch())) return;
+    }
+  }
+
+  /** Leases the heads of the ready queue by id and launches them; false when none was leased. */
+  private async launchReady(): Promise<boolean> {
+    const ready = this.ready;
+    if (ready === undefined || ready.size === 0) return false;
+    const capacity = this.o.maxInFlight - this.inFlight.size;
+    const perLane = new Map<string, number>();
+    const picked: OutboxEvent[] = [];
+    for (const e of ready.heads(this.busyRooms)) {
+      if (picked.length >= capacity) break;
+      const lane = laneOf(e);
+      const inLane = (this.perProject.get(lane) ?? 0) + (perLane.get(lane) ?? 0);
+      if (inLane >= this.o.perIntegrationLimit) continue;
+      perLane.set(lane, (perLane.get(lane) ?? 0) + 1);
+      picked.push(e);
+    }
+    if (picked.length === 0) return false;
+    const now = this.clock();
+    const leaseUntil = now + this.o.timeoutMs + LEASE_MARGIN_MS;
+    const leased = await this.o.store.transaction(async (tx) => {
+      const targets = new TargetMemo(tx);
+      const out: Array<[OutboxEvent, Target] | undefined> = [];
+      for (const e of picked) {
+        const ok = await tx.leaseEvent(e.id, this.owner, now, leaseUntil);
+        out.push(ok ? [e, await targets.of(e)] : undefined);
       }
-      if (surplus.length > 0) {
-        await store.transaction(async (tx) => {
-          for (const e of surplus) await tx.releaseLease(e.id, this.owner);
-        });
+      return out;
+    });
+    let launched = 0;
+    picked.forEach((e, i) => {
+      ready.take(e);
+      const got = leased[i];
+      if (got === undefined || this.stopped) {
+        // Not its room's head any more (an older event waits for a retry), or leased by the
+        // search: the outbox decides this room's order from now on.
+        ready.dropRoom(e);
+        this.searchDue = true;
+        if (got !== undefined) void this.release(e);
+        return;
       }
-      if (claimed.length < limit) return;
+      this.launch(got[0], got[1]);
+      launched += 1;
+    });
+    return launched > 0;
+  }
+
+  /** Searches the outbox for due events and launches them; false when there is no more to do. */
+  private async searchAndLaunch(): Promise<boolean> {
+    const { store, perIntegrationLimit, maxInFlight } = this.o;
+    const capacity = maxInFlight - this.inFlight.size;
+    const excludeProjects = [...this.perProject].filter(([, n]) => n >= perIntegrationLimit).map(([p]) => p);
+    const now = this.clock();
+    const limit = Math.min(capacity, CLAIM_BATCH);
+    const claimed = await store.transaction(async (tx) => {
+      const events = await tx.claimDueEvents({
+        now,
+        limit,
+        perProjectLimit: perIntegrationLimit,
+        excludeProjects,
+        owner: this.owner,
+        leaseUntil: now + this.o.timeoutMs + LEASE_MARGIN_MS,
+      });
+      const targets = new TargetMemo(tx);
+      const out: Array<[OutboxEvent, Target]> = [];
+      for (const e of events) out.push([e, await targets.of(e)]);
+      return out;
+    });
+    // A full batch searches again at once (the caller loops); otherwise nothing more is due
+    // until a timer says so, or a skipped lane has room again.
+    this.searchDue = false;
+    this.lanesSkipped = new Set(excludeProjects);
+    const surplus: OutboxEvent[] = [];
+    for (const [event, target] of claimed) {
+      if ((this.perProject.get(laneOf(event)) ?? 0) >= perIntegrationLimit || this.stopped)
+        surplus.push(event);
+      else this.launch(event, target);
+    }
+    if (surplus.length > 0) {
+      await store.transaction(async (tx) => {
+        for (const e of surplus) await tx.releaseLease(e.id, this.owner);
+      });
+    }
+    return claimed.length >= limit;
+  }
+
+  private async release(event: OutboxEvent): Promise<void> {
+    try {
+      await this.o.store.transaction((tx) => tx.releaseLease(event.id, this.owner));
+    } catch (e) {
+      // The lease runs out by itself; the search takes the event then.
+      this.o.log.warn({ err: coerceError(e), eventId: event.id }, 'could not release a lease');
     }
   }
 
@@ -207,49 +303,33 @@ export class Dispatcher {
     this.timer.unref();
   }
 
-  private launch(event: OutboxEvent): void {
+  private launch(event: OutboxEvent, target: Target): void {
     const abort = new AbortController();
     const lane = laneOf(event);
+    const room = roomKey(event);
     this.perProject.set(lane, (this.perProject.get(lane) ?? 0) + 1);
-    const done = this.deliver(event, abort.signal)
+    this.busyRooms.add(room);
+    // Launched by the search: it may be waiting in the ready queue too.
+    this.ready?.take(event);
+    const done = this.deliver(event, target, abort.signal)
       .catch((e: unknown) => {
         this.o.log.error({ err: coerceError(e), eventId: event.id }, 'delivery attempt failed to complete');
       })
       .finally(() => {
         this.inFlight.delete(event.id);
+        this.busyRooms.delete(room);
+        if (this.lanesSkipped.delete(lane)) this.searchDue = true;
         const n = (this.perProject.get(lane) ?? 1) - 1;
         if (n <= 0) this.perProject.delete(lane);
         else this.perProject.set(lane, n);
         this.wakeSoon();
       });
-    this.inFlight.set(event.id, { projectId: event.projectId, abort, done });
-  }
-
-  /** Where an event goes now, with what credentials; or why it cannot go. */
-  private async targetOf(event: OutboxEvent): Promise<Target> {
-    const { queries } = this.o.store;
-    if (event.destination === 'channel') {
-      const room = await queries.getRoom(event.projectId, event.roomId);
-      const channel = room === undefined ? undefined : await queries.getBotChannel(room.botId);
-      if (channel?.webhookUrl == null) return { kind: 'wait' };
-      return { kind: 'send', url: channel.webhookUrl, secret: channel.signingKey, headers: {} };
-    }
-    const integration = await queries.getIntegration(event.projectId);
-    // Deleted since the claim: delete cancels pending events; this one slipped through.
-    if (integration === undefined) return { kind: 'cancel', reason: 'the integration was deleted' };
-    if (!integration.enabled) return { kind: 'wait' };
-    return {
-      kind: 'send',
-      url: integration.webhookUrl,
-      secret: integration.signingSecret,
-      headers: authHeader(integration),
-    };
+    this.inFlight.set(event.id, { projectId: event.projectId, room, abort, done });
   }
 
   /** One attempt of one event, and the bookkeeping of its outcome. */
-  private async deliver(event: OutboxEvent, signal: AbortSignal): Promise<void> {
+  private async deliver(event: OutboxEvent, target: Target, signal: AbortSignal): Promise<void> {
     const { store } = this.o;
-    const target = await this.targetOf(event);
     if (target.kind === 'cancel') {
       await store.transaction((tx) =>
         tx.settleEvent(event.id, this.owner, {
@@ -429,6 +509,46 @@ export class Dispatcher {
       for (const f of this.inFlight.values()) f.abort.abort();
       await all();
     }
+  }
+}
+
+/**
+ * Where events go now, with what credentials, or why they cannot go: read in the transaction that
+ * leases them (the writer's connection, whose pages are warm), once per project.
+ */
+class TargetMemo {
+  private readonly panels = new Map<string, Promise<Target>>();
+
+  constructor(private readonly tx: Tx) {}
+
+  of(event: OutboxEvent): Promise<Target> {
+    if (event.destination === 'channel') return this.channel(event);
+    let t = this.panels.get(event.projectId);
+    if (t === undefined) {
+      t = this.panel(event.projectId);
+      this.panels.set(event.projectId, t);
+    }
+    return t;
+  }
+
+  private async panel(projectId: string): Promise<Target> {
+    const integration = await this.tx.getIntegration(projectId);
+    // Deleted since the claim: delete cancels pending events; this one slipped through.
+    if (integration === undefined) return { kind: 'cancel', reason: 'the integration was deleted' };
+    if (!integration.enabled) return { kind: 'wait' };
+    return {
+      kind: 'send',
+      url: integration.webhookUrl,
+      secret: integration.signingSecret,
+      headers: authHeader(integration),
+    };
+  }
+
+  private async channel(event: OutboxEvent): Promise<Target> {
+    const room = await this.tx.getRoom(event.projectId, event.roomId);
+    const channel = room === undefined ? undefined : await this.tx.getBotChannel(room.botId);
+    if (channel?.webhookUrl == null) return { kind: 'wait' };
+    return { kind: 'send', url: channel.webhookUrl, secret: channel.signingKey, headers: {} };
   }
 }
 

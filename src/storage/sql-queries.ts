@@ -139,8 +139,8 @@ function pageOf<T extends { id: string }>(rows: T[], limit: number): Page<T> {
  * executor's dialect.
  */
 export class SqlQueries implements Queries {
-  /** Ids of events inserted since the last take: announced after the commit. */
-  insertedEvents: string[] = [];
+  /** Pending events written since the last take: announced after the commit. */
+  insertedEvents: OutboxEvent[] = [];
   /** Messages inserted since the last take: published after the commit (live channels). */
   insertedMessages: Message[] = [];
 
@@ -427,7 +427,7 @@ export class SqlQueries implements Queries {
       e.nextAttemptAt,
       e.deliveredAt,
     );
-    if (e.status === 'pending') this.insertedEvents.push(e.id);
+    if (e.status === 'pending') this.insertedEvents.push(e);
   }
   async getEvent(id: string): Promise<OutboxEvent | undefined> {
     const r = await this.x.one<EventRow>('SELECT * FROM events WHERE id = ?', id);
@@ -650,6 +650,20 @@ export class SqlQueries implements Queries {
     return r?.due === null || r?.due === undefined ? undefined : Number(r.due);
   }
 
+  async leaseEvent(eventId: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
+    const changed = await this.x.run(
+      `UPDATE events SET lease_until = ?, lease_owner = ?
+       WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)
+         AND NOT EXISTS (SELECT 1 FROM events p WHERE p.room_id = events.room_id
+           AND p.destination = events.destination AND p.status = 'pending' AND p.room_seq < events.room_seq)`,
+      leaseUntil,
+      owner,
+      eventId,
+      now,
+    );
+    return changed > 0;
+  }
+
   async releaseLease(eventId: string, owner: string): Promise<void> {
     await this.x.run(
       'UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?',
@@ -753,22 +767,22 @@ export class SqlQueries implements Queries {
   async requeueEvents(projectId: string, select: RequeueSelection, now: number): Promise<number> {
     const fresh = `status = 'pending', attempt_count = 0, next_attempt_at = ?, delivered_at = NULL, last_error = NULL,
       lease_until = NULL, lease_owner = NULL`;
-    let ids: Array<{ id: string }>;
+    let ids: EventRow[];
     if (select.kind === 'one') {
       // A pending event waiting on its backoff is simply made due now; a settled one starts a
       // new delivery cycle.
-      ids = await this.x.all<{ id: string }>(
+      ids = await this.x.all<EventRow>(
         `UPDATE events SET next_attempt_at = ?
          WHERE project_id = ? AND id = ? AND destination = 'panel' AND status = 'pending' AND lease_owner IS NULL
-         RETURNING id`,
+         RETURNING *`,
         now,
         projectId,
         select.eventId,
       );
       if (ids.length === 0) {
-        ids = await this.x.all<{ id: string }>(
+        ids = await this.x.all<EventRow>(
           `UPDATE events SET ${fresh}
-           WHERE project_id = ? AND id = ? AND destination = 'panel' AND status <> 'pending' RETURNING id`,
+           WHERE project_id = ? AND id = ? AND destination = 'panel' AND status <> 'pending' RETURNING *`,
           now,
           projectId,
           select.eventId,
@@ -781,14 +795,14 @@ export class SqlQueries implements Queries {
         extra = ' AND conversation_id = ?';
         params.push(select.conversationId);
       }
-      ids = await this.x.all<{ id: string }>(
+      ids = await this.x.all<EventRow>(
         `UPDATE events SET ${fresh}
-         WHERE project_id = ? AND created_at >= ? AND destination = 'panel' AND status <> 'pending'${extra} RETURNING id`,
+         WHERE project_id = ? AND created_at >= ? AND destination = 'panel' AND status <> 'pending'${extra} RETURNING *`,
         ...params,
       );
     }
     // Announced after the commit like new events, so the dispatcher wakes at once.
-    for (const r of ids) this.insertedEvents.push(r.id);
+    for (const r of ids) this.insertedEvents.push(toEvent(r));
     return ids.length;
   }
 }

@@ -129,6 +129,11 @@ export interface Queries {
    * (at their concurrency limit) and at most `perProjectLimit` per project.
    */
   claimDueEvents(claim: EventClaim): Promise<OutboxEvent[]>;
+  /**
+   * Leases one event known by id (just committed by this process) if it is still pending, not
+   * leased, and the earliest pending event of its room; false otherwise.
+   */
+  leaseEvent(eventId: string, owner: string, now: number, leaseUntil: number): Promise<boolean>;
   /** The earliest time a pending event becomes due, or undefined when none is pending. */
   nextDueAt(): Promise<number | undefined>;
   /** Gives a leased event back without an attempt (shutdown, integration disabled meanwhile). */
@@ -234,7 +239,11 @@ export type Tx = Queries;
 
 /** What one commit made visible: events to deliver and messages (for live channels). */
 export interface Committed {
-  readonly eventIds: readonly string[];
+  /**
+   * Pending events the transaction wrote (new, or requeued for another round), in commit order:
+   * within a room, in room order.
+   */
+  readonly events: readonly OutboxEvent[];
   readonly messages: readonly Message[];
   /**
    * Set when another process committed (PostgreSQL, LISTEN/NOTIFY): its events are not listed

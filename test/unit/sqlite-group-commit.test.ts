@@ -106,7 +106,7 @@ describe('SQLite group commit', () => {
 
   it('reports to commit listeners only the events of requests that committed', async () => {
     const seen: string[][] = [];
-    store.onCommitted((c) => seen.push([...c.eventIds]));
+    store.onCommitted((c) => seen.push(c.events.map((e) => e.id)));
     const now = Date.now();
     await store.transaction(async (tx) => {
       await project('prj_e')(tx);

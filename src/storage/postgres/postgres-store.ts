@@ -149,7 +149,7 @@ export class PostgresStore implements Store {
         ]);
       }
       await client.query('COMMIT');
-      this.announce({ eventIds: tx.insertedEvents, messages: tx.insertedMessages });
+      this.announce({ events: tx.insertedEvents, messages: tx.insertedMessages });
       return value;
     } catch (e) {
       try {
@@ -174,7 +174,7 @@ export class PostgresStore implements Store {
   }
 
   private announce(c: Committed): void {
-    if (c.eventIds.length === 0 && c.messages.length === 0 && c.remote === undefined) return;
+    if (c.events.length === 0 && c.messages.length === 0 && c.remote === undefined) return;
     for (const l of this.listeners) {
       try {
         l(c);
@@ -200,11 +200,11 @@ export class PostgresStore implements Store {
         await client.connect();
         client.on('notification', (n) => {
           const remote = parseNotify(n.payload ?? '', this.pid);
-          if (remote !== undefined) this.announce({ eventIds: [], messages: [], remote });
+          if (remote !== undefined) this.announce({ events: [], messages: [], remote });
         });
         await client.query(`LISTEN ${CHANNEL}`);
         // Anything committed while we were not listening: treat as if events were waiting.
-        this.announce({ eventIds: [], messages: [], remote: { hasEvents: true, roomIds: [] } });
+        this.announce({ events: [], messages: [], remote: { hasEvents: true, roomIds: [] } });
         await lost;
       } catch (e) {
         if (!this.closed) this.options.onBackgroundError?.(e instanceof Error ? e : new Error(String(e)));

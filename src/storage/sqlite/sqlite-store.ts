@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Message } from '../../domain/types.js';
+import type { Message, OutboxEvent } from '../../domain/types.js';
 import { StorageUnavailable, UniqueViolation } from '../errors.js';
 import { MIGRATIONS, statementFor } from '../migrations/index.js';
 import type { SecretBox } from '../secret-box.js';
@@ -126,7 +126,7 @@ class SqliteExecutor implements SqlExecutor {
 }
 
 type Outcome =
-  | { ok: true; value: unknown; events: string[]; messages: Message[] }
+  | { ok: true; value: unknown; events: OutboxEvent[]; messages: Message[] }
   | { ok: false; error: unknown };
 
 interface Queued {
@@ -280,7 +280,7 @@ export class SqliteStore implements Store {
       for (const q of batch) q.reject(err);
       return;
     }
-    const committedEvents: string[] = [];
+    const committedEvents: OutboxEvent[] = [];
     const committedMessages: Message[] = [];
     batch.forEach((q, i) => {
       const o = outcomes[i];
@@ -291,7 +291,7 @@ export class SqliteStore implements Store {
       } else q.reject(o?.error);
     });
     if (committedEvents.length > 0 || committedMessages.length > 0) {
-      const committed: Committed = { eventIds: committedEvents, messages: committedMessages };
+      const committed: Committed = { events: committedEvents, messages: committedMessages };
       for (const l of this.listeners) {
         try {
           l(committed);
