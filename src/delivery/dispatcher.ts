@@ -17,7 +17,7 @@ import type { AttemptResult, Integration, OutboxEvent } from '../domain/types.js
 import { coerceError } from '../errors.js';
 import type { Store, Tx } from '../storage/store.js';
 import { VERSION } from '../version.js';
-import { ReadyQueue, roomKey } from './ready-queue.js';
+import { laneOf, ReadyQueue, roomKey } from './ready-queue.js';
 import { type Decision, DISABLE_AFTER_FAILING_MS, decide } from './retry-policy.js';
 import { signEvent } from './signer.js';
 import type { SendResult, WebhookSender } from './webhook-sender.js';
@@ -65,9 +65,6 @@ type Target =
   | { kind: 'wait' }
   | { kind: 'cancel'; reason: string };
 
-/** Concurrency is limited per project and destination: the panel's webhook, the channel's. */
-const laneOf = (e: Pick<OutboxEvent, 'projectId' | 'destination'>) => `${e.projectId}:${e.destination}`;
-
 interface Flight {
   readonly projectId: string;
   readonly room: string;
@@ -88,12 +85,15 @@ export class Dispatcher {
    */
   private readonly ready: ReadyQueue | undefined;
   /**
-   * The outbox must be searched (claimDueEvents): at start, when a timer fires (retries come
-   * due), when events did not fit in the ready queue or a lease by id was refused, and when a
-   * lane that the last search had to skip (at its limit) frees a slot.
+   * Every lane's part of the outbox must be searched (claimDueEvents): at start, when a timer
+   * fires (retries come due), when another process committed events.
    */
-  private searchDue = true;
-  private lanesSkipped = new Set<string>();
+  private searchAll = true;
+  /**
+   * Lanes with due events that may not be in the ready queue: some did not fit, a lease by id was
+   * refused, or a search skipped the lane at its limit. Searched as soon as the lane has room.
+   */
+  private readonly searchLanes = new Set<string>();
   private readonly clock: () => number;
   private readonly random: () => number;
   private pumping = false;
@@ -119,8 +119,9 @@ export class Dispatcher {
     this.o.store.onCommitted((c) => {
       if (c.remote?.hasEvents) this.wake(true);
       if (c.events.length === 0) return;
-      const fitted = this.ready?.add(c.events) ?? false;
-      this.wake(!fitted);
+      if (this.ready === undefined) return this.wake(true);
+      for (const lane of this.ready.add(c.events)) this.searchLanes.add(lane);
+      this.wake(false);
     });
     this.wake(true);
   }
@@ -130,7 +131,7 @@ export class Dispatcher {
    * is already due). Cheap to call often: wake-ups while a pass runs fold into one.
    */
   wake(search = true): void {
-    if (search) this.searchDue = true;
+    if (search) this.searchAll = true;
     if (this.stopped) return;
     if (this.pumping) {
       this.again = true;
@@ -179,29 +180,32 @@ export class Dispatcher {
   }
 
   private async claimAndLaunch(): Promise<void> {
-    while (!this.stopped) {
-      if (this.o.maxInFlight - this.inFlight.size <= 0) return;
-      if (await this.launchReady()) continue;
-      if (!this.searchDue) return;
-      if (!(await this.searchAndLaunch())) return;
+    while (!this.stopped && this.o.maxInFlight > this.inFlight.size) {
+      // The outbox first: what waits there is older than anything in the ready queue.
+      if (this.searchNeeded() && (await this.searchAndLaunch())) continue;
+      if (!(await this.launchReady())) return;
     }
+  }
+
+  private roomInLane(lane: string): number {
+    return this.o.perIntegrationLimit - (this.perProject.get(lane) ?? 0);
+  }
+
+  private searchNeeded(): boolean {
+    if (this.searchAll) return true;
+    for (const lane of this.searchLanes) if (this.roomInLane(lane) > 0) return true;
+    return false;
   }
 
   /** Leases the heads of the ready queue by id and launches them; false when none was leased. */
   private async launchReady(): Promise<boolean> {
     const ready = this.ready;
     if (ready === undefined || ready.size === 0) return false;
-    const capacity = this.o.maxInFlight - this.inFlight.size;
-    const perLane = new Map<string, number>();
-    const picked: OutboxEvent[] = [];
-    for (const e of ready.heads(this.busyRooms)) {
-      if (picked.length >= capacity) break;
-      const lane = laneOf(e);
-      const inLane = (this.perProject.get(lane) ?? 0) + (perLane.get(lane) ?? 0);
-      if (inLane >= this.o.perIntegrationLimit) continue;
-      perLane.set(lane, (perLane.get(lane) ?? 0) + 1);
-      picked.push(e);
-    }
+    const picked = ready.pick(
+      (lane) => this.roomInLane(lane),
+      this.busyRooms,
+      this.o.maxInFlight - this.inFlight.size,
+    );
     if (picked.length === 0) return false;
     const now = this.clock();
     const leaseUntil = now + this.o.timeoutMs + LEASE_MARGIN_MS;
@@ -222,7 +226,7 @@ export class Dispatcher {
         // Not its room's head any more (an older event waits for a retry), or leased by the
         // search: the outbox decides this room's order from now on.
         ready.dropRoom(e);
-        this.searchDue = true;
+        this.searchLanes.add(laneOf(e));
         if (got !== undefined) void this.release(e);
         return;
       }
@@ -232,11 +236,11 @@ export class Dispatcher {
     return launched > 0;
   }
 
-  /** Searches the outbox for due events and launches them; false when there is no more to do. */
+  /** Searches the outbox for due events and launches them; true when it should search again. */
   private async searchAndLaunch(): Promise<boolean> {
     const { store, perIntegrationLimit, maxInFlight } = this.o;
     const capacity = maxInFlight - this.inFlight.size;
-    const excludeProjects = [...this.perProject].filter(([, n]) => n >= perIntegrationLimit).map(([p]) => p);
+    const excluded = [...this.perProject].filter(([, n]) => n >= perIntegrationLimit).map(([lane]) => lane);
     const now = this.clock();
     const limit = Math.min(capacity, CLAIM_BATCH);
     const claimed = await store.transaction(async (tx) => {
@@ -244,7 +248,7 @@ export class Dispatcher {
         now,
         limit,
         perProjectLimit: perIntegrationLimit,
-        excludeProjects,
+        excludeProjects: excluded,
         owner: this.owner,
         leaseUntil: now + this.o.timeoutMs + LEASE_MARGIN_MS,
       });
@@ -253,14 +257,18 @@ export class Dispatcher {
       for (const e of events) out.push([e, await targets.of(e)]);
       return out;
     });
-    // A full batch searches again at once (the caller loops); otherwise nothing more is due
-    // until a timer says so, or a skipped lane has room again.
-    this.searchDue = false;
-    this.lanesSkipped = new Set(excludeProjects);
+    const full = claimed.length >= limit;
+    if (!full) {
+      // Every lane not excluded has been searched to its end; an excluded lane is searched
+      // again when it has room (it may hold events that are not in the ready queue).
+      const skipped = this.searchAll ? excluded : excluded.filter((l) => this.searchLanes.has(l));
+      this.searchAll = false;
+      this.searchLanes.clear();
+      for (const lane of skipped) this.searchLanes.add(lane);
+    }
     const surplus: OutboxEvent[] = [];
     for (const [event, target] of claimed) {
-      if ((this.perProject.get(laneOf(event)) ?? 0) >= perIntegrationLimit || this.stopped)
-        surplus.push(event);
+      if (this.roomInLane(laneOf(event)) <= 0 || this.stopped) surplus.push(event);
       else this.launch(event, target);
     }
     if (surplus.length > 0) {
@@ -268,7 +276,7 @@ export class Dispatcher {
         for (const e of surplus) await tx.releaseLease(e.id, this.owner);
       });
     }
-    return claimed.length >= limit;
+    return full;
   }
 
   private async release(event: OutboxEvent): Promise<void> {
@@ -318,7 +326,6 @@ export class Dispatcher {
       .finally(() => {
         this.inFlight.delete(event.id);
         this.busyRooms.delete(room);
-        if (this.lanesSkipped.delete(lane)) this.searchDue = true;
         const n = (this.perProject.get(lane) ?? 1) - 1;
         if (n <= 0) this.perProject.delete(lane);
         else this.perProject.set(lane, n);

@@ -13,12 +13,15 @@
  */
 import type { OutboxEvent } from '../domain/types.js';
 
+/** Concurrency is limited per project and destination: the panel's webhook, the channel's. */
+export const laneOf = (e: Pick<OutboxEvent, 'projectId' | 'destination'>) =>
+  `${e.projectId}:${e.destination}`;
 /** Order is kept per room and destination: a room's panel events and channel events are apart. */
 export const roomKey = (e: Pick<OutboxEvent, 'roomId' | 'destination'>) => `${e.roomId}:${e.destination}`;
 
 export class ReadyQueue {
-  /** Per room, its waiting events in room order; rooms in the order they got their first one. */
-  private readonly rooms = new Map<string, OutboxEvent[]>();
+  /** Per lane, per room, the room's waiting events in room order; rooms oldest first. */
+  private readonly lanes = new Map<string, Map<string, OutboxEvent[]>>();
   private count = 0;
 
   /** @param capacity events held at most; beyond it they are left to the search (a backlog). */
@@ -28,49 +31,75 @@ export class ReadyQueue {
     return this.count;
   }
 
-  /** Adds committed events; false when some did not fit (the search must look for them). */
-  add(events: readonly OutboxEvent[]): boolean {
-    let fitted = true;
+  /** Adds committed events; returns the lanes of those that did not fit (the search's now). */
+  add(events: readonly OutboxEvent[]): Set<string> {
+    const overflow = new Set<string>();
     for (const e of events) {
       // A room's later event may fit after an earlier one did not: its lease is then refused
       // (the earlier one is pending), so order still holds.
       if (this.count >= this.capacity) {
-        fitted = false;
+        overflow.add(laneOf(e));
         continue;
       }
+      const lane = laneOf(e);
+      let rooms = this.lanes.get(lane);
+      if (rooms === undefined) {
+        rooms = new Map();
+        this.lanes.set(lane, rooms);
+      }
       const key = roomKey(e);
-      const queue = this.rooms.get(key);
-      if (queue === undefined) this.rooms.set(key, [e]);
+      const queue = rooms.get(key);
+      if (queue === undefined) rooms.set(key, [e]);
       else queue.push(e);
       this.count += 1;
     }
-    return fitted;
+    return overflow;
   }
 
-  /** The first waiting event of each room whose key `busy` does not hold, oldest room first. */
-  *heads(busy: ReadonlySet<string>): Generator<OutboxEvent> {
-    for (const [key, queue] of this.rooms) {
-      const head = queue[0];
-      if (head !== undefined && !busy.has(key)) yield head;
+  /**
+   * Up to `room(lane)` room heads per lane, skipping rooms `busy` holds (their event in flight):
+   * the walk of a lane stops at its budget, so it costs the events taken plus the busy rooms
+   * passed, not the length of a backlog.
+   */
+  pick(room: (lane: string) => number, busy: ReadonlySet<string>, max: number): OutboxEvent[] {
+    const picked: OutboxEvent[] = [];
+    for (const [lane, rooms] of this.lanes) {
+      let budget = Math.min(room(lane), max - picked.length);
+      if (budget <= 0) continue;
+      for (const [key, queue] of rooms) {
+        const head = queue[0];
+        if (head === undefined || busy.has(key)) continue;
+        picked.push(head);
+        if (--budget === 0) break;
+      }
+      if (picked.length >= max) break;
     }
+    return picked;
   }
 
   /** Removes `e` if it is the head of its room (leased, or launched by the search). */
   take(e: OutboxEvent): void {
+    const rooms = this.lanes.get(laneOf(e));
     const key = roomKey(e);
-    const queue = this.rooms.get(key);
-    if (queue?.[0]?.id !== e.id) return;
+    const queue = rooms?.get(key);
+    if (rooms === undefined || queue?.[0]?.id !== e.id) return;
     queue.shift();
     this.count -= 1;
-    if (queue.length === 0) this.rooms.delete(key);
+    if (queue.length === 0) this.forgetRoom(rooms, laneOf(e), key);
   }
 
   /** Forgets every waiting event of `e`'s room: the database decides their order from now on. */
   dropRoom(e: OutboxEvent): void {
+    const rooms = this.lanes.get(laneOf(e));
     const key = roomKey(e);
-    const queue = this.rooms.get(key);
-    if (queue === undefined) return;
+    const queue = rooms?.get(key);
+    if (rooms === undefined || queue === undefined) return;
     this.count -= queue.length;
-    this.rooms.delete(key);
+    this.forgetRoom(rooms, laneOf(e), key);
+  }
+
+  private forgetRoom(rooms: Map<string, OutboxEvent[]>, lane: string, key: string): void {
+    rooms.delete(key);
+    if (rooms.size === 0) this.lanes.delete(lane);
   }
 }
