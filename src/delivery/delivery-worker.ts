@@ -5,7 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import type { Store } from '../storage/store.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 import { parseAllowList } from './network-policy.js';
 import { WebhookSender } from './webhook-sender.js';
 
@@ -24,6 +24,7 @@ export async function startDeliveryWorker(deps: {
   log: FastifyBaseLogger;
   clock?: () => number;
   random?: () => number;
+  readyQueue?: DispatcherOptions['readyQueue'];
 }): Promise<DeliveryWorker> {
   const { config } = deps;
   const sender = new WebhookSender({
@@ -40,6 +41,7 @@ export async function startDeliveryWorker(deps: {
     maxInFlight: MAX_IN_FLIGHT,
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.random ? { random: deps.random } : {}),
+    ...(deps.readyQueue ? { readyQueue: deps.readyQueue } : {}),
   });
   await dispatcher.start();
   let stopping: Promise<void> | undefined;

@@ -34,6 +34,8 @@ export interface DispatcherOptions {
   readonly maxInFlight: number;
   readonly clock?: () => number;
   readonly random?: () => number;
+  /** Size of the ready queue (tests make it tiny to exercise a backlog read back). */
+  readonly readyQueue?: { readonly capacity: number; readonly maxChars: number };
 }
 
 /**
@@ -54,10 +56,13 @@ const BUSY_POLL_MS = 250;
 /** Finished attempts within this window are followed by one claim. */
 const COALESCE_MS = 2;
 /**
- * Just-committed events held in memory for leasing by id (ready-queue.ts): ≈ 10 MiB of payloads
- * at 1 KiB each. Beyond it, a backlog is left in the outbox for the search.
+ * Just-committed events held in memory for leasing by id (ready-queue.ts), by count and by
+ * payload characters (8 Mi: a few large messages are not thousands of small events). A backlog
+ * beyond is read back from the outbox 1,000 at a time, one indexed range read, as the queue
+ * empties: holding more would only hold more memory.
  */
-const READY_CAPACITY = 10_000;
+const READY_CAPACITY = 2_000;
+const READY_MAX_CHARS = 8 * 1024 * 1024;
 
 type Target =
   | { kind: 'send'; url: string; secret: string; headers: Record<string, string> }
@@ -90,8 +95,8 @@ export class Dispatcher {
    */
   private searchAll = true;
   /**
-   * Lanes with due events that may not be in the ready queue: some did not fit, a lease by id was
-   * refused, or a search skipped the lane at its limit. Searched as soon as the lane has room.
+   * Lanes with due events that may not be in the ready queue: a lease by id was refused, or a
+   * search skipped the lane at its limit. Searched as soon as the lane has room.
    */
   private readonly searchLanes = new Set<string>();
   private readonly clock: () => number;
@@ -105,7 +110,9 @@ export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {
     this.clock = o.clock ?? Date.now;
     this.random = o.random ?? Math.random;
-    this.ready = o.store.capabilities.singleProcess ? new ReadyQueue(READY_CAPACITY) : undefined;
+    this.ready = o.store.capabilities.singleProcess
+      ? new ReadyQueue(o.readyQueue?.capacity ?? READY_CAPACITY, o.readyQueue?.maxChars ?? READY_MAX_CHARS)
+      : undefined;
   }
 
   async start(): Promise<void> {
@@ -120,7 +127,7 @@ export class Dispatcher {
       if (c.remote?.hasEvents) this.wake(true);
       if (c.events.length === 0) return;
       if (this.ready === undefined) return this.wake(true);
-      for (const lane of this.ready.add(c.events)) this.searchLanes.add(lane);
+      this.ready.add(c.events);
       this.wake(false);
     });
     this.wake(true);
@@ -183,6 +190,7 @@ export class Dispatcher {
     while (!this.stopped && this.o.maxInFlight > this.inFlight.size) {
       // The outbox first: what waits there is older than anything in the ready queue.
       if (this.searchNeeded() && (await this.searchAndLaunch())) continue;
+      await this.refillReady();
       if (!(await this.launchReady())) return;
     }
   }
@@ -195,6 +203,23 @@ export class Dispatcher {
     if (this.searchAll) return true;
     for (const lane of this.searchLanes) if (this.roomInLane(lane) > 0) return true;
     return false;
+  }
+
+  /**
+   * Reads back, in commit order, the events that did not fit in the ready queue, once it is half
+   * empty: one indexed range read instead of a search per few events.
+   */
+  private async refillReady(): Promise<void> {
+    const ready = this.ready;
+    const from = ready?.refillFrom;
+    if (ready === undefined || from === undefined || !ready.halfEmpty) return;
+    const limit = ready.room;
+    const now = this.clock();
+    const events = await this.o.store.transaction((tx) => tx.pendingEventsAfter(from, now, limit));
+    ready.refilled(events, events.length < limit);
+    // Caught up: a commit of the same batch as the read may have been left out; one search finds
+    // it. (Leases by id check room order in the database, so nothing goes out of order meanwhile.)
+    if (ready.refillFrom === undefined) this.searchAll = true;
   }
 
   /** Leases the heads of the ready queue by id and launches them; false when none was leased. */
@@ -243,11 +268,15 @@ export class Dispatcher {
     const excluded = [...this.perProject].filter(([, n]) => n >= perIntegrationLimit).map(([lane]) => lane);
     const now = this.clock();
     const limit = Math.min(capacity, CLAIM_BATCH);
+    // Searching for known lanes only (a backlog that did not fit in the ready queue), take no
+    // more per lane than the slots it has: the rest would be leased only to be released again.
+    let perLane = perIntegrationLimit;
+    if (!this.searchAll) perLane = Math.max(1, ...[...this.searchLanes].map((l) => this.roomInLane(l)));
     const claimed = await store.transaction(async (tx) => {
       const events = await tx.claimDueEvents({
         now,
         limit,
-        perProjectLimit: perIntegrationLimit,
+        perProjectLimit: perLane,
         excludeProjects: excluded,
         owner: this.owner,
         leaseUntil: now + this.o.timeoutMs + LEASE_MARGIN_MS,

@@ -9,7 +9,8 @@
  * the database that each is still its room's earliest pending event. The database stays the
  * authority: an event whose lease is refused (an older event of its room is waiting for a retry,
  * the search leased it first) is forgotten here, with the rest of its room, and the search finds
- * them when they are due.
+ * them when they are due. A backlog larger than the queue stays in the outbox and is read back
+ * in commit order as the queue empties (`refillFrom`, `refilled`).
  */
 import type { OutboxEvent } from '../domain/types.js';
 
@@ -23,37 +24,81 @@ export class ReadyQueue {
   /** Per lane, per room, the room's waiting events in room order; rooms oldest first. */
   private readonly lanes = new Map<string, Map<string, OutboxEvent[]>>();
   private count = 0;
+  /** Characters of payload held: a few large messages must not hold as much as many small events. */
+  private chars = 0;
+  /** The id of the last event added: ids grow in this process's commit order. */
+  private lastId = '';
+  /**
+   * Set when an event did not fit: from then on, events after `lastId` are in the outbox only,
+   * and new commits are not added either (they would jump the queue); `refilled` reads them back
+   * in id order, and clears this once it has read them all.
+   */
+  private behind = false;
 
-  /** @param capacity events held at most; beyond it they are left to the search (a backlog). */
-  constructor(private readonly capacity: number) {}
+  /**
+   * @param capacity events held at most, and `maxChars` characters of their payloads: beyond
+   *   either, a backlog is left in the outbox and read back as the queue empties.
+   */
+  constructor(
+    private readonly capacity: number,
+    private readonly maxChars: number,
+  ) {}
 
   get size(): number {
     return this.count;
   }
 
-  /** Adds committed events; returns the lanes of those that did not fit (the search's now). */
-  add(events: readonly OutboxEvent[]): Set<string> {
-    const overflow = new Set<string>();
+  /** Whether events after the queue's last are waiting in the outbox (see `behind`). */
+  get refillFrom(): string | undefined {
+    return this.behind ? this.lastId : undefined;
+  }
+
+  /** Room for this many more events before the queue is full (by count). */
+  get room(): number {
+    return this.capacity - this.count;
+  }
+
+  /** Whether the queue is at most half full: the time to read a backlog back. */
+  get halfEmpty(): boolean {
+    return this.count <= this.capacity / 2 && this.chars <= this.maxChars / 2;
+  }
+
+  /** Adds just-committed events, unless the queue is full or behind the outbox. */
+  add(events: readonly OutboxEvent[]): void {
     for (const e of events) {
-      // A room's later event may fit after an earlier one did not: its lease is then refused
-      // (the earlier one is pending), so order still holds.
-      if (this.count >= this.capacity) {
-        overflow.add(laneOf(e));
-        continue;
+      if (this.behind) return;
+      if (this.count >= this.capacity || this.chars + e.payload.length > this.maxChars) {
+        this.behind = true;
+        return;
       }
-      const lane = laneOf(e);
-      let rooms = this.lanes.get(lane);
-      if (rooms === undefined) {
-        rooms = new Map();
-        this.lanes.set(lane, rooms);
-      }
-      const key = roomKey(e);
-      const queue = rooms.get(key);
-      if (queue === undefined) rooms.set(key, [e]);
-      else queue.push(e);
-      this.count += 1;
+      this.push(e);
     }
-    return overflow;
+  }
+
+  /** Adds events read back from the outbox after `refillFrom`; `all` when none is left there. */
+  refilled(events: readonly OutboxEvent[], all: boolean): void {
+    for (const e of events) {
+      // Past the payload budget, the rest is read back next time (from this event on).
+      if (this.chars + e.payload.length > this.maxChars && this.count > 0) return;
+      this.push(e);
+    }
+    if (all) this.behind = false;
+  }
+
+  private push(e: OutboxEvent): void {
+    const lane = laneOf(e);
+    let rooms = this.lanes.get(lane);
+    if (rooms === undefined) {
+      rooms = new Map();
+      this.lanes.set(lane, rooms);
+    }
+    const key = roomKey(e);
+    const queue = rooms.get(key);
+    if (queue === undefined) rooms.set(key, [e]);
+    else queue.push(e);
+    this.count += 1;
+    this.chars += e.payload.length;
+    this.lastId = e.id;
   }
 
   /**
@@ -85,6 +130,7 @@ export class ReadyQueue {
     if (rooms === undefined || queue?.[0]?.id !== e.id) return;
     queue.shift();
     this.count -= 1;
+    this.chars -= e.payload.length;
     if (queue.length === 0) this.forgetRoom(rooms, laneOf(e), key);
   }
 
@@ -95,6 +141,7 @@ export class ReadyQueue {
     const queue = rooms?.get(key);
     if (rooms === undefined || queue === undefined) return;
     this.count -= queue.length;
+    for (const q of queue) this.chars -= q.payload.length;
     this.forgetRoom(rooms, laneOf(e), key);
   }
 

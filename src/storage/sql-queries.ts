@@ -664,6 +664,19 @@ export class SqlQueries implements Queries {
     return changed > 0;
   }
 
+  async pendingEventsAfter(afterId: string, now: number, limit: number): Promise<OutboxEvent[]> {
+    const rows = await this.x.all<EventRow>(
+      `SELECT * FROM events
+       WHERE id > ? AND status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+       ORDER BY id LIMIT ?`,
+      afterId,
+      now,
+      now,
+      limit,
+    );
+    return rows.map(toEvent);
+  }
+
   async releaseLease(eventId: string, owner: string): Promise<void> {
     await this.x.run(
       'UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?',

@@ -134,6 +134,11 @@ export interface Queries {
    * leased, and the earliest pending event of its room; false otherwise.
    */
   leaseEvent(eventId: string, owner: string, now: number, leaseUntil: number): Promise<boolean>;
+  /**
+   * Due, unleased pending events with ids after `afterId`, in id order (this process's commit
+   * order): what a ready queue that overflowed left in the outbox.
+   */
+  pendingEventsAfter(afterId: string, now: number, limit: number): Promise<OutboxEvent[]>;
   /** The earliest time a pending event becomes due, or undefined when none is pending. */
   nextDueAt(): Promise<number | undefined>;
   /** Gives a leased event back without an attempt (shutdown, integration disabled meanwhile). */

@@ -41,6 +41,8 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export interface HarnessOptions {
   /** Run the delivery worker in-process, as `relevo serve` does with RELEVO_ROLE=all. */
   readonly worker?: boolean;
+  /** The worker's ready queue size (default: the product's). */
+  readonly readyQueue?: { readonly capacity: number; readonly maxChars: number };
   /** The logger of the app and the worker (e.g. one writing into a buffer); silent by default. */
   readonly logger?: pino.Logger;
 }
@@ -73,7 +75,14 @@ export async function createHarness(
   });
   await app.server.ready();
   const log = options.logger ?? pino({ level: process.env.RELEVO_TEST_LOG ?? 'silent' });
-  const worker = options.worker ? await startDeliveryWorker({ config, store, log }) : undefined;
+  const worker = options.worker
+    ? await startDeliveryWorker({
+        config,
+        store,
+        log,
+        ...(options.readyQueue ? { readyQueue: options.readyQueue } : {}),
+      })
+    : undefined;
   return {
     app,
     store,

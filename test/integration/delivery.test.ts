@@ -281,6 +281,51 @@ describe('order and fairness', () => {
     expect(firstStuckMessage).toBeGreaterThan(0);
   });
 
+  it('a backlog larger than the ready queue goes out whole, once, and in room order', async () => {
+    const receiver = await startReceiver();
+    // Four events fit in memory; two attempts at a time; one room fails twice: the backlog is
+    // read back from the outbox, leases by id are refused behind the retrying room, and the
+    // search takes over there.
+    const h = await createHarness(
+      { RELEVO_WEBHOOK_CONCURRENCY: '2', RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,40ms,40ms,40ms' },
+      { worker: true, readyQueue: { capacity: 4, maxChars: 1_000_000 } },
+    );
+    open.push(receiver, h);
+    const s = await h.seed();
+    await createIntegration(h, s, receiver.url);
+    let stuck: string | undefined;
+    const refused = new Set<number>();
+    receiver.respond((r, i) => {
+      const body = JSON.parse(r.body);
+      stuck ??= body.room_id as string;
+      if (body.room_id === stuck && refused.size < 2) {
+        refused.add(i);
+        return { kind: 'status', status: 503 };
+      }
+      return { kind: 'status', status: 200 };
+    });
+    const pairs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => startedPair(h.store, s.project.id, i)),
+    );
+    for (let n = 1; n <= 6; n++) {
+      await Promise.all(pairs.map((p) => appendTestEvent(h.store, s.project.id, p.roomId, n)));
+    }
+    await receiver.waitFor(10 * 7 + 2);
+    const delivered = receiver.received.filter((_, i) => !refused.has(i));
+    expect(new Set(delivered.map((r) => r.headers['webhook-id'])).size).toBe(delivered.length);
+    const byRoom = new Map<string, number[]>();
+    for (const r of delivered) {
+      const body = JSON.parse(r.body);
+      byRoom.set(body.room_id, [...(byRoom.get(body.room_id) ?? []), body.n ?? 0]);
+    }
+    for (const p of pairs) expect(byRoom.get(p.roomId)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // Every event settles (the last answers may still be being recorded).
+    await eventually(
+      () => h.store.queries.listEvents(s.project.id, { status: 'pending' }, { limit: 10 }),
+      (page) => page.items.length === 0,
+    );
+  });
+
   it('a webhook that does not answer cannot hold up another project', async () => {
     const slow = await startReceiver();
     const fast = await startReceiver();
