@@ -65,6 +65,11 @@ export interface CheckpointerOptions {
 const INTERVAL_MS = 100;
 /** 16,384 pages = 64 MiB of WAL between restarts: one held-back batch per ≈ 10,000 requests. */
 const RESTART_FRAMES = 16_384;
+/**
+ * A checkpoint still running after this long (a slow disk, a starved core) holds the next batch
+ * back too, so that the WAL cannot grow by more than this much writing while checkpoints lag.
+ */
+const STALL_MS = 1_000;
 
 export class Checkpointer {
   private readonly worker: Worker;
@@ -103,17 +108,17 @@ export class Checkpointer {
   /** After a commit: starts a checkpoint when none runs and the last began `intervalMs` ago. */
   afterCommit(): void {
     if (this.stopped || this.running) return;
-    const now = performance.now();
-    if (now - this.lastStarted < this.intervalMs) return;
-    this.lastStarted = now;
+    if (performance.now() - this.lastStarted < this.intervalMs) return;
     this.start();
   }
 
   /** True when the next batch should wait for `catchUp()` so that the WAL can start over. */
   get needsRestart(): boolean {
+    if (this.stopped) return false;
+    if (this.running) return performance.now() - this.lastStarted > STALL_MS;
     // Even a checkpoint that copied every frame it saw raced the commits made while it ran: the
     // WAL only starts over after one that ran with no write beside it (catchUp).
-    return !this.stopped && !this.running && Atomics.load(this.shared, LOG) >= this.restartFrames;
+    return Atomics.load(this.shared, LOG) >= this.restartFrames;
   }
 
   /**
@@ -130,6 +135,7 @@ export class Checkpointer {
   }
 
   private start(): void {
+    this.lastStarted = performance.now();
     Atomics.add(this.shared, STARTED, 1);
     this.worker.postMessage('checkpoint');
   }
