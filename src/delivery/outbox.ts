@@ -24,7 +24,7 @@ export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
   // go out, in order, once it is updated and enabled again (webhooks.md: "events keep being
   // stored, none sent" while disabled).
   // A channel event is only appended for a channel that has somewhere to send it.
-  const sendable = destination === 'channel' || (await tx.getIntegration(e.projectId)) !== undefined;
+  const sendable = destination === 'channel' || (await tx.hasIntegration(e.projectId));
   const event: OutboxEvent = {
     id: newId('evt', e.createdAt),
     projectId: e.projectId,

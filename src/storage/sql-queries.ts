@@ -288,6 +288,11 @@ export class SqlQueries implements Queries {
       i.updatedAt,
     );
   }
+  async hasIntegration(projectId: string): Promise<boolean> {
+    return (
+      (await this.x.one('SELECT 1 AS one FROM integrations WHERE project_id = ?', projectId)) !== undefined
+    );
+  }
   async getIntegration(projectId: string): Promise<Integration | undefined> {
     const r = await this.x.one<IntegrationRow>('SELECT * FROM integrations WHERE project_id = ?', projectId);
     if (r === undefined) return undefined;

@@ -79,6 +79,8 @@ export interface Queries {
 
   insertIntegration(i: Integration): Promise<void>;
   getIntegration(projectId: string): Promise<Integration | undefined>;
+  /** Whether the project has an integration, enabled or not (no secrets read or decrypted). */
+  hasIntegration(projectId: string): Promise<boolean>;
   /** Returns the updated integration, or undefined when the project has none. */
   updateIntegration(projectId: string, patch: IntegrationPatch): Promise<Integration | undefined>;
   deleteIntegration(projectId: string): Promise<boolean>;
