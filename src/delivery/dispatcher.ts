@@ -11,6 +11,7 @@
  *   2xx, in the same transaction as its attempt row; a crash in between repeats that one attempt
  *   (same webhook-id), which is the at-least-once promise.
  */
+import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import { newId, randomHex } from '../domain/ids.js';
 import type { AttemptResult, Integration, OutboxEvent } from '../domain/types.js';
@@ -53,8 +54,6 @@ const CLAIM_BATCH = 64;
 const SAFETY_POLL_MS = 1_000;
 /** While attempts are in flight, a retry due elsewhere is looked for at least this often. */
 const BUSY_POLL_MS = 250;
-/** Finished attempts within this window are followed by one claim. */
-const COALESCE_MS = 2;
 /**
  * Just-committed events held in memory for leasing by id (ready-queue.ts), by count and by
  * payload characters (8 Mi: a few large messages are not thousands of small events). A backlog
@@ -73,7 +72,6 @@ type Target =
 interface Flight {
   readonly projectId: string;
   readonly room: string;
-  readonly abort: AbortController;
   readonly done: Promise<void>;
 }
 
@@ -81,6 +79,8 @@ export class Dispatcher {
   /** This process's name on the leases it holds. */
   readonly owner = `wrk_${randomHex(8)}`;
   private readonly inFlight = new Map<string, Flight>();
+  /** Aborted when shutdown gives up on the attempts still in flight: one for all of them. */
+  private readonly abandon = new AbortController();
   private readonly perProject = new Map<string, number>();
   /** Rooms (and destinations) with an attempt in flight: their next event waits for it. */
   private readonly busyRooms = new Set<string>();
@@ -105,11 +105,12 @@ export class Dispatcher {
   private again = false;
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
-  private soon: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: DispatcherOptions) {
     this.clock = o.clock ?? Date.now;
     this.random = o.random ?? Math.random;
+    // Every attempt in flight listens to it (up to maxInFlight): not a leak.
+    setMaxListeners(0, this.abandon.signal);
     this.ready = o.store.capabilities.singleProcess
       ? new ReadyQueue(o.readyQueue?.capacity ?? READY_CAPACITY, o.readyQueue?.maxChars ?? READY_MAX_CHARS)
       : undefined;
@@ -146,18 +147,6 @@ export class Dispatcher {
     }
     this.pumping = true;
     setImmediate(() => void this.pump());
-  }
-
-  /**
-   * A finished attempt frees a slot; attempts finishing within COALESCE_MS share one claim
-   * instead of paying one each (a claim is a transaction, ≈ 0.5 ms on SQLite).
-   */
-  private wakeSoon(): void {
-    if (this.soon !== undefined || this.stopped) return;
-    this.soon = setTimeout(() => {
-      this.soon = undefined;
-      this.wake(false);
-    }, COALESCE_MS);
   }
 
   get inFlightCount(): number {
@@ -341,14 +330,13 @@ export class Dispatcher {
   }
 
   private launch(event: OutboxEvent, target: Target): void {
-    const abort = new AbortController();
     const lane = laneOf(event);
     const room = roomKey(event);
     this.perProject.set(lane, (this.perProject.get(lane) ?? 0) + 1);
     this.busyRooms.add(room);
     // Launched by the search: it may be waiting in the ready queue too.
     this.ready?.take(event);
-    const done = this.deliver(event, target, abort.signal)
+    const done = this.deliver(event, target, this.abandon.signal)
       .catch((e: unknown) => {
         this.o.log.error({ err: coerceError(e), eventId: event.id }, 'delivery attempt failed to complete');
       })
@@ -358,9 +346,11 @@ export class Dispatcher {
         const n = (this.perProject.get(lane) ?? 1) - 1;
         if (n <= 0) this.perProject.delete(lane);
         else this.perProject.set(lane, n);
-        this.wakeSoon();
+        // Attempts finishing in the same turn of the event loop share one pass (wake runs the
+        // pass on setImmediate): a slot is refilled within the turn, not after a timer.
+        this.wake(false);
       });
-    this.inFlight.set(event.id, { projectId: event.projectId, room, abort, done });
+    this.inFlight.set(event.id, { projectId: event.projectId, room, done });
   }
 
   /** One attempt of one event, and the bookkeeping of its outcome. */
@@ -532,7 +522,6 @@ export class Dispatcher {
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.soon !== undefined) clearTimeout(this.soon);
     while (this.pumping) await new Promise((r) => setImmediate(r));
     const all = () => Promise.all([...this.inFlight.values()].map((f) => f.done));
     let timer: NodeJS.Timeout | undefined;
@@ -542,7 +531,7 @@ export class Dispatcher {
     const finished = await Promise.race([all().then(() => 'done' as const), deadline]);
     clearTimeout(timer);
     if (finished === 'late') {
-      for (const f of this.inFlight.values()) f.abort.abort();
+      this.abandon.abort();
       await all();
     }
   }

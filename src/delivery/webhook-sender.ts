@@ -104,9 +104,14 @@ export class WebhookSender {
         return fail({ kind: 'refused', reason: why }, `refused by the network policy: ${why}`, elapsed());
     }
 
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), req.timeoutMs);
-    const signal = req.signal === undefined ? timeout.signal : AbortSignal.any([timeout.signal, req.signal]);
+    // One controller per attempt, aborted by its timer or by the caller's signal (shutdown):
+    // AbortSignal.any would cost a composite signal and weak references per attempt.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), req.timeoutMs);
+    const onAbandon = () => abort.abort();
+    if (req.signal?.aborted) abort.abort();
+    else req.signal?.addEventListener('abort', onAbandon, { once: true });
+    const signal = abort.signal;
     try {
       const res = await request(url, {
         method: 'POST',
@@ -131,7 +136,7 @@ export class WebhookSender {
       };
     } catch (e) {
       if (req.signal?.aborted) return fail({ kind: 'aborted' }, 'abandoned at shutdown', elapsed());
-      if (timeout.signal.aborted) {
+      if (abort.signal.aborted) {
         return fail({ kind: 'timeout' }, `no response within ${req.timeoutMs} ms`, elapsed());
       }
       const code = errorCode(e);
@@ -149,6 +154,7 @@ export class WebhookSender {
       );
     } finally {
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbandon);
     }
   }
 
