@@ -347,8 +347,9 @@ export class Dispatcher {
         if (n <= 0) this.perProject.delete(lane);
         else this.perProject.set(lane, n);
         // Attempts finishing in the same turn of the event loop share one pass (wake runs the
-        // pass on setImmediate): a slot is refilled within the turn, not after a timer.
-        this.wake(false);
+        // pass on setImmediate): a slot is refilled within the turn, not after a timer. Without
+        // a ready queue (PostgreSQL) the outbox is all there is: search it.
+        this.wake(this.ready === undefined);
       });
     this.inFlight.set(event.id, { projectId: event.projectId, room, done });
   }

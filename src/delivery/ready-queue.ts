@@ -26,7 +26,7 @@ export class ReadyQueue {
   private count = 0;
   /** Characters of payload held: a few large messages must not hold as much as many small events. */
   private chars = 0;
-  /** The id of the last event added: ids grow in this process's commit order. */
+  /** The greatest id added: new ids grow in this process's commit order. */
   private lastId = '';
   /**
    * Set when an event did not fit: from then on, events after `lastId` are in the outbox only,
@@ -98,7 +98,9 @@ export class ReadyQueue {
     else queue.push(e);
     this.count += 1;
     this.chars += e.payload.length;
-    this.lastId = e.id;
+    // A requeued event (a manual retry or replay) keeps its old id: it must not move the point
+    // a refill reads from back over events already here.
+    if (e.id > this.lastId) this.lastId = e.id;
   }
 
   /**

@@ -254,3 +254,53 @@ export const toBotChannel = (r: BotChannelRow): BotChannelConfig => ({
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
+
+/** The columns of the tables that `PAIR_SELECT` joins, under the aliases b, u, r and c. */
+const PAIR_COLUMNS = {
+  b: ['id', 'project_id', 'name', 'channel', 'created_at'] satisfies Array<keyof BotRow>,
+  u: ['id', 'project_id', 'names', 'reference_id', 'created_at'] satisfies Array<keyof EndUserRow>,
+  r: ['id', 'project_id', 'bot_id', 'user_id', 'last_seq', 'created_at', 'bot_step'] satisfies Array<
+    keyof RoomRow
+  >,
+  c: [
+    'id',
+    'project_id',
+    'room_id',
+    'bot_id',
+    'user_id',
+    'state',
+    'assignment',
+    'metadata',
+    'start_at',
+    'end_at',
+    'ended_reason',
+  ] satisfies Array<keyof ConversationRow>,
+};
+
+/** The select list of a bot, end user, room and conversation joined in one row: `b_id`, `u_names`… */
+export const PAIR_SELECT = Object.entries(PAIR_COLUMNS)
+  .flatMap(([alias, columns]) => columns.map((c) => `${alias}.${c} AS ${alias}_${c}`))
+  .join(', ');
+
+function part<R>(row: Record<string, unknown>, alias: keyof typeof PAIR_COLUMNS): R | undefined {
+  // A LEFT JOIN that found nothing leaves every column of its table NULL.
+  if (row[`${alias}_id`] == null) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const c of PAIR_COLUMNS[alias]) out[c] = row[`${alias}_${c}`];
+  return out as R;
+}
+
+/** Splits a row selected with `PAIR_SELECT` into its tables' rows. */
+export function splitPairRow(row: Record<string, unknown>): {
+  bot: BotRow | undefined;
+  user: EndUserRow | undefined;
+  room: RoomRow | undefined;
+  active: ConversationRow | undefined;
+} {
+  return {
+    bot: part<BotRow>(row, 'b'),
+    user: part<EndUserRow>(row, 'u'),
+    room: part<RoomRow>(row, 'r'),
+    active: part<ConversationRow>(row, 'c'),
+  };
+}

@@ -29,8 +29,10 @@ import {
   type EventRow,
   type IntegrationRow,
   type MessageRow,
+  PAIR_SELECT,
   type ProjectRow,
   type RoomRow,
+  splitPairRow,
   toAttempt,
   toBot,
   toBotChannel,
@@ -55,6 +57,7 @@ import type {
   IntegrationPatch,
   Page,
   PageRequest,
+  PairState,
   Queries,
   RequeueSelection,
   StoredResponse,
@@ -379,6 +382,27 @@ export class SqlQueries implements Queries {
       id,
     );
     return r && toConversation(r);
+  }
+  async findPair(projectId: string, botId: string, userId: string): Promise<PairState> {
+    const row = await this.x.one<Record<string, unknown>>(
+      `SELECT ${PAIR_SELECT}
+       FROM (SELECT 1 AS one) x
+       LEFT JOIN bots b ON b.project_id = ? AND b.id = ?
+       LEFT JOIN end_users u ON u.project_id = ? AND u.id = ?
+       LEFT JOIN rooms r ON r.bot_id = b.id AND r.user_id = u.id
+       LEFT JOIN conversations c ON c.room_id = r.id AND c.state = 'active'`,
+      projectId,
+      botId,
+      projectId,
+      userId,
+    );
+    const rows = splitPairRow(row ?? {});
+    return {
+      bot: rows.bot && toBot(rows.bot),
+      user: rows.user && toEndUser(rows.user),
+      room: rows.room && toRoom(rows.room),
+      active: rows.active && toConversation(rows.active),
+    };
   }
   async getActiveConversation(roomId: string): Promise<Conversation | undefined> {
     const r = await this.x.one<ConversationRow>(

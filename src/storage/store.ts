@@ -87,6 +87,11 @@ export interface Queries {
 
   getRoom(projectId: string, id: string): Promise<Room | undefined>;
   getRoomByPair(botId: string, userId: string): Promise<Room | undefined>;
+  /**
+   * A project's bot and end user by id, their room and its active conversation, in one read:
+   * what starting or closing a conversation needs first.
+   */
+  findPair(projectId: string, botId: string, userId: string): Promise<PairState>;
   setRoomBotStep(roomId: string, step: string | null): Promise<void>;
   insertRoom(r: Room): Promise<void>;
   /** Reserves the next position in the room's event order (row-locks the room where it can). */
@@ -245,6 +250,14 @@ export type RequeueSelection =
 export type Tx = Queries;
 
 /** What one commit made visible: events to deliver and messages (for live channels). */
+/** What `findPair` finds; each part is absent when it does not exist. */
+export interface PairState {
+  readonly bot: Bot | undefined;
+  readonly user: EndUser | undefined;
+  readonly room: Room | undefined;
+  readonly active: Conversation | undefined;
+}
+
 export interface Committed {
   /**
    * Pending events the transaction wrote (new, or requeued for another round), in commit order:

@@ -89,6 +89,16 @@ describe('ReadyQueue', () => {
     expect(ids(q.pick(() => 10, none, 10))).toEqual(ids([e4!]));
   });
 
+  it('keeps reading back from its newest event when an older one is requeued into it', () => {
+    const q = new ReadyQueue(2, 1_000_000);
+    const old = ev('p1', 'r0');
+    const [e1, e2, e3] = [ev('p1', 'r1'), ev('p1', 'r2'), ev('p1', 'r3')];
+    q.add([e1!]);
+    q.add([old]); // a manual retry: an event with an older id than e1
+    q.add([e2!, e3!]);
+    expect(q.refillFrom).toBe(e1!.id);
+  });
+
   it('counts payload characters too: a few large events fill it like many small ones', () => {
     const q = new ReadyQueue(1_000, 100);
     const big = 'x'.repeat(60);

@@ -29,24 +29,27 @@ export interface StartConversationInput {
   readonly now: number;
 }
 
-export async function findBotAndUser(
+/**
+ * The bot and end user a request names, their room and its active conversation, in one read;
+ * the 404s when the bot or the user does not exist in the project.
+ */
+async function findPair(
   tx: Tx,
   projectId: string,
   botId: string,
   userId: string,
-): Promise<[Bot, EndUser]> {
-  const bot = await tx.getBot(projectId, botId);
+): Promise<{ bot: Bot; user: EndUser; room: Room | undefined; active: Conversation | undefined }> {
+  const { bot, user, room, active } = await tx.findPair(projectId, botId, userId);
   if (bot === undefined) {
     throw new ApiError('bot_not_found', `No bot with id ${JSON.stringify(botId)} exists in this project.`);
   }
-  const user = await tx.getEndUser(projectId, userId);
   if (user === undefined) {
     throw new ApiError(
       'user_not_found',
       `No end user with id ${JSON.stringify(userId)} exists in this project.`,
     );
   }
-  return [bot, user];
+  return { bot, user, room, active };
 }
 
 /** The room of a (bot, end user) pair, created on first use and reused afterwards. */
@@ -57,8 +60,11 @@ export async function roomFor(
   user: EndUser,
   now: number,
 ): Promise<Room> {
-  const existing = await tx.getRoomByPair(bot.id, user.id);
-  if (existing !== undefined) return existing;
+  return (await tx.getRoomByPair(bot.id, user.id)) ?? createRoom(tx, projectId, bot, user, now);
+}
+
+/** Creates the room of a (bot, end user) pair on its first use (or finds the racing winner's). */
+async function createRoom(tx: Tx, projectId: string, bot: Bot, user: EndUser, now: number): Promise<Room> {
   const room: Room = { id: newId('room', now), projectId, botId: bot.id, userId: user.id, createdAt: now };
   try {
     await tx.insertRoom(room);
@@ -93,10 +99,10 @@ export async function startConversation(
   input: StartConversationInput,
 ): Promise<{ conversation: Conversation; bot: Bot; user: EndUser; room: Room }> {
   const { projectId, now } = input;
-  const [bot, user] = await findBotAndUser(tx, projectId, input.botId, input.userId);
-  const room = await roomFor(tx, projectId, bot, user, now);
-  const active = await tx.getActiveConversation(room.id);
-  if (active !== undefined) throw alreadyActive(active.id);
+  const found = await findPair(tx, projectId, input.botId, input.userId);
+  const { bot, user } = found;
+  if (found.active !== undefined) throw alreadyActive(found.active.id);
+  const room = found.room ?? (await createRoom(tx, projectId, bot, user, now));
 
   const conversation: Conversation = {
     id: newId('conv', now),
@@ -172,9 +178,7 @@ export async function closeConversation(
   input: CloseConversationInput,
 ): Promise<{ conversation: Conversation; bot: Bot; user: EndUser; room: Room }> {
   const { projectId, now } = input;
-  const [bot, user] = await findBotAndUser(tx, projectId, input.botId, input.userId);
-  const room = await tx.getRoomByPair(bot.id, user.id);
-  const active = room === undefined ? undefined : await tx.getActiveConversation(room.id);
+  const { bot, user, room, active } = await findPair(tx, projectId, input.botId, input.userId);
   if (room === undefined || active === undefined) {
     throw new ApiError(
       'conversation_not_found',
