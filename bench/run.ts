@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { type Cluster, findPostgresBin, startCluster } from '../test/setup/postgres-cluster.js';
-import { httpJson, median, type Percentiles, percentiles, round, sleep } from './lib/common.js';
+import { httpJson, median, type Percentiles, percentiles, round, settle, sleep } from './lib/common.js';
 import {
   cpuMsOf,
   killAll,
@@ -165,7 +165,14 @@ function amountFor(rate: number, seconds: number): number {
   return Math.max(cycle * 4, Math.round((rate * seconds) / cycle) * cycle);
 }
 
+/** Before every measured run: the machine settles first (lib/common.ts, `settle`). */
+async function settled(label: string): Promise<void> {
+  const waited = await settle();
+  if (waited > 1_000) log(`  waited ${round(waited / 1000, 1)} s for the machine to settle before ${label}`);
+}
+
 async function closedRun(t: LoadTarget, seconds: number): Promise<{ result: ClosedResult; cpuMs: number }> {
+  await settled(t.label);
   const cpuBefore = cpuMsOf(t.server.pid);
   const result = await runLoad<ClosedResult>({
     kind: 'closed',
@@ -490,6 +497,7 @@ const roundPercentiles = (p: Percentiles): Percentiles => ({
 });
 
 async function pacedRun(t: LoadTarget, seconds: number): Promise<E2eFigures> {
+  await settled(t.label);
   await resetReceiver(true);
   const result = await runLoad<PacedResult>({
     kind: 'paced',

@@ -2,6 +2,7 @@
  * Small pieces shared by the benchmark's processes: a wall clock with sub-millisecond resolution
  * that agrees across processes of one machine, percentiles, and plain HTTP calls.
  */
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 
 /** Milliseconds since the epoch, with microseconds: comparable between processes of one machine. */
@@ -10,6 +11,37 @@ export function epochMs(): number {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Busy and total CPU time of the whole machine so far (Linux /proc/stat), in clock ticks. */
+function machineTicks(): { busy: number; total: number } | undefined {
+  try {
+    const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const t = first.trim().split(/\s+/).slice(1).map(Number);
+    const total = t.reduce((a, b) => a + b, 0);
+    // idle and iowait are the 4th and 5th numbers.
+    return { busy: total - (t[3] ?? 0) - (t[4] ?? 0), total };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until the machine is nearly idle (under `threshold` of all cores busy over 250 ms), at
+ * most `maxMs`: a server measured right after another one must not share the cores with what
+ * the other still has to do (a PostgreSQL server writing its checkpoint, a backlog still going
+ * out). Returns how long it waited. Elsewhere than Linux, it does not wait.
+ */
+export async function settle(threshold = 0.15, maxMs = 15_000): Promise<number> {
+  const began = performance.now();
+  while (performance.now() - began < maxMs) {
+    const a = machineTicks();
+    await sleep(250);
+    const b = machineTicks();
+    if (a === undefined || b === undefined || b.total === a.total) break;
+    if ((b.busy - a.busy) / (b.total - a.total) < threshold) break;
+  }
+  return performance.now() - began;
+}
 
 /** The p-th percentile (0..100) of already sorted values, nearest-rank; NaN when empty. */
 export function percentileSorted(sorted: ArrayLike<number>, p: number): number {

@@ -61,6 +61,8 @@ const BUSY_POLL_MS = 250;
  * empties: holding more would only hold more memory.
  */
 const READY_CAPACITY = 2_000;
+/** Without a ready queue, attempts finishing within this window share one search. */
+const COALESCE_MS = 2;
 const READY_MAX_CHARS = 8 * 1024 * 1024;
 
 type Target =
@@ -105,6 +107,7 @@ export class Dispatcher {
   private again = false;
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: DispatcherOptions) {
     this.clock = o.clock ?? Date.now;
@@ -147,6 +150,25 @@ export class Dispatcher {
     }
     this.pumping = true;
     setImmediate(() => void this.pump());
+  }
+
+  /**
+   * A finished attempt frees a slot. With a ready queue, attempts finishing in the same turn of
+   * the event loop share one pass (wake runs it on setImmediate), so the slot is refilled within
+   * the turn. Without one (PostgreSQL) the slot is refilled by a search of the outbox, and
+   * attempts finishing within COALESCE_MS share one search: a search for one free slot would
+   * lease a lane's share (up to its limit) only to release all but one again.
+   */
+  private refill(): void {
+    if (this.ready !== undefined) {
+      this.wake(false);
+      return;
+    }
+    if (this.soon !== undefined || this.stopped) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.wake(true);
+    }, COALESCE_MS);
   }
 
   get inFlightCount(): number {
@@ -346,10 +368,7 @@ export class Dispatcher {
         const n = (this.perProject.get(lane) ?? 1) - 1;
         if (n <= 0) this.perProject.delete(lane);
         else this.perProject.set(lane, n);
-        // Attempts finishing in the same turn of the event loop share one pass (wake runs the
-        // pass on setImmediate): a slot is refilled within the turn, not after a timer. Without
-        // a ready queue (PostgreSQL) the outbox is all there is: search it.
-        this.wake(this.ready === undefined);
+        this.refill();
       });
     this.inFlight.set(event.id, { projectId: event.projectId, room, done });
   }
@@ -523,6 +542,7 @@ export class Dispatcher {
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.soon !== undefined) clearTimeout(this.soon);
     while (this.pumping) await new Promise((r) => setImmediate(r));
     const all = () => Promise.all([...this.inFlight.values()].map((f) => f.done));
     let timer: NodeJS.Timeout | undefined;

@@ -10,7 +10,7 @@ import { standardWebhooksSecret } from '../../src/delivery/signer.js';
 import { authHeaders, call } from '../helpers/api.js';
 import { appendTestEvent, eventually, startedPair } from '../helpers/events.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
-import { startReceiver } from '../helpers/receiver.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -37,6 +37,35 @@ async function createIntegration(h: Harness, s: Seed, url: string, extra: Record
 }
 
 const status = (h: Harness, id: string) => h.store.queries.getEvent(id);
+
+/** Answers `status` to the first `times` requests of the first room to arrive, 200 to all else. */
+function failFirstRoom(receiver: Receiver, times: number, status: number) {
+  let room: string | undefined;
+  const refused = new Set<number>();
+  receiver.respond((r, i) => {
+    const body = JSON.parse(r.body);
+    room ??= body.room_id as string;
+    if (body.room_id === room && refused.size < times) {
+      refused.add(i);
+      return { kind: 'status', status };
+    }
+    return { kind: 'status', status: 200 };
+  });
+  return { refused, room: () => room };
+}
+
+/** `rooms` started pairs, then `messages` test events in each room, numbered from 1. */
+async function roomsWithMessages(h: Harness, s: Seed, rooms: number, messages: number) {
+  const pairs = await Promise.all(
+    Array.from({ length: rooms }, (_, i) => startedPair(h.store, s.project.id, i)),
+  );
+  // Rooms in parallel, each room's events one after the other: concurrent writes to one room
+  // have no order of their own (on PostgreSQL they take the room's row lock in any order).
+  for (let n = 1; n <= messages; n++) {
+    await Promise.all(pairs.map((p) => appendTestEvent(h.store, s.project.id, p.roomId, n)));
+  }
+  return pairs;
+}
 
 describe('request', () => {
   it('posts the stored bytes, signed both ways, with the documented headers', async () => {
@@ -239,25 +268,8 @@ describe('order and fairness', () => {
   it('delivers each room in order while one room waits on retries', async () => {
     const { h, s, receiver } = await setup({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,50ms,50ms,50ms,50ms' });
     // The room of the first request to arrive is the one that fails, three times.
-    let stuck: string | undefined;
-    let stuckFailures = 0;
-    receiver.respond((r) => {
-      const body = JSON.parse(r.body);
-      stuck ??= body.room_id as string;
-      if (body.room_id === stuck && stuckFailures < 3) {
-        stuckFailures++;
-        return { kind: 'status', status: 500 };
-      }
-      return { kind: 'status', status: 200 };
-    });
-    const pairs = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => startedPair(h.store, s.project.id, i)),
-    );
-    // Rooms in parallel, each room's events one after the other: concurrent writes to one room
-    // have no order of their own (on PostgreSQL they take the room's row lock in any order).
-    for (let n = 1; n <= 5; n++) {
-      await Promise.all(pairs.map((p) => appendTestEvent(h.store, s.project.id, p.roomId, n)));
-    }
+    const failing = failFirstRoom(receiver, 3, 500);
+    const pairs = await roomsWithMessages(h, s, 12, 5);
     // 12 starts + 60 messages delivered, plus 3 failed attempts.
     await receiver.waitFor(12 * 6 + 3);
     const okByRoom = new Map<string, number[]>();
@@ -269,14 +281,14 @@ describe('order and fairness', () => {
     }
     for (const p of pairs) {
       const seen = okByRoom.get(p.roomId)!;
-      const expected = p.roomId === stuck ? [0, 0, 0, 0, 1, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5];
+      const expected = p.roomId === failing.room() ? [0, 0, 0, 0, 1, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5];
       expect(seen).toEqual(expected);
     }
     // Other rooms were not held up: all their events arrived before the stuck room's first message.
     const firstStuckMessage = receiver.received.findIndex(
-      (r) => JSON.parse(r.body).room_id === stuck && JSON.parse(r.body).n === 1,
+      (r) => JSON.parse(r.body).room_id === failing.room() && JSON.parse(r.body).n === 1,
     );
-    const othersDone = receiver.received.filter((r) => JSON.parse(r.body).room_id !== stuck).length;
+    const othersDone = receiver.received.filter((r) => JSON.parse(r.body).room_id !== failing.room()).length;
     expect(othersDone).toBe(11 * 6);
     expect(firstStuckMessage).toBeGreaterThan(0);
   });
@@ -293,25 +305,10 @@ describe('order and fairness', () => {
     open.push(receiver, h);
     const s = await h.seed();
     await createIntegration(h, s, receiver.url);
-    let stuck: string | undefined;
-    const refused = new Set<number>();
-    receiver.respond((r, i) => {
-      const body = JSON.parse(r.body);
-      stuck ??= body.room_id as string;
-      if (body.room_id === stuck && refused.size < 2) {
-        refused.add(i);
-        return { kind: 'status', status: 503 };
-      }
-      return { kind: 'status', status: 200 };
-    });
-    const pairs = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => startedPair(h.store, s.project.id, i)),
-    );
-    for (let n = 1; n <= 6; n++) {
-      await Promise.all(pairs.map((p) => appendTestEvent(h.store, s.project.id, p.roomId, n)));
-    }
+    const failing = failFirstRoom(receiver, 2, 503);
+    const pairs = await roomsWithMessages(h, s, 10, 6);
     await receiver.waitFor(10 * 7 + 2);
-    const delivered = receiver.received.filter((_, i) => !refused.has(i));
+    const delivered = receiver.received.filter((_, i) => !failing.refused.has(i));
     expect(new Set(delivered.map((r) => r.headers['webhook-id'])).size).toBe(delivered.length);
     const byRoom = new Map<string, number[]>();
     for (const r of delivered) {
