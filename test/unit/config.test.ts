@@ -29,7 +29,7 @@ describe('defaults', () => {
         10 * HOUR,
         10 * HOUR,
       ],
-      webhookConcurrency: 16,
+      webhookConcurrency: 64,
       role: 'all',
       logLevel: 'info',
       bodyLimitBytes: 1024 * 1024,
