@@ -1,8 +1,10 @@
 /**
  * The dispatcher: takes due events from the outbox and delivers them to their project's webhook.
  *
- * - Fast when healthy: a commit that wrote events wakes it at once (no polling interval); a timer
- *   armed for the next due retry, and a slow safety poll, cover everything else.
+ * - Fast when healthy: a commit that wrote events wakes it at once (no polling interval). On
+ *   SQLite those events are leased by id from an in-memory ready queue (ready-queue.ts); the
+ *   outbox is searched at start, when a timer fires for a retry, and where a lease was refused.
+ *   A timer armed for the next due retry, and a slow safety poll, cover everything else.
  * - In order per room: only the earliest pending event of a room is ever claimed, and it stays
  *   pending (holding its room, and only its room) until it is delivered or dead-lettered.
  * - Fair: at most `perIntegrationLimit` attempts in flight per project, and one claim hands out
@@ -71,16 +73,11 @@ type Target =
   | { kind: 'wait' }
   | { kind: 'cancel'; reason: string };
 
-interface Flight {
-  readonly projectId: string;
-  readonly room: string;
-  readonly done: Promise<void>;
-}
-
 export class Dispatcher {
   /** This process's name on the leases it holds. */
   readonly owner = `wrk_${randomHex(8)}`;
-  private readonly inFlight = new Map<string, Flight>();
+  /** Attempts in flight, by event id: each settles when its outcome is recorded. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   /** Aborted when shutdown gives up on the attempts still in flight: one for all of them. */
   private readonly abandon = new AbortController();
   private readonly perProject = new Map<string, number>();
@@ -370,7 +367,7 @@ export class Dispatcher {
         else this.perProject.set(lane, n);
         this.refill();
       });
-    this.inFlight.set(event.id, { projectId: event.projectId, room, done });
+    this.inFlight.set(event.id, done);
   }
 
   /** One attempt of one event, and the bookkeeping of its outcome. */
@@ -544,7 +541,7 @@ export class Dispatcher {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.soon !== undefined) clearTimeout(this.soon);
     while (this.pumping) await new Promise((r) => setImmediate(r));
-    const all = () => Promise.all([...this.inFlight.values()].map((f) => f.done));
+    const all = () => Promise.all(this.inFlight.values());
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((r) => {
       timer = setTimeout(() => r('late'), graceMs);

@@ -24,7 +24,6 @@ import { Worker } from 'node:worker_threads';
 const STARTED = 0; // checkpoints asked for (written by the store's thread)
 const DONE = 1; // checkpoints finished (written by the worker)
 const LOG = 2; // WAL frames at the last finished checkpoint
-const CHECKPOINTED = 3; // of which copied into the database file (for diagnosis)
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -42,7 +41,6 @@ parentPort.on('message', (m) => {
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
     Atomics.store(shared, ${LOG}, r.log);
-    Atomics.store(shared, ${CHECKPOINTED}, r.checkpointed);
   } catch (e) {
     parentPort.postMessage({ error: String(e && e.message ? e.message : e) });
   }
@@ -77,7 +75,7 @@ const STALL_MS = 1_000;
 
 export class Checkpointer {
   private readonly worker: Worker;
-  private readonly shared = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
+  private readonly shared = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
   private readonly exited: Promise<void>;
   private readonly intervalMs: number;
   private readonly restartFrames: number;
