@@ -358,10 +358,13 @@ export class SqlQueries implements Queries {
     return Number(r.last_seq);
   }
 
-  async insertConversation(c: Conversation): Promise<void> {
-    await this.x.guardedRun(
+  async insertConversation(c: Conversation): Promise<boolean> {
+    // ON CONFLICT rather than a caught unique violation: PostgreSQL would need a savepoint around
+    // the insert to keep the transaction usable, two more round trips on every start.
+    const inserted = await this.x.run(
       `INSERT INTO conversations (id, project_id, room_id, bot_id, user_id, state, assignment, metadata, start_at,
-        end_at, ended_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        end_at, ended_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (room_id) WHERE state = 'active' DO NOTHING`,
       c.id,
       c.projectId,
       c.roomId,
@@ -374,6 +377,7 @@ export class SqlQueries implements Queries {
       c.endAt,
       c.endedReason,
     );
+    return inserted > 0;
   }
   async getConversation(projectId: string, id: string): Promise<Conversation | undefined> {
     const r = await this.x.one<ConversationRow>(
@@ -422,7 +426,9 @@ export class SqlQueries implements Queries {
   }
 
   async insertMessage(m: Message): Promise<void> {
-    await this.x.guardedRun(
+    // Only an external id can collide (messages_external); without one, no savepoint is needed.
+    const write = m.externalId === null ? this.x.run.bind(this.x) : this.x.guardedRun.bind(this.x);
+    await write(
       `INSERT INTO messages (id, project_id, room_id, conversation_id, sender, type, content, external_id, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       m.id,

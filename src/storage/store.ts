@@ -97,8 +97,11 @@ export interface Queries {
   /** Reserves the next position in the room's event order (row-locks the room where it can). */
   nextRoomSeq(roomId: string): Promise<number>;
 
-  /** Throws UniqueViolation('conversations_one_active') when the room already has one. */
-  insertConversation(c: Conversation): Promise<void>;
+  /**
+   * Inserts an active conversation; false, and nothing written, when its room already has one
+   * (the one-active index decides, also between nodes racing on the same pair).
+   */
+  insertConversation(c: Conversation): Promise<boolean>;
   getConversation(projectId: string, id: string): Promise<Conversation | undefined>;
   getActiveConversation(roomId: string): Promise<Conversation | undefined>;
   /** Returns false when the conversation was not active (closed meanwhile by someone else). */

@@ -117,15 +117,10 @@ export async function startConversation(
     endAt: null,
     endedReason: null,
   };
-  try {
-    await tx.insertConversation(conversation);
-  } catch (e) {
-    // Two nodes racing on the same pair: the database's unique index decides.
-    if (e instanceof UniqueViolation && e.constraint === 'conversations_one_active') {
-      const winner = await tx.getActiveConversation(room.id);
-      throw alreadyActive(winner?.id ?? 'unknown');
-    }
-    throw e;
+  if (!(await tx.insertConversation(conversation))) {
+    // Two nodes racing on the same pair: the database's unique index decided.
+    const winner = await tx.getActiveConversation(room.id);
+    throw alreadyActive(winner?.id ?? 'unknown');
   }
   // The event first: the panel hears of the conversation before any message in it.
   await appendEvent(tx, {
