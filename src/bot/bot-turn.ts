@@ -9,8 +9,9 @@ import type { Bot, EndUser, Room } from '../domain/types.js';
 import type { Tx } from '../storage/store.js';
 import { type BotRules, DEFAULT_RULES, onHandBack, onRoomOpened, onUserText } from './rule-bot.js';
 
-export async function rulesOf(tx: Tx, botId: string): Promise<BotRules> {
-  const text = await tx.getBotRules(botId);
+/** The bot's rules; `stored` is their stored text when the caller read it already (null: none). */
+export async function rulesOf(tx: Tx, botId: string, stored?: string | null): Promise<BotRules> {
+  const text = stored === undefined ? await tx.getBotRules(botId) : (stored ?? undefined);
   return text === undefined ? DEFAULT_RULES : (JSON.parse(text) as BotRules);
 }
 
@@ -47,8 +48,11 @@ export async function botReply(tx: Tx, ctx: RoomContext & { text: string }): Pro
 }
 
 /** The panel closed the conversation: the bot takes the room back, at `edge` when named. */
-export async function handBackToBot(tx: Tx, ctx: RoomContext & { edge: string | undefined }): Promise<void> {
+export async function handBackToBot(
+  tx: Tx,
+  ctx: RoomContext & { edge: string | undefined; storedRules?: string | null },
+): Promise<void> {
   await tx.setRoomBotStep(ctx.room.id, ctx.edge ?? null);
-  const turn = onHandBack(await rulesOf(tx, ctx.bot.id), ctx.edge);
+  const turn = onHandBack(await rulesOf(tx, ctx.bot.id, ctx.storedRules), ctx.edge);
   await sendBotTexts(tx, ctx, turn.replies);
 }

@@ -15,6 +15,8 @@ export interface NewEvent {
   readonly destination?: EventDestination;
   readonly createdAt: number;
   readonly payload: Record<string, unknown>;
+  /** Whether the project has an integration, when the caller read it in this transaction already. */
+  readonly projectHasIntegration?: boolean | undefined;
 }
 
 export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
@@ -24,7 +26,8 @@ export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
   // go out, in order, once it is updated and enabled again (webhooks.md: "events keep being
   // stored, none sent" while disabled).
   // A channel event is only appended for a channel that has somewhere to send it.
-  const sendable = destination === 'channel' || (await tx.hasIntegration(e.projectId));
+  const sendable =
+    destination === 'channel' || (e.projectHasIntegration ?? (await tx.hasIntegration(e.projectId)));
   const event: OutboxEvent = {
     id: newId('evt', e.createdAt),
     projectId: e.projectId,

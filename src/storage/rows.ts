@@ -277,30 +277,55 @@ const PAIR_COLUMNS = {
   ] satisfies Array<keyof ConversationRow>,
 };
 
-/** The select list of a bot, end user, room and conversation joined in one row: `b_id`, `u_names`… */
-export const PAIR_SELECT = Object.entries(PAIR_COLUMNS)
-  .flatMap(([alias, columns]) => columns.map((c) => `${alias}.${c} AS ${alias}_${c}`))
-  .join(', ');
+/**
+ * The select list of a bot, end user, room and conversation joined in one row, read as an array
+ * (no object with 33 keys built per start or close), then two facts the same requests need next:
+ * whether the project has an integration (the events' status) and the bot's rules (the hand-back).
+ */
+export const PAIR_SELECT = [
+  ...Object.entries(PAIR_COLUMNS).flatMap(([alias, columns]) => columns.map((c) => `${alias}.${c}`)),
+  'EXISTS (SELECT 1 FROM integrations i WHERE i.project_id = b.project_id) AS has_integration',
+  'br.rules AS bot_rules',
+].join(', ');
 
-function part<R>(row: Record<string, unknown>, alias: keyof typeof PAIR_COLUMNS): R | undefined {
-  // A LEFT JOIN that found nothing leaves every column of its table NULL.
-  if (row[`${alias}_id`] == null) return undefined;
+/** Where each table's columns start in a `PAIR_SELECT` row. */
+const PAIR_OFFSETS = (() => {
+  let at = 0;
+  const out = {} as Record<keyof typeof PAIR_COLUMNS, number>;
+  for (const [alias, columns] of Object.entries(PAIR_COLUMNS)) {
+    out[alias as keyof typeof PAIR_COLUMNS] = at;
+    at += columns.length;
+  }
+  return { ...out, extras: at };
+})();
+
+function part<R>(row: readonly unknown[], alias: keyof typeof PAIR_COLUMNS): R | undefined {
+  const at = PAIR_OFFSETS[alias];
+  // A LEFT JOIN that found nothing leaves every column of its table NULL (id comes first).
+  if (row[at] == null) return undefined;
+  const columns = PAIR_COLUMNS[alias];
   const out: Record<string, unknown> = {};
-  for (const c of PAIR_COLUMNS[alias]) out[c] = row[`${alias}_${c}`];
+  for (let i = 0; i < columns.length; i++) out[columns[i] as string] = row[at + i];
   return out as R;
 }
 
-/** Splits a row selected with `PAIR_SELECT` into its tables' rows. */
-export function splitPairRow(row: Record<string, unknown>): {
+/** Splits a row selected with `PAIR_SELECT` (as an array) into its tables' rows and facts. */
+export function splitPairRow(row: readonly unknown[]): {
   bot: BotRow | undefined;
   user: EndUserRow | undefined;
   room: RoomRow | undefined;
   active: ConversationRow | undefined;
+  hasIntegration: boolean;
+  botRules: string | null;
 } {
+  const hasIntegration = row[PAIR_OFFSETS.extras];
   return {
     bot: part<BotRow>(row, 'b'),
     user: part<EndUserRow>(row, 'u'),
     room: part<RoomRow>(row, 'r'),
     active: part<ConversationRow>(row, 'c'),
+    // PostgreSQL answers EXISTS with a boolean, SQLite with 0 or 1.
+    hasIntegration: hasIntegration === true || hasIntegration === 1,
+    botRules: (row[PAIR_OFFSETS.extras + 1] as string | null | undefined) ?? null,
   };
 }

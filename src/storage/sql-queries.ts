@@ -75,6 +75,8 @@ export interface SqlExecutor {
    */
   guardedRun(sql: string, ...params: unknown[]): Promise<number>;
   one<R>(sql: string, ...params: unknown[]): Promise<R | undefined>;
+  /** The first row as an array of its columns in select order (no object per row). */
+  tuple(sql: string, ...params: unknown[]): Promise<unknown[] | undefined>;
   all<R>(sql: string, ...params: unknown[]): Promise<R[]>;
 }
 
@@ -388,26 +390,30 @@ export class SqlQueries implements Queries {
     return r && toConversation(r);
   }
   async findPair(projectId: string, botId: string, userId: string): Promise<PairState> {
-    const row = await this.x.one<Record<string, unknown>>(
+    const row = await this.x.tuple(
       `SELECT ${PAIR_SELECT}
        FROM (SELECT 1 AS one) x
        LEFT JOIN bots b ON b.project_id = ? AND b.id = ?
        LEFT JOIN end_users u ON u.project_id = ? AND u.id = ?
        LEFT JOIN rooms r ON r.bot_id = b.id AND r.user_id = u.id
-       LEFT JOIN conversations c ON c.room_id = r.id AND c.state = 'active'`,
+       LEFT JOIN conversations c ON c.room_id = r.id AND c.state = 'active'
+       LEFT JOIN bot_rules br ON br.bot_id = b.id`,
       projectId,
       botId,
       projectId,
       userId,
     );
-    const rows = splitPairRow(row ?? {});
+    const rows = splitPairRow(row ?? []);
     return {
       bot: rows.bot && toBot(rows.bot),
       user: rows.user && toEndUser(rows.user),
       room: rows.room && toRoom(rows.room),
       active: rows.active && toConversation(rows.active),
+      hasIntegration: rows.hasIntegration,
+      botRules: rows.botRules,
     };
   }
+
   async getActiveConversation(roomId: string): Promise<Conversation | undefined> {
     const r = await this.x.one<ConversationRow>(
       "SELECT * FROM conversations WHERE room_id = ? AND state = 'active'",

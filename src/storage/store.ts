@@ -259,6 +259,10 @@ export interface PairState {
   readonly user: EndUser | undefined;
   readonly room: Room | undefined;
   readonly active: Conversation | undefined;
+  /** Whether the project has an integration: its events are pending (see appendEvent). */
+  readonly hasIntegration: boolean;
+  /** The bot's rules as stored (JSON), null when it has none: read here for the hand-back. */
+  readonly botRules: string | null;
 }
 
 export interface Committed {

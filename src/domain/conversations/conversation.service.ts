@@ -7,7 +7,7 @@ import { handBackToBot } from '../../bot/bot-turn.js';
 import { appendEvent } from '../../delivery/outbox.js';
 import { ApiError } from '../../errors.js';
 import { UniqueViolation } from '../../storage/errors.js';
-import type { Tx } from '../../storage/store.js';
+import type { PairState, Tx } from '../../storage/store.js';
 import { conversationCloseEvent, conversationStartEvent } from '../events.js';
 import { newId } from '../ids.js';
 import { sendToUser } from '../messages/outbound.service.js';
@@ -38,8 +38,9 @@ async function findPair(
   projectId: string,
   botId: string,
   userId: string,
-): Promise<{ bot: Bot; user: EndUser; room: Room | undefined; active: Conversation | undefined }> {
-  const { bot, user, room, active } = await tx.findPair(projectId, botId, userId);
+): Promise<PairState & { bot: Bot; user: EndUser }> {
+  const found = await tx.findPair(projectId, botId, userId);
+  const { bot, user } = found;
   if (bot === undefined) {
     throw new ApiError('bot_not_found', `No bot with id ${JSON.stringify(botId)} exists in this project.`);
   }
@@ -49,7 +50,7 @@ async function findPair(
       `No end user with id ${JSON.stringify(userId)} exists in this project.`,
     );
   }
-  return { bot, user, room, active };
+  return { ...found, bot, user };
 }
 
 /** The room of a (bot, end user) pair, created on first use and reused afterwards. */
@@ -129,6 +130,7 @@ export async function startConversation(
     conversationId: conversation.id,
     type: 'conversation.start',
     createdAt: now,
+    projectHasIntegration: found.hasIntegration,
     payload: conversationStartEvent({
       timestamp: now,
       projectId,
@@ -173,7 +175,8 @@ export async function closeConversation(
   input: CloseConversationInput,
 ): Promise<{ conversation: Conversation; bot: Bot; user: EndUser; room: Room }> {
   const { projectId, now } = input;
-  const { bot, user, room, active } = await findPair(tx, projectId, input.botId, input.userId);
+  const found = await findPair(tx, projectId, input.botId, input.userId);
+  const { bot, user, room, active } = found;
   if (room === undefined || active === undefined) {
     throw new ApiError(
       'conversation_not_found',
@@ -206,6 +209,7 @@ export async function closeConversation(
     conversationId: active.id,
     type: 'conversation.close',
     createdAt: now,
+    projectHasIntegration: found.hasIntegration,
     payload: conversationCloseEvent({
       timestamp: now,
       projectId,
@@ -221,6 +225,7 @@ export async function closeConversation(
     user,
     room,
     edge: redirect?.type === 'edge' ? redirect.text : undefined,
+    storedRules: found.botRules,
     now,
   });
   const conversation: Conversation = {

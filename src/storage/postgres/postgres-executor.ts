@@ -104,7 +104,11 @@ export class PgExecutor implements SqlExecutor {
     private readonly inTransaction: boolean,
   ) {}
 
-  private async query<R>(sql: string, params: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+  private async query<R>(
+    sql: string,
+    params: unknown[],
+    rowMode?: 'array',
+  ): Promise<{ rows: R[]; rowCount: number }> {
     // PostgreSQL's text cannot hold U+0000 (SQLSTATE 22021). No stored value contains one, so a
     // lookup or update keyed by such a string matches nothing — answered without asking; an
     // insert of one is refused. (Bodies never get here with a NUL: the JSON parser refuses it.)
@@ -119,6 +123,7 @@ export class PgExecutor implements SqlExecutor {
         name: statementName(sql),
         text: numberPlaceholders(sql),
         values: params,
+        ...(rowMode === undefined ? {} : { rowMode }),
       });
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     } catch (e) {
@@ -148,6 +153,10 @@ export class PgExecutor implements SqlExecutor {
 
   async one<R>(sql: string, ...params: unknown[]): Promise<R | undefined> {
     return (await this.query<R>(sql, params)).rows[0];
+  }
+
+  async tuple(sql: string, ...params: unknown[]): Promise<unknown[] | undefined> {
+    return (await this.query<unknown[]>(sql, params, 'array')).rows[0];
   }
 
   async all<R>(sql: string, ...params: unknown[]): Promise<R[]> {

@@ -72,6 +72,8 @@ class SqliteExecutor implements SqlExecutor {
     textList: (values) => JSON.stringify(values),
   };
   private readonly cache = new Map<string, Database.Statement>();
+  /** The same statements in raw mode (rows as arrays), for `tuple`. */
+  private readonly rawCache = new Map<string, Database.Statement>();
   /** Statements that wrote and succeeded on this connection: tells a clean failure from a dirty one. */
   writes = 0;
 
@@ -106,6 +108,21 @@ class SqliteExecutor implements SqlExecutor {
       const s = this.st(sql);
       const row = s.get(...params) as R | undefined;
       // UPDATE … RETURNING comes through here too.
+      if (!s.readonly && row !== undefined) this.writes += 1;
+      return row;
+    } catch (e) {
+      throw translateSqliteError(e);
+    }
+  }
+
+  async tuple(sql: string, ...params: unknown[]): Promise<unknown[] | undefined> {
+    try {
+      let s = this.rawCache.get(sql);
+      if (s === undefined) {
+        s = this.db.prepare(sql).raw(true);
+        this.rawCache.set(sql, s);
+      }
+      const row = s.get(...params) as unknown[] | undefined;
       if (!s.readonly && row !== undefined) this.writes += 1;
       return row;
     } catch (e) {
