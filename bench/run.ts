@@ -12,7 +12,8 @@
  * (exported and built under dist-bench/), --relevo an existing build (an experiment), and --env
  * passes settings to every relevo process.
  *
- * Scenarios: (a) ingest, start→close cycles without a webhook, vs the bare server; (b) pipeline,
+ * Scenarios: (a) ingest, start→close cycles without a webhook, vs the bare server (with a floor,
+ * not judged: relevo's own domain and store behind bare node:http, bench/store-server.ts); (b) pipeline,
  * the same with every event delivered to a receiver, vs the bare forwarder; (c) end-to-end delivery
  * latency at a steady 1,000 starts/s; (d) start latency with a million conversations stored vs an
  * empty database; (e) peak RSS of relevo during (b).
@@ -20,7 +21,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { type Cluster, findPostgresBin, startCluster } from '../test/setup/postgres-cluster.js';
@@ -314,6 +315,28 @@ async function relevoTarget(
   };
 }
 
+/** The label of (a)'s floor: relevo's domain and store behind bare node:http (store-server.ts). */
+const STORE_FLOOR = 'store, bare http';
+
+/** (a)'s floor: what storing a start or a close costs without relevo's HTTP stack; not judged. */
+async function storeFloorTarget(): Promise<LoadTarget> {
+  const url = await databaseUrl('sqlite', 'store');
+  const server = await startHelper(STORE_FLOOR, 'store-server.js', [
+    dirname(dirname(RELEVO_CLI)),
+    url.slice('sqlite:'.length),
+    String(OPTIONS.usersPerBot),
+  ]);
+  const setup = await httpJson<{ projectId: string; pairs: Pair[] }>('GET', `${server.url}/setup`);
+  return {
+    label: STORE_FLOOR,
+    server,
+    base: `${server.url}/v1/external-support/${setup.projectId}`,
+    apiKey: 'none',
+    pairs: setup.pairs,
+    rate: 5_000,
+  };
+}
+
 /** Pairs for a baseline: any ids will do, the same count as relevo's. */
 function baselinePairs(): Pair[] {
   const pairs: Pair[] = [];
@@ -419,7 +442,10 @@ async function compare<F extends RunFigures>(
 async function scenarioIngest() {
   log('(a) ingest: start→close cycles, no webhook, vs the bare node:http server');
   const baseline = await baselineTarget('bare');
-  const relevos = await Promise.all(backends().map((b) => relevoTarget(b, 'ingest')));
+  const relevos: LoadTarget[] = [
+    await storeFloorTarget(),
+    ...(await Promise.all(backends().map((b) => relevoTarget(b, 'ingest')))),
+  ];
   try {
     return await compare(
       baseline,
@@ -839,7 +865,7 @@ function report(results: Json): { text: string; targets: TargetCheck[] } {
         fmt(s.cpuUsPerRequest, 0),
         '',
       ]);
-      if (s.ratio !== undefined) {
+      if (s.ratio !== undefined && label !== STORE_FLOOR) {
         const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
         targets.push({
           id: 'a',
