@@ -21,18 +21,16 @@ export interface NewEvent {
 
 export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
   const destination = e.destination ?? 'panel';
-  const roomSeq = await tx.nextRoomSeq(e.roomId);
   // Pending whenever the project has an integration, even a disabled one: its events wait and
   // go out, in order, once it is updated and enabled again (webhooks.md: "events keep being
   // stored, none sent" while disabled).
   // A channel event is only appended for a channel that has somewhere to send it.
   const sendable =
     destination === 'channel' || (e.projectHasIntegration ?? (await tx.hasIntegration(e.projectId)));
-  const event: OutboxEvent = {
+  return await tx.insertEventAtNextSeq({
     id: newId('evt', e.createdAt),
     projectId: e.projectId,
     roomId: e.roomId,
-    roomSeq,
     conversationId: e.conversationId,
     destination,
     type: e.type,
@@ -45,7 +43,5 @@ export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
     nextAttemptAt: sendable ? e.createdAt : null,
     deliveredAt: null,
     lastError: null,
-  };
-  await tx.insertEvent(event);
-  return event;
+  });
 }

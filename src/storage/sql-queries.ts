@@ -89,6 +89,33 @@ export interface DialectSql {
   readonly claimDueEvents: string;
   /** How a list of strings is passed as one parameter. */
   textList(values: readonly string[]): unknown;
+  /**
+   * Takes the room's next position and inserts the event at it in one statement, where the
+   * database can; undefined: two statements. Parameters: the room id, then the event's columns
+   * in `EVENT_COLUMNS` order. Returns the row's room_seq.
+   */
+  readonly insertEventAtNextSeq: string | undefined;
+}
+
+/** The columns an event is inserted with, room_seq aside, in `eventValues` order. */
+export const EVENT_COLUMNS = `id, project_id, room_id, conversation_id, destination, type, payload, created_at,
+  status, attempt_count, next_attempt_at, delivered_at`;
+
+function eventValues(e: Omit<OutboxEvent, 'roomSeq'>): unknown[] {
+  return [
+    e.id,
+    e.projectId,
+    e.roomId,
+    e.conversationId,
+    e.destination,
+    e.type,
+    e.payload,
+    e.createdAt,
+    e.status,
+    e.attemptCount,
+    e.nextAttemptAt,
+    e.deliveredAt,
+  ];
 }
 
 /**
@@ -452,23 +479,24 @@ export class SqlQueries implements Queries {
 
   async insertEvent(e: OutboxEvent): Promise<void> {
     await this.x.run(
-      `INSERT INTO events (id, project_id, room_id, room_seq, conversation_id, destination, type, payload, created_at,
-        status, attempt_count, next_attempt_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      e.id,
-      e.projectId,
-      e.roomId,
+      `INSERT INTO events (${EVENT_COLUMNS}, room_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ...eventValues(e),
       e.roomSeq,
-      e.conversationId,
-      e.destination,
-      e.type,
-      e.payload,
-      e.createdAt,
-      e.status,
-      e.attemptCount,
-      e.nextAttemptAt,
-      e.deliveredAt,
     );
     if (e.status === 'pending') this.insertedEvents.push(e);
+  }
+  async insertEventAtNextSeq(e: Omit<OutboxEvent, 'roomSeq'>): Promise<OutboxEvent> {
+    const oneStatement = this.x.dialectSql.insertEventAtNextSeq;
+    if (oneStatement === undefined) {
+      const event = { ...e, roomSeq: await this.nextRoomSeq(e.roomId) };
+      await this.insertEvent(event);
+      return event;
+    }
+    const r = await this.x.one<{ room_seq: number | string }>(oneStatement, e.roomId, ...eventValues(e));
+    if (r === undefined) throw new Error(`room ${e.roomId} does not exist`);
+    const event = { ...e, roomSeq: Number(r.room_seq) };
+    if (event.status === 'pending') this.insertedEvents.push(event);
+    return event;
   }
   async getEvent(id: string): Promise<OutboxEvent | undefined> {
     const r = await this.x.one<EventRow>('SELECT * FROM events WHERE id = ?', id);

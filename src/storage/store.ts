@@ -127,6 +127,8 @@ export interface Queries {
   putBotRules(botId: string, rulesJson: string, at: number): Promise<void>;
 
   insertEvent(e: OutboxEvent): Promise<void>;
+  /** Appends an event at its room's next position (nextRoomSeq and insertEvent in one). */
+  insertEventAtNextSeq(e: Omit<OutboxEvent, 'roomSeq'>): Promise<OutboxEvent>;
   getEvent(id: string): Promise<OutboxEvent | undefined>;
   /** Pending and not-yet-sent events of a project become `cancelled`; returns how many. */
   cancelPendingEvents(projectId: string): Promise<number>;

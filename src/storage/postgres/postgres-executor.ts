@@ -1,7 +1,7 @@
 /** Runs SqlQueries on PostgreSQL: numbered placeholders, driver errors translated, row locks for claims. */
 import type { Pool, PoolClient } from 'pg';
 import { StorageUnavailable, UniqueViolation, UnstorableText } from '../errors.js';
-import { type DialectSql, dueHeadsCte, type SqlExecutor } from '../sql-queries.js';
+import { type DialectSql, dueHeadsCte, EVENT_COLUMNS, type SqlExecutor } from '../sql-queries.js';
 
 /** PostgreSQL names inline UNIQUE constraints itself; map them to the names services use. */
 const CONSTRAINTS: Record<string, string> = {
@@ -91,6 +91,12 @@ export const POSTGRES_SQL: DialectSql = {
        FROM picked WHERE events.id = picked.id
        RETURNING events.*`,
   textList: (values) => [...values],
+  // A data-modifying WITH runs once and row-locks the room like nextRoomSeq: one round trip per
+  // event instead of two. (A missing room leaves room_seq NULL, which the column refuses.)
+  insertEventAtNextSeq: `WITH seq AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq)
+       INSERT INTO events (${EVENT_COLUMNS}, room_seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_seq FROM seq))
+       RETURNING room_seq`,
 };
 
 export class PgExecutor implements SqlExecutor {

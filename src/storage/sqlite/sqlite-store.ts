@@ -70,6 +70,8 @@ class SqliteExecutor implements SqlExecutor {
        WHERE id IN (SELECT id FROM picked)
        RETURNING *`,
     textList: (values) => JSON.stringify(values),
+    // SQLite has no UPDATE inside WITH; its two statements cost no round trip.
+    insertEventAtNextSeq: undefined,
   };
   private readonly cache = new Map<string, Database.Statement>();
   /** The same statements in raw mode (rows as arrays), for `tuple`. */
