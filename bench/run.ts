@@ -442,11 +442,10 @@ async function compare<F extends RunFigures>(
 async function scenarioIngest() {
   log('(a) ingest: start→close cycles, no webhook, vs the bare node:http server');
   const baseline = await baselineTarget('bare');
-  const relevos: LoadTarget[] = [
-    await storeFloorTarget(),
-    ...(await Promise.all(backends().map((b) => relevoTarget(b, 'ingest')))),
-  ];
+  const relevos: LoadTarget[] = [];
   try {
+    relevos.push(await storeFloorTarget());
+    relevos.push(...(await Promise.all(backends().map((b) => relevoTarget(b, 'ingest')))));
     return await compare(
       baseline,
       relevos,

@@ -96,7 +96,10 @@ async function main(): Promise<void> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       handle(req, res, Buffer.concat(chunks)).catch((e: unknown) => {
-        answer(res, 500, JSON.stringify({ message: String(e), statusMessage: 'failure', status: 0 }));
+        // relevo's refusals (a 404, a 409) carry their status; anything else is a 500.
+        const status = (e as { status?: unknown }).status;
+        const code = typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
+        answer(res, code, JSON.stringify({ message: String(e), statusMessage: 'failure', status: 0 }));
       });
     });
   });

@@ -1,6 +1,6 @@
 /** Storage errors every implementation raises the same way, so services never see driver codes. */
 
-/** A unique constraint refused a write; `constraint` names the index (e.g. conversations_one_active). */
+/** A unique constraint refused a write; `constraint` names the index (e.g. rooms_pair). */
 export class UniqueViolation extends Error {
   override readonly name = 'UniqueViolation';
   constructor(

@@ -279,7 +279,7 @@ const PAIR_COLUMNS = {
 
 /**
  * The select list of a bot, end user, room and conversation joined in one row, read as an array
- * (no object with 33 keys built per start or close), then two facts the same requests need next:
+ * (no object with 28 keys built per start or close), then two facts the same requests need next:
  * whether the project has an integration (the events' status) and the bot's rules (the hand-back).
  */
 export const PAIR_SELECT = [

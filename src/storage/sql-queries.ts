@@ -493,7 +493,8 @@ export class SqlQueries implements Queries {
       return event;
     }
     const r = await this.x.one<{ room_seq: number | string }>(oneStatement, e.roomId, ...eventValues(e));
-    if (r === undefined) throw new Error(`room ${e.roomId} does not exist`);
+    // INSERT … RETURNING answers a row or fails (a missing room leaves room_seq NULL: refused).
+    if (r === undefined) throw new Error('the event insert returned no row');
     const event = { ...e, roomSeq: Number(r.room_seq) };
     if (event.status === 'pending') this.insertedEvents.push(event);
     return event;
