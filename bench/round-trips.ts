@@ -1,0 +1,151 @@
+/**
+ * How many statements a start and a close send to the database, on PostgreSQL (where each one is
+ * a round trip between relevo and the server, and most of relevo's CPU per request goes to them)
+ * and on SQLite. Runs relevo's own `startConversation` and `closeConversation` (the bot's
+ * hand-back included) through its stores, once warm, counting every statement the driver is
+ * given (transaction control included); for the project with a webhook (its events are pending,
+ * so PostgreSQL's commit also announces them) and without one.
+ *
+ *   node dist-bench/bench/round-trips.js [--dist <relevo's build, default dist/>]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { findPostgresBin, startCluster } from '../test/setup/postgres-cluster.js';
+import { ROOT } from './lib/processes.js';
+
+const { values } = parseArgs({ options: { dist: { type: 'string' } } });
+const dist = resolve(values.dist ?? join(ROOT, 'dist'));
+// biome-ignore lint/suspicious/noExplicitAny: relevo's modules are loaded from a build at run time.
+type Any = any;
+const load = (path: string): Promise<Any> => import(pathToFileURL(join(dist, path)).href);
+
+/** Counts what goes to a driver while `counting` is set, by the statement's first words. */
+class Counter {
+  counting = false;
+  readonly seen: string[] = [];
+  note(sql: string): void {
+    if (this.counting) this.seen.push(sql.replace(/\s+/g, ' ').trim().slice(0, 48));
+  }
+  take(): string[] {
+    return this.seen.splice(0);
+  }
+}
+
+async function measure(store: Any, counter: Counter, webhook: boolean): Promise<Record<string, string[]>> {
+  const projects = await load('domain/projects/project.service.js');
+  const conversations = await load('domain/conversations/conversation.service.js');
+  const now = Date.now();
+  const { project } = await store.transaction((tx: Any) => projects.createProject(tx, 'round trips', now));
+  if (webhook) {
+    const integrations = await load('domain/integrations/integration.service.js');
+    await store.transaction((tx: Any) =>
+      integrations.createIntegration(tx, {
+        projectId: project.id,
+        webhookUrl: 'http://127.0.0.1:9/hook',
+        authType: 'no_auth',
+        authorization: null,
+        now,
+      }),
+    );
+  }
+  const bot = await store.transaction((tx: Any) => projects.createBot(tx, project.id, 'Bot', 'webchat', now));
+  const user = await store.transaction((tx: Any) =>
+    projects.createEndUser(tx, project.id, 'User', null, now),
+  );
+  const input = { projectId: project.id, botId: bot.id, userId: user.id, now };
+  // Once to warm up (the room is created on the first start), then counted.
+  await store.transaction((tx: Any) => conversations.startConversation(tx, input));
+  await store.transaction((tx: Any) => conversations.closeConversation(tx, input));
+  counter.counting = true;
+  await store.transaction((tx: Any) =>
+    conversations.startConversation(tx, { ...input, metadata: { ticketId: 'T-1' } }),
+  );
+  const start = counter.take();
+  await store.transaction((tx: Any) => conversations.closeConversation(tx, input));
+  const close = counter.take();
+  counter.counting = false;
+  return { start, close };
+}
+
+function report(db: string, webhook: boolean, r: Record<string, string[]>): void {
+  for (const [what, statements] of Object.entries(r)) {
+    console.log(
+      `${db}, ${webhook ? 'with' : 'without'} a webhook: ${what} = ${statements.length} statements`,
+    );
+    for (const s of statements) console.log(`    ${s}`);
+  }
+}
+
+async function sqlite(): Promise<void> {
+  const { SqliteStore } = await load('storage/sqlite/sqlite-store.js');
+  const counter = new Counter();
+  // Every statement better-sqlite3 runs goes through a prepared statement's run/get/all.
+  const proto = Database.prototype as Any;
+  const prepare = proto.prepare;
+  proto.prepare = function (this: Any, sql: string, ...rest: unknown[]) {
+    const statement = prepare.call(this, sql, ...rest);
+    for (const m of ['run', 'get', 'all']) {
+      const f = statement[m].bind(statement);
+      statement[m] = (...args: unknown[]) => {
+        counter.note(sql);
+        return f(...args);
+      };
+    }
+    return statement;
+  };
+  const dir = mkdtempSync(join(os.tmpdir(), 'relevo-round-trips-'));
+  try {
+    for (const webhook of [false, true]) {
+      const store = new SqliteStore({ path: join(dir, `relevo-${webhook}.db`) });
+      await store.migrate();
+      report('SQLite', webhook, await measure(store, counter, webhook));
+      await store.close();
+    }
+  } finally {
+    proto.prepare = prepare;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function postgres(): Promise<void> {
+  const { PostgresStore } = await load('storage/postgres/postgres-store.js');
+  const cluster = await startCluster();
+  const counter = new Counter();
+  const query = pg.Client.prototype.query as Any;
+  (pg.Client.prototype as Any).query = function (this: Any, config: Any, ...rest: unknown[]) {
+    counter.note(typeof config === 'string' ? config : (config?.text ?? ''));
+    return query.call(this, config, ...rest);
+  };
+  try {
+    for (const webhook of [false, true]) {
+      const name = `round_trips_${webhook ? 'hook' : 'plain'}`;
+      const admin = new pg.Client({ connectionString: cluster.url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const store = new PostgresStore({ url: cluster.urlOf(name), poolSize: 2 });
+      await store.migrate();
+      report('PostgreSQL', webhook, await measure(store, counter, webhook));
+      await store.close();
+    }
+  } finally {
+    (pg.Client.prototype as Any).query = query;
+    cluster.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  await sqlite();
+  if (findPostgresBin() !== undefined) await postgres();
+  else console.log('PostgreSQL: binaries not found, skipped');
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
