@@ -6,7 +6,10 @@
  * control statement (BEGIN, COMMIT…) per transaction.
  *
  *   node dist-bench/bench/store-cost.js [--dist <relevo's build, default dist/>] [--transactions 40000]
- *     [--background-checkpoints]
+ *     [--background-checkpoints] [--statements]
+ *
+ * --statements also times every statement (by its text) and reports each one's cost per
+ * transaction; the timing itself adds to the CPU figure, so compare those with the flag off.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     dist: { type: 'string' },
     transactions: { type: 'string', default: '40000' },
     'background-checkpoints': { type: 'boolean', default: false },
+    statements: { type: 'boolean', default: false },
   },
 });
 const dist = resolve(values.dist ?? join(ROOT, 'dist'));
@@ -55,7 +59,36 @@ function timeControl(store: Any): Map<string, { ms: number; calls: number }> {
   return times;
 }
 
+/** Times every statement prepared from now on, by its text (better-sqlite3's run, get and all). */
+async function timeStatements(): Promise<Map<string, { ms: number; calls: number }>> {
+  const { default: Database } = await import('better-sqlite3');
+  const times = new Map<string, { ms: number; calls: number }>();
+  const proto = Database.prototype as Any;
+  const prepare = proto.prepare;
+  proto.prepare = function (this: Any, sql: string, ...rest: unknown[]) {
+    const statement = prepare.call(this, sql, ...rest);
+    const key = sql.replace(/\s+/g, ' ').trim().slice(0, 72);
+    const t = times.get(key) ?? { ms: 0, calls: 0 };
+    times.set(key, t);
+    for (const m of ['run', 'get', 'all']) {
+      const f = statement[m].bind(statement);
+      statement[m] = (...args: unknown[]) => {
+        const began = performance.now();
+        try {
+          return f(...args);
+        } finally {
+          t.ms += performance.now() - began;
+          t.calls += 1;
+        }
+      };
+    }
+    return statement;
+  };
+  return times;
+}
+
 async function main(): Promise<void> {
+  const statementTimes = values.statements ? await timeStatements() : undefined;
   const { SqliteStore } = await load('storage/sqlite/sqlite-store.js');
   const projects = await load('domain/projects/project.service.js');
   const conversations = await load('domain/conversations/conversation.service.js');
@@ -79,6 +112,10 @@ async function main(): Promise<void> {
       }
     });
     const control = timeControl(store);
+    for (const t of statementTimes?.values() ?? []) {
+      t.ms = 0;
+      t.calls = 0;
+    }
     let started = 0;
     const lane = async () => {
       while (started < total) {
@@ -105,6 +142,14 @@ async function main(): Promise<void> {
         `${per(cpu.user + cpu.system)} µs CPU each (user ${per(cpu.user)}, system ${per(cpu.system)}), ` +
         `${Math.round((started / wall) * 1000)} per second`,
     );
+    const byCost = [...(statementTimes ?? [])]
+      .filter(([, t]) => t.calls > 0)
+      .sort((a, b) => b[1].ms - a[1].ms);
+    for (const [sql, t] of byCost) {
+      console.log(
+        `  ${per(t.ms * 1000)} µs per transaction, ${round((t.ms * 1000) / t.calls, 1)} µs per call: ${sql}`,
+      );
+    }
     for (const [name, t] of control) {
       if (t.calls === 0) continue;
       console.log(
