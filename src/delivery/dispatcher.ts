@@ -428,9 +428,17 @@ export class Dispatcher {
     // A channel has no integration to disable: its 410 ends this message's journey.
     if (decision.action === 'disable' && event.destination === 'channel') decision = { action: 'dead' };
     const settledAt = this.clock();
-    await store.transaction((tx) =>
-      this.record(tx, event, target.url, attemptNumber, startedAt, settledAt, result, decision),
-    );
+    if (decision.action === 'delivered') {
+      // The common case, in one statement where the database allows (no transaction around it).
+      const attempt = this.attemptRow(event, target.url, attemptNumber, startedAt, result, 'delivered');
+      await store.statement((q) =>
+        q.recordDelivered(attempt, this.owner, settledAt, event.destination === 'panel'),
+      );
+    } else {
+      await store.transaction((tx) =>
+        this.record(tx, event, target.url, attemptNumber, startedAt, settledAt, result, decision),
+      );
+    }
     if (decision.action !== 'delivered') {
       this.o.log.info(
         {
@@ -453,23 +461,13 @@ export class Dispatcher {
     startedAt: number,
     now: number,
     result: SendResult,
-    decision: Decision,
+    /** Not `delivered`: deliver() records that case in one statement (recordDelivered). */
+    decision: Exclude<Decision, { action: 'delivered' }>,
   ): Promise<void> {
-    const outcome: AttemptResult =
-      decision.action === 'delivered' ? 'delivered' : decision.action === 'disable' ? 'gone' : 'failed';
+    const outcome: AttemptResult = decision.action === 'disable' ? 'gone' : 'failed';
     await tx.insertAttempt(this.attemptRow(event, url, attemptNumber, startedAt, result, outcome));
     const panel = event.destination === 'panel';
     switch (decision.action) {
-      case 'delivered':
-        await tx.settleEvent(event.id, this.owner, {
-          status: 'delivered',
-          attemptCount: attemptNumber,
-          nextAttemptAt: null,
-          deliveredAt: now,
-          lastError: null,
-        });
-        if (panel) await tx.clearIntegrationFailure(event.projectId);
-        return;
       case 'disable':
         // The event keeps its place (and its attempt count): it goes out once the integration
         // is updated and enabled again.

@@ -95,11 +95,37 @@ export interface DialectSql {
    * in `EVENT_COLUMNS` order. Returns the row's room_seq.
    */
   readonly insertEventAtNextSeq: string | undefined;
+  /**
+   * `recordDelivered` in one statement, where the database can; undefined: three statements.
+   * Parameters: the attempt's columns in `ATTEMPT_COLUMNS` order, the project id, whether to
+   * clear its failure clock, the attempt count, delivered_at, the event id, the lease owner.
+   */
+  readonly recordDelivered: string | undefined;
 }
 
 /** The columns an event is inserted with, room_seq aside, in `eventValues` order. */
 export const EVENT_COLUMNS = `id, project_id, room_id, conversation_id, destination, type, payload, created_at,
   status, attempt_count, next_attempt_at, delivered_at`;
+
+/** The columns of an attempt's row, in `attemptValues` order. */
+export const ATTEMPT_COLUMNS = `id, event_id, project_id, attempt_number, started_at, duration_ms, url, status_code,
+  response_body, error, outcome`;
+
+function attemptValues(a: DeliveryAttempt): unknown[] {
+  return [
+    a.id,
+    a.eventId,
+    a.projectId,
+    a.attemptNumber,
+    a.startedAt,
+    a.durationMs,
+    a.url,
+    a.statusCode,
+    a.responseBody,
+    a.error,
+    a.outcome,
+  ];
+}
 
 function eventValues(e: Omit<OutboxEvent, 'roomSeq'>): unknown[] {
   return [
@@ -779,20 +805,40 @@ export class SqlQueries implements Queries {
 
   async insertAttempt(a: DeliveryAttempt): Promise<void> {
     await this.x.run(
-      `INSERT INTO attempts (id, event_id, project_id, attempt_number, started_at, duration_ms, url, status_code,
-         response_body, error, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      a.id,
-      a.eventId,
-      a.projectId,
-      a.attemptNumber,
-      a.startedAt,
-      a.durationMs,
-      a.url,
-      a.statusCode,
-      a.responseBody,
-      a.error,
-      a.outcome,
+      `INSERT INTO attempts (${ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ...attemptValues(a),
     );
+  }
+
+  async recordDelivered(
+    a: DeliveryAttempt,
+    owner: string,
+    deliveredAt: number,
+    clearFailure: boolean,
+  ): Promise<void> {
+    const oneStatement = this.x.dialectSql.recordDelivered;
+    if (oneStatement !== undefined) {
+      await this.x.run(
+        oneStatement,
+        ...attemptValues(a),
+        a.projectId,
+        clearFailure,
+        a.attemptNumber,
+        deliveredAt,
+        a.eventId,
+        owner,
+      );
+      return;
+    }
+    await this.insertAttempt(a);
+    await this.settleEvent(a.eventId, owner, {
+      status: 'delivered',
+      attemptCount: a.attemptNumber,
+      nextAttemptAt: null,
+      deliveredAt,
+      lastError: null,
+    });
+    if (clearFailure) await this.clearIntegrationFailure(a.projectId);
   }
 
   async listAttempts(eventId: string): Promise<DeliveryAttempt[]> {

@@ -159,6 +159,18 @@ export interface Queries {
   releaseAllLeases(): Promise<number>;
   /** Applies the outcome of an attempt if the event is still pending and leased by `owner`. */
   settleEvent(eventId: string, owner: string, settle: EventSettlement): Promise<boolean>;
+  /**
+   * A delivered attempt: its row, its event settled as delivered (if `owner` still holds the
+   * lease), and when `clearFailure` its integration's failure clock stopped. One statement where
+   * the database can (PostgreSQL), so that it may run with no transaction around it
+   * (`Store.statement`).
+   */
+  recordDelivered(
+    a: DeliveryAttempt,
+    owner: string,
+    deliveredAt: number,
+    clearFailure: boolean,
+  ): Promise<void>;
   insertAttempt(a: DeliveryAttempt): Promise<void>;
   listAttempts(eventId: string): Promise<DeliveryAttempt[]>;
   /** Starts the failure clock if it is not running; returns when the run of failures began. */
@@ -297,6 +309,14 @@ export interface Store {
    * outside `tx`.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn`, which sends exactly one statement, atomic by itself, with no transaction around
+   * it where that saves something: PostgreSQL sends it alone (no BEGIN, no COMMIT: two round trips
+   * fewer), SQLite runs it in its group commit like any transaction. Nothing it writes is
+   * announced to `onCommitted` listeners, so it must not insert events or messages; it may run
+   * more than once, as a transaction may.
+   */
+  statement<T>(fn: (q: Queries) => Promise<T>): Promise<T>;
   /** Called after each commit that wrote events or messages, with what it wrote. */
   onCommitted(listener: (committed: Committed) => void): void;
   close(): Promise<void>;

@@ -1,7 +1,13 @@
 /** Runs SqlQueries on PostgreSQL: numbered placeholders, driver errors translated, row locks for claims. */
 import type { Pool, PoolClient } from 'pg';
 import { StorageUnavailable, UniqueViolation, UnstorableText } from '../errors.js';
-import { type DialectSql, dueHeadsCte, EVENT_COLUMNS, type SqlExecutor } from '../sql-queries.js';
+import {
+  ATTEMPT_COLUMNS,
+  type DialectSql,
+  dueHeadsCte,
+  EVENT_COLUMNS,
+  type SqlExecutor,
+} from '../sql-queries.js';
 
 /** PostgreSQL names inline UNIQUE constraints itself; map them to the names services use. */
 const CONSTRAINTS: Record<string, string> = {
@@ -97,6 +103,18 @@ export const POSTGRES_SQL: DialectSql = {
        INSERT INTO events (${EVENT_COLUMNS}, room_seq)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_seq FROM seq))
        RETURNING room_seq`,
+  // Three writes to three tables in one statement, atomic without BEGIN and COMMIT: a delivered
+  // event costs one round trip to record instead of five. Data-modifying WITHs run whether or
+  // not the main statement reads them.
+  recordDelivered: `WITH attempt AS (
+         INSERT INTO attempts (${ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ), clock AS (
+         UPDATE integrations SET failing_since = NULL
+         WHERE project_id = ? AND failing_since IS NOT NULL AND ?::boolean
+       )
+       UPDATE events SET status = 'delivered', attempt_count = ?, next_attempt_at = NULL, delivered_at = ?,
+         last_error = NULL, lease_until = NULL, lease_owner = NULL
+       WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
 };
 
 export class PgExecutor implements SqlExecutor {

@@ -115,17 +115,13 @@ export class PostgresStore implements Store {
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    // A deadlock or serialization failure rolls the whole transaction back; running it again
-    // is safe (nothing of it was kept) and is what the database asks for. Three tries cover
-    // the rare collisions of two writers on one room.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.transactionOnce(fn);
-      } catch (e) {
-        const code = ((e as { cause?: { code?: unknown } }).cause ?? (e as { code?: unknown })).code;
-        if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw e;
-      }
-    }
+    return await retried(() => this.transactionOnce(fn));
+  }
+
+  async statement<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+    // On the pool, outside any transaction: PostgreSQL commits a lone statement by itself.
+    if (this.closed) throw new StorageUnavailable('the store is closed');
+    return await retried(() => fn(this.queries));
   }
 
   private async transactionOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -220,6 +216,22 @@ export class PostgresStore implements Store {
     this.closed = true;
     await this.listenClient?.end().catch(() => undefined);
     await this.pool.end();
+  }
+}
+
+/**
+ * A deadlock or serialization failure rolls the whole transaction back; running it again is safe
+ * (nothing of it was kept) and is what the database asks for. Three tries cover the rare
+ * collisions of two writers on one room.
+ */
+async function retried<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      const code = ((e as { cause?: { code?: unknown } }).cause ?? (e as { code?: unknown })).code;
+      if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw e;
+    }
   }
 }
 

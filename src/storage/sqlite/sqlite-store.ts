@@ -72,6 +72,7 @@ class SqliteExecutor implements SqlExecutor {
     textList: (values) => JSON.stringify(values),
     // SQLite has no UPDATE inside WITH; its two statements cost no round trip.
     insertEventAtNextSeq: undefined,
+    recordDelivered: undefined,
   };
   private readonly cache = new Map<string, Database.Statement>();
   /** The same statements in raw mode (rows as arrays), for `tuple`. */
@@ -260,6 +261,11 @@ export class SqliteStore implements Store {
         setImmediate(() => void this.flush());
       }
     });
+  }
+
+  // One statement or several, the group commit is the cheapest way to run it.
+  statement<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+    return this.transaction(fn);
   }
 
   onCommitted(listener: (committed: Committed) => void): void {
