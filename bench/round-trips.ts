@@ -4,7 +4,8 @@
  * and on SQLite. Runs relevo's own `startConversation` and `closeConversation` (the bot's
  * hand-back included) through its stores, once warm, counting every statement the driver is
  * given (transaction control included); for the project with a webhook (its events are pending,
- * so PostgreSQL's commit also announces them) and without one.
+ * so PostgreSQL's commit also announces them) and without one. With the webhook, also the record
+ * of a delivered attempt, as the dispatcher writes it.
  *
  *   node dist-bench/bench/round-trips.js [--dist <relevo's build, default dist/>]
  */
@@ -69,7 +70,52 @@ async function measure(store: Any, counter: Counter, webhook: boolean): Promise<
   await store.transaction((tx: Any) => conversations.closeConversation(tx, input));
   const close = counter.take();
   counter.counting = false;
-  return { start, close };
+  if (!webhook) return { start, close };
+  // A delivered attempt's record, as the dispatcher writes it (builds before Store.statement:
+  // the attempt, the settle and the failure clock in one transaction).
+  const started = await store.transaction((tx: Any) =>
+    conversations.startConversation(tx, { ...input, now: now + 1 }),
+  );
+  const events = await store.queries.listEvents(
+    project.id,
+    { conversationId: started.conversation.id },
+    { limit: 1 },
+  );
+  const eventId = events.items[0].id;
+  await store.transaction((tx: Any) => tx.leaseEvent(eventId, 'wrk_count', now, now + 60_000));
+  const attempt = {
+    id: `att_${now}`,
+    eventId,
+    projectId: project.id,
+    attemptNumber: 1,
+    startedAt: now,
+    durationMs: 1,
+    url: 'http://127.0.0.1:9/hook',
+    statusCode: 200,
+    responseBody: 'ok',
+    error: null,
+    outcome: 'delivered',
+  };
+  const settlement = {
+    status: 'delivered',
+    attemptCount: 1,
+    nextAttemptAt: null,
+    deliveredAt: now,
+    lastError: null,
+  };
+  counter.counting = true;
+  if (typeof store.statement === 'function') {
+    await store.statement((q: Any) => q.recordDelivered(attempt, 'wrk_count', now, true));
+  } else {
+    await store.transaction(async (tx: Any) => {
+      await tx.insertAttempt(attempt);
+      await tx.settleEvent(eventId, 'wrk_count', settlement);
+      await tx.clearIntegrationFailure(project.id);
+    });
+  }
+  const recordDelivered = counter.take();
+  counter.counting = false;
+  return { start, close, 'record of a delivered attempt': recordDelivered };
 }
 
 function report(db: string, webhook: boolean, r: Record<string, string[]>): void {
