@@ -11,6 +11,7 @@
  */
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { CLOSE_SUFFIX, START_SUFFIX, successEnvelope } from './lib/common.js';
+import { answerJson, listenForBench, NOT_FOUND } from './lib/helper-server.js';
 
 const [mode, receiverUrl] = process.argv.slice(2);
 if (mode !== 'bare' && mode !== 'forward') throw new Error('usage: baseline bare | forward <receiverUrl>');
@@ -39,19 +40,11 @@ function forward(body: Buffer): Promise<number> {
   });
 }
 
-function answer(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
 async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
   const url = req.url ?? '';
   const start = url.endsWith(START_SUFFIX);
   if (req.method !== 'POST' || !(start || url.endsWith(CLOSE_SUFFIX))) {
-    answer(res, 404, '{"message":"Not found","statusMessage":"failure","status":0}');
+    answerJson(res, 404, NOT_FOUND);
     return;
   }
   const body = JSON.parse(raw.toString('utf8')) as { botId?: unknown; userId?: unknown };
@@ -60,7 +53,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): P
     if (status < 200 || status > 299) throw new Error(`receiver answered ${status}`);
   }
   sequence += 1;
-  answer(
+  answerJson(
     res,
     200,
     successEnvelope(start ? 'Conversation started successfully' : 'Conversation closed successfully', {
@@ -77,19 +70,8 @@ const server = createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     handle(req, res, Buffer.concat(chunks)).catch((e: unknown) => {
-      answer(res, 500, JSON.stringify({ message: String(e), statusMessage: 'failure', status: 0 }));
+      answerJson(res, 500, JSON.stringify({ message: String(e), statusMessage: 'failure', status: 0 }));
     });
   });
 });
-server.keepAliveTimeout = 60_000;
-
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
-});
-
-process.on('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-});
+listenForBench(server);

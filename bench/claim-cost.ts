@@ -9,9 +9,9 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type Any, addIntegration, buildLoader } from './lib/build.js';
 import { percentiles, round } from './lib/common.js';
 import { ROOT } from './lib/processes.js';
 
@@ -22,19 +22,15 @@ const { values } = parseArgs({
     claims: { type: 'string', default: '100' },
   },
 });
-const dist = resolve(values.dist ?? join(ROOT, 'dist'));
 const backlogs = (values.backlogs ?? '').split(',').map(Number);
 const claims = Number(values.claims);
 
-// relevo's modules, loaded from its build at run time (the benchmark does not compile src/).
-// biome-ignore lint/suspicious/noExplicitAny: untyped run-time imports of the build.
-type Any = any;
-const load = (path: string): Promise<Any> => import(pathToFileURL(join(dist, path)).href);
+const dist = values.dist ?? join(ROOT, 'dist');
+const load = buildLoader(dist);
 
 async function main(): Promise<void> {
   const { SqliteStore } = await load('storage/sqlite/sqlite-store.js');
   const projects = await load('domain/projects/project.service.js');
-  const integrations = await load('domain/integrations/integration.service.js');
   const { appendEvent } = await load('delivery/outbox.js');
   const { newId } = await load('domain/ids.js');
 
@@ -46,15 +42,7 @@ async function main(): Promise<void> {
       await store.migrate();
       const now = Date.now();
       const { project } = await store.transaction((tx: Any) => projects.createProject(tx, 'claim', now));
-      await store.transaction((tx: Any) =>
-        integrations.createIntegration(tx, {
-          projectId: project.id,
-          webhookUrl: 'http://127.0.0.1:9/hook',
-          authType: 'no_auth',
-          authorization: null,
-          now,
-        }),
-      );
+      await addIntegration(load, store, project.id, now);
       await store.transaction(async (tx: Any) => {
         const bot = await projects.createBot(tx, project.id, 'Claim bot', 'webchat', now);
         for (let i = 0; i < backlog; i++) {

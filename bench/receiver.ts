@@ -9,6 +9,7 @@
  */
 import { createServer } from 'node:http';
 import { epochMs } from './lib/common.js';
+import { listenForBench } from './lib/helper-server.js';
 
 /** [event type, conversation id, arrival (epoch ms), metadata.sentAt or null] */
 export type ArrivalRecord = [string, string, number, number | null];
@@ -75,15 +76,4 @@ const server = createServer((req, res) => {
     res.end(reply);
   });
 });
-server.keepAliveTimeout = 60_000;
-
-server.listen(0, '127.0.0.1', () => {
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
-});
-
-process.on('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-});
+listenForBench(server);

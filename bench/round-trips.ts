@@ -11,19 +11,16 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { findPostgresBin, startCluster } from '../test/setup/postgres-cluster.js';
+import { type Any, addIntegration, buildLoader } from './lib/build.js';
 import { ROOT } from './lib/processes.js';
 
 const { values } = parseArgs({ options: { dist: { type: 'string' } } });
-const dist = resolve(values.dist ?? join(ROOT, 'dist'));
-// biome-ignore lint/suspicious/noExplicitAny: relevo's modules are loaded from a build at run time.
-type Any = any;
-const load = (path: string): Promise<Any> => import(pathToFileURL(join(dist, path)).href);
+const load = buildLoader(values.dist ?? join(ROOT, 'dist'));
 
 /** Counts what goes to a driver while `counting` is set, by the statement's first words. */
 class Counter {
@@ -42,18 +39,7 @@ async function measure(store: Any, counter: Counter, webhook: boolean): Promise<
   const conversations = await load('domain/conversations/conversation.service.js');
   const now = Date.now();
   const { project } = await store.transaction((tx: Any) => projects.createProject(tx, 'round trips', now));
-  if (webhook) {
-    const integrations = await load('domain/integrations/integration.service.js');
-    await store.transaction((tx: Any) =>
-      integrations.createIntegration(tx, {
-        projectId: project.id,
-        webhookUrl: 'http://127.0.0.1:9/hook',
-        authType: 'no_auth',
-        authorization: null,
-        now,
-      }),
-    );
-  }
+  if (webhook) await addIntegration(load, store, project.id, now);
   const bot = await store.transaction((tx: Any) => projects.createBot(tx, project.id, 'Bot', 'webchat', now));
   const user = await store.transaction((tx: Any) =>
     projects.createEndUser(tx, project.id, 'User', null, now),

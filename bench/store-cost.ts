@@ -13,9 +13,9 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type Any, buildLoader } from './lib/build.js';
 import { round } from './lib/common.js';
 import { ROOT } from './lib/processes.js';
 
@@ -27,14 +27,10 @@ const { values } = parseArgs({
     statements: { type: 'boolean', default: false },
   },
 });
-const dist = resolve(values.dist ?? join(ROOT, 'dist'));
 const total = Number(values.transactions);
 const IN_FLIGHT = 32;
 
-// relevo's modules, loaded from its build at run time (the benchmark does not compile src/).
-// biome-ignore lint/suspicious/noExplicitAny: untyped run-time imports of the build.
-type Any = any;
-const load = (path: string): Promise<Any> => import(pathToFileURL(join(dist, path)).href);
+const load = buildLoader(values.dist ?? join(ROOT, 'dist'));
 
 /** Wraps the store's prepared transaction-control statements to time them (absent in old builds). */
 function timeControl(store: Any): Map<string, { ms: number; calls: number }> {

@@ -13,18 +13,15 @@
  * `{"port":N}` once listening, answers `GET /setup` with `{ projectId, pairs }`; exits on SIGTERM.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { type Any, buildLoader } from './lib/build.js';
 import { CLOSE_SUFFIX, START_SUFFIX, successEnvelope } from './lib/common.js';
+import { answerJson, listenForBench, NOT_FOUND } from './lib/helper-server.js';
 
 const [distArg, databasePath, usersArg] = process.argv.slice(2);
 if (distArg === undefined || databasePath === undefined) {
   throw new Error('usage: store-server <relevo dist/> <database file>');
 }
-const dist = resolve(distArg);
-// biome-ignore lint/suspicious/noExplicitAny: relevo's modules are loaded from a build at run time.
-type Any = any;
-const load = (path: string): Promise<Any> => import(pathToFileURL(join(dist, path)).href);
+const load = buildLoader(distArg);
 
 const BOTS = 4;
 const USERS_PER_BOT = Number(usersArg ?? 256);
@@ -49,23 +46,15 @@ async function main(): Promise<void> {
     }
   });
 
-  const answer = (res: ServerResponse, status: number, text: string) => {
-    res.writeHead(status, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(text),
-    });
-    res.end(text);
-  };
-
   async function handle(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
     const url = req.url ?? '';
     if (req.method === 'GET' && url === '/setup') {
-      answer(res, 200, JSON.stringify({ projectId: project.id, pairs }));
+      answerJson(res, 200, JSON.stringify({ projectId: project.id, pairs }));
       return;
     }
     const start = url.endsWith(START_SUFFIX);
     if (req.method !== 'POST' || !(start || url.endsWith(CLOSE_SUFFIX))) {
-      answer(res, 404, '{"message":"Not found","statusMessage":"failure","status":0}');
+      answerJson(res, 404, NOT_FOUND);
       return;
     }
     const body = JSON.parse(raw.toString('utf8')) as {
@@ -79,7 +68,7 @@ async function main(): Promise<void> {
         ? conversations.startConversation(tx, { ...input, metadata: body.metadata })
         : conversations.closeConversation(tx, input),
     );
-    answer(
+    answerJson(
       res,
       200,
       successEnvelope(start ? 'Conversation started successfully' : 'Conversation closed successfully', {
@@ -99,22 +88,11 @@ async function main(): Promise<void> {
         // relevo's refusals (a 404, a 409) carry their status; anything else is a 500.
         const status = (e as { status?: unknown }).status;
         const code = typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
-        answer(res, code, JSON.stringify({ message: String(e), statusMessage: 'failure', status: 0 }));
+        answerJson(res, code, JSON.stringify({ message: String(e), statusMessage: 'failure', status: 0 }));
       });
     });
   });
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
-    process.stdout.write(`${JSON.stringify({ port })}\n`);
-  });
-  process.on('SIGTERM', () => {
-    server.closeAllConnections();
-    server.close(() => {
-      void store.close().then(() => process.exit(0));
-    });
-  });
+  listenForBench(server, () => store.close());
 }
 
 main().catch((e: unknown) => {
