@@ -10,6 +10,8 @@
  *
  * --statements also times every statement (by its text) and reports each one's cost per
  * transaction; the timing itself adds to the CPU figure, so compare those with the flag off.
+ * --drop-indexes a,b drops those indexes after migrating: what a leaner schema would save (an
+ * experiment: the API's listings need them).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     transactions: { type: 'string', default: '40000' },
     'background-checkpoints': { type: 'boolean', default: false },
     statements: { type: 'boolean', default: false },
+    'drop-indexes': { type: 'string' },
   },
 });
 const total = Number(values.transactions);
@@ -95,6 +98,10 @@ async function main(): Promise<void> {
   });
   try {
     await store.migrate();
+    for (const index of (values['drop-indexes'] ?? '').split(',').filter(Boolean)) {
+      // The writer connection is private to the store; an experiment may reach it.
+      (store as Any).writer.exec(`DROP INDEX ${index}`);
+    }
     const now = Date.now();
     const pairs: Array<[string, string]> = [];
     const { project } = await store.transaction((tx: Any) => projects.createProject(tx, 'store-cost', now));
