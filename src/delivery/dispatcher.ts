@@ -524,8 +524,8 @@ export class Dispatcher {
       durationMs: result.durationMs,
       url,
       statusCode: result.statusCode,
-      responseBody: result.responseBody,
-      error: result.error,
+      responseBody: storable(result.responseBody),
+      error: storable(result.error),
       outcome,
     };
   }
@@ -591,6 +591,14 @@ class TargetMemo {
     if (channel?.webhookUrl == null) return { kind: 'wait' };
     return { kind: 'send', url: channel.webhookUrl, secret: channel.signingKey, headers: {} };
   }
+}
+
+/**
+ * A receiver's text as the attempt log can keep it: PostgreSQL's text cannot hold U+0000, and an
+ * attempt that cannot be recorded would leave its event leased, then sent again, forever.
+ */
+function storable(text: string | null): string | null {
+  return text?.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }
 
 /** The integration's own credential for its webhook (webhooks.md, "Request"). */

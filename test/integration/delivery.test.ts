@@ -482,6 +482,26 @@ describe('the 5-day rule', () => {
   });
 });
 
+describe('a receiver whose answer holds a NUL character', () => {
+  it('is delivered once, and its attempt is kept with the NUL replaced', async () => {
+    const { h, s, receiver } = await setup();
+    receiver.respond(() => ({ kind: 'status', status: 200, body: 'ok\u0000done' }));
+    const pair = await startedPair(h.store, s.project.id);
+    await eventually(
+      () => status(h, pair.eventId),
+      (e) => e?.status === 'delivered',
+    );
+    const attempts = await h.store.queries.listAttempts(pair.eventId);
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]).toMatchObject({
+      statusCode: 200,
+      responseBody: 'ok\uFFFDdone',
+      outcome: 'delivered',
+    });
+    expect(receiver.received).toHaveLength(1);
+  });
+});
+
 describe('a receiver that answers garbage', () => {
   it('counts bytes that are not HTTP as a failed attempt, retries, and delivers once it recovers', async () => {
     const net = await import('node:net');
