@@ -119,7 +119,8 @@ export class PostgresStore implements Store {
   }
 
   async statement<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
-    // On the pool, outside any transaction: PostgreSQL commits a lone statement by itself.
+    // On the pool, outside any transaction: PostgreSQL commits a lone statement by itself. A
+    // second statement in `fn` would commit on its own, not with the first: nothing checks it.
     if (this.closed) throw new StorageUnavailable('the store is closed');
     return await retried(() => fn(this.queries));
   }
