@@ -1,0 +1,65 @@
+/** A minimal EventSource for tests: connects with fetch and parses frames as they arrive. */
+
+export interface SseEvent {
+  id?: string;
+  data: string;
+}
+
+/** Opens an SSE stream; `waitFor(n)` resolves once n events have arrived (or throws after a while). */
+export async function openStream(url: string, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers, signal: controller.signal });
+  const events: SseEvent[] = [];
+  let raw = '';
+  const waiters: Array<() => void> = [];
+  const done = (async () => {
+    if (res.body === null) return;
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of res.body) {
+        raw += decoder.decode(chunk as Uint8Array, { stream: true });
+        let cut = raw.indexOf('\n\n');
+        while (cut >= 0) {
+          const frame = raw.slice(0, cut);
+          raw = raw.slice(cut + 2);
+          const ev: SseEvent = { data: '' };
+          let isEvent = false;
+          for (const line of frame.split('\n')) {
+            if (line.startsWith('id: ')) ev.id = line.slice(4);
+            if (line.startsWith('data: ')) {
+              ev.data += line.slice(6);
+              isEvent = true;
+            }
+          }
+          if (isEvent) events.push(ev);
+          for (const w of waiters.splice(0)) w();
+          cut = raw.indexOf('\n\n');
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  return {
+    res,
+    events,
+    messages: () =>
+      events.map((e) => JSON.parse(e.data) as { id: string; sender: string; content: { body?: string } }),
+    async waitFor(n: number, timeoutMs = 5_000) {
+      const until = Date.now() + timeoutMs;
+      while (events.length < n) {
+        if (Date.now() > until) throw new Error(`stream got ${events.length} of ${n} events`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 50);
+        });
+      }
+      return events;
+    },
+    async close() {
+      controller.abort();
+      await done;
+    },
+    done,
+  };
+}

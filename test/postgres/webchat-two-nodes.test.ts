@@ -1,0 +1,64 @@
+/**
+ * Two API nodes on one PostgreSQL database: a browser's live stream held by one node gets the
+ * messages committed by the other at once (NOTIFY names the rooms, the node reads what is new),
+ * well before the stream's periodic catch-up (HEARTBEAT_MS) would have found them.
+ */
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type App, buildApp } from '../../src/app.js';
+import { DEFAULT_RULES } from '../../src/bot/rule-bot.js';
+import { HEARTBEAT_MS } from '../../src/channels/webchat/webchat.routes.js';
+import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
+import { call } from '../helpers/api.js';
+import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import { openStream } from '../helpers/sse.js';
+
+let nodeA: Harness;
+let s: Seed;
+let storeB: PostgresStore;
+let nodeB: App;
+let baseB: string;
+
+beforeAll(async () => {
+  nodeA = await createHarness();
+  s = await nodeA.seed('Two nodes');
+  storeB = new PostgresStore({ url: nodeA.config.databaseUrl, poolSize: 4 });
+  nodeB = await buildApp({ config: nodeA.config, store: storeB, logger: pino({ level: 'silent' }) });
+  await nodeB.server.listen({ port: 0, host: '127.0.0.1' });
+  baseB = `http://127.0.0.1:${(nodeB.server.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await nodeB?.server.close();
+  await storeB?.close();
+  await nodeA?.close();
+});
+
+it("a stream on one node gets, at once, what the visitor sent through the other and the bot's reply", async () => {
+  // The session is opened on node A; the browser's stream lands on node B.
+  const opened = await call(nodeA.app, { url: `/webchat/${s.bot.id}/sessions`, body: {} });
+  expect(opened.statusCode).toBe(201);
+  const session = opened.json() as { sessionToken: string };
+  const stream = await openStream(
+    `${baseB}/webchat/${s.bot.id}/stream?token=${encodeURIComponent(session.sessionToken)}`,
+  );
+  try {
+    await stream.waitFor(1);
+    expect(stream.messages()[0]).toMatchObject({ sender: 'bot', content: { body: DEFAULT_RULES.greeting } });
+
+    const sent = await call(nodeA.app, {
+      url: `/webchat/${s.bot.id}/messages`,
+      headers: { authorization: `Bearer ${session.sessionToken}` },
+      body: { type: 'text', content: { body: 'from the other node' } },
+    });
+    expect(sent.statusCode).toBe(202);
+    // Well under the catch-up period: only the NOTIFY from node A's commit can have woken node B.
+    await stream.waitFor(3, HEARTBEAT_MS / 3);
+    expect(stream.messages().slice(1)).toEqual([
+      expect.objectContaining({ sender: 'user', content: { body: 'from the other node' } }),
+      expect.objectContaining({ sender: 'bot', content: { body: DEFAULT_RULES.fallback } }),
+    ]);
+  } finally {
+    await stream.close();
+  }
+});
