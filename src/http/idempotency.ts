@@ -22,7 +22,7 @@
  * invalid body is stored and replayed like any other answer (as Stripe does). Failures of the
  * transport itself (malformed JSON, 413, 415) come earlier and are never stored.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type {
   FastifyInstance,
   FastifyReply,
@@ -35,7 +35,7 @@ import type {
 import { verifyJelouSignature } from '../delivery/signer.js';
 import { panelSigningSecret } from '../domain/messages/panel-message.service.js';
 import { ApiError, validationError } from '../errors.js';
-import type { IdempotencyId, Queries } from '../storage/store.js';
+import type { IdempotencyHold, Queries } from '../storage/store.js';
 import type { RouteDeps } from './routes/route-deps.js';
 import { ErrorEnvelope } from './schemas.js';
 
@@ -78,7 +78,7 @@ export function registerIdempotency(
 ): void {
   const queries = deps.store.queries;
   // The claim a request holds, from preValidation to onSend; never set when no key was sent.
-  const held = new WeakMap<FastifyRequest, IdempotencyId>();
+  const held = new WeakMap<FastifyRequest, IdempotencyHold>();
 
   const claim = (route: string, scopeOf: ScopeOf): preValidationAsyncHookHandler =>
     async function claimIdempotencyKey(request, reply) {
@@ -87,7 +87,7 @@ export function registerIdempotency(
       const key = checkedKey(raw, request);
       const projectId = await scopeOf(request);
       if (projectId === undefined) return;
-      const id: IdempotencyId = { projectId, route, key };
+      const id: IdempotencyHold = { projectId, route, key, holder: randomUUID() };
       const requestHash = fingerprint(request);
       const now = deps.clock();
       const result = await queries.claimIdempotencyKey({

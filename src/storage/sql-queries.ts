@@ -52,7 +52,7 @@ import type {
   EventFilter,
   EventSettlement,
   IdempotencyClaim,
-  IdempotencyId,
+  IdempotencyHold,
   IdempotencyRecord,
   IntegrationPatch,
   Page,
@@ -631,8 +631,8 @@ export class SqlQueries implements Queries {
     c: IdempotencyClaim,
   ): Promise<{ claimed: true } | { claimed: false; record: IdempotencyRecord }> {
     const inserted = await this.x.run(
-      `INSERT INTO idempotency_keys (project_id, route, idem_key, request_hash, state, locked_until, created_at, expires_at)
-       VALUES (?, ?, ?, ?, 'in_flight', ?, ?, ?) ON CONFLICT (project_id, route, idem_key) DO NOTHING`,
+      `INSERT INTO idempotency_keys (project_id, route, idem_key, request_hash, state, locked_until, created_at, expires_at,
+         holder) VALUES (?, ?, ?, ?, 'in_flight', ?, ?, ?, ?) ON CONFLICT (project_id, route, idem_key) DO NOTHING`,
       c.projectId,
       c.route,
       c.key,
@@ -640,18 +640,20 @@ export class SqlQueries implements Queries {
       c.lockedUntil,
       c.now,
       c.expiresAt,
+      c.holder,
     );
     if (inserted > 0) return { claimed: true };
     // Taken over when its holder died (still in flight past its lock) or it expired.
     const taken = await this.x.run(
       `UPDATE idempotency_keys SET request_hash = ?, state = 'in_flight', locked_until = ?, response_status = NULL,
-         response_headers = NULL, response_body = NULL, created_at = ?, expires_at = ?
+         response_headers = NULL, response_body = NULL, created_at = ?, expires_at = ?, holder = ?
        WHERE project_id = ? AND route = ? AND idem_key = ?
          AND ((state = 'in_flight' AND locked_until < ?) OR expires_at < ?)`,
       c.requestHash,
       c.lockedUntil,
       c.now,
       c.expiresAt,
+      c.holder,
       c.projectId,
       c.route,
       c.key,
@@ -689,10 +691,10 @@ export class SqlQueries implements Queries {
     };
   }
 
-  async completeIdempotencyKey(id: IdempotencyId, response: StoredResponse): Promise<void> {
+  async completeIdempotencyKey(id: IdempotencyHold, response: StoredResponse): Promise<void> {
     await this.x.run(
       `UPDATE idempotency_keys SET state = 'done', locked_until = NULL, response_status = ?, response_headers = ?,
-         response_body = ? WHERE project_id = ? AND route = ? AND idem_key = ?`,
+         response_body = ? WHERE project_id = ? AND route = ? AND idem_key = ? AND holder = ?`,
       response.status,
       JSON.stringify(response.headers),
       // A stored first response may show a secret once (signingSecret, apiKey): encrypted.
@@ -700,15 +702,17 @@ export class SqlQueries implements Queries {
       id.projectId,
       id.route,
       id.key,
+      id.holder,
     );
   }
 
-  async releaseIdempotencyKey(id: IdempotencyId): Promise<void> {
+  async releaseIdempotencyKey(id: IdempotencyHold): Promise<void> {
     await this.x.run(
-      "DELETE FROM idempotency_keys WHERE project_id = ? AND route = ? AND idem_key = ? AND state = 'in_flight'",
+      "DELETE FROM idempotency_keys WHERE project_id = ? AND route = ? AND idem_key = ? AND state = 'in_flight' AND holder = ?",
       id.projectId,
       id.route,
       id.key,
+      id.holder,
     );
   }
 

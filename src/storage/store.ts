@@ -186,10 +186,13 @@ export interface Queries {
   claimIdempotencyKey(
     claim: IdempotencyClaim,
   ): Promise<{ claimed: true } | { claimed: false; record: IdempotencyRecord }>;
-  /** Stores the response of the request that holds the key. */
-  completeIdempotencyKey(id: IdempotencyId, response: StoredResponse): Promise<void>;
-  /** Forgets a claim whose request failed in a way worth retrying (5xx): the key may be used again. */
-  releaseIdempotencyKey(id: IdempotencyId): Promise<void>;
+  /** Stores the answer, if `hold` still holds the claim (one taken over is not overwritten). */
+  completeIdempotencyKey(hold: IdempotencyHold, response: StoredResponse): Promise<void>;
+  /**
+   * Forgets a claim whose request failed in a way worth retrying (5xx): the key may be used
+   * again. Only while `hold` still holds it.
+   */
+  releaseIdempotencyKey(hold: IdempotencyHold): Promise<void>;
   /** Deletes records past their retention; returns how many. */
   purgeIdempotencyKeys(now: number): Promise<number>;
 
@@ -222,7 +225,13 @@ export interface IdempotencyId {
   readonly key: string;
 }
 
-export interface IdempotencyClaim extends IdempotencyId {
+/** A claim as its holder knows it: completing or releasing it needs the holder's token. */
+export interface IdempotencyHold extends IdempotencyId {
+  /** Random per claim; a claim taken over gets a new one. */
+  readonly holder: string;
+}
+
+export interface IdempotencyClaim extends IdempotencyHold {
   /** Hash of what makes two requests "the same": method, route and body. */
   readonly requestHash: string;
   readonly now: number;

@@ -445,10 +445,11 @@ describe('lifetime', () => {
       now: past,
       lockedUntil: past + LOCK_MS,
       expiresAt: past + RETENTION_MS,
+      holder: 'the older request',
     });
     expect(claimed.claimed).toBe(true);
     await h.store.queries.completeIdempotencyKey(
-      { projectId: s.project.id, route: START_ROUTE, key },
+      { projectId: s.project.id, route: START_ROUTE, key, holder: 'the older request' },
       { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"old":true}' },
     );
 
@@ -473,6 +474,7 @@ describe('lifetime', () => {
       now: past,
       lockedUntil: past + LOCK_MS,
       expiresAt: past + RETENTION_MS,
+      holder: 'the dead request',
     });
 
     const pair = await freshPair();
@@ -480,6 +482,38 @@ describe('lifetime', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['idempotent-replay']).toBeUndefined();
     expect(await conversationsOf(s, pair)).toHaveLength(1);
+  });
+
+  it('a request whose claim was taken over cannot complete or release it when it finishes late', async () => {
+    const key = randomUUID();
+    const id = { projectId: s.project.id, route: START_ROUTE, key };
+    const past = Date.now() - 2 * LOCK_MS;
+    const claim = (holder: string, now: number) =>
+      h.store.queries.claimIdempotencyKey({
+        ...id,
+        requestHash: 'the same request',
+        now,
+        lockedUntil: now + LOCK_MS,
+        expiresAt: now + RETENTION_MS,
+        holder,
+      });
+    const answer = (body: string) => ({ status: 200, headers: { 'content-type': 'application/json' }, body });
+    expect((await claim('slow', past)).claimed).toBe(true);
+    // Its lock lapsed: a retry takes the key over.
+    expect((await claim('retry', Date.now())).claimed).toBe(true);
+
+    // The slow one finishes late: neither its answer nor its release touches the retry's claim.
+    await h.store.queries.completeIdempotencyKey({ ...id, holder: 'slow' }, answer('{"from":"slow"}'));
+    await h.store.queries.releaseIdempotencyKey({ ...id, holder: 'slow' });
+    const during = await claim('third', Date.now());
+    expect(during).toMatchObject({ claimed: false, record: { state: 'in_flight', response: null } });
+
+    await h.store.queries.completeIdempotencyKey({ ...id, holder: 'retry' }, answer('{"from":"retry"}'));
+    const after = await claim('fourth', Date.now());
+    expect(after).toMatchObject({
+      claimed: false,
+      record: { state: 'done', response: { body: '{"from":"retry"}' } },
+    });
   });
 
   it('replays after a restart: another app on the same database', async () => {

@@ -8,6 +8,7 @@ import { m0001Initial } from './0001-initial.js';
 import { m0002Delivery } from './0002-delivery.js';
 import { m0003Channels } from './0003-channels.js';
 import { m0004Idempotency } from './0004-idempotency.js';
+import { m0005IdempotencyHolder } from './0005-idempotency-holder.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Statement = string | Readonly<Record<Dialect, string>>;
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0002Delivery,
   m0003Channels,
   m0004Idempotency,
+  m0005IdempotencyHolder,
 ];
 
 export function statementFor(s: Statement, dialect: Dialect): string {
