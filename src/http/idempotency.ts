@@ -32,10 +32,9 @@ import type {
   preValidationAsyncHookHandler,
   RouteOptions,
 } from 'fastify';
-import { verifyJelouSignature } from '../delivery/signer.js';
-import { panelSigningSecret } from '../domain/messages/panel-message.service.js';
 import { ApiError, validationError } from '../errors.js';
 import type { IdempotencyHold, Queries } from '../storage/store.js';
+import { panelSignature } from './panel-signature.js';
 import type { RouteDeps } from './routes/route-deps.js';
 import { ErrorEnvelope } from './schemas.js';
 
@@ -204,16 +203,12 @@ function classify(
 }
 
 /**
- * The project of the send-message route, once the body's signature checks out. Checked again
- * here (the route checks it in its handler) so that an unsigned caller cannot claim or read
- * keys in another project's scope.
+ * The project of the send-message route, once the body's signature checks out (the route reads
+ * the same verdict), so that an unsigned caller cannot claim or read keys in another project's
+ * scope.
  */
 async function signedProject(request: FastifyRequest, queries: Queries): Promise<string | undefined> {
-  const secret = await panelSigningSecret(queries, request.body);
-  if (secret === undefined) return undefined;
-  const signature = request.headers['x-jelou-signature'];
-  if (!verifyJelouSignature(request.rawBody ?? '', signature, secret)) return undefined;
-  return (request.body as { project_id: string }).project_id;
+  return (await panelSignature(request, queries)).projectId;
 }
 
 /** The header's value, or a 422 naming it. */

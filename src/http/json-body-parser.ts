@@ -4,7 +4,7 @@
  * body" rather than an error, so DELETE and regenerate calls from clients that always send
  * Content-Type: application/json still work.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { validationError } from '../errors.js';
 
 declare module 'fastify' {
@@ -71,4 +71,9 @@ export function registerJsonParser(app: FastifyInstance): void {
       done(validationError({ body: [`is not valid JSON: ${reason}`] }), undefined);
     }
   });
+}
+
+/** Fastify gives no raw body for a request without one; that is the empty string to sign. */
+export function rawBodyOf(request: FastifyRequest): string {
+  return request.rawBody ?? '';
 }

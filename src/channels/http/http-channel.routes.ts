@@ -19,9 +19,9 @@ import { receiveFromUser } from '../../domain/messages/inbound.service.js';
 import { type MessageInput, parseMessage } from '../../domain/messages/message-content.js';
 import type { Bot, EndUser } from '../../domain/types.js';
 import { ApiError, type ValidationErrors, validationError } from '../../errors.js';
+import { rawBodyOf } from '../../http/json-body-parser.js';
 import {
   messageSchema,
-  rawBodyOf,
   signatureHeader,
   validateInHandler,
 } from '../../http/routes/panel-messages.routes.js';

@@ -20,19 +20,18 @@
  * integration); no project can be called `webhook`, since project ids are generated.
  */
 import { type TProperties, type TSchema, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { verifyJelouSignature } from '../../delivery/signer.js';
+import type { FastifyInstance } from 'fastify';
 import { MESSAGE_TYPES, TEXT_MAX_CHARS } from '../../domain/messages/message-content.js';
 import {
   EXTERNAL_ID_MAX_CHARS,
   type PanelMessageSent,
-  panelSigningSecret,
   parsePanelMessage,
   repeatedPanelMessage,
   sendPanelMessage,
 } from '../../domain/messages/panel-message.service.js';
 import { ApiError } from '../../errors.js';
 import { UniqueViolation } from '../../storage/errors.js';
+import { panelSignature } from '../panel-signature.js';
 import { ErrorEnvelope, errorResponses, StringEnum, successEnvelope } from '../schemas.js';
 import type { RouteDeps } from './route-deps.js';
 import { sendSuccess } from './send.js';
@@ -82,11 +81,6 @@ export function signatureHeader(keyedWith: string) {
 /** A validator that accepts anything: the handler validates, after the signature. */
 export const validateInHandler = () => () => true;
 
-/** Fastify gives no raw body for a request without one; that is the empty string to sign. */
-export function rawBodyOf(request: FastifyRequest): string {
-  return request.rawBody ?? '';
-}
-
 const PanelMessageBody = Type.Object(
   {
     field: StringEnum(['messages']),
@@ -115,12 +109,6 @@ const PanelMessageSentData = Type.Object({
   conversationId: Type.String(),
 });
 
-/**
- * A key to sign with when the body names no usable project: the comparison still runs, so the
- * answer takes about as long whether or not the project exists.
- */
-const NO_SECRET = 'no project: this key signs nothing';
-
 export function panelMessageRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post(
     '/external-support/webhook',
@@ -147,10 +135,8 @@ export function panelMessageRoutes(app: FastifyInstance, deps: RouteDeps): void 
     },
     async (request, reply) => {
       const body: unknown = request.body;
-      const secret = await panelSigningSecret(deps.store.queries, body);
       const header = request.headers['x-jelou-signature'];
-      const valid = verifyJelouSignature(rawBodyOf(request), header, secret ?? NO_SECRET);
-      if (secret === undefined || !valid) {
+      if ((await panelSignature(request, deps.store.queries)).projectId === undefined) {
         throw new ApiError(
           'invalid_signature',
           header === undefined
