@@ -476,7 +476,7 @@ export class Dispatcher {
           attemptCount: event.attemptCount,
           nextAttemptAt: now,
           deliveredAt: null,
-          lastError: result.error,
+          lastError: storable(result.error),
         });
         await tx.updateIntegration(event.projectId, {
           enabled: false,
@@ -491,7 +491,7 @@ export class Dispatcher {
           attemptCount: attemptNumber,
           nextAttemptAt: decision.action === 'dead' ? null : now + decision.delayMs,
           deliveredAt: null,
-          lastError: result.error,
+          lastError: storable(result.error),
         });
         if (!panel) return;
         const failingSince = await tx.noteIntegrationFailure(event.projectId, now);
@@ -594,8 +594,9 @@ class TargetMemo {
 }
 
 /**
- * A receiver's text as the attempt log can keep it: PostgreSQL's text cannot hold U+0000, and an
- * attempt that cannot be recorded would leave its event leased, then sent again, forever.
+ * A receiver's text as the attempt log and the event's last error can keep it: PostgreSQL's text
+ * cannot hold U+0000, and an outcome that cannot be recorded would leave its event leased, then
+ * sent again, forever.
  */
 function storable(text: string | null): string | null {
   return text?.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;

@@ -24,7 +24,16 @@ beforeAll(async () => {
   nodeA = await createHarness();
   s = await nodeA.seed('Two nodes');
   storeB = new PostgresStore({ url: nodeA.config.databaseUrl, poolSize: 4 });
+  // Node B announces once its LISTEN is up; only then can it hear node A's commits.
+  let listening = false;
+  storeB.onCommitted((c) => {
+    if (c.remote !== undefined) listening = true;
+  });
   nodeB = await buildApp({ config: nodeA.config, store: storeB, logger: pino({ level: 'silent' }) });
+  for (let waited = 0; !listening; waited += 20) {
+    if (waited > 10_000) throw new Error('node B never listened');
+    await new Promise((r) => setTimeout(r, 20));
+  }
   await nodeB.server.listen({ port: 0, host: '127.0.0.1' });
   baseB = `http://127.0.0.1:${(nodeB.server.server.address() as AddressInfo).port}`;
 });
