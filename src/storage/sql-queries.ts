@@ -630,6 +630,17 @@ export class SqlQueries implements Queries {
   async claimIdempotencyKey(
     c: IdempotencyClaim,
   ): Promise<{ claimed: true } | { claimed: false; record: IdempotencyRecord }> {
+    // A row purged between our statements (it had expired) leaves nothing to read: claim again,
+    // now with nothing in the way, rather than run the request without a claim.
+    for (let tries = 1; ; tries++) {
+      const outcome = await this.claimIdempotencyKeyOnce(c);
+      if (outcome !== undefined || tries >= 3) return outcome ?? { claimed: true };
+    }
+  }
+
+  private async claimIdempotencyKeyOnce(
+    c: IdempotencyClaim,
+  ): Promise<{ claimed: true } | { claimed: false; record: IdempotencyRecord } | undefined> {
     const inserted = await this.x.run(
       `INSERT INTO idempotency_keys (project_id, route, idem_key, request_hash, state, locked_until, created_at, expires_at,
          holder) VALUES (?, ?, ?, ?, 'in_flight', ?, ?, ?, ?) ON CONFLICT (project_id, route, idem_key) DO NOTHING`,
@@ -673,7 +684,7 @@ export class SqlQueries implements Queries {
       c.route,
       c.key,
     );
-    if (r === undefined) return { claimed: true };
+    if (r === undefined) return undefined;
     return {
       claimed: false,
       record: {
