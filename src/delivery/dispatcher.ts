@@ -295,12 +295,13 @@ export class Dispatcher {
       return out;
     };
     // SQLite reads the targets in the claim's transaction, on the writer, whose pages are warm.
-    // PostgreSQL sends the claim alone (one statement, no BEGIN and COMMIT) and reads the
-    // targets after it: two round trips fewer per claim; a target read a moment after the lease
-    // is as good as one read with it (each statement sees the latest commits either way).
+    // PostgreSQL commits the claim by itself (one statement) and reads the targets right after,
+    // on the same connection: two round trips fewer than BEGIN … COMMIT around them, and a
+    // target read a moment after the lease is as good as one read with it (under READ COMMITTED
+    // each statement sees the latest commits either way).
     const claimed = store.capabilities.singleProcess
       ? await store.transaction(async (tx) => withTargets(tx, await tx.claimDueEvents(claim)))
-      : await withTargets(store.queries, await store.statement((q) => q.claimDueEvents(claim)));
+      : await store.statement(async (q) => withTargets(q, await q.claimDueEvents(claim)));
     const full = claimed.length >= limit;
     if (!full) {
       // Every lane not excluded has been searched to its end; an excluded lane is searched

@@ -319,11 +319,12 @@ export interface Store {
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
-   * Runs `fn`, which sends exactly one statement, atomic by itself, with no transaction around
-   * it where that saves something: PostgreSQL sends it alone (no BEGIN, no COMMIT: two round trips
-   * fewer), SQLite runs it in its group commit like any transaction. Nothing it writes is
-   * announced to `onCommitted` listeners, so it must not insert events or messages; it may run
-   * more than once, as a transaction may.
+   * Runs `fn` with no transaction around it where that saves something: on PostgreSQL each of
+   * its statements commits by itself, all on one pooled connection (no BEGIN, no COMMIT: two
+   * round trips fewer); SQLite runs `fn` in its group commit like any transaction. So every write
+   * in `fn` must be one statement, atomic alone, that needs no other to commit with it. Nothing it
+   * writes is announced to `onCommitted` listeners, so it must not insert events or messages; it
+   * may run more than once, as a transaction may.
    */
   statement<T>(fn: (q: Queries) => Promise<T>): Promise<T>;
   /** Called after each commit that wrote events or messages, with what it wrote. */

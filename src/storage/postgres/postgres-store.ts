@@ -119,10 +119,29 @@ export class PostgresStore implements Store {
   }
 
   async statement<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
-    // On the pool, outside any transaction: PostgreSQL commits a lone statement by itself. A
-    // second statement in `fn` would commit on its own, not with the first: nothing checks it.
-    if (this.closed) throw new StorageUnavailable('the store is closed');
-    return await retried(() => fn(this.queries));
+    return await retried(() => this.statementOnce(fn));
+  }
+
+  /**
+   * Outside any transaction: PostgreSQL commits each statement by itself. One connection for all
+   * of `fn`: taking it once from a busy pool, not once per statement, keeps `fn` from queueing
+   * behind every request between two of its statements.
+   */
+  private async statementOnce<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    let broken = false;
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
+    try {
+      return await fn(new SqlQueries(new PgExecutor(client, false), this.options.secretBox));
+    } catch (e) {
+      throw translatePgError(e);
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
   }
 
   private async transactionOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
