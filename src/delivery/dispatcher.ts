@@ -63,9 +63,9 @@ const BUSY_POLL_MS = 250;
  * empties: holding more would only hold more memory.
  */
 const READY_CAPACITY = 2_000;
+const READY_MAX_CHARS = 8 * 1024 * 1024;
 /** Without a ready queue, attempts finishing within this window share one search. */
 const COALESCE_MS = 2;
-const READY_MAX_CHARS = 8 * 1024 * 1024;
 
 type Target =
   | { kind: 'send'; url: string; secret: string; headers: Record<string, string> }

@@ -763,10 +763,9 @@ export class SqlQueries implements Queries {
 
   async leaseEvent(eventId: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
     const changed = await this.x.run(
-      `UPDATE events SET lease_until = ?, lease_owner = ?
-       WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)
-         AND NOT EXISTS (SELECT 1 FROM events p WHERE p.room_id = events.room_id
-           AND p.destination = events.destination AND p.status = 'pending' AND p.room_seq < events.room_seq)`,
+      // The room-order rule is the search's own (ROOM_HEAD), on the row being leased.
+      `UPDATE events AS e SET lease_until = ?, lease_owner = ?
+       WHERE e.id = ? AND e.status = 'pending' AND (e.lease_until IS NULL OR e.lease_until < ?) AND ${ROOM_HEAD}`,
       leaseUntil,
       owner,
       eventId,
@@ -911,11 +910,11 @@ export class SqlQueries implements Queries {
   async requeueEvents(projectId: string, select: RequeueSelection, now: number): Promise<number> {
     const fresh = `status = 'pending', attempt_count = 0, next_attempt_at = ?, delivered_at = NULL, last_error = NULL,
       lease_until = NULL, lease_owner = NULL`;
-    let ids: EventRow[];
+    let rows: EventRow[];
     if (select.kind === 'one') {
       // A pending event waiting on its backoff is simply made due now; a settled one starts a
       // new delivery cycle.
-      ids = await this.x.all<EventRow>(
+      rows = await this.x.all<EventRow>(
         `UPDATE events SET next_attempt_at = ?
          WHERE project_id = ? AND id = ? AND destination = 'panel' AND status = 'pending' AND lease_owner IS NULL
          RETURNING *`,
@@ -923,8 +922,8 @@ export class SqlQueries implements Queries {
         projectId,
         select.eventId,
       );
-      if (ids.length === 0) {
-        ids = await this.x.all<EventRow>(
+      if (rows.length === 0) {
+        rows = await this.x.all<EventRow>(
           `UPDATE events SET ${fresh}
            WHERE project_id = ? AND id = ? AND destination = 'panel' AND status <> 'pending' RETURNING *`,
           now,
@@ -939,14 +938,14 @@ export class SqlQueries implements Queries {
         extra = ' AND conversation_id = ?';
         params.push(select.conversationId);
       }
-      ids = await this.x.all<EventRow>(
+      rows = await this.x.all<EventRow>(
         `UPDATE events SET ${fresh}
          WHERE project_id = ? AND created_at >= ? AND destination = 'panel' AND status <> 'pending'${extra} RETURNING *`,
         ...params,
       );
     }
     // Announced after the commit like new events, so the dispatcher wakes at once.
-    for (const r of ids) this.insertedEvents.push(toEvent(r));
-    return ids.length;
+    for (const r of rows) this.insertedEvents.push(toEvent(r));
+    return rows.length;
   }
 }

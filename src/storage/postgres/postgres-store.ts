@@ -119,66 +119,63 @@ export class PostgresStore implements Store {
   }
 
   async statement<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
-    return await retried(() => this.statementOnce(fn));
+    // Outside any transaction: PostgreSQL commits each statement by itself. One connection for
+    // all of `fn`: taking it once from a busy pool, not once per statement, keeps `fn` from
+    // queueing behind every request between two of its statements.
+    return await retried(() =>
+      this.onConnection((client) =>
+        fn(new SqlQueries(new PgExecutor(client, false), this.options.secretBox)),
+      ),
+    );
+  }
+
+  private transactionOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.onConnection(async (client, broke) => {
+      const tx = new SqlQueries(new PgExecutor(client, true), this.options.secretBox);
+      try {
+        await client.query('BEGIN');
+        const value = await fn(tx);
+        const rooms = [...new Set(tx.insertedMessages.map((m) => m.roomId))];
+        if (tx.insertedEvents.length > 0 || rooms.length > 0) {
+          // Delivered to listeners in other processes only if, and when, this commits. Sent with
+          // the COMMIT as one simple query: one round trip instead of two for every write that
+          // produced events or messages.
+          const payload = notifyPayload(this.pid, tx.insertedEvents.length > 0, rooms);
+          await client.query(`NOTIFY ${CHANNEL}, ${sqlLiteral(payload)}; COMMIT`);
+        } else {
+          await client.query('COMMIT');
+        }
+        this.announce({ events: tx.insertedEvents, messages: tx.insertedMessages });
+        return value;
+      } catch (e) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broke();
+        }
+        throw e;
+      }
+    });
   }
 
   /**
-   * Outside any transaction: PostgreSQL commits each statement by itself. One connection for all
-   * of `fn`: taking it once from a busy pool, not once per statement, keeps `fn` from queueing
-   * behind every request between two of its statements.
+   * Runs `use` on a pooled connection. One that dies meanwhile (database restart), or that `use`
+   * calls `broke` for, is discarded at release rather than reused. (Its error is logged by the
+   * listener every pooled connection has.)
    */
-  private async statementOnce<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
+  private async onConnection<T>(use: (client: pg.PoolClient, broke: () => void) => Promise<T>): Promise<T> {
     const client = await this.connect();
     let broken = false;
-    const onError = () => {
+    const broke = () => {
       broken = true;
     };
-    client.on('error', onError);
+    client.on('error', broke);
     try {
-      return await fn(new SqlQueries(new PgExecutor(client, false), this.options.secretBox));
+      return await use(client, broke);
     } catch (e) {
       throw translatePgError(e);
     } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
-  }
-
-  private async transactionOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const client = await this.connect();
-    // A connection that dies mid-transaction (database restart) is discarded at release rather
-    // than reused. (Its error is logged by the listener every pooled connection has.)
-    let broken = false;
-    const onError = () => {
-      broken = true;
-    };
-    client.on('error', onError);
-    const tx = new SqlQueries(new PgExecutor(client, true), this.options.secretBox);
-    try {
-      await client.query('BEGIN');
-      const value = await fn(tx);
-      const rooms = [...new Set(tx.insertedMessages.map((m) => m.roomId))];
-      if (tx.insertedEvents.length > 0 || rooms.length > 0) {
-        // Delivered to listeners in other processes only if, and when, this commits. Sent with
-        // the COMMIT as one simple query: one round trip instead of two for every write that
-        // produced events or messages.
-        const payload = notifyPayload(this.pid, tx.insertedEvents.length > 0, rooms);
-        await client.query(`NOTIFY ${CHANNEL}, ${sqlLiteral(payload)}; COMMIT`);
-      } else {
-        await client.query('COMMIT');
-      }
-      this.announce({ events: tx.insertedEvents, messages: tx.insertedMessages });
-      return value;
-    } catch (e) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true;
-      }
-      throw translatePgError(e);
-    } finally {
-      client.off('error', onError);
-      // A connection that failed mid-transaction is discarded rather than reused.
+      client.off('error', broke);
       client.release(broken);
     }
   }

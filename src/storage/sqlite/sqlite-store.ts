@@ -82,11 +82,13 @@ class SqliteExecutor implements SqlExecutor {
 
   constructor(private readonly db: Db) {}
 
-  private st(sql: string): Database.Statement {
-    let s = this.cache.get(sql);
+  private st(sql: string, raw = false): Database.Statement {
+    const cache = raw ? this.rawCache : this.cache;
+    let s = cache.get(sql);
     if (s === undefined) {
       s = this.db.prepare(sql);
-      this.cache.set(sql, s);
+      if (raw) s.raw(true);
+      cache.set(sql, s);
     }
     return s;
   }
@@ -120,11 +122,7 @@ class SqliteExecutor implements SqlExecutor {
 
   async tuple(sql: string, ...params: unknown[]): Promise<unknown[] | undefined> {
     try {
-      let s = this.rawCache.get(sql);
-      if (s === undefined) {
-        s = this.db.prepare(sql).raw(true);
-        this.rawCache.set(sql, s);
-      }
+      const s = this.st(sql, true);
       const row = s.get(...params) as unknown[] | undefined;
       if (!s.readonly && row !== undefined) this.writes += 1;
       return row;
