@@ -11,6 +11,7 @@ import type { CredentialCache } from '../auth/credential-cache.js';
 import { credentialIdOfApiKey, verifySecret } from '../auth/credential-secrets.js';
 import type { Credential } from '../domain/types.js';
 import { ApiError } from '../errors.js';
+import { authenticated } from './rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -53,6 +54,7 @@ export async function authenticate(
   if (credential === undefined || credential.revokedAt !== null || credential.projectId !== projectId) {
     throw unauthorized('The credential is not valid for this project.');
   }
+  authenticated(request);
   return credential;
 }
 
@@ -65,4 +67,5 @@ export function authenticateAdmin(request: FastifyRequest, adminToken: string): 
   // Compare equal-length buffers so the time does not depend on where they differ.
   const same = given.length === expected.length && timingSafeEqual(given, expected);
   if (!same) throw unauthorized('The admin API needs Authorization: Bearer <RELEVO_ADMIN_TOKEN>.');
+  authenticated(request);
 }

@@ -9,6 +9,7 @@ import { verifyJelouSignature } from '../delivery/signer.js';
 import { panelSigningSecret } from '../domain/messages/panel-message.service.js';
 import type { Queries } from '../storage/store.js';
 import { rawBodyOf } from './json-body-parser.js';
+import { authenticated } from './rate-limit.js';
 
 export interface PanelSignature {
   /** The body's project, when the signature is valid for it; undefined otherwise. */
@@ -40,5 +41,6 @@ async function check(request: FastifyRequest, queries: Queries): Promise<PanelSi
     secret ?? NO_SECRET,
   );
   if (secret === undefined || !valid) return { projectId: undefined };
+  authenticated(request);
   return { projectId: (request.body as { project_id: string }).project_id };
 }

@@ -114,16 +114,28 @@ export class TokenBuckets {
 }
 
 interface Failures {
-  /** When the first failure of the current window happened. */
+  /** When the first failure of the current window happened (meaningful while count > 0). */
   since: number;
   count: number;
   /** Refused until then (0: not refused). */
   blockedUntil: number;
+  /** Admitted attempts not yet known to have failed or succeeded. */
+  pending: number;
+  /** Attempts waiting for a pending one to be decided. */
+  waiters: Array<() => void>;
 }
 
 /**
  * Counts failures per key in a window that opens at the first failure; the `limit`th failure
  * within `windowMs` refuses the key for `blockMs`. Then the count starts again from zero.
+ *
+ * An attempt is counted when it is admitted, before it does anything asynchronous: while
+ * failures plus undecided attempts reach the limit, the next attempt waits for one of them to
+ * be decided instead of running. Checking the block alone on arrival and counting the failure
+ * when the 401 is sent let about 640 of 1 000 parallel guesses through on PostgreSQL, where
+ * each guess waits for a credential lookup; now exactly `limit` fail, whatever the database.
+ * Valid requests are never refused for this: they wait, at most as long as an undecided
+ * attempt takes to authenticate.
  */
 export class FailureThrottle {
   private readonly entries = new Map<string, Failures>();
@@ -143,36 +155,96 @@ export class FailureThrottle {
     return Math.max(0, e.blockedUntil - this.now());
   }
 
-  /** Records a failure; true when it is the one that starts a block. */
-  fail(key: string): boolean {
-    const now = this.now();
-    let e = this.entries.get(key);
-    if (e === undefined || now - e.since >= this.windowMs) {
-      const blockedUntil = e?.blockedUntil ?? 0;
-      e = { since: now, count: 0, blockedUntil };
-      this.entries.delete(key);
-      this.entries.set(key, e);
-      capSize(this.entries, this.maxKeys);
+  /**
+   * Admits one attempt of `key`: 0 once it may run (it then holds a place until `settle`), or
+   * the milliseconds the key is refused for. Waits while failures and undecided attempts
+   * together reach the limit.
+   */
+  async admit(key: string): Promise<number> {
+    for (;;) {
+      const now = this.now();
+      const e = this.entry(key);
+      if (e.blockedUntil > now) return e.blockedUntil - now;
+      this.expireWindow(e, now);
+      if (e.count + e.pending < this.limit) {
+        e.pending += 1;
+        return 0;
+      }
+      await new Promise<void>((resolve) => e.waiters.push(resolve));
     }
-    if (e.blockedUntil > now) return false;
-    e.count += 1;
-    if (e.count < this.limit) return false;
-    e.blockedUntil = now + this.blockMs;
-    e.count = 0;
-    e.since = now;
-    return true;
   }
 
-  /** Forgets keys whose window and block are both over. */
+  /**
+   * Decides an admitted attempt: `failed` counts it as a failure. True when that failure is the
+   * one that starts a block. Wakes the attempts that can now go on (or be refused).
+   */
+  settle(key: string, failed: boolean): boolean {
+    const e = this.entries.get(key);
+    if (e === undefined) return false;
+    e.pending = Math.max(0, e.pending - 1);
+    const started = failed && this.count(e, this.now());
+    const now = this.now();
+    const room = e.blockedUntil > now ? e.waiters.length : this.limit - e.count - e.pending;
+    for (const wake of e.waiters.splice(0, Math.max(0, room))) wake();
+    if (this.idle(e, now)) this.entries.delete(key);
+    return started;
+  }
+
+  /** Records a failure of an attempt that was not admitted; true when it starts a block. */
+  fail(key: string): boolean {
+    return this.count(this.entry(key), this.now());
+  }
+
+  /** Forgets keys whose window and block are both over and that nothing waits on. */
   sweep(): void {
     const now = this.now();
     for (const [key, e] of this.entries) {
-      if (now - e.since >= this.windowMs && e.blockedUntil <= now) this.entries.delete(key);
+      if (this.idle(e, now)) this.entries.delete(key);
     }
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  private entry(key: string): Failures {
+    let e = this.entries.get(key);
+    if (e === undefined) {
+      e = { since: 0, count: 0, blockedUntil: 0, pending: 0, waiters: [] };
+      this.entries.set(key, e);
+      // Past the cap the oldest entry goes; whatever waited on it goes on (and is admitted
+      // afresh), rather than waiting forever.
+      while (this.entries.size > this.maxKeys) {
+        const [oldestKey, oldest] = this.entries.entries().next().value as [string, Failures];
+        this.entries.delete(oldestKey);
+        for (const wake of oldest.waiters.splice(0)) wake();
+      }
+    }
+    return e;
+  }
+
+  private expireWindow(e: Failures, now: number): void {
+    if (e.count > 0 && now - e.since >= this.windowMs) e.count = 0;
+  }
+
+  private count(e: Failures, now: number): boolean {
+    this.expireWindow(e, now);
+    if (e.blockedUntil > now) return false;
+    if (e.count === 0) e.since = now;
+    e.count += 1;
+    if (e.count < this.limit) return false;
+    e.blockedUntil = now + this.blockMs;
+    e.count = 0;
+    return true;
+  }
+
+  private idle(e: Failures, now: number): boolean {
+    return (
+      e.pending === 0 &&
+      e.waiters.length === 0 &&
+      e.blockedUntil <= now &&
+      (e.count === 0 || now - e.since >= this.windowMs)
+    );
   }
 }
 
@@ -234,6 +306,22 @@ export function serverOptions(config: Config): {
   };
 }
 
+/** How a request that holds a place in the failure throttle gives it back as a success. */
+const succeeded = new WeakMap<FastifyRequest, () => void>();
+
+/**
+ * Tells the failure throttle that this request presented valid credentials (or a valid
+ * signature or session), so that its place goes to the next attempt from its address now rather
+ * than when its answer is sent: a long-running request, such as a web chat stream, must not hold
+ * it. Idempotent; nothing happens when the throttle is off.
+ */
+export function authenticated(request: FastifyRequest): void {
+  const give = succeeded.get(request);
+  if (give === undefined) return;
+  succeeded.delete(request);
+  give();
+}
+
 export interface AbuseLimitOptions {
   /** A monotonic clock, for tests; performance.now by default. */
   readonly now?: Clock;
@@ -271,6 +359,8 @@ export function registerAbuseLimits(
       : undefined;
   if (buckets === undefined && throttle === undefined) return;
 
+  // The client key of each request holding a place in the throttle, until it is decided.
+  const attempts = new WeakMap<FastifyRequest, string>();
   const sweep = setInterval(() => {
     buckets?.sweep();
     throttle?.sweep();
@@ -280,10 +370,29 @@ export function registerAbuseLimits(
 
   if (throttle !== undefined) {
     const keyOf = (request: FastifyRequest) => clientKey(request.ip);
-    app.addHook('onRequest', async (request) => {
+    const settle = (request: FastifyRequest, failed: boolean) => {
+      const key = attempts.get(request);
+      if (key === undefined) return;
+      attempts.delete(request);
+      if (throttle.settle(key, failed)) {
+        request.log.warn(
+          { client: key, failures: config.authFailureLimit, blockSeconds: AUTH_FAILURE_BLOCK_MS / 1000 },
+          'too many authentication failures; refusing this client for a while',
+        );
+      }
+    };
+    app.addHook('onRequest', async (request, reply) => {
       if (NEVER_THROTTLED.has(request.routeOptions.url ?? '')) return;
-      const waitMs = throttle.blockedFor(keyOf(request));
-      if (waitMs === 0) return;
+      const key = keyOf(request);
+      const waitMs = await throttle.admit(key);
+      if (waitMs === 0) {
+        attempts.set(request, key);
+        succeeded.set(request, () => settle(request, false));
+        // Whatever happens next (a hijacked stream, a dropped connection), the place is given
+        // back when the response ends.
+        reply.raw.once('close', () => settle(request, false));
+        return;
+      }
       const seconds = retryAfterSeconds(waitMs);
       throw new ApiError(
         'rate_limited',
@@ -294,14 +403,7 @@ export function registerAbuseLimits(
     });
     // onSend runs before the answer leaves, so the next request already sees this failure.
     app.addHook('onSend', async (request, reply, payload) => {
-      if (reply.statusCode !== 401) return payload;
-      const key = keyOf(request);
-      if (throttle.fail(key)) {
-        request.log.warn(
-          { client: key, failures: config.authFailureLimit, blockSeconds: AUTH_FAILURE_BLOCK_MS / 1000 },
-          'too many authentication failures; refusing this client for a while',
-        );
-      }
+      settle(request, reply.statusCode === 401);
       return payload;
     });
   }

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { clientKey, FailureThrottle, retryAfterSeconds, TokenBuckets } from '../../src/http/rate-limit.js';
 import { authHeaders, call, errorOf } from '../helpers/api.js';
 import { ADMIN_TOKEN, basic, createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import { openStream } from '../helpers/sse.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -210,6 +211,76 @@ describe('authentication-failure throttle', () => {
     expect(health.statusCode).toBe(200);
   });
 
+  it('lets exactly the limit of 1 000 parallel wrong guesses through, on every database', async () => {
+    // Each guess waits for a credential lookup (a round trip on PostgreSQL): counted only once
+    // answered, hundreds of guesses would pass the check before the first failure was counted.
+    const { h, s } = await harness({ RELEVO_AUTH_FAILURE_LIMIT: '20' });
+    const attacker = '203.0.113.66';
+    const guesses = Array.from({ length: 1000 }, (_, i) =>
+      fromAddress(h, s, attacker, { 'x-api-key': `${s.apiKey.slice(0, -6)}${String(i).padStart(6, '0')}` }),
+    );
+    const statuses = (await Promise.all(guesses)).map((r) => r.statusCode);
+    expect(statuses.filter((c) => c === 401)).toHaveLength(20);
+    expect(statuses.filter((c) => c === 429)).toHaveLength(980);
+    // And the address stays refused, valid credentials included.
+    expectRateLimited(await fromAddress(h, s, attacker, authHeaders(s, 'apiKey')));
+  });
+
+  it('does not refuse parallel valid requests from one address, however many', async () => {
+    const { h, s } = await harness({ RELEVO_AUTH_FAILURE_LIMIT: '20' });
+    const all = await Promise.all(
+      Array.from({ length: 300 }, () => fromAddress(h, s, '203.0.113.67', authHeaders(s, 'apiKey'))),
+    );
+    // 404 integration_not_found: every one was authenticated and ran the route.
+    expect(all.map((r) => r.statusCode)).toEqual(Array(300).fill(404));
+  });
+
+  it('counts Basic and signed-route failures in a parallel flood the same way', async () => {
+    const { h, s } = await harness({ RELEVO_AUTH_FAILURE_LIMIT: '5' });
+    const remoteAddress = '203.0.113.68';
+    const flood = Array.from({ length: 200 }, (_, i) =>
+      i % 2 === 0
+        ? fromAddress(h, s, remoteAddress, {
+            authorization: basic({ clientId: s.clientId, clientSecret: `x${i}` }),
+          })
+        : h.app.server.inject({
+            method: 'POST',
+            url: '/v1/external-support/webhook',
+            headers: { 'content-type': 'application/json', 'x-jelou-signature': `sha256=${'0'.repeat(64)}` },
+            payload: JSON.stringify({ project_id: s.project.id, n: i }),
+            remoteAddress,
+          }),
+    );
+    const statuses = (await Promise.all(flood)).map((r) => r.statusCode);
+    expect(statuses.filter((c) => c === 401)).toHaveLength(5);
+    expect(statuses.filter((c) => c === 429)).toHaveLength(195);
+  });
+
+  it('open web chat streams do not hold the places of their address (over a real port)', async () => {
+    const { h, s } = await harness({ RELEVO_AUTH_FAILURE_LIMIT: '2' });
+    await h.app.server.listen({ port: 0, host: '127.0.0.1' });
+    const address = h.app.server.server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+    const streams: Array<Awaited<ReturnType<typeof openStream>>> = [];
+    open.push({ close: async () => void (await Promise.all(streams.map((st) => st.close()))) });
+    for (let i = 0; i < 3; i++) {
+      const session = (await (
+        await fetch(`${base}/webchat/${s.bot.id}/sessions`, { method: 'POST' })
+      ).json()) as {
+        sessionToken: string;
+      };
+      const stream = await openStream(`${base}/webchat/${s.bot.id}/stream?token=${session.sessionToken}`);
+      expect(stream.res.status).toBe(200);
+      streams.push(stream);
+    }
+    // Three streams stay open from 127.0.0.1, more than the limit of 2: a request is still
+    // admitted at once instead of waiting for a stream to end.
+    const res = await fetch(`${base}/v1/external-support/${s.project.id}`, {
+      headers: authHeaders(s, 'apiKey'),
+    });
+    expect(res.status).toBe(404);
+  });
+
   it('counts the admin API, both signed inbound routes and web chat sessions', async () => {
     const { h, s } = await harness({ RELEVO_AUTH_FAILURE_LIMIT: '8' });
     const remoteAddress = '198.51.100.20';
@@ -387,6 +458,52 @@ describe('the limiters, on a clock the test moves', () => {
     }
     f.sweep();
     expect(f.size).toBe(0);
+  });
+
+  it('FailureThrottle: counts an attempt when admitted; past the limit the next one waits, then runs or is refused', async () => {
+    let t = 0;
+    const f = new FailureThrottle(3, 60_000, 60_000, () => t);
+    expect(await f.admit('x')).toBe(0);
+    expect(await f.admit('x')).toBe(0);
+    expect(await f.admit('x')).toBe(0);
+    // Three undecided attempts: the fourth waits for one of them.
+    let fourth: number | undefined;
+    const waiting = f.admit('x').then((ms) => {
+      fourth = ms;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(fourth).toBeUndefined();
+    // A success frees its place: the fourth runs.
+    expect(f.settle('x', false)).toBe(false);
+    await waiting;
+    expect(fourth).toBe(0);
+    // Two failures and one more undecided: the next waits again, and the third failure blocks.
+    expect(f.settle('x', true)).toBe(false);
+    expect(f.settle('x', true)).toBe(false);
+    let fifth: number | undefined;
+    const blocked = f.admit('x').then((ms) => {
+      fifth = ms;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(fifth).toBeUndefined();
+    expect(f.settle('x', true)).toBe(true);
+    await blocked;
+    expect(fifth).toBe(60_000);
+    t += 60_000;
+    expect(await f.admit('x')).toBe(0);
+    f.settle('x', false);
+    f.sweep();
+    expect(f.size).toBe(0);
+  });
+
+  it('FailureThrottle: an entry dropped past maxKeys lets its waiters go on instead of hanging', async () => {
+    const f = new FailureThrottle(1, 60_000, 60_000, () => 0, 1);
+    expect(await f.admit('a')).toBe(0);
+    const waiting = f.admit('a');
+    await new Promise((r) => setImmediate(r));
+    expect(await f.admit('b')).toBe(0);
+    // 'a' was dropped for 'b'; its waiter is admitted afresh.
+    expect(await waiting).toBe(0);
   });
 
   it('clientKey: IPv4 as is, IPv4-mapped as IPv4, IPv6 by /64', () => {

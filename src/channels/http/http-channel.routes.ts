@@ -20,6 +20,7 @@ import { type MessageInput, parseMessage } from '../../domain/messages/message-c
 import type { Bot, EndUser } from '../../domain/types.js';
 import { ApiError, type ValidationErrors, validationError } from '../../errors.js';
 import { rawBodyOf } from '../../http/json-body-parser.js';
+import { authenticated } from '../../http/rate-limit.js';
 import {
   messageSchema,
   signatureHeader,
@@ -175,6 +176,7 @@ export function httpChannelRoutes(app: FastifyInstance, deps: RouteDeps): void {
             : "X-Jelou-Signature does not match the body and the bot's channel signingKey.",
         );
       }
+      authenticated(request);
       const input = parseChannelInbound(request.body);
       const now = deps.clock();
       const receive = () =>

@@ -11,6 +11,7 @@ import { parseMessage } from '../../domain/messages/message-content.js';
 import { createEndUser } from '../../domain/projects/project.service.js';
 import type { Message } from '../../domain/types.js';
 import { problemMap, type ValidationErrors, validationError } from '../../errors.js';
+import { authenticated } from '../../http/rate-limit.js';
 import type { RouteDeps } from '../../http/routes/route-deps.js';
 import { type RoomListener, WebchatHub } from './webchat-hub.js';
 import { chatPage, notFoundPage, pageSecurityPolicy } from './webchat-page.js';
@@ -139,6 +140,7 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const authorised = async (request: FastifyRequest<{ Params: BotParams }>) => {
     const bot = await webchatBot(store.queries, request.params.botId);
     const session = await sessionOf(store.queries, bot, bearerToken(request.headers.authorization));
+    authenticated(request);
     return { bot, session };
   };
 
@@ -198,6 +200,9 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const bot = await webchatBot(store.queries, request.params.botId);
       const query = parseQuery(request.query, ['token', 'after']);
       const session = await sessionOf(store.queries, bot, query.token);
+      // The stream stays open for as long as the visitor reads: its place in the failure
+      // throttle goes back now, not when it ends.
+      authenticated(request);
       // A reconnecting EventSource says where it stopped; that wins over the URL's `after`.
       const lastEventId = request.headers['last-event-id'];
       const resumeFrom =
