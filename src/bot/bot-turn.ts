@@ -3,11 +3,18 @@
  * conversation is active, and when the panel hands the room back. The rules are read inside the
  * transaction, the rule bot decides, and replies go out through the bot's channel.
  */
-import { startConversation } from '../domain/conversations/conversation.service.js';
+import { tryStartConversation } from '../domain/conversations/conversation.service.js';
 import { sendBotTexts } from '../domain/messages/outbound.service.js';
 import type { Bot, EndUser, Room } from '../domain/types.js';
 import type { Tx } from '../storage/store.js';
-import { type BotRules, DEFAULT_RULES, onHandBack, onRoomOpened, onUserText } from './rule-bot.js';
+import {
+  type BotRules,
+  type BotTurn,
+  DEFAULT_RULES,
+  onHandBack,
+  onRoomOpened,
+  onUserText,
+} from './rule-bot.js';
 
 /** The bot's rules; `stored` is their stored text when the caller read it already (null: none). */
 export async function rulesOf(tx: Tx, botId: string, stored?: string | null): Promise<BotRules> {
@@ -28,12 +35,22 @@ export async function greet(tx: Tx, ctx: RoomContext): Promise<void> {
   await sendBotTexts(tx, ctx, turn.replies);
 }
 
-/** The user wrote while the bot owns the room. Returns the conversation id when it handed off. */
-export async function botReply(tx: Tx, ctx: RoomContext & { text: string }): Promise<string | undefined> {
-  const turn = onUserText(await rulesOf(tx, ctx.bot.id), ctx.text);
-  await sendBotTexts(tx, ctx, turn.replies);
-  if (turn.handoff === undefined) return undefined;
-  const { conversation } = await startConversation(tx, {
+/** What the bot does with a user's text: its turn, decided from the stored rules. */
+export async function botTurn(tx: Tx, botId: string, text: string): Promise<BotTurn> {
+  return onUserText(await rulesOf(tx, botId), text);
+}
+
+/**
+ * The handoff of a turn that asks for one: starts the conversation with the user's text as
+ * initial_message. `{ activeId }` when another start for the room (the panel's, or another
+ * message's handoff) won meanwhile: the caller routes the message to that conversation.
+ */
+export async function handOff(
+  tx: Tx,
+  ctx: RoomContext & { text: string },
+  handoff: NonNullable<BotTurn['handoff']>,
+): Promise<{ readonly conversationId: string } | { readonly activeId: string }> {
+  const outcome = await tryStartConversation(tx, {
     projectId: ctx.bot.projectId,
     botId: ctx.bot.id,
     userId: ctx.user.id,
@@ -41,10 +58,15 @@ export async function botReply(tx: Tx, ctx: RoomContext & { text: string }): Pro
     // or without one.
     initialMessage: ctx.text === '' ? undefined : ctx.text.slice(0, 4096),
     initialMessageFrom: 'user',
-    assignment: turn.handoff.assignment,
+    assignment: handoff.assignment,
     now: ctx.now,
   });
-  return conversation.id;
+  return 'activeId' in outcome ? outcome : { conversationId: outcome.conversation.id };
+}
+
+/** The bot's replies of a turn, through the room's channel. */
+export async function sendTurnReplies(tx: Tx, ctx: RoomContext, turn: BotTurn): Promise<void> {
+  await sendBotTexts(tx, ctx, turn.replies);
 }
 
 /** The panel closed the conversation: the bot takes the room back, at `edge` when named. */

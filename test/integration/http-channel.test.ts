@@ -7,6 +7,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../../src/bot/rule-bot.js';
+import { startConversation } from '../../src/domain/conversations/conversation.service.js';
 import { createBot } from '../../src/domain/projects/project.service.js';
 import type { ChannelKind } from '../../src/domain/types.js';
 import { CATALOGUE } from '../../src/errors.js';
@@ -306,6 +307,100 @@ describe('handoff to the panel', () => {
     // The bot stays quiet while the panel owns the room.
     await new Promise((r) => setTimeout(r, 100));
     expect(arrivals(channel, data.roomId)).toHaveLength(2);
+  });
+
+  it('accepts 100 simultaneous handoff messages of one user: one starts the conversation, the others join it', async () => {
+    const bot = await newBot();
+    const ref = newRef();
+    const first = await userSays(bot, text(ref, 'hi'));
+    expect(first.statusCode).toBe(202);
+    const roomId = first.json().data.roomId as string;
+    const all = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => userSays(bot, text(ref, `human ${i}`))),
+    );
+    // Racing starts on PostgreSQL once lost 409s and the user's message with them.
+    expect(all.map((r) => r.statusCode)).toEqual(Array(100).fill(202));
+    const data = all.map(
+      (r) => r.json().data as { messageId: string; routedTo: string; conversationId: string },
+    );
+    const started = data.filter((d) => d.routedTo === 'bot');
+    expect(started).toHaveLength(1);
+    const conversationId = started[0]!.conversationId;
+    expect(conversationId).toMatch(/^conv_/);
+    expect(data.filter((d) => d.routedTo === 'panel' && d.conversationId === conversationId)).toHaveLength(
+      99,
+    );
+    expect((await h.store.queries.getActiveConversation(roomId))?.id).toBe(conversationId);
+    // Every message is stored once, in the room; the ones routed to the panel in its conversation.
+    const stored = (await h.store.queries.listRoomMessages(roomId, { limit: 500 })).items;
+    const fromUser = stored.filter((m) => m.sender === 'user' && m.id !== first.json().data.messageId);
+    expect(fromUser.map((m) => m.id).sort()).toEqual(data.map((d) => d.messageId).sort());
+    const inConversation = fromUser.filter((m) => m.conversationId === conversationId);
+    expect(inConversation).toHaveLength(99);
+    // The panel hears of the conversation, then of each of the 99 messages, once each.
+    const got = await waitFor(panel, roomId, 100);
+    expect(got.map((a) => a.body.event_type)).toEqual(['start', ...Array(99).fill('message')]);
+    expect(
+      got
+        .slice(1)
+        .map((a) => (a.body.value as { id: string }).id)
+        .sort(),
+    ).toEqual(inConversation.map((m) => m.id).sort());
+    // The bot said "connecting you" once: only the message that started the conversation.
+    await waitFor(channel, roomId, 3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(bodiesTo(roomId)).toEqual([
+      DEFAULT_RULES.greeting,
+      DEFAULT_RULES.fallback,
+      DEFAULT_RULES.handoff?.reply,
+    ]);
+  });
+
+  it("accepts a handoff message that loses the race to a panel start: it joins the panel's conversation", async () => {
+    const bot = await newBot({ url: null });
+    const ref = newRef();
+    const first = await userSays(bot, text(ref, 'hi'));
+    const { roomId } = first.json().data as { roomId: string };
+    const user = await h.store.queries.getEndUserByReference(s.project.id, ref);
+    // The panel's start (the route's own service call) holds its transaction open after
+    // inserting the conversation; meanwhile the user asks for a human. On PostgreSQL the
+    // handoff reads no active conversation, then its insert waits on the panel's row and gives
+    // way when it commits; on SQLite the message waits for the whole transaction.
+    let release = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const panelStart = h.store.transaction(async (tx) => {
+      const started = await startConversation(tx, {
+        projectId: s.project.id,
+        botId: bot.id,
+        userId: user!.id,
+        now: Date.now(),
+      });
+      await gate;
+      return started.conversation.id;
+    });
+    const message = userSays(bot, text(ref, 'human please'));
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    const [conversationId, res] = await Promise.all([panelStart, message]);
+    expect(res.statusCode).toBe(202);
+    expect(res.json().data).toEqual({
+      messageId: expect.stringMatching(/^msg_/),
+      roomId,
+      routedTo: 'panel',
+      conversationId,
+    });
+    const stored = (await h.store.queries.listRoomMessages(roomId, { limit: 50 })).items;
+    expect(stored.filter((m) => m.sender === 'user').map((m) => [m.id, m.conversationId])).toEqual([
+      [first.json().data.messageId, null],
+      [res.json().data.messageId, conversationId],
+    ]);
+    // No "connecting you" from the bot: the user is already with the panel.
+    expect(stored.filter((m) => m.sender === 'bot').map((m) => m.content)).toEqual([
+      { body: DEFAULT_RULES.greeting },
+      { body: DEFAULT_RULES.fallback },
+    ]);
   });
 
   const inbound: Array<[string, Record<string, string>]> = [

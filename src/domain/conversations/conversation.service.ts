@@ -95,14 +95,34 @@ function alreadyActive(conversationId: string): ApiError {
   );
 }
 
-export async function startConversation(
+export interface Started {
+  readonly conversation: Conversation;
+  readonly bot: Bot;
+  readonly user: EndUser;
+  readonly room: Room;
+}
+
+/** api.md §4.6; 409 conversation_already_active when the pair has one (or another start won). */
+export async function startConversation(tx: Tx, input: StartConversationInput): Promise<Started> {
+  const outcome = await tryStartConversation(tx, input);
+  if ('activeId' in outcome) throw alreadyActive(outcome.activeId);
+  return outcome;
+}
+
+/**
+ * Starts a conversation, or names the active one that is already there: found at once, or
+ * inserted by a concurrent start that won the one-active index. On PostgreSQL (read committed)
+ * the winner is committed when the insert gives way, so this transaction reads it; `activeId` is
+ * 'unknown' only if the winner was closed again in between.
+ */
+export async function tryStartConversation(
   tx: Tx,
   input: StartConversationInput,
-): Promise<{ conversation: Conversation; bot: Bot; user: EndUser; room: Room }> {
+): Promise<Started | { readonly activeId: string }> {
   const { projectId, now } = input;
   const found = await findPair(tx, projectId, input.botId, input.userId);
   const { bot, user } = found;
-  if (found.active !== undefined) throw alreadyActive(found.active.id);
+  if (found.active !== undefined) return { activeId: found.active.id };
   const room = found.room ?? (await createRoom(tx, projectId, bot, user, now));
 
   const conversation: Conversation = {
@@ -121,7 +141,7 @@ export async function startConversation(
   if (!(await tx.insertConversation(conversation))) {
     // Two nodes racing on the same pair: the database's unique index decided.
     const winner = await tx.getActiveConversation(room.id);
-    throw alreadyActive(winner?.id ?? 'unknown');
+    return { activeId: winner?.id ?? 'unknown' };
   }
   // The event first: the panel hears of the conversation before any message in it.
   await appendEvent(tx, {

@@ -3,7 +3,7 @@
  * owns the room — the panel while a conversation is active (a `message` event, api.md §4.9), the
  * bot otherwise.
  */
-import { botReply, greet } from '../../bot/bot-turn.js';
+import { botTurn, greet, handOff, sendTurnReplies } from '../../bot/bot-turn.js';
 import { appendEvent } from '../../delivery/outbox.js';
 import type { Tx } from '../../storage/store.js';
 import { roomFor } from '../conversations/conversation.service.js';
@@ -42,41 +42,79 @@ export async function openRoom(
   return { room, isNew: true };
 }
 
+/**
+ * How many times a message looks for its owner when a start for the room races its handoff. The
+ * winner is read at once on PostgreSQL; a second round is needed only when that conversation was
+ * also closed in between, a third almost never.
+ */
+const ROUTING_ROUNDS = 3;
+
 export async function receiveFromUser(tx: Tx, input: FromUser): Promise<Received> {
   const { bot, user, now } = input;
   const { room } = await openRoom(tx, bot, user, now);
-  const active = await tx.getActiveConversation(room.id);
-  const message: Message = {
-    id: newId('msg', now),
-    projectId: bot.projectId,
-    roomId: room.id,
-    conversationId: active?.id ?? null,
-    sender: 'user',
-    type: input.message.type,
-    content: input.message.content,
-    externalId: null,
-    createdAt: now,
-  };
-  await tx.insertMessage(message);
-  if (active !== undefined) {
-    await appendEvent(tx, {
+  // The id first: ids sort by creation, and the message comes before the bot's replies to it.
+  const messageId = newId('msg', now);
+  const store = async (conversationId: string | null): Promise<Message> => {
+    const message: Message = {
+      id: messageId,
       projectId: bot.projectId,
       roomId: room.id,
-      conversationId: active.id,
-      type: 'message',
+      conversationId,
+      sender: 'user',
+      type: input.message.type,
+      content: input.message.content,
+      externalId: null,
       createdAt: now,
-      payload: messageEvent({
-        timestamp: now,
-        projectId: bot.projectId,
-        roomId: room.id,
-        user,
-        bot,
-        conversationId: active.id,
-        message,
-      }),
-    });
-    return { message, room, routedTo: 'panel', conversationId: active.id };
+    };
+    await tx.insertMessage(message);
+    return message;
+  };
+  const text = messageText(input.message);
+  const ctx = { bot, user, room, now, text };
+  for (let round = 1; ; round++) {
+    const active = await tx.getActiveConversation(room.id);
+    if (active !== undefined) return toPanel(tx, input, room, active.id, await store(active.id));
+    const turn = await botTurn(tx, bot.id, text);
+    let started: string | null = null;
+    // Past the last round the message stays with the bot, unanswered, rather than being lost.
+    if (turn.handoff !== undefined && round <= ROUTING_ROUNDS) {
+      // The start comes before the message is stored: when another start for this room won
+      // (the panel's, or the handoff of a message sent at the same moment), the message belongs
+      // in that conversation, and the bot must not say it is connecting the user.
+      const outcome = await handOff(tx, ctx, turn.handoff);
+      if ('activeId' in outcome) continue;
+      started = outcome.conversationId;
+    }
+    const message = await store(null);
+    if (turn.handoff === undefined || started !== null) await sendTurnReplies(tx, ctx, turn);
+    return { message, room, routedTo: 'bot', conversationId: started };
   }
-  const started = await botReply(tx, { bot, user, room, now, text: messageText(input.message) });
-  return { message, room, routedTo: 'bot', conversationId: started ?? null };
+}
+
+/** The message goes to the panel: a §4.9 `message` event of the active conversation. */
+async function toPanel(
+  tx: Tx,
+  input: FromUser,
+  room: Room,
+  conversationId: string,
+  message: Message,
+): Promise<Received> {
+  const { bot, user, now } = input;
+  await appendEvent(tx, {
+    projectId: bot.projectId,
+    roomId: room.id,
+    conversationId,
+    type: 'message',
+    createdAt: now,
+    payload: messageEvent({
+      timestamp: now,
+      projectId: bot.projectId,
+      roomId: room.id,
+      user,
+      bot,
+      conversationId,
+      message,
+    }),
+  });
+  return { message, room, routedTo: 'panel', conversationId };
 }
