@@ -9,8 +9,13 @@ import { validationError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** A JSON body's text as received, before parsing: inbound signatures are checked over it. */
-    rawBody?: string;
+    /**
+     * A JSON body's bytes exactly as received: inbound signatures are checked over them. Not the
+     * decoded text, whose UTF-8 encoding differs from the bytes wherever they are not valid
+     * UTF-8 (each bad sequence decodes to U+FFFD), so that a signature over one byte sequence
+     * would have verified another.
+     */
+    rawBody?: Buffer;
   }
 }
 
@@ -44,9 +49,10 @@ function nestingExceeds(text: string, limit: number): boolean {
 export function registerJsonParser(app: FastifyInstance): void {
   // Only JSON is accepted: any other type (text/plain included) is a 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    req.rawBody = text;
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const raw = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    req.rawBody = raw;
+    const text = raw.toString('utf8');
     if (text.trim() === '') {
       done(null, undefined);
       return;
@@ -73,7 +79,9 @@ export function registerJsonParser(app: FastifyInstance): void {
   });
 }
 
-/** Fastify gives no raw body for a request without one; that is the empty string to sign. */
-export function rawBodyOf(request: FastifyRequest): string {
-  return request.rawBody ?? '';
+const NO_BYTES = Buffer.alloc(0);
+
+/** Fastify gives no raw body for a request without one; that is the empty body to sign. */
+export function rawBodyOf(request: FastifyRequest): Buffer {
+  return request.rawBody ?? NO_BYTES;
 }

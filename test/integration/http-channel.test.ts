@@ -523,6 +523,27 @@ describe('refusals of the inbound route', () => {
     expect(await h.store.queries.getEndUserByReference(s.project.id, body.referenceId)).toBeUndefined();
   });
 
+  it('checks the signature over the bytes as received, not the decoded text (invalid UTF-8)', async () => {
+    const bot = await newBot({ url: null });
+    const [head, tail] = JSON.stringify(text(newRef(), 'caf@')).split('@');
+    // A Latin-1 é (0xE9): decoded as U+FFFD, which UTF-8 encodes as other bytes (EF BF BD).
+    const raw = Buffer.concat([Buffer.from(head!, 'utf8'), Buffer.from([0xe9]), Buffer.from(tail!, 'utf8')]);
+    const reencoded = Buffer.from(raw.toString('utf8'), 'utf8');
+    expect(reencoded.equals(raw)).toBe(false);
+    const post = (signed: Buffer) =>
+      h.app.server.inject({
+        method: 'POST',
+        url: `/v1/custom-channel/${bot.id}`,
+        headers: {
+          'content-type': 'application/json',
+          'x-jelou-signature': `sha256=${createHmac('sha256', bot.key).update(signed).digest('hex')}`,
+        },
+        payload: raw,
+      });
+    expectError(await post(reencoded), 'invalid_signature');
+    expect((await post(raw)).statusCode).toBe(202);
+  });
+
   it('415 for a body that is not JSON, 422 for malformed JSON', async () => {
     const bot = await newBot();
     expectError(

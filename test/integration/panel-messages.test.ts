@@ -284,6 +284,48 @@ describe('success', () => {
   });
 });
 
+describe('the signature is over the bytes as received, not the decoded text', () => {
+  // "café" with a Latin-1 é (0xE9): not UTF-8. The server decodes it to "caf\uFFFD", whose
+  // UTF-8 encoding (EF BF BD) is other bytes than those sent.
+  const bytesOf = (p: Pair) => {
+    const [head, tail] = JSON.stringify(bodyFor(p, { content: { body: 'caf@' } })).split('@');
+    return Buffer.concat([Buffer.from(head!, 'utf8'), Buffer.from([0xe9]), Buffer.from(tail!, 'utf8')]);
+  };
+  const signBytes = (raw: Buffer, key: string) =>
+    `sha256=${createHmac('sha256', key).update(raw).digest('hex')}`;
+  const post = (raw: Buffer, signature: string) =>
+    h.app.server.inject({
+      method: 'POST',
+      url: '/v1/external-support/webhook',
+      headers: { 'content-type': 'application/json', 'x-jelou-signature': signature },
+      payload: raw,
+    });
+
+  it('accepts a signature over the exact bytes, even where they are not valid UTF-8', async () => {
+    const p = await activePair();
+    const raw = bytesOf(p);
+    expect(Buffer.from(raw.toString('utf8'), 'utf8').equals(raw)).toBe(false);
+    const res = await post(raw, signBytes(raw, secret));
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('refuses a signature over the re-encoded text of those bytes', async () => {
+    const p = await activePair();
+    const raw = bytesOf(p);
+    const reencoded = Buffer.from(raw.toString('utf8'), 'utf8');
+    expectError(await post(raw, signBytes(reencoded, secret)), 'invalid_signature');
+    // And the other way: a signature over valid bytes does not verify other bytes that decode
+    // to the same text.
+    expectError(
+      await post(
+        raw,
+        signBytes(Buffer.from(raw).fill(0xff, raw.indexOf(0xe9), raw.indexOf(0xe9) + 1), secret),
+      ),
+      'invalid_signature',
+    );
+  });
+});
+
 describe('idempotency on value.id', () => {
   it('acknowledges a repeat with the same messageId and delivers once', async () => {
     const p = await activePair();
