@@ -3,10 +3,18 @@
  * keyed with the signingSecret of the integration of the body's `project_id`. Checked once per
  * request: the idempotency hook needs the project (to scope the key) before the route runs, and
  * the route needs the verdict; both get this one answer.
+ *
+ * The check does the same work whatever the body names — a project with an integration, one
+ * without, no project at all, or no `project_id`: one lookup (`signingSecretOf`, itself the same
+ * work with or without a secret) and one HMAC-SHA256 over the raw bytes, compared in constant
+ * time, with a decoy key of a real secret's length when there is no secret. Measured from
+ * outside, the answer took 10–25 µs longer for a project with an integration before; now the
+ * same functions run on inputs of the same sizes.
  */
+import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { verifyJelouSignature } from '../delivery/signer.js';
-import { panelSigningSecret } from '../domain/messages/panel-message.service.js';
+import { signingProjectOf } from '../domain/messages/panel-message.service.js';
 import type { Queries } from '../storage/store.js';
 import { rawBodyOf } from './json-body-parser.js';
 import { authenticated } from './rate-limit.js';
@@ -17,10 +25,14 @@ export interface PanelSignature {
 }
 
 /**
- * A key to sign with when the body names no usable project: the comparison still runs, so the
- * answer takes about as long whether or not the project exists.
+ * The key a body without a usable secret is checked with: random per process (nobody can sign
+ * with it) and 64 hex characters long, like every signingSecret relevo generates, so that the
+ * HMAC runs over a key of the same length.
  */
-const NO_SECRET = 'no project: this key signs nothing';
+export const DECOY_SIGNING_SECRET = randomBytes(32).toString('hex');
+
+/** What a body naming no project is looked up as: an id no project can have (ids are generated). */
+const NO_PROJECT = '';
 
 const checked = new WeakMap<FastifyRequest, Promise<PanelSignature>>();
 
@@ -34,13 +46,14 @@ export function panelSignature(request: FastifyRequest, queries: Queries): Promi
 }
 
 async function check(request: FastifyRequest, queries: Queries): Promise<PanelSignature> {
-  const secret = await panelSigningSecret(queries, request.body);
+  const projectId = signingProjectOf(request.body);
+  const secret = await queries.signingSecretOf(projectId ?? NO_PROJECT);
   const valid = verifyJelouSignature(
     rawBodyOf(request),
     request.headers['x-jelou-signature'],
-    secret ?? NO_SECRET,
+    secret ?? DECOY_SIGNING_SECRET,
   );
-  if (secret === undefined || !valid) return { projectId: undefined };
+  if (projectId === undefined || secret === undefined || !valid) return { projectId: undefined };
   authenticated(request);
-  return { projectId: (request.body as { project_id: string }).project_id };
+  return { projectId };
 }

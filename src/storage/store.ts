@@ -79,6 +79,13 @@ export interface Queries {
 
   insertIntegration(i: Integration): Promise<void>;
   getIntegration(projectId: string): Promise<Integration | undefined>;
+  /**
+   * The signing secret of a project's integration, for checking an inbound signature (api.md
+   * §4.10). The same work whether or not there is one: one statement that always returns one
+   * row, and one decryption (of a decoy when there is no secret), so that its time does not
+   * tell whether a project has an integration.
+   */
+  signingSecretOf(projectId: string): Promise<string | undefined>;
   /** Whether the project has an integration, enabled or not (no secrets read or decrypted). */
   hasIntegration(projectId: string): Promise<boolean>;
   /** Returns the updated integration, or undefined when the project has none. */

@@ -35,15 +35,14 @@ const KNOWN: readonly string[] = [...Object.keys(CONSTANTS), ...IDS, 'value'];
 export const EXTERNAL_ID_MAX_CHARS = 255;
 
 /**
- * The signingSecret that must have signed this body: that of the integration of the project the
- * body names. Undefined when the body names no project (or not as a string) or the project has no
- * integration — all refused alike with invalid_signature, so a caller cannot probe for projects.
+ * The project whose integration's signingSecret must have signed this body: the body's
+ * `project_id`, or undefined when the body names none as a non-empty string. Every case without
+ * a usable secret is refused alike with invalid_signature, so a caller cannot probe for projects.
  */
-export async function panelSigningSecret(queries: Queries, body: unknown): Promise<string | undefined> {
+export function signingProjectOf(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const projectId = (body as Record<string, unknown>).project_id;
-  if (typeof projectId !== 'string' || projectId === '') return undefined;
-  return (await queries.getIntegration(projectId))?.signingSecret;
+  return typeof projectId === 'string' && projectId !== '' ? projectId : undefined;
 }
 
 function add(errors: ValidationErrors, path: string, problem: string): void {
