@@ -9,7 +9,10 @@
  *   - the same key again with the same request: the stored answer, byte for byte, with
  *     `Idempotent-Replay: true`, and the route does not run;
  *   - the same key with another request: 422 `idempotency_key_reused`;
- *   - the same key while the first request still runs: 409 `request_in_progress`, `Retry-After: 1`.
+ *   - the same key while the first request still runs: 409 `request_in_progress`, `Retry-After: 1`;
+ *   - a secret is shown once: an answer that hands one out (an API key, a client secret, a
+ *     signing secret or key) is stored with each such field set to null, and its replay names
+ *     them in `Idempotent-Replay-Redacted` (see redactSecrets).
  *
  * A key is scoped to (project, route pattern): the same key on another route or in another
  * project is another key, while the three prefixes of a route are one route. The project comes
@@ -40,6 +43,21 @@ import { ErrorEnvelope } from './schemas.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const REPLAY_HEADER = 'idempotent-replay';
+/** On a replay whose stored answer had secrets: the JSON paths set to null, comma-separated. */
+export const REDACTED_HEADER = 'idempotent-replay-redacted';
+/**
+ * Fields that hand out a secret, wherever they appear in an answer: the credentials of a new
+ * project or credential, an integration's signingSecret (§4.1, §4.5), a channel's signingKey,
+ * a web chat session token. Named here rather than per route, so that a new route answering one
+ * of them is covered without anyone remembering to opt in.
+ */
+export const SECRET_FIELDS: ReadonlySet<string> = new Set([
+  'apiKey',
+  'clientSecret',
+  'signingSecret',
+  'signingKey',
+  'sessionToken',
+]);
 /** The scope of every admin route: the admin API belongs to no project. */
 export const ADMIN_SCOPE = 'admin';
 
@@ -139,10 +157,12 @@ export function registerIdempotency(
       if (isRetryable(status) || (payload != null && typeof payload !== 'string')) {
         await queries.releaseIdempotencyKey(id);
       } else {
+        const { body, redacted } = redactSecrets(payload ?? '');
+        const headers = storedHeaders(reply);
         await queries.completeIdempotencyKey(id, {
           status,
-          headers: storedHeaders(reply),
-          body: payload ?? '',
+          headers: redacted.length === 0 ? headers : { ...headers, [REDACTED_HEADER]: redacted.join(', ') },
+          body,
         });
       }
     } catch (err) {
@@ -251,6 +271,43 @@ function isRetryable(status: number): boolean {
   return status >= 500 || status === 401 || status === 429;
 }
 
+/**
+ * The answer as it may be kept for 24 h: every string in a SECRET_FIELDS field set to null, and
+ * the JSON paths of those fields (`data.signingSecret`). A replay is for a client that lost the
+ * first answer; handing it the secret again would make "shown once" false for a whole day and
+ * put the secret in the idempotency table. The rest of the answer is replayed as it was, so the
+ * client still learns what was created (and can regenerate the secret, or mint another
+ * credential); null rather than a placeholder string, so that nobody stores a placeholder as a
+ * secret without noticing. An answer without such a field keeps its exact bytes.
+ */
+export function redactSecrets(body: string): { body: string; redacted: string[] } {
+  const redacted: string[] = [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return { body, redacted };
+  }
+  const walk = (value: unknown, path: string): unknown => {
+    if (Array.isArray(value)) return value.map((v, i) => walk(v, `${path}[${i}]`));
+    if (typeof value !== 'object' || value === null) return value;
+    // No prototype: a field named `__proto__` stays an ordinary field.
+    const out = Object.create(null) as Record<string, unknown>;
+    for (const [name, v] of Object.entries(value)) {
+      const at = path === '' ? name : `${path}.${name}`;
+      if (SECRET_FIELDS.has(name) && typeof v === 'string') {
+        out[name] = null;
+        redacted.push(at);
+      } else {
+        out[name] = walk(v, at);
+      }
+    }
+    return out;
+  };
+  const cleaned = walk(parsed, '');
+  return redacted.length === 0 ? { body, redacted } : { body: JSON.stringify(cleaned), redacted };
+}
+
 function storedHeaders(reply: FastifyReply): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of STORED_HEADERS) {
@@ -283,6 +340,26 @@ const REPLAY_RESPONSE_HEADER = {
   enum: ['true'],
   description: 'Present when this is the stored answer to an earlier request with the same Idempotency-Key.',
 };
+
+const REDACTED_RESPONSE_HEADER = {
+  type: 'string',
+  description:
+    'On a replay only: the JSON paths of the secrets the first answer showed, which the replay gives as null (a secret is shown once). Regenerate the secret, or mint another credential, if the first answer was lost.',
+  example: 'data.signingSecret',
+};
+
+/** Whether an answer's schema has a field that hands out a secret (SECRET_FIELDS). */
+function hasSecretField(schema: unknown): boolean {
+  if (typeof schema !== 'object' || schema === null) return false;
+  const s = schema as Record<string, unknown>;
+  const properties = (s.properties ?? {}) as Record<string, unknown>;
+  if (Object.keys(properties).some((name) => SECRET_FIELDS.has(name))) return true;
+  return [
+    ...Object.values(properties),
+    s.items,
+    ...['anyOf', 'oneOf', 'allOf'].flatMap((k) => (Array.isArray(s[k]) ? (s[k] as unknown[]) : [])),
+  ].some(hasSecretField);
+}
 
 /**
  * Documents the header on the route through a per-route transform of the OpenAPI generator:
@@ -319,7 +396,13 @@ function withIdempotency(schema: FastifySchema | undefined): FastifySchema {
   for (const [status, response] of Object.entries(responses)) {
     if (Number(status) < 500 && status !== '401' && typeof response === 'object' && response !== null) {
       const own = (response as { headers?: Record<string, unknown> }).headers ?? {};
-      responses[status] = { ...response, headers: { ...own, 'Idempotent-Replay': REPLAY_RESPONSE_HEADER } };
+      const replay = hasSecretField(response)
+        ? {
+            'Idempotent-Replay': REPLAY_RESPONSE_HEADER,
+            'Idempotent-Replay-Redacted': REDACTED_RESPONSE_HEADER,
+          }
+        : { 'Idempotent-Replay': REPLAY_RESPONSE_HEADER };
+      responses[status] = { ...response, headers: { ...own, ...replay } };
     }
   }
   responses['409'] ??= { ...ErrorEnvelope, description: 'request_in_progress (Idempotency-Key)' };

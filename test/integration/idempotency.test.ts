@@ -277,7 +277,8 @@ describe('scope', () => {
     const again = await send();
     expect(again.statusCode).toBe(201);
     expect(again.headers['idempotent-replay']).toBe('true');
-    expect(again.body).toBe(first.body);
+    // The same project, its credentials' secrets not shown again.
+    expect(again.json()).toEqual({ ...first.json(), apiKey: null, clientSecret: null });
     const projects = await h.store.queries.listProjects({ limit: 1000 });
     expect(projects.items.filter((p) => p.name === name)).toHaveLength(1);
   });
@@ -329,6 +330,135 @@ describe('scope', () => {
     const forgedAfter = await send(`sha256=${'0'.repeat(64)}`);
     expect(forgedAfter.statusCode).toBe(401);
     expect(forgedAfter.headers['idempotent-replay']).toBeUndefined();
+  });
+});
+
+describe('secrets are shown once: a replay gives them as null', () => {
+  type Res = Awaited<ReturnType<typeof post>>;
+  const at = (json: unknown, path: string): unknown =>
+    path.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)?.[k], json);
+  const withNulls = (json: unknown, paths: string[]): unknown => {
+    const copy = structuredClone(json) as Record<string, unknown>;
+    for (const path of paths) {
+      const keys = path.split('.');
+      const last = keys.pop()!;
+      (keys.reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], copy) as Record<string, unknown>)[
+        last
+      ] = null;
+    }
+    return copy;
+  };
+
+  /** The first answer shows each secret; the replay is the same answer with those set to null. */
+  async function expectRedactedReplay(send: () => Promise<Res>, paths: string[]): Promise<string[]> {
+    const first = await send();
+    expect(first.statusCode).toBeLessThan(300);
+    expect(first.headers['idempotent-replay']).toBeUndefined();
+    expect(first.headers['idempotent-replay-redacted']).toBeUndefined();
+    const secrets = paths.map((p) => at(first.json(), p) as string);
+    for (const secret of secrets) expect(secret).toMatch(/^\S{32,}$/);
+    const again = await send();
+    expect(again.statusCode).toBe(first.statusCode);
+    expect(again.headers['idempotent-replay']).toBe('true');
+    expect(again.headers['idempotent-replay-redacted']).toBe(paths.join(', '));
+    expect(again.json()).toEqual(withNulls(first.json(), paths));
+    for (const secret of secrets) expect(again.body.includes(secret)).toBe(false);
+    return secrets;
+  }
+
+  const admin =
+    (url: string, key: string, body: unknown = {}) =>
+    () =>
+      call(h.app, { url, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'idempotency-key': key }, body });
+
+  it('§4.1 create integration: the signingSecret is not replayed, nor kept with the key', async () => {
+    const seed = await h.seed('Secretive');
+    const key = randomUUID();
+    const [secret] = await expectRedactedReplay(
+      () =>
+        post(`/v1/external-support/${seed.project.id}`, seed, { webhookUrl: 'http://127.0.0.1:9/hook' }, key),
+      ['data.signingSecret'],
+    );
+    // What is kept for 24 h holds no secret.
+    const kept = await h.store.queries.claimIdempotencyKey({
+      projectId: seed.project.id,
+      route: 'POST /external-support/:projectId',
+      key,
+      holder: 'test',
+      requestHash: 'any',
+      now: Date.now(),
+      lockedUntil: Date.now() + LOCK_MS,
+      expiresAt: Date.now() + RETENTION_MS,
+    });
+    expect(kept.claimed).toBe(false);
+    const stored = kept.claimed ? undefined : kept.record.response;
+    expect(stored?.body.includes(secret!)).toBe(false);
+    expect(JSON.parse(stored!.body).data.signingSecret).toBeNull();
+  });
+
+  it('§4.5 regenerate: the new signingSecret is not replayed', async () => {
+    const seed = await h.seed('Regenerating');
+    expect(
+      (await post(`/v1/external-support/${seed.project.id}`, seed, { webhookUrl: 'http://127.0.0.1:9/hook' }))
+        .statusCode,
+    ).toBe(200);
+    const key = randomUUID();
+    await expectRedactedReplay(
+      () => post(`/v1/external-support/${seed.project.id}/secret/regenerate`, seed, {}, key),
+      ['data.signingSecret'],
+    );
+  });
+
+  it("admin: a new project's and a new credential's apiKey and clientSecret are not replayed", async () => {
+    const key = randomUUID();
+    await expectRedactedReplay(admin('/admin/v1/projects', key, { name: `Shown once ${key}` }), [
+      'apiKey',
+      'clientSecret',
+    ]);
+    await expectRedactedReplay(admin(`/admin/v1/projects/${s.project.id}/credentials`, randomUUID()), [
+      'apiKey',
+      'clientSecret',
+    ]);
+  });
+
+  it('admin: a regenerated channel signingKey is not replayed', async () => {
+    const bot = await call(h.app, {
+      url: `/admin/v1/projects/${s.project.id}/bots`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: { name: 'App', channel: 'http' },
+    });
+    expect(bot.statusCode).toBe(201);
+    await expectRedactedReplay(
+      admin(
+        `/admin/v1/projects/${s.project.id}/bots/${bot.json().id}/channel/signing-key/regenerate`,
+        randomUUID(),
+      ),
+      ['signingKey'],
+    );
+  });
+
+  it('keeps the exact bytes of an answer without a secret', async () => {
+    const pair = await freshPair();
+    const key = randomUUID();
+    const first = await post(startUrl(s.project.id), s, pair, key);
+    const again = await post(startUrl(s.project.id), s, pair, key);
+    expect(again.body).toBe(first.body);
+    expect(again.headers['idempotent-replay-redacted']).toBeUndefined();
+  });
+
+  it('documents the redaction header only on answers that carry a secret', async () => {
+    const doc = (await h.app.server.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const headersOf = (path: string, status: string) =>
+      Object.keys(doc.paths[path].post.responses[status].headers ?? {});
+    expect(headersOf('/jelouapi/v1/external-support/{projectId}', '200')).toContain(
+      'Idempotent-Replay-Redacted',
+    );
+    expect(headersOf('/jelouapi/v1/external-support/{projectId}/secret/regenerate', '200')).toContain(
+      'Idempotent-Replay-Redacted',
+    );
+    expect(headersOf('/jelouapi/v1/external-support/{projectId}/conversations/start', '200')).not.toContain(
+      'Idempotent-Replay-Redacted',
+    );
   });
 });
 
