@@ -121,6 +121,8 @@ export interface Integration {
   readonly signingSecret: string;
   readonly enabled: boolean;
   readonly disabledReason: string | null;
+  /** When it was disabled (ms); null while enabled. */
+  readonly disabledAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
 }

@@ -61,6 +61,7 @@ export interface IntegrationRow {
   signing_secret: string;
   enabled: number;
   disabled_reason: string | null;
+  disabled_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -155,6 +156,7 @@ export const toIntegration = (r: IntegrationRow): Integration => ({
   signingSecret: r.signing_secret,
   enabled: Number(r.enabled) === 1,
   disabledReason: r.disabled_reason,
+  disabledAt: r.disabled_at === null ? null : Number(r.disabled_at),
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });

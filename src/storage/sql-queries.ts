@@ -349,7 +349,7 @@ export class SqlQueries implements Queries {
   async insertIntegration(i: Integration): Promise<void> {
     await this.x.guardedRun(
       `INSERT INTO integrations (id, project_id, webhook_url, auth_type, authorization_value, signing_secret, enabled,
-        disabled_reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        disabled_reason, disabled_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       i.id,
       i.projectId,
       i.webhookUrl,
@@ -358,6 +358,7 @@ export class SqlQueries implements Queries {
       this.box.seal(i.signingSecret),
       i.enabled ? 1 : 0,
       i.disabledReason,
+      i.disabledAt,
       i.createdAt,
       i.updatedAt,
     );
@@ -399,6 +400,12 @@ export class SqlQueries implements Queries {
     if (patch.authorization !== undefined) add('authorization_value', this.box.seal(patch.authorization));
     if (patch.signingSecret !== undefined) add('signing_secret', this.box.seal(patch.signingSecret));
     if (patch.enabled !== undefined) add('enabled', patch.enabled ? 1 : 0);
+    // Disabling records when, once: a second disabling (an attempt that was in flight) keeps the
+    // first time. Enabling forgets it.
+    if (patch.enabled === false) {
+      sets.push('disabled_at = COALESCE(disabled_at, ?)');
+      params.push(patch.updatedAt);
+    } else if (patch.enabled === true) add('disabled_at', null);
     if (patch.disabledReason !== undefined) add('disabled_reason', patch.disabledReason);
     const r = await this.x.run(
       `UPDATE integrations SET ${sets.join(', ')} WHERE project_id = ?`,

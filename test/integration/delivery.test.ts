@@ -246,6 +246,20 @@ describe('outcomes', () => {
       () => h.store.queries.getIntegration(s.project.id),
       (i) => i?.enabled === false,
     );
+    // §4.2 says so: when and why.
+    const shown = await call(h.app, {
+      method: 'GET',
+      url: `/v1/external-support/${s.project.id}`,
+      headers: authHeaders(s, 'apiKey'),
+    });
+    expect(shown.json().data).toMatchObject({
+      disabled: true,
+      disabledAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      disabledReason: 'the webhook answered 410 Gone',
+    });
+    const disabledAt = Date.parse(shown.json().data.disabledAt);
+    expect(disabledAt).toBeGreaterThanOrEqual(Date.parse(shown.json().data.createdAt));
+    expect(disabledAt).toBeLessThanOrEqual(Date.now());
     const later = await appendTestEvent(h.store, s.project.id, pair.roomId, 1);
     // Disabled: nothing more is sent.
     await new Promise((r) => setTimeout(r, 150));
@@ -258,6 +272,8 @@ describe('outcomes', () => {
       body: { webhookUrl: receiver.url },
     });
     expect(res.statusCode).toBe(200);
+    // The update re-enabled it, and says so.
+    expect(res.json().data).toMatchObject({ disabled: false, disabledAt: null, disabledReason: null });
     h.worker!.dispatcher.wake();
     const got = await receiver.waitFor(3);
     expect(got.slice(1).map((g) => g.headers['webhook-id'])).toEqual([pair.eventId, later.id]);
@@ -463,6 +479,16 @@ describe('the 5-day rule', () => {
       (i) => i?.enabled === false,
     );
     expect(integration!.disabledReason).toBe('every attempt failed for 5 days');
+    const shown = await call(h.app, {
+      method: 'GET',
+      url: `/v1/external-support/${s.project.id}`,
+      headers: authHeaders(s, 'apiKey'),
+    });
+    expect(shown.json().data).toMatchObject({
+      disabled: true,
+      disabledAt: new Date(integration!.disabledAt!).toISOString(),
+      disabledReason: 'every attempt failed for 5 days',
+    });
   });
 
   it('a success resets the failure clock', async () => {

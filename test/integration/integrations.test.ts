@@ -16,7 +16,17 @@ beforeAll(async () => {
 afterAll(async () => h.close());
 
 const CREATED_KEYS = ['id', 'brainId', 'webhookUrl', 'authType', 'signingSecret', 'createdAt'];
-const VIEW_KEYS = ['id', 'brainId', 'webhookUrl', 'authType', 'createdAt', 'updatedAt'];
+const VIEW_KEYS = [
+  'id',
+  'brainId',
+  'webhookUrl',
+  'authType',
+  'createdAt',
+  'updatedAt',
+  'disabled',
+  'disabledAt',
+  'disabledReason',
+];
 const REGENERATED_KEYS = ['brainId', 'signingSecret', 'regeneratedAt'];
 const ENVELOPE_KEYS = ['message', 'statusMessage', 'status', 'data'];
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -114,6 +124,9 @@ describe('every route, every prefix, both auth schemes', () => {
           authType: 'no_auth',
           createdAt: c.data.createdAt,
           updatedAt: c.data.createdAt,
+          disabled: false,
+          disabledAt: null,
+          disabledReason: null,
         });
         expect(got.body).not.toContain(c.data.signingSecret);
 
@@ -502,8 +515,16 @@ describe('update (§4.3)', () => {
       await tx.noteIntegrationFailure(s.project.id, Date.now() - 1000);
     });
     expect((await stored(s))?.enabled).toBe(false);
+    const before = await call(h.app, {
+      method: 'GET',
+      url: base('/v1', s.project.id),
+      headers: authHeaders(s, 'apiKey'),
+    });
+    expect(before.json().data).toMatchObject({ disabled: true, disabledReason: 'gone' });
+    expect(before.json().data.disabledAt).toBe(new Date((await stored(s))!.disabledAt!).toISOString());
     const res = await patch(s, { webhookUrl: HOOK });
     expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().data).toMatchObject({ disabled: false, disabledAt: null, disabledReason: null });
     expect(await stored(s)).toMatchObject({ enabled: true, disabledReason: null });
     // A cleared clock starts again from the next failure.
     const since = await h.store.transaction((tx) => tx.noteIntegrationFailure(s.project.id, 42));

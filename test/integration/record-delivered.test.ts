@@ -30,6 +30,7 @@ async function setup() {
       signingSecret: 'secret',
       enabled: true,
       disabledReason: null,
+      disabledAt: null,
       createdAt: now,
       updatedAt: now,
     });

@@ -35,7 +35,12 @@ export interface IntegrationChanges {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** §4.2: what GET and PATCH return; never the secret nor the authorization value. */
+/**
+ * §4.2: what GET and PATCH return; never the secret nor the authorization value. `disabled`,
+ * `disabledAt` and `disabledReason` are relevo's additions: an integration the dispatcher
+ * disabled (a 410 Gone, or 5 days of failures) sends nothing until it is updated, and the panel
+ * must be able to see that.
+ */
 export function integrationView(i: Integration) {
   return {
     id: i.id,
@@ -44,6 +49,9 @@ export function integrationView(i: Integration) {
     authType: i.authType,
     createdAt: iso(i.createdAt),
     updatedAt: iso(i.updatedAt),
+    disabled: !i.enabled,
+    disabledAt: i.enabled || i.disabledAt === null ? null : iso(i.disabledAt),
+    disabledReason: i.enabled ? null : i.disabledReason,
   };
 }
 
@@ -138,6 +146,7 @@ export async function createIntegration(tx: Tx, input: CreateIntegrationInput): 
     signingSecret: randomHex(SIGNING_SECRET_BYTES),
     enabled: true,
     disabledReason: null,
+    disabledAt: null,
     createdAt: input.now,
     updatedAt: input.now,
   };

@@ -92,6 +92,22 @@ const IntegrationView = Type.Object({
   authType: AuthTypeSchema,
   createdAt: Timestamp,
   updatedAt: Timestamp,
+  disabled: Type.Boolean({
+    description:
+      'true once relevo stopped sending: the webhook answered 410 Gone, or every attempt failed for 5 days. Events keep being stored and go out, in order, after the next update (PATCH) re-enables it.',
+  }),
+  disabledAt: Type.Unsafe<string | null>({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    description: 'When it was disabled; null while enabled',
+  }),
+  disabledReason: Type.Unsafe<string | null>({
+    type: 'string',
+    nullable: true,
+    description:
+      "Why: 'the webhook answered 410 Gone' or 'every attempt failed for 5 days'; null while enabled",
+  }),
 });
 
 const RegeneratedSecret = Type.Object({

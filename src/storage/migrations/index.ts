@@ -9,6 +9,7 @@ import { m0002Delivery } from './0002-delivery.js';
 import { m0003Channels } from './0003-channels.js';
 import { m0004Idempotency } from './0004-idempotency.js';
 import { m0005IdempotencyHolder } from './0005-idempotency-holder.js';
+import { m0006IntegrationDisabledAt } from './0006-integration-disabled-at.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Statement = string | Readonly<Record<Dialect, string>>;
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0003Channels,
   m0004Idempotency,
   m0005IdempotencyHolder,
+  m0006IntegrationDisabledAt,
 ];
 
 export function statementFor(s: Statement, dialect: Dialect): string {
