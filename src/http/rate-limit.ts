@@ -11,6 +11,8 @@
  *     failure (20 by default) within a minute of the first makes every request from that address
  *     a 429 for the next minute. Generous on purpose: a client with a mistyped key fails a few
  *     times, not twenty, and a guesser gets 20 tries a minute instead of thousands a second.
+ *     Each attempt is counted as it is admitted, before its lookup, so that a parallel flood
+ *     meets the same limit (FailureThrottle); `authenticated` gives a place back early.
  *   - Server timeouts and a connection cap against slow clients (slowloris): `serverOptions` and
  *     `registerAbuseLimits` configure Node's HTTP server.
  *

@@ -123,7 +123,8 @@ const ChannelReceived = Type.Object({
   messageId: Type.String(),
   roomId: Type.String(),
   routedTo: StringEnum(['panel', 'bot'], {
-    description: 'panel while a conversation is active, else bot',
+    description:
+      "panel while a conversation is active (also when another start won the race with this message's handoff), else bot",
   }),
   conversationId: Type.Unsafe<string | null>({
     type: 'string',
