@@ -9,6 +9,7 @@ import { CredentialCache } from './auth/credential-cache.js';
 import { httpChannelRoutes } from './channels/http/http-channel.routes.js';
 import { webchatRoutes } from './channels/webchat/webchat.routes.js';
 import type { Config } from './config.js';
+import { HostResolver } from './delivery/host-resolver.js';
 import { parseAllowList } from './delivery/network-policy.js';
 import { ApiError } from './errors.js';
 import { authenticate } from './http/auth.js';
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clock: deps.clock ?? Date.now,
     log: deps.logger,
     allowList: parseAllowList(deps.config.webhookAllow),
+    resolve: new HostResolver({ servers: deps.config.dnsServers }).resolve,
     credentials: new CredentialCache(deps.store.queries),
   };
   // Before the routes: its onRoute hook equips each POST route registered below.

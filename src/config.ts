@@ -21,6 +21,8 @@ export interface Config {
   readonly webhookRetryScheduleMs: readonly number[];
   /** Attempts in flight at once per integration: what one slow webhook can hold. */
   readonly webhookConcurrency: number;
+  /** DNS servers for webhook host names (`ip` or `ip:port`); empty = the system's resolv.conf. */
+  readonly dnsServers: readonly string[];
   readonly role: Role;
   readonly logLevel: LogLevel;
   /** Largest accepted request body, in bytes. */
@@ -63,6 +65,7 @@ export const DEFAULTS = {
   RELEVO_WEBHOOK_TIMEOUT_MS: '15000',
   RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,5s,5m,30m,2h,5h,10h,10h',
   RELEVO_WEBHOOK_CONCURRENCY: '64',
+  RELEVO_DNS_SERVERS: '',
   RELEVO_ROLE: 'all',
   LOG_LEVEL: 'info',
   RELEVO_BODY_LIMIT_BYTES: String(1024 * 1024),
@@ -171,6 +174,32 @@ export function parseRateLimit(raw: string): RateLimit | undefined {
   return { requests, periodMs: RATE_PERIOD_MS[m[2] ?? 's'] ?? 1000 };
 }
 
+/**
+ * `1.2.3.4`, `1.2.3.4:53`, `::1` or `[::1]:53`, comma-separated. Checked here, port included:
+ * c-ares' setServers aborts the whole process on a port of 0 or above 65535.
+ */
+function dnsServers(raw: string): string[] {
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const entry of entries) {
+    const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry) ?? /^([^:]+)(?::(\d{1,5}))?$/.exec(entry);
+    const ip = m?.[1] ?? entry;
+    const port = m?.[2] === undefined ? 53 : Number(m[2]);
+    const bracketed = entry.startsWith('[');
+    const family = isIP(ip);
+    const ok =
+      port >= 1 && port <= 65535 && (family === 4 ? !bracketed : family === 6 && (bracketed || m === null));
+    if (!ok) {
+      throw new ConfigError(
+        `RELEVO_DNS_SERVERS: ${JSON.stringify(entry)} is not a DNS server address; write IP addresses with an optional port, e.g. 10.0.0.2,10.0.0.3:5353,[fd00::53]:53 (empty uses /etc/resolv.conf).`,
+      );
+    }
+  }
+  return entries;
+}
+
 /** Proxy addresses as `10.0.0.1`, `10.0.0.0/8` or `::1`: what Fastify's trustProxy accepts. */
 function trustProxy(raw: string): string[] {
   const entries = raw
@@ -233,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookTimeoutMs: int('RELEVO_WEBHOOK_TIMEOUT_MS', get('RELEVO_WEBHOOK_TIMEOUT_MS'), 1, 600_000),
     webhookRetryScheduleMs: schedule,
     webhookConcurrency: int('RELEVO_WEBHOOK_CONCURRENCY', get('RELEVO_WEBHOOK_CONCURRENCY'), 1, 1024),
+    dnsServers: dnsServers(get('RELEVO_DNS_SERVERS')),
     role,
     logLevel,
     bodyLimitBytes: int('RELEVO_BODY_LIMIT_BYTES', get('RELEVO_BODY_LIMIT_BYTES'), 1024, 64 * 1024 * 1024),

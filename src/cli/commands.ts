@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ParseArgsConfig } from 'node:util';
+import { HostResolver } from '../delivery/host-resolver.js';
 import { parseAllowList } from '../delivery/network-policy.js';
 import { validationError } from '../errors.js';
 import {
@@ -60,8 +61,10 @@ const PAGE_HELP = [
 
 /** The admin operations' context on the store of DATABASE_URL (see withStore). */
 function withAdmin<T>(ctx: CliContext, fn: (admin: AdminContext) => Promise<T>): Promise<number> {
-  const allowList = parseAllowList(ctx.config().webhookAllow);
-  return withStore(ctx, (store) => fn({ store, clock: Date.now, allowList }));
+  const config = ctx.config();
+  const allowList = parseAllowList(config.webhookAllow);
+  const resolve = new HostResolver({ servers: config.dnsServers }).resolve;
+  return withStore(ctx, (store) => fn({ store, clock: Date.now, allowList, resolve }));
 }
 
 export const COMMANDS: readonly Command[] = [

@@ -6,10 +6,14 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import type { Store } from '../storage/store.js';
 import { Dispatcher, type DispatcherOptions } from './dispatcher.js';
+import { HostResolver } from './host-resolver.js';
 import { parseAllowList } from './network-policy.js';
 import { WebhookSender } from './webhook-sender.js';
 
-/** Attempts in flight in one process, across all integrations (each holds a socket). */
+/**
+ * Attempts in flight in one process that any integration may take (each holds a socket); past
+ * them, every integration still gets a few of its own (dispatcher.ts, GUARANTEED_PER_LANE).
+ */
 const MAX_IN_FLIGHT = 512;
 
 export interface DeliveryWorker {
@@ -30,6 +34,7 @@ export async function startDeliveryWorker(deps: {
   const sender = new WebhookSender({
     allow: parseAllowList(config.webhookAllow),
     connectionsPerOrigin: config.webhookConcurrency,
+    resolver: new HostResolver({ servers: config.dnsServers }),
   });
   const dispatcher = new Dispatcher({
     store: deps.store,

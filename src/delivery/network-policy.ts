@@ -9,9 +9,9 @@
  * one shift and compare, and IPv6 forms that embed an IPv4 address are unwrapped here rather
  * than trusted to a library's idea of what "IPv4-mapped" means.
  */
-import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { ConfigError } from '../config.js';
+import { HostResolver } from './host-resolver.js';
 
 type Family = 4 | 6;
 
@@ -35,8 +35,11 @@ export interface AllowList {
 
 export type UrlCheck = { ok: true; url: URL } | { ok: false; reason: string };
 
-/** Resolves a host name to its addresses (the whole answer, not just the first). */
-export type Resolver = (host: string) => Promise<string[]>;
+/**
+ * Resolves a host name to its addresses (the whole answer, not just the first); `owner` is whose
+ * lookup it is (the project), so that one owner's dead DNS cannot take the others' turns.
+ */
+export type Resolver = (host: string, owner?: string) => Promise<string[]>;
 
 const BITS: Record<Family, number> = { 4: 32, 6: 128 };
 
@@ -44,13 +47,6 @@ const BITS: Record<Family, number> = { 4: 32, 6: 128 };
 const POLICY =
   'relevo refuses loopback, private, link-local, CGNAT, multicast, reserved and cloud-metadata ' +
   'addresses unless RELEVO_WEBHOOK_ALLOW lists them';
-
-/**
- * getaddrinfo has no timeout of its own and can hang for tens of seconds on a broken resolver;
- * an API call waiting on it should fail after a few seconds instead (5 s covers one retry of
- * the usual 2-3 s resolver timeout).
- */
-const DNS_TIMEOUT_MS = 5_000;
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -328,22 +324,12 @@ export function checkResolvedAddress(host: string, address: string, allow: Allow
     : `host ${name} resolves to ${address}, ${article(why)} ${why} address; ${POLICY}`;
 }
 
-async function defaultResolve(host: string): Promise<string[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error('DNS lookup timed out'), { code: 'ETIMEOUT' })),
-      DNS_TIMEOUT_MS,
-    );
-    timer.unref();
-  });
-  try {
-    const found = await Promise.race([lookup(host, { all: true, verbatim: true }), timeout]);
-    return found.map((r) => r.address);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** The system's DNS (host-resolver.ts), for callers that were not given a resolver. */
+let systemResolver: HostResolver | undefined;
+const defaultResolve: Resolver = (host, owner) => {
+  systemResolver ??= new HostResolver();
+  return systemResolver.lookup(host, owner);
+};
 
 /** DNS answers that mean "this name has no address", as opposed to "DNS is not working". */
 const NO_SUCH_HOST = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA']);
@@ -360,6 +346,8 @@ export async function checkWebhookUrl(
   raw: string,
   allow: AllowList,
   resolve: Resolver = defaultResolve,
+  /** Whose URL it is (the project id): its lookups queue apart from other projects'. */
+  owner?: string,
 ): Promise<UrlCheck> {
   const refuse = (reason: string): UrlCheck => ({ ok: false, reason });
   // The URL parser silently drops tabs and newlines and trims spaces; refusing them keeps what
@@ -389,7 +377,7 @@ export async function checkWebhookUrl(
     addresses = [host];
   } else {
     try {
-      addresses = await resolve(host);
+      addresses = await resolve(host, owner);
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       if (typeof code === 'string' && NO_SUCH_HOST.has(code)) {

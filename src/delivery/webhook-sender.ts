@@ -2,12 +2,19 @@
  * One HTTP attempt to a webhook: POST the exact bytes, within the timeout, never following a
  * redirect, dialling only addresses the network policy allows (checked on the address actually
  * dialled, so DNS rebinding between create time and connect time does not help an attacker).
- * Connections are kept alive per origin: a healthy panel costs one TCP/TLS handshake, not one per
- * event.
+ *
+ * Each integration has connection pools of its own, one per origin, with as many connections as
+ * it may have attempts in flight: a healthy panel costs one TCP/TLS handshake, not one per event,
+ * and an attempt never waits for a connection that another integration holds — even when both
+ * post to the same origin (many projects pointing at one SaaS help desk is the normal case). A
+ * shared pool per origin let one project's hanging receiver hold all 64 connections while another
+ * project's attempts queued behind them with their timers running. A pool unused for a minute is
+ * closed, so a deleted integration or a changed URL leaves nothing open.
  */
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
-import { Agent, request } from 'undici';
+import { Pool, request } from 'undici';
+import { HostResolver } from './host-resolver.js';
 import { type AllowList, checkResolvedAddress } from './network-policy.js';
 import { type AttemptOutcome, parseRetryAfter } from './retry-policy.js';
 
@@ -15,6 +22,11 @@ import { type AttemptOutcome, parseRetryAfter } from './retry-policy.js';
 export const RESPONSE_KEEP_BYTES = 4096;
 /** A response body is drained up to this size to keep the connection reusable, then cut. */
 const RESPONSE_DRAIN_BYTES = 64 * 1024;
+/** An idle connection is kept this long for the next event. */
+const KEEP_ALIVE_MS = 10_000;
+/** A pool with no attempt for this long is closed (its connections are long gone by then). */
+const POOL_IDLE_MS = 60_000;
+const POOL_SWEEP_MS = 30_000;
 
 const POLICY_ERROR = 'ERR_RELEVO_NETWORK_POLICY';
 
@@ -23,6 +35,11 @@ export interface SendRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
   readonly timeoutMs: number;
+  /**
+   * Whose attempt it is (the dispatcher's lane: project and destination): it uses that
+   * integration's connections and DNS turns only.
+   */
+  readonly integration?: string | undefined;
   /** Aborts the attempt (graceful shutdown gives up on it). */
   readonly signal?: AbortSignal | undefined;
 }
@@ -38,8 +55,13 @@ export interface SendResult {
 
 export interface WebhookSenderOptions {
   readonly allow: AllowList;
-  /** Most simultaneous connections to one origin (the per-integration concurrency limit). */
+  /**
+   * Most simultaneous connections of one integration to one origin: its concurrency limit, so
+   * that none of its attempts waits for a connection.
+   */
   readonly connectionsPerOrigin: number;
+  /** Resolves host names when dialling; the system's DNS by default. */
+  readonly resolver?: HostResolver;
 }
 
 type LookupCallback = (
@@ -48,40 +70,86 @@ type LookupCallback = (
   family?: number,
 ) => void;
 
+interface PoolEntry {
+  readonly pool: Pool;
+  active: number;
+  lastUsed: number;
+}
+
 export class WebhookSender {
-  private readonly agent: Agent;
+  private readonly resolver: HostResolver;
+  /** By integration and origin. */
+  private readonly pools = new Map<string, PoolEntry>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly options: WebhookSenderOptions) {
-    const allow = options.allow;
-    // net.connect calls this for host names (never for IP literals, checked before dialling).
-    const guardedLookup = (hostname: string, opts: { all?: boolean }, callback: LookupCallback): void => {
-      dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => {
-        if (err) {
-          callback(err, []);
-          return;
-        }
-        for (const a of addresses) {
-          const why = checkResolvedAddress(hostname, a.address, allow);
-          if (why !== undefined) {
-            callback(
-              Object.assign(new Error(`refused by the network policy: ${why}`), { code: POLICY_ERROR }),
-              [],
-            );
-            return;
+    this.resolver = options.resolver ?? new HostResolver();
+    this.sweeper = setInterval(() => this.sweep(), POOL_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /**
+   * What net.connect calls for a host name (never for an IP literal, which is checked before
+   * dialling): the integration's own DNS turn, then the policy on every address of the answer.
+   */
+  private lookupFor(integration: string) {
+    const allow = this.options.allow;
+    return (hostname: string, opts: { all?: boolean }, callback: LookupCallback): void => {
+      void this.resolver.lookup(hostname, integration).then(
+        (addresses) => {
+          for (const address of addresses) {
+            const why = checkResolvedAddress(hostname, address, allow);
+            if (why !== undefined) {
+              callback(
+                Object.assign(new Error(`refused by the network policy: ${why}`), { code: POLICY_ERROR }),
+                [],
+              );
+              return;
+            }
           }
-        }
-        const first = addresses[0];
-        if (opts.all) callback(null, addresses);
-        else if (first === undefined)
-          callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
-        else callback(null, first.address, first.family);
-      });
+          const found = addresses.map((address) => ({ address, family: isIP(address) === 6 ? 6 : 4 }));
+          const first = found[0];
+          if (opts.all) callback(null, found);
+          else if (first === undefined)
+            callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+          else callback(null, first.address, first.family);
+        },
+        (err: NodeJS.ErrnoException) => callback(err, []),
+      );
     };
-    this.agent = new Agent({
-      connections: options.connectionsPerOrigin,
-      keepAliveTimeout: 10_000,
-      connect: { lookup: guardedLookup as never },
-    });
+  }
+
+  private poolFor(integration: string, origin: string): PoolEntry {
+    const key = `${integration} ${origin}`;
+    let entry = this.pools.get(key);
+    if (entry === undefined) {
+      entry = {
+        pool: new Pool(origin, {
+          connections: this.options.connectionsPerOrigin,
+          keepAliveTimeout: KEEP_ALIVE_MS,
+          connect: { lookup: this.lookupFor(integration) as never },
+        }),
+        active: 0,
+        lastUsed: Date.now(),
+      };
+      this.pools.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** Closes the pools nobody used for POOL_IDLE_MS. */
+  private sweep(): void {
+    const before = Date.now() - POOL_IDLE_MS;
+    for (const [key, entry] of this.pools) {
+      if (entry.active > 0 || entry.lastUsed > before) continue;
+      this.pools.delete(key);
+      void entry.pool.close().catch(() => undefined);
+    }
+  }
+
+  /** Pools open now (one per integration and origin in use). */
+  get poolCount(): number {
+    return this.pools.size;
   }
 
   async send(req: SendRequest): Promise<SendResult> {
@@ -97,6 +165,13 @@ export class WebhookSender {
         elapsed(),
       );
     }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return fail(
+        { kind: 'refused', reason: 'not an http or https URL' },
+        'the webhook URL is not an http or https URL',
+        elapsed(),
+      );
+    }
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) !== 0) {
       const why = checkResolvedAddress(host, host, this.options.allow);
@@ -104,8 +179,14 @@ export class WebhookSender {
         return fail({ kind: 'refused', reason: why }, `refused by the network policy: ${why}`, elapsed());
     }
 
-    // One controller per attempt, aborted by its timer or by the caller's signal (shutdown):
-    // AbortSignal.any would cost a composite signal and weak references per attempt.
+    // The timer runs from here: the dispatcher starts an attempt only once it holds one of its
+    // integration's slots, and the integration's pool has a connection for each slot, so what it
+    // measures is the receiver — resolving its name, connecting, TLS, and its answer — never a
+    // queue behind anyone else. One controller per attempt, aborted by its timer or by the
+    // caller's signal (shutdown): AbortSignal.any would cost a composite signal and weak
+    // references per attempt.
+    const entry = this.poolFor(req.integration ?? '', url.origin);
+    entry.active += 1;
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), req.timeoutMs);
     const onAbandon = () => abort.abort();
@@ -118,7 +199,7 @@ export class WebhookSender {
         headers: req.headers,
         body: req.body,
         signal,
-        dispatcher: this.agent,
+        dispatcher: entry.pool,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
       });
@@ -155,11 +236,16 @@ export class WebhookSender {
     } finally {
       clearTimeout(timer);
       req.signal?.removeEventListener('abort', onAbandon);
+      entry.active -= 1;
+      entry.lastUsed = Date.now();
     }
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    clearInterval(this.sweeper);
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((e) => e.pool.close()));
   }
 }
 

@@ -16,7 +16,7 @@ import type { CredentialCache } from '../../auth/credential-cache.js';
 import type { MintedCredential } from '../../auth/credential-secrets.js';
 import { type BotRules, DEFAULT_RULES } from '../../bot/rule-bot.js';
 import { BotRulesSchema, parseRules, RULES_BODY_MAX_BYTES } from '../../bot/rules-schema.js';
-import { type AllowList, checkWebhookUrl } from '../../delivery/network-policy.js';
+import { type AllowList, checkWebhookUrl, type Resolver } from '../../delivery/network-policy.js';
 import { randomHex } from '../../domain/ids.js';
 import {
   addCredential,
@@ -244,6 +244,8 @@ export interface AdminContext {
   readonly clock: () => number;
   /** RELEVO_WEBHOOK_ALLOW: exemptions from the network policy for channel webhook URLs. */
   readonly allowList: AllowList;
+  /** Resolves channel webhook host names (the system's DNS when absent). */
+  readonly resolve?: Resolver;
   /** The serving node's credential cache, told of revocations (absent in the CLI). */
   readonly credentials?: Pick<CredentialCache, 'forget'>;
 }
@@ -257,9 +259,9 @@ export interface ChannelSettings {
  * The network policy, as for integrations: refused as a validation error on `webhookUrl`. Call
  * it before any transaction: it resolves DNS.
  */
-async function checkedWebhookUrl(ctx: AdminContext, url: string): Promise<string> {
+async function checkedWebhookUrl(ctx: AdminContext, url: string, projectId: string): Promise<string> {
   checkText('webhookUrl', url, WEBHOOK_URL_MAX);
-  const check = await checkWebhookUrl(url, ctx.allowList);
+  const check = await checkWebhookUrl(url, ctx.allowList, ctx.resolve, projectId);
   if (!check.ok) throw validationError({ webhookUrl: [check.reason] });
   // Stored as sent: the sender parses it with the same WHATWG parser and checks the addresses
   // again when it connects.
@@ -398,7 +400,9 @@ export const adminOps = {
     const bot = await requireBot(ctx.store.queries, projectId, botId);
     requireHttpChannel(bot);
     const webhookUrl =
-      settings.webhookUrl === undefined ? undefined : await checkedWebhookUrl(ctx, settings.webhookUrl);
+      settings.webhookUrl === undefined
+        ? undefined
+        : await checkedWebhookUrl(ctx, settings.webhookUrl, projectId);
     return ctx.store.transaction(async (tx) => {
       const now = ctx.clock();
       const existing = await tx.getBotChannel(bot.id);
@@ -616,6 +620,7 @@ export function adminRoutes(app: FastifyInstance, deps: RouteDeps & { adminToken
     store: deps.store,
     clock: deps.clock,
     allowList: deps.allowList,
+    resolve: deps.resolve,
     credentials: deps.credentials,
   };
 

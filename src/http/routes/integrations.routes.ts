@@ -128,8 +128,8 @@ async function noBodyIsEmptyObject(request: FastifyRequest): Promise<void> {
 
 export function integrationRoutes(app: FastifyInstance, deps: RouteDeps): void {
   /** The network policy, answered as a validation error on `webhookUrl`. Before any transaction: it resolves DNS. */
-  async function checkedUrl(url: string, status?: number): Promise<string> {
-    const check = await checkWebhookUrl(url, deps.allowList);
+  async function checkedUrl(url: string, projectId: string, status?: number): Promise<string> {
+    const check = await checkWebhookUrl(url, deps.allowList, deps.resolve, projectId);
     if (!check.ok) throw validationError({ webhookUrl: [check.reason] }, status);
     // Stored as sent: the sender parses it with the same WHATWG parser, so it reaches the host
     // that was checked here (and checks the addresses again when it connects).
@@ -156,7 +156,7 @@ export function integrationRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const body = request.body;
       const authType = body.authType ?? 'no_auth';
       const authorization = resolveAuthorization(authType, body.authorization, null);
-      const webhookUrl = await checkedUrl(body.webhookUrl);
+      const webhookUrl = await checkedUrl(body.webhookUrl, request.params.projectId);
       const integration = await deps.store.transaction((tx) =>
         createIntegration(tx, {
           projectId: request.params.projectId,
@@ -218,7 +218,9 @@ export function integrationRoutes(app: FastifyInstance, deps: RouteDeps): void {
         );
       }
       const webhookUrl =
-        body.webhookUrl === undefined ? undefined : await checkedUrl(body.webhookUrl, UPDATE_INVALID_STATUS);
+        body.webhookUrl === undefined
+          ? undefined
+          : await checkedUrl(body.webhookUrl, request.params.projectId, UPDATE_INVALID_STATUS);
       const integration = await deps.store.transaction((tx) =>
         updateIntegration(
           tx,
