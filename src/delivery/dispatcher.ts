@@ -8,7 +8,10 @@
  * - In order per room: only the earliest pending event of a room is ever claimed, and it stays
  *   pending (holding its room, and only its room) until it is delivered or dead-lettered.
  * - Fair: at most `perIntegrationLimit` attempts in flight per project, and one claim hands out
- *   at most that many events of one project, so a slow webhook cannot take the whole pool.
+ *   at most that many events of one project, so a slow webhook cannot take the whole pool. The
+ *   process-wide `maxInFlight` is shared, but each lane's first GUARANTEED_PER_LANE attempts do
+ *   not wait for it: however many integrations hang with their slots full, a healthy one always
+ *   gets attempts in flight. When shared slots are scarce they go round the lanes in turn.
  * - Crash-safe: claiming is a lease in the database. An event is marked delivered only after its
  *   2xx, in the same transaction as its attempt row; a crash in between repeats that one attempt
  *   (same webhook-id), which is the at-least-once promise.
@@ -33,7 +36,10 @@ export interface DispatcherOptions {
   readonly scheduleMs: readonly number[];
   /** Attempts in flight per project (= per integration). */
   readonly perIntegrationLimit: number;
-  /** Attempts in flight in this process. */
+  /**
+   * Attempts in flight in this process that any lane may take; beyond them each lane still gets
+   * its first GUARANTEED_PER_LANE, up to CEILING_FACTOR × this in all.
+   */
   readonly maxInFlight: number;
   readonly clock?: () => number;
   readonly random?: () => number;
@@ -66,6 +72,18 @@ const READY_CAPACITY = 2_000;
 const READY_MAX_CHARS = 8 * 1024 * 1024;
 /** Without a ready queue, attempts finishing within this window share one search. */
 const COALESCE_MS = 2;
+/**
+ * Attempts in flight that a lane (an integration's webhook, or its channels') may always have,
+ * even when slow lanes hold every shared slot: with 64 per lane and 512 in all, eight hanging
+ * integrations used to stop every other one until their attempts timed out. 4 keeps a panel
+ * answering in 50 ms at 80 events/s while the process is saturated.
+ */
+const GUARANTEED_PER_LANE = 4;
+/**
+ * The guarantee ends at this many times maxInFlight in flight (2,048 sockets by default): past
+ * it, only attempts finishing make room. It takes about 390 integrations hanging at once.
+ */
+const CEILING_FACTOR = 4;
 
 type Target =
   | { kind: 'send'; url: string; secret: string; headers: Record<string, string> }
@@ -100,6 +118,8 @@ export class Dispatcher {
   private readonly searchLanes = new Set<string>();
   private readonly clock: () => number;
   private readonly random: () => number;
+  /** Attempts in flight beyond which nothing starts, guaranteed or not. */
+  private readonly ceiling: number;
   private pumping = false;
   private again = false;
   private stopped = true;
@@ -109,6 +129,7 @@ export class Dispatcher {
   constructor(private readonly o: DispatcherOptions) {
     this.clock = o.clock ?? Date.now;
     this.random = o.random ?? Math.random;
+    this.ceiling = o.maxInFlight * CEILING_FACTOR;
     // Every attempt in flight listens to it (up to maxInFlight): not a leak.
     setMaxListeners(0, this.abandon.signal);
     this.ready = o.store.capabilities.singleProcess
@@ -195,7 +216,7 @@ export class Dispatcher {
   }
 
   private async claimAndLaunch(): Promise<void> {
-    while (!this.stopped && this.o.maxInFlight > this.inFlight.size) {
+    while (!this.stopped && this.ceiling > this.inFlight.size) {
       // The outbox first: what waits there is older than anything in the ready queue.
       if (this.searchNeeded() && (await this.searchAndLaunch())) continue;
       await this.refillReady();
@@ -203,8 +224,17 @@ export class Dispatcher {
     }
   }
 
-  private roomInLane(lane: string): number {
-    return this.o.perIntegrationLimit - (this.perProject.get(lane) ?? 0);
+  /**
+   * How many more attempts `lane` may start now, `picked` more having been chosen (for any lane)
+   * but not launched yet: up to its own limit, within the shared slots left or, past them, up to
+   * its guaranteed ones.
+   */
+  private roomInLane(lane: string, picked = 0): number {
+    const n = this.perProject.get(lane) ?? 0;
+    const total = this.inFlight.size + picked;
+    const shared = this.o.maxInFlight - total;
+    const guaranteed = Math.min(GUARANTEED_PER_LANE - n, this.ceiling - total);
+    return Math.min(this.o.perIntegrationLimit - n, Math.max(shared, guaranteed));
   }
 
   private searchNeeded(): boolean {
@@ -235,9 +265,9 @@ export class Dispatcher {
     const ready = this.ready;
     if (ready === undefined || ready.size === 0) return false;
     const picked = ready.pick(
-      (lane) => this.roomInLane(lane),
+      (lane, before) => this.roomInLane(lane, before),
       this.busyRooms,
-      this.o.maxInFlight - this.inFlight.size,
+      this.ceiling - this.inFlight.size,
     );
     if (picked.length === 0) return false;
     const now = this.clock();
@@ -266,19 +296,25 @@ export class Dispatcher {
       this.launch(got[0], got[1]);
       launched += 1;
     });
+    // The shared slots are all taken: the lanes just served wait behind the others for the next
+    // one that frees up, rather than the first lane in the queue taking every one of them.
+    if (this.inFlight.size >= this.o.maxInFlight) for (const e of picked) ready.toBack(laneOf(e));
     return launched > 0;
   }
 
   /** Searches the outbox for due events and launches them; true when it should search again. */
   private async searchAndLaunch(): Promise<boolean> {
-    const { store, perIntegrationLimit, maxInFlight } = this.o;
-    const capacity = maxInFlight - this.inFlight.size;
-    const excluded = [...this.perProject].filter(([, n]) => n >= perIntegrationLimit).map(([lane]) => lane);
+    const { store, maxInFlight } = this.o;
+    const shared = maxInFlight - this.inFlight.size;
+    // Lanes without room: at their own limit, or at their guaranteed attempts once the shared
+    // slots are taken.
+    const excluded = [...this.perProject.keys()].filter((lane) => this.roomInLane(lane) <= 0);
     const now = this.clock();
-    const limit = Math.min(capacity, CLAIM_BATCH);
-    // Searching for known lanes only (a backlog that did not fit in the ready queue), take no
-    // more per lane than the slots it has: the rest would be leased only to be released again.
-    let perLane = perIntegrationLimit;
+    const limit = Math.min(shared > 0 ? shared : this.ceiling - this.inFlight.size, CLAIM_BATCH);
+    // No more per lane than a lane with nothing in flight may start; searching for known lanes
+    // only (a backlog that did not fit in the ready queue), no more than the slots they have: the
+    // rest would be leased only to be released again.
+    let perLane = Math.max(1, this.roomInLane(''));
     if (!this.searchAll) perLane = Math.max(1, ...[...this.searchLanes].map((l) => this.roomInLane(l)));
     const claim = {
       now,
@@ -412,6 +448,7 @@ export class Dispatcher {
       headers,
       body: event.payload,
       timeoutMs: this.o.timeoutMs,
+      integration: laneOf(event),
       signal,
     });
     const attemptNumber = event.attemptCount + 1;

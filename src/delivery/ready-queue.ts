@@ -104,14 +104,18 @@ export class ReadyQueue {
   }
 
   /**
-   * Up to `room(lane)` room heads per lane, skipping rooms `busy` holds (their event in flight):
-   * the walk of a lane stops at its budget, so it costs the events taken plus the busy rooms
-   * passed, not the length of a backlog.
+   * Up to `room(lane, picked so far)` room heads per lane, skipping rooms `busy` holds (their
+   * event in flight): the walk of a lane stops at its budget, so it costs the events taken plus
+   * the busy rooms passed, not the length of a backlog.
    */
-  pick(room: (lane: string) => number, busy: ReadonlySet<string>, max: number): OutboxEvent[] {
+  pick(
+    room: (lane: string, picked: number) => number,
+    busy: ReadonlySet<string>,
+    max: number,
+  ): OutboxEvent[] {
     const picked: OutboxEvent[] = [];
     for (const [lane, rooms] of this.lanes) {
-      let budget = Math.min(room(lane), max - picked.length);
+      let budget = Math.min(room(lane, picked.length), max - picked.length);
       if (budget <= 0) continue;
       for (const [key, queue] of rooms) {
         const head = queue[0];
@@ -122,6 +126,14 @@ export class ReadyQueue {
       if (picked.length >= max) break;
     }
     return picked;
+  }
+
+  /** Moves `lane` behind the others: `pick` walks lanes in order, so it is served after them. */
+  toBack(lane: string): void {
+    const rooms = this.lanes.get(lane);
+    if (rooms === undefined) return;
+    this.lanes.delete(lane);
+    this.lanes.set(lane, rooms);
   }
 
   /** Removes `e` if it is the head of its room (leased, or launched by the search). */
