@@ -62,6 +62,8 @@ export interface WebhookSenderOptions {
   readonly connectionsPerOrigin: number;
   /** Resolves host names when dialling; the system's DNS by default. */
   readonly resolver?: HostResolver;
+  /** A pool unused for this long is closed (POOL_IDLE_MS; tests shorten it). */
+  readonly poolIdleMs?: number;
 }
 
 type LookupCallback = (
@@ -81,10 +83,12 @@ export class WebhookSender {
   /** By integration and origin. */
   private readonly pools = new Map<string, PoolEntry>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly poolIdleMs: number;
 
   constructor(private readonly options: WebhookSenderOptions) {
     this.resolver = options.resolver ?? new HostResolver();
-    this.sweeper = setInterval(() => this.sweep(), POOL_SWEEP_MS);
+    this.poolIdleMs = options.poolIdleMs ?? POOL_IDLE_MS;
+    this.sweeper = setInterval(() => this.sweep(), Math.min(POOL_SWEEP_MS, this.poolIdleMs));
     this.sweeper.unref();
   }
 
@@ -137,9 +141,9 @@ export class WebhookSender {
     return entry;
   }
 
-  /** Closes the pools nobody used for POOL_IDLE_MS. */
+  /** Closes the pools nobody used for `poolIdleMs`. */
   private sweep(): void {
-    const before = Date.now() - POOL_IDLE_MS;
+    const before = Date.now() - this.poolIdleMs;
     for (const [key, entry] of this.pools) {
       if (entry.active > 0 || entry.lastUsed > before) continue;
       this.pools.delete(key);

@@ -5,6 +5,8 @@
  * Everything is real: a DNS server on loopback UDP, receivers on loopback, the worker in-process.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseAllowList } from '../../src/delivery/network-policy.js';
+import { WebhookSender } from '../../src/delivery/webhook-sender.js';
 import { authHeaders, call } from '../helpers/api.js';
 import { type FakeDns, startFakeDns } from '../helpers/dns-server.js';
 import { eventually, startedPair } from '../helpers/events.js';
@@ -152,6 +154,38 @@ describe('two projects posting to one origin', () => {
       expect(attempts[0]!.durationMs).toBeLessThan(5000);
     }
   }, 60_000);
+});
+
+describe('connection pools', () => {
+  it('are one per integration and origin, and closed once unused', async () => {
+    const rx = await startReceiver();
+    const sender = new WebhookSender({
+      allow: parseAllowList(['127.0.0.0/8']),
+      connectionsPerOrigin: 4,
+      poolIdleMs: 200,
+    });
+    open.push(rx, sender);
+    const send = (integration: string, path: string) =>
+      sender.send({
+        url: `http://127.0.0.1:${rx.port}${path}`,
+        headers: {},
+        body: '{}',
+        timeoutMs: 5_000,
+        integration,
+      });
+    expect((await send('prj_a:panel', '/a')).statusCode).toBe(200);
+    expect((await send('prj_a:panel', '/a')).statusCode).toBe(200);
+    expect((await send('prj_b:panel', '/b')).statusCode).toBe(200);
+    // Same origin, two integrations: two pools.
+    expect(sender.poolCount).toBe(2);
+    await eventually(
+      async () => sender.poolCount,
+      (n) => n === 0,
+    );
+    // A later attempt opens a new one.
+    expect((await send('prj_a:panel', '/a')).statusCode).toBe(200);
+    expect(sender.poolCount).toBe(1);
+  });
 });
 
 describe('many slow integrations', () => {
