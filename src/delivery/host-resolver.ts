@@ -213,12 +213,15 @@ export class HostResolver {
         r.cancel();
         settle(combine(parts, timedOut));
       };
+      // Unreferenced: a lookup does not keep a stopping process alive.
       const deadline = setTimeout(() => finish(true), deadlineMs);
+      deadline.unref();
       const onPart = (i: 0 | 1, part: NonNullable<Part>) => {
         parts[i] = part;
         if (parts[0] !== undefined && parts[1] !== undefined) finish(false);
         else if ('records' in part && part.records.length > 0 && grace === undefined) {
           grace = setTimeout(() => finish(true), SECOND_FAMILY_GRACE_MS);
+          grace.unref();
         }
       };
       const ask = (i: 0 | 1, q: Promise<RecordWithTtl[]>) =>
