@@ -21,6 +21,7 @@ import { adminRoutes } from './http/routes/admin.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
 import { deliveryRoutes } from './http/routes/deliveries.routes.js';
 import { docsRoutes } from './http/routes/docs.routes.js';
+import { faviconRoutes } from './http/routes/favicon.routes.js';
 import { healthRoutes } from './http/routes/health.routes.js';
 import { integrationRoutes } from './http/routes/integrations.routes.js';
 import { panelMessageRoutes } from './http/routes/panel-messages.routes.js';
@@ -165,6 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   httpChannelRoutes(server, routeDeps);
   webchatRoutes(server, routeDeps);
+  faviconRoutes(server);
 
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
   docsRoutes(server);

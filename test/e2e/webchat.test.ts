@@ -220,7 +220,7 @@ describe.skipIf(!haveChromium)('web chat in a browser', () => {
     expect(await doc.getAttribute('download')).toBe('return-label.txt');
     expect(await doc.locator('.name').textContent()).toBe('return-label.txt');
     expect(await page.locator('#log .msg.operator .caption').textContent()).toBe('Your return label');
-    expect(await page.locator('#log .msg.operator .label').first().textContent()).toBe('Agent');
+    expect(await page.locator('#log .msg.operator .label').first().textContent()).toBe('Support team');
 
     // 4. The person replies (markup and all, which must stay text); the panel gets a message event.
     await type(page, REPLY);

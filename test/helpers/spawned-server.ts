@@ -104,9 +104,12 @@ export class Served {
   }
 }
 
-/** Spawns `relevo serve` on a free port and waits until it listens. */
-export async function spawnServer(env: NodeJS.ProcessEnv): Promise<Served> {
-  const port = await freePort();
+/**
+ * Spawns `relevo serve` and waits until it listens: on a free port, or on `port` (a restart on
+ * the same address, for clients that reconnect).
+ */
+export async function spawnServer(env: NodeJS.ProcessEnv, port?: number): Promise<Served> {
+  port ??= await freePort();
   const child = spawn(process.execPath, [CLI, 'serve'], {
     env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,8 @@
 
 export interface SseEvent {
   id?: string;
+  /** The `event:` field, when the frame has one (the web chat's `handoff`). */
+  event?: string;
   data: string;
 }
 
@@ -9,7 +11,9 @@ export interface SseEvent {
 export async function openStream(url: string, headers: Record<string, string> = {}) {
   const controller = new AbortController();
   const res = await fetch(url, { headers, signal: controller.signal });
+  /** Unnamed events (messages) only; named ones go to `named`. */
   const events: SseEvent[] = [];
+  const named: SseEvent[] = [];
   let raw = '';
   const waiters: Array<() => void> = [];
   const done = (async () => {
@@ -26,12 +30,13 @@ export async function openStream(url: string, headers: Record<string, string> = 
           let isEvent = false;
           for (const line of frame.split('\n')) {
             if (line.startsWith('id: ')) ev.id = line.slice(4);
+            if (line.startsWith('event: ')) ev.event = line.slice(7);
             if (line.startsWith('data: ')) {
               ev.data += line.slice(6);
               isEvent = true;
             }
           }
-          if (isEvent) events.push(ev);
+          if (isEvent) (ev.event === undefined ? events : named).push(ev);
           for (const w of waiters.splice(0)) w();
           cut = raw.indexOf('\n\n');
         }
@@ -43,6 +48,7 @@ export async function openStream(url: string, headers: Record<string, string> = 
   return {
     res,
     events,
+    named,
     messages: () =>
       events.map((e) => JSON.parse(e.data) as { id: string; sender: string; content: { body?: string } }),
     async waitFor(n: number, timeoutMs = 5_000) {

@@ -83,8 +83,12 @@ describe('the page', () => {
     expect(res.body).toContain(`<script nonce="${nonce}">`);
     expect(res.body).toContain('<meta name="viewport"');
     expect(res.body).toContain('Helper Bot');
-    // Nothing is loaded from anywhere else: no external script, style sheet, font or image.
-    expect(res.body).not.toMatch(/<(script|link|img|iframe)[^>]+(src|href)=/i);
+    // Nothing is loaded from anywhere else: no external script, style sheet, font or image. The
+    // icon is inline too.
+    expect(res.body).toMatch(
+      /<link rel="icon" type="image\/svg\+xml" href="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+">/,
+    );
+    expect(res.body).not.toMatch(/<(script|link|img|iframe)[^>]+(src|href)="(?!data:)/i);
     expect(res.body).not.toMatch(/https?:\/\//);
     expect(res.body).not.toContain('innerHTML');
   });
@@ -104,10 +108,26 @@ describe('the page', () => {
 
   it('is a 404 page for an unknown bot and for a bot of another channel', async () => {
     for (const id of ['bot_doesnotexist', httpBot.id]) {
-      const res = await call(h.app, { method: 'GET', url: `/webchat/${id}` });
+      const res = await call(h.app, {
+        method: 'GET',
+        url: `/webchat/${id}`,
+        headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+      });
       expect(res.statusCode).toBe(404);
       expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(res.body).toContain('Chat not found');
+    }
+  });
+
+  it('is 404 bot_not_found in the error envelope for a client that does not ask for HTML', async () => {
+    for (const accept of [undefined, 'application/json', '*/*']) {
+      const res = await call(h.app, {
+        method: 'GET',
+        url: '/webchat/bot_doesnotexist',
+        headers: accept === undefined ? {} : { accept },
+      });
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expectError(res, 404, 'bot_not_found');
     }
   });
 });

@@ -33,6 +33,11 @@ export class WebchatHub {
         }
       }
     }
+    // A conversation started or closed: the room changed hands, maybe without a message yet.
+    for (const event of committed.events) {
+      if (!event.type.startsWith('conversation.')) continue;
+      for (const listener of [...(this.rooms.get(event.roomId) ?? [])]) listener.poke?.();
+    }
   };
 
   /** Calls `listener` with each message of the room committed from now on; returns the unsubscribe. */

@@ -6,15 +6,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { openRoom, receiveFromUser } from '../../domain/messages/inbound.service.js';
-import { parseMessage } from '../../domain/messages/message-content.js';
+import { openRoom } from '../../domain/messages/inbound.service.js';
 import { createEndUser } from '../../domain/projects/project.service.js';
-import type { Message } from '../../domain/types.js';
+import type { Bot, Message } from '../../domain/types.js';
 import { problemMap, type ValidationErrors, validationError } from '../../errors.js';
 import { authenticated } from '../../http/rate-limit.js';
 import type { RouteDeps } from '../../http/routes/route-deps.js';
+import { HandoffTracker } from './webchat-handoff.js';
 import { type RoomListener, WebchatHub } from './webchat-hub.js';
-import { chatPage, notFoundPage, pageSecurityPolicy } from './webchat-page.js';
+import { chatPage, notFoundPage, pageSecurityPolicy, wantsHtml } from './webchat-page.js';
+import { clientMessageIdOf, parseVisitorMessage, sendFromVisitor } from './webchat-send.js';
 import {
   bearerToken,
   newSessionToken,
@@ -49,16 +50,20 @@ export interface WebchatMessage {
   readonly type: Message['type'];
   readonly content: Record<string, unknown>;
   readonly createdAt: string;
+  /** The page's own id of a visitor's message, when it sent one (never the panel's ids). */
+  readonly clientMessageId?: string;
 }
 
 export function messageView(m: Message): WebchatMessage {
-  return {
+  const view: WebchatMessage = {
     id: m.id,
     sender: m.sender,
     type: m.type,
     content: m.content,
     createdAt: new Date(m.createdAt).toISOString(),
   };
+  const clientMessageId = clientMessageIdOf(m);
+  return clientMessageId === undefined ? view : { ...view, clientMessageId };
 }
 
 type BotParams = { botId: string };
@@ -153,6 +158,8 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
       .type('text/html; charset=utf-8');
     const bot = await store.queries.getBotById(request.params.botId);
     if (bot === undefined || bot.channel !== 'webchat') {
+      // A browser gets a page a person can read; an API client the error envelope.
+      if (!wantsHtml(request.headers.accept)) await webchatBot(store.queries, request.params.botId);
       return reply.code(404).send(notFoundPage(nonce));
     }
     return reply.send(chatPage({ botName: bot.name, nonce }));
@@ -181,13 +188,9 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.post<{ Params: BotParams }>('/webchat/:botId/messages', { schema: HIDDEN }, async (request, reply) => {
     const { bot, session } = await authorised(request);
-    const errors = problemMap();
-    const message = parseMessage(request.body, '', errors);
-    if (message === undefined) throw validationError(errors);
-    const received = await store.transaction((tx) =>
-      receiveFromUser(tx, { bot, user: session.user, message, now: deps.clock() }),
-    );
-    return noStore(reply).code(202).send({ messageId: received.message.id });
+    const visitor = parseVisitorMessage(request.body);
+    const message = await sendFromVisitor(store, { bot, session, visitor, now: deps.clock() });
+    return noStore(reply).code(202).send({ messageId: message.id });
   });
 
   // Server-Sent Events. EventSource cannot set request headers, so the session token comes in
@@ -208,11 +211,11 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const resumeFrom =
         typeof lastEventId === 'string' && MESSAGE_ID.test(lastEventId) ? lastEventId : query.after;
       reply.hijack();
-      stream(reply, session, resumeFrom);
+      stream(reply, bot, session, resumeFrom);
     },
   );
 
-  function stream(reply: FastifyReply, session: Session, after: string | undefined): void {
+  function stream(reply: FastifyReply, bot: Bot, session: Session, after: string | undefined): void {
     const res = reply.raw;
     // Headers set before the hijack (the request id) are not sent by Fastify any more.
     for (const [name, value] of Object.entries(reply.getHeaders())) {
@@ -233,22 +236,48 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     let reading = false;
     let ended = false;
     const early: Message[] = [];
+    const handoff = new HandoffTracker(store.queries, bot);
 
-    const send = (m: Message) => {
-      if (ended || m.id <= lastSent) return;
-      lastSent = m.id;
-      res.write(`id: ${m.id}\ndata: ${JSON.stringify(messageView(m))}\n\n`);
+    const write = (text: string) => {
+      if (text === '' || ended) return;
+      res.write(text);
       if (res.writableLength > MAX_BUFFERED_BYTES) end();
     };
+    // One writer at a time: a handoff frame may need a read first, and must still come out
+    // between the same two messages as the change it reports.
+    let writing = Promise.resolve();
+    const serially = (task: () => Promise<void>): Promise<void> => {
+      writing = writing
+        .then(() => (ended ? undefined : task()))
+        .catch((err: unknown) => {
+          reply.log.error({ err }, 'web chat stream: reading the conversation failed');
+          end();
+        });
+      return writing;
+    };
+    const handsNow = async () => write(await handoff.current(session.room.id));
+    const send = (m: Message): Promise<void> =>
+      serially(async () => {
+        if (m.id <= lastSent) return;
+        const before = await handoff.before(m);
+        if (ended || m.id <= lastSent) return;
+        write(before);
+        lastSent = m.id;
+        write(`id: ${m.id}\ndata: ${JSON.stringify(messageView(m))}\n\n`);
+        // The bot's handoff reply is committed with the conversation's start, and no message of
+        // the conversation may follow for a while: look now rather than at the next heartbeat.
+        if (live && m.sender === 'bot') await handsNow();
+      });
     const readSince = async () => {
       for (;;) {
         const page = await store.queries.listRoomMessages(session.room.id, {
           after: lastSent || undefined,
           limit: PAGE_MAX,
         });
-        for (const m of page.items) send(m);
-        if (page.nextCursor === null || ended) return;
+        for (const m of page.items) await send(m);
+        if (page.nextCursor === null || ended) break;
       }
+      await serially(handsNow);
     };
 
     // Subscribe before reading the backlog: a message committed in between is held, not lost.
@@ -263,7 +292,7 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     };
     const listener: RoomListener = Object.assign(
       (m: Message) => {
-        if (live) send(m);
+        if (live) void send(m);
         else early.push(m);
       },
       { poke: catchUp },
@@ -291,7 +320,7 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     readSince()
       .then(() => {
         live = true;
-        for (const m of early.splice(0)) send(m);
+        for (const m of early.splice(0)) void send(m);
       })
       .catch((err: unknown) => {
         reply.log.error({ err }, 'web chat stream: reading the backlog failed');

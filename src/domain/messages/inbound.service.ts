@@ -17,6 +17,8 @@ export interface FromUser {
   readonly user: EndUser;
   readonly message: MessageInput;
   readonly now: number;
+  /** The sender's own id of the message, unique in the room (the web chat's clientMessageId). */
+  readonly externalId?: string | undefined;
 }
 
 export interface Received {
@@ -63,7 +65,7 @@ export async function receiveFromUser(tx: Tx, input: FromUser): Promise<Received
       sender: 'user',
       type: input.message.type,
       content: input.message.content,
-      externalId: null,
+      externalId: input.externalId ?? null,
       createdAt: now,
     };
     await tx.insertMessage(message);
