@@ -14,6 +14,8 @@ export async function openStream(url: string, headers: Record<string, string> = 
   /** Unnamed events (messages) only; named ones go to `named`. */
   const events: SseEvent[] = [];
   const named: SseEvent[] = [];
+  /** Every event, named or not, in the order received. */
+  const all: SseEvent[] = [];
   let raw = '';
   const waiters: Array<() => void> = [];
   const done = (async () => {
@@ -36,7 +38,10 @@ export async function openStream(url: string, headers: Record<string, string> = 
               isEvent = true;
             }
           }
-          if (isEvent) (ev.event === undefined ? events : named).push(ev);
+          if (isEvent) {
+            (ev.event === undefined ? events : named).push(ev);
+            all.push(ev);
+          }
           for (const w of waiters.splice(0)) w();
           cut = raw.indexOf('\n\n');
         }
@@ -49,6 +54,7 @@ export async function openStream(url: string, headers: Record<string, string> = 
     res,
     events,
     named,
+    all,
     messages: () =>
       events.map((e) => JSON.parse(e.data) as { id: string; sender: string; content: { body?: string } }),
     async waitFor(n: number, timeoutMs = 5_000) {
