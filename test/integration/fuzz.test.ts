@@ -200,6 +200,8 @@ function routes(): Route[] {
     { method: 'GET', template: '/healthz', auth: 'none' },
     { method: 'GET', template: '/openapi.json', auth: 'none' },
     { method: 'GET', template: '/docs', auth: 'none' },
+    { method: 'GET', template: '/favicon.ico', auth: 'none' },
+    { method: 'GET', template: '/favicon.svg', auth: 'none' },
   ];
 }
 
