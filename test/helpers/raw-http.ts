@@ -16,9 +16,10 @@ export interface RawAnswer {
 }
 
 /**
- * Writes `bytes`, half-closes (the server still answers what it read), and resolves with all
- * the server sent once it closes. A server that neither answers nor closes within `timeoutMs`
- * fails the test instead of hanging it.
+ * Writes `bytes` and resolves with all the server sent once it closes the connection (send
+ * `Connection: close`, or something it refuses). The socket is not half-closed: Node aborts the
+ * requests still pending when the client ends its side. A server that neither answers nor closes
+ * within `timeoutMs` fails the test instead of hanging it.
  */
 export function sendRaw(port: number, bytes: string | Buffer, timeoutMs = 5_000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -35,7 +36,7 @@ export function sendRaw(port: number, bytes: string | Buffer, timeoutMs = 5_000)
       clearTimeout(timer);
       resolve(Buffer.concat(chunks));
     });
-    socket.end(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+    socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
   });
 }
 

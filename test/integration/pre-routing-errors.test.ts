@@ -15,8 +15,9 @@ async function listening(env: NodeJS.ProcessEnv = {}): Promise<{ h: Harness; por
   return { h, port: address.port };
 }
 
+/** A request; `Connection: close` is added so that the server closes once it has answered. */
 const request = (line: string, headers: string[] = ['Host: relevo.test'], body = '') =>
-  `${line}\r\n${headers.map((x) => `${x}\r\n`).join('')}\r\n${body}`;
+  `${line}\r\n${[...headers, 'Connection: close'].map((x) => `${x}\r\n`).join('')}\r\n${body}`;
 
 describe('answers before routing', () => {
   let h: Harness;
@@ -116,7 +117,7 @@ describe('answers before routing', () => {
     it('a bad request after a good one on the same connection: both answered, the second in the envelope', async () => {
       const raw = await sendRaw(
         port,
-        request('GET /healthz HTTP/1.1') + request('GET /healthz HTTP/1.1', ['Host: x', 'X-A: \u0000']),
+        `GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${request('GET /healthz HTTP/1.1', ['Host: x', 'X-A: \u0000'])}`,
       );
       const [first, second, ...rest] = parseAnswers(raw);
       expect(rest).toEqual([]);
