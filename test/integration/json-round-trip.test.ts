@@ -197,6 +197,14 @@ describe('names and ids, stored as plain text, refuse them with a 422', () => {
     expect(user.statusCode, user.body).toBe(422);
     // The http channel's referenceId names the end user.
     expect((await userSays(`ref${bad}`, { body: 'hi' })).statusCode).toBe(422);
+    const integration = await call(h.app, {
+      method: 'PATCH',
+      url: `/v1/external-support/${s.project.id}`,
+      headers: authHeaders(s, 'apiKey'),
+      body: { authType: 'bearer', authorization: `tok${bad}` },
+    });
+    expect(integration.statusCode, integration.body).toBe(400);
+    expect(integration.json().validationError.authorization).toBeDefined();
     // Nothing was stored: the same requests without the character succeed.
     const ok = await call(h.app, { url: '/admin/v1/projects', headers: admin, body: { name: 'P' } });
     expect(ok.statusCode).toBe(201);
