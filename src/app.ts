@@ -16,7 +16,9 @@ import { authenticate } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerJsonParser } from './http/json-body-parser.js';
+import { clientErrorHandler, frameworkErrors, registerServerAnswers } from './http/pre-routing.js';
 import { registerAbuseLimits, serverOptions } from './http/rate-limit.js';
+import { RouteMethods, trackRouteMethods } from './http/route-methods.js';
 import { adminRoutes } from './http/routes/admin.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
 import { deliveryRoutes } from './http/routes/deliveries.routes.js';
@@ -50,6 +52,8 @@ export interface App {
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   let closing = false;
+  const methods = new RouteMethods();
+  const options = serverOptions(deps.config);
   const server = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.config.bodyLimitBytes,
@@ -61,7 +65,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     // Timeouts against slow clients (slowloris); numbers and reasons in docs/security.md.
-    ...serverOptions(deps.config),
+    ...options,
+    // A request without Host is refused in the onRequest hook below, in the envelope: Node's own
+    // refusal is a bare 400.
+    http: { ...options.http, requireHostHeader: false },
+    // Answers before routing, in the envelope too (src/http/pre-routing.ts).
+    clientErrorHandler: clientErrorHandler(methods, deps.logger),
+    frameworkErrors,
     // Behind the proxies of RELEVO_TRUST_PROXY, request.ip is the client's, not the proxy's.
     trustProxy: deps.config.trustProxy.length > 0 ? [...deps.config.trustProxy] : false,
     ajv: {
@@ -70,10 +80,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   registerJsonParser(server);
-  registerErrorHandling(server);
+  trackRouteMethods(server, methods);
+  registerErrorHandling(server, methods);
+  registerServerAnswers(server.server, methods);
 
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (HTTP/1.0 may omit it).
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      throw new ApiError('bad_request', 'An HTTP/1.1 request must carry a Host header.');
+    }
     if (closing) {
       reply.header('connection', 'close');
       throw new ApiError(

@@ -250,6 +250,58 @@ export const CATALOGUE = {
       pt: 'O recurso solicitado não foi encontrado.',
     },
   },
+  method_not_allowed: {
+    status: 405,
+    message: 'Method not allowed',
+    developer: {
+      en: 'This path exists but not with this method; the Allow header lists the methods it takes.',
+      es: 'Esta ruta existe pero no con este método; la cabecera Allow indica los métodos que acepta.',
+      pt: 'Este caminho existe, mas não com este método; o cabeçalho Allow lista os métodos que aceita.',
+    },
+    client: {
+      en: 'The request could not be processed.',
+      es: 'No se pudo procesar la solicitud.',
+      pt: 'Não foi possível processar a solicitação.',
+    },
+  },
+  request_timeout: {
+    status: 408,
+    message: 'Request timeout',
+    developer: {
+      en: 'The request line, headers or body arrived too slowly; send the whole request promptly on a new connection.',
+      es: 'La línea de solicitud, las cabeceras o el cuerpo llegaron demasiado lento; envía la solicitud completa a tiempo en una conexión nueva.',
+      pt: 'A linha de requisição, os cabeçalhos ou o corpo chegaram devagar demais; envie a requisição completa a tempo em uma nova conexão.',
+    },
+    client: TRY_AGAIN,
+  },
+  uri_too_long: {
+    status: 414,
+    message: 'URI too long',
+    developer: {
+      en: 'A path segment is longer than 100 characters; relevo ids are much shorter, so check the URL.',
+      es: 'Un segmento de la ruta supera los 100 caracteres; los ids de relevo son mucho más cortos, revisa la URL.',
+      pt: 'Um segmento do caminho passa de 100 caracteres; os ids do relevo são bem mais curtos, verifique a URL.',
+    },
+    client: {
+      en: 'The request could not be processed.',
+      es: 'No se pudo procesar la solicitud.',
+      pt: 'Não foi possível processar a solicitação.',
+    },
+  },
+  headers_too_large: {
+    status: 431,
+    message: 'Headers too large',
+    developer: {
+      en: 'The request line and headers together exceed 16 KiB; send fewer or shorter headers.',
+      es: 'La línea de solicitud y las cabeceras superan juntas 16 KiB; envía menos cabeceras o más cortas.',
+      pt: 'A linha de requisição e os cabeçalhos juntos passam de 16 KiB; envie menos cabeçalhos ou mais curtos.',
+    },
+    client: {
+      en: 'The request is too large.',
+      es: 'La solicitud es demasiado grande.',
+      pt: 'A solicitação é grande demais.',
+    },
+  },
   project_not_found: {
     status: 404,
     message: 'Project not found',

@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ApiError, coerceError, validationError } from '../errors.js';
 import { StorageUnavailable, UnstorableText } from '../storage/errors.js';
 import { errorBody } from './envelope.js';
+import { type RouteMethods, routeMiss } from './route-methods.js';
 import { toValidationErrors } from './validation.js';
 
 declare module 'fastify' {
@@ -72,16 +73,13 @@ export function toApiError(raw: unknown, request: FastifyRequest): ApiError {
   return new ApiError('internal_server_error', `An unexpected error occurred (request id ${request.id}).`);
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, methods: RouteMethods): void {
   app.setErrorHandler((raw, request, reply) => {
     const e = toApiError(raw, request);
     if (e.status < 500) request.log.info({ code: e.code, status: e.status }, 'request refused');
     return sendError(reply, e);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(
-      reply,
-      new ApiError('route_not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`),
-    ),
+    sendError(reply, routeMiss(methods, request.method, request.url)),
   );
 }

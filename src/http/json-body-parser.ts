@@ -26,9 +26,6 @@ declare module 'fastify' {
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** A JSON `\u0000` escape not itself escaped (an odd run of backslashes before `u0000`). */
-const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/i;
-
 /** How deeply `text` nests arrays and objects, stopping as soon as it passes `limit`. */
 function nestingExceeds(text: string, limit: number): boolean {
   let depth = 0;
@@ -57,12 +54,9 @@ export function registerJsonParser(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    // U+0000 has no place in any value relevo stores, and PostgreSQL's text type cannot hold
-    // it: refused up front, the same on every database. (`\\u0000` escaped is not a NUL.)
-    if (NUL_ESCAPE.test(text)) {
-      done(validationError({ body: ['must not contain the character U+0000 (NUL)'] }), undefined);
-      return;
-    }
+    // `\u0000` and unpaired `\ud800` escapes are valid JSON (RFC 8259 §7) and pass: metadata and
+    // message content keep them (stored as JSON text); names and ids refuse them at the storage
+    // layer (src/storage/errors.ts), the same on every database.
     if (nestingExceeds(text, MAX_JSON_DEPTH)) {
       done(
         validationError({ body: [`nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`] }),

@@ -16,7 +16,29 @@ export class StorageUnavailable extends Error {
   override readonly name = 'StorageUnavailable';
 }
 
-/** A value the database cannot store as text (U+0000 in PostgreSQL): the request is refused (422). */
+/**
+ * A string the database cannot keep exactly as plain text: the request is refused (422).
+ * PostgreSQL's text refuses U+0000 (SQLSTATE 22021); both drivers encode strings as UTF-8, which
+ * turns an unpaired surrogate into U+FFFD, so two different values would be stored as one.
+ * Client data that must round-trip (metadata, message content, events) is stored as JSON text,
+ * where JSON.stringify writes both as `\u` escapes, and never trips this.
+ */
 export class UnstorableText extends Error {
   override readonly name = 'UnstorableText';
 }
+
+/** U+0000, or a surrogate without its pair (under the `u` flag a pair is one code point). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is what this looks for.
+const UNSTORABLE = /[\u0000\ud800-\udfff]/u;
+
+export const UNSTORABLE_MESSAGE =
+  'text outside metadata and message content (names, ids, URLs, flow steps) must not contain U+0000 (NUL) or an unpaired surrogate';
+
+/** Whether any string among `params` cannot be stored as plain text. */
+export function hasUnstorableText(params: readonly unknown[]): boolean {
+  for (const p of params) if (typeof p === 'string' && UNSTORABLE.test(p)) return true;
+  return false;
+}
+
+/** Statements that store their parameters (`FOR UPDATE` is a read); the rest only look up by them. */
+export const STORES_TEXT = /\b(?:INSERT\s+INTO|UPDATE\s+\w+\s+SET)\b/i;

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../../src/bot/rule-bot.js';
 import { RULES_BODY_MAX_BYTES } from '../../src/bot/rules-schema.js';
 import { jelouSignature } from '../../src/delivery/signer.js';
-import { createBot } from '../../src/domain/projects/project.service.js';
+import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import { CATALOGUE, type ErrorCode } from '../../src/errors.js';
 import { ADMIN_TOKEN, createHarness, type Harness, type Seed } from '../helpers/harness.js';
 
@@ -40,7 +40,7 @@ interface Route {
 
 const PREFIXES = ['/jelouapi/v1', '/platform/v1', '/v1'] as const;
 /** Statuses the API documents; anything else (5xx above all) is a failure. */
-const DOCUMENTED = new Set([200, 201, 202, 400, 401, 404, 409, 413, 415, 422, 429]);
+const DOCUMENTED = new Set([200, 201, 202, 400, 401, 404, 405, 409, 413, 414, 415, 422, 429]);
 const BODY_LIMIT = 1024 * 1024;
 
 /** Everything the routes need to be reachable with valid credentials, filled in beforeAll. */
@@ -913,10 +913,76 @@ describe('hostile input on every route', () => {
 
 /**
  * U+0000 (NUL), which JSON allows in any string (`\u0000`) and a URL carries as `%00`.
- * PostgreSQL's text type refuses it (SQLSTATE 22021), which was a 500 there: now a body holding
- * one is a 422 on every database, and a lookup keyed by one matches nothing. The random inputs
- * above send NUL too; these are the cases that found it, on purpose.
+ * PostgreSQL's text type refuses it (SQLSTATE 22021), which was a 500 there: now metadata and
+ * message content keep it (stored as JSON text), a name or id holding one is a 422 on every
+ * database, and a lookup keyed by one matches nothing. The random inputs above send NUL too;
+ * these are the cases that found it, on purpose.
  */
+/**
+ * Client data round-trips exactly, whatever its strings hold (NUL, unpaired surrogates, every
+ * plane): random metadata and initial messages come back from GET conversation (§4.8), the
+ * transcript and the stored `conversation.start` event deep-equal to what was sent, and as the
+ * same JSON text JSON.stringify gives.
+ */
+describe('client data round-trips', () => {
+  const metadata = fc.dictionary(anyString, jsonValue, { maxKeys: 6 });
+  const initialMessage = fc.string({ unit: 'binary', minLength: 1, maxLength: 60 });
+
+  it('random metadata and initial messages, on this database', async () => {
+    let users = 0;
+    await fc.assert(
+      fc.asyncProperty(metadata, initialMessage, async (meta, initial) => {
+        const user = await h.store.transaction((tx) =>
+          createEndUser(tx, w.b.project.id, `Round trip ${users++}`, null, Date.now()),
+        );
+        const headers = { 'content-type': 'application/json', 'x-api-key': w.b.apiKey };
+        const base = `/v1/external-support/${w.b.project.id}/conversations`;
+        const started = await h.app.server.inject({
+          method: 'POST',
+          url: `${base}/start`,
+          headers,
+          payload: JSON.stringify({
+            botId: w.b.bot.id,
+            userId: user.id,
+            initialMessage: initial,
+            metadata: meta,
+          }),
+        });
+        expect(started.statusCode, started.body).toBe(200);
+        const id = JSON.parse(started.body).data.conversationId as string;
+        const sent = JSON.parse(JSON.stringify(meta));
+
+        const got = await h.app.server.inject({ method: 'GET', url: `${base}/${id}`, headers });
+        expect(JSON.parse(got.body).data.metadata).toEqual(sent);
+        expect(got.body).toContain(`"metadata":${JSON.stringify(sent)}`);
+
+        const transcript = await h.app.server.inject({
+          method: 'GET',
+          url: `${base}/${id}/messages`,
+          headers,
+        });
+        expect(JSON.parse(transcript.body).data.items[0].content).toEqual({ body: initial });
+        expect(transcript.body).toContain(JSON.stringify({ body: initial }));
+
+        const events = await h.store.queries.listEvents(w.b.project.id, { conversationId: id }, { limit: 1 });
+        const payload = events.items[0]?.payload ?? '';
+        expect(JSON.parse(payload).value).toEqual({ initial_message: initial, metadata: sent });
+        expect(payload).toContain(JSON.stringify({ initial_message: initial, metadata: sent }));
+
+        const closed = await h.app.server.inject({
+          method: 'POST',
+          url: `${base}/close`,
+          headers,
+          payload: JSON.stringify({ botId: w.b.bot.id, userId: user.id }),
+        });
+        expect(closed.statusCode).toBe(200);
+      }),
+      { numRuns: 60 },
+    );
+    await expectHealthy();
+  });
+});
+
 describe('U+0000 in strings that reach the database', () => {
   const cases = (): Array<[string, Attempt]> => {
     const route = (method: Method, template: string) => {

@@ -80,6 +80,10 @@ function authorizationProblem(authType: AuthType, authorization: string): string
   if (/[\u0000-\u001f\u007f]/.test(authorization)) {
     return 'must not contain control characters (it is sent in an HTTP header)';
   }
+  // Encrypted at rest, it never reaches the storage check: UTF-8 would turn the surrogate into U+FFFD.
+  if (/[\ud800-\udfff]/u.test(authorization)) {
+    return 'must not contain an unpaired surrogate (it is sent in an HTTP header)';
+  }
   if (authType === 'basic') {
     // RFC 7617: the user id cannot contain a colon, the password may be empty (an API key sent
     // as the user name with no password is common).

@@ -1,6 +1,13 @@
 /** Runs SqlQueries on PostgreSQL: numbered placeholders, driver errors translated, row locks for claims. */
 import type { Pool, PoolClient } from 'pg';
-import { StorageUnavailable, UniqueViolation, UnstorableText } from '../errors.js';
+import {
+  hasUnstorableText,
+  STORES_TEXT,
+  StorageUnavailable,
+  UNSTORABLE_MESSAGE,
+  UniqueViolation,
+  UnstorableText,
+} from '../errors.js';
 import {
   ATTEMPT_COLUMNS,
   type DialectSql,
@@ -133,11 +140,11 @@ export class PgExecutor implements SqlExecutor {
     params: unknown[],
     rowMode?: 'array',
   ): Promise<{ rows: R[]; rowCount: number }> {
-    // PostgreSQL's text cannot hold U+0000 (SQLSTATE 22021). No stored value contains one, so a
-    // lookup or update keyed by such a string matches nothing — answered without asking; an
-    // insert of one is refused. (Bodies never get here with a NUL: the JSON parser refuses it.)
-    if (params.some((p) => typeof p === 'string' && p.includes('\u0000'))) {
-      if (/\bINSERT\b/i.test(sql)) throw new UnstorableText('text values must not contain U+0000 (NUL)');
+    // PostgreSQL's text cannot hold U+0000 (SQLSTATE 22021), and an unpaired surrogate would be
+    // stored as U+FFFD. No stored value holds either, so a lookup keyed by such a string matches
+    // nothing — answered without asking; a write of one is refused (the same on SQLite).
+    if (hasUnstorableText(params)) {
+      if (STORES_TEXT.test(sql)) throw new UnstorableText(UNSTORABLE_MESSAGE);
       return { rows: [], rowCount: 0 };
     }
     try {

@@ -13,7 +13,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Message, OutboxEvent } from '../../domain/types.js';
-import { StorageUnavailable, UniqueViolation } from '../errors.js';
+import {
+  hasUnstorableText,
+  StorageUnavailable,
+  UNSTORABLE_MESSAGE,
+  UniqueViolation,
+  UnstorableText,
+} from '../errors.js';
 import { MIGRATIONS, statementFor } from '../migrations/index.js';
 import type { SecretBox } from '../secret-box.js';
 import { type DialectSql, dueHeadsCte, type SqlExecutor, SqlQueries } from '../sql-queries.js';
@@ -93,8 +99,20 @@ class SqliteExecutor implements SqlExecutor {
     return s;
   }
 
+  /**
+   * The same rule as on PostgreSQL, whose text cannot hold U+0000: a string holding it or an
+   * unpaired surrogate (which SQLite would keep as U+FFFD) is never written, so a read keyed by
+   * one matches nothing (true) and a write of one is refused.
+   */
+  private matchesNothing(s: Database.Statement, params: unknown[]): boolean {
+    if (!hasUnstorableText(params)) return false;
+    if (!s.readonly) throw new UnstorableText(UNSTORABLE_MESSAGE);
+    return true;
+  }
+
   async run(sql: string, ...params: unknown[]): Promise<number> {
     try {
+      if (this.matchesNothing(this.st(sql), params)) return 0;
       const changes = this.st(sql).run(...params).changes;
       if (changes > 0) this.writes += 1;
       return changes;
@@ -111,6 +129,7 @@ class SqliteExecutor implements SqlExecutor {
   async one<R>(sql: string, ...params: unknown[]): Promise<R | undefined> {
     try {
       const s = this.st(sql);
+      if (this.matchesNothing(s, params)) return undefined;
       const row = s.get(...params) as R | undefined;
       // UPDATE … RETURNING comes through here too.
       if (!s.readonly && row !== undefined) this.writes += 1;
@@ -123,6 +142,7 @@ class SqliteExecutor implements SqlExecutor {
   async tuple(sql: string, ...params: unknown[]): Promise<unknown[] | undefined> {
     try {
       const s = this.st(sql, true);
+      if (this.matchesNothing(s, params)) return undefined;
       const row = s.get(...params) as unknown[] | undefined;
       if (!s.readonly && row !== undefined) this.writes += 1;
       return row;
@@ -134,6 +154,7 @@ class SqliteExecutor implements SqlExecutor {
   async all<R>(sql: string, ...params: unknown[]): Promise<R[]> {
     try {
       const s = this.st(sql);
+      if (this.matchesNothing(s, params)) return [];
       const rows = s.all(...params) as R[];
       if (!s.readonly && rows.length > 0) this.writes += 1;
       return rows;
