@@ -38,6 +38,20 @@ export const CATALOGUE = {
       pt: 'Você não tem permissão para fazer isso.',
     },
   },
+  admin_unauthorized: {
+    status: 401,
+    message: 'Unauthorized',
+    developer: {
+      en: 'The admin API needs Authorization: Bearer <RELEVO_ADMIN_TOKEN>, the token the server was started with; project credentials (x-api-key, Basic) are not accepted here.',
+      es: 'La API de administración requiere Authorization: Bearer <RELEVO_ADMIN_TOKEN>, el token con el que se inició el servidor; las credenciales de proyecto (x-api-key, Basic) no sirven aquí.',
+      pt: 'A API de administração exige Authorization: Bearer <RELEVO_ADMIN_TOKEN>, o token com que o servidor foi iniciado; credenciais de projeto (x-api-key, Basic) não valem aqui.',
+    },
+    client: {
+      en: 'You are not allowed to do this.',
+      es: 'No tienes permiso para hacer esto.',
+      pt: 'Você não tem permissão para fazer isso.',
+    },
+  },
   invalid_signature: {
     status: 401,
     message: 'Invalid signature',

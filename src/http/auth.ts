@@ -66,6 +66,15 @@ export function authenticateAdmin(request: FastifyRequest, adminToken: string): 
   const expected = Buffer.from(adminToken, 'utf8');
   // Compare equal-length buffers so the time does not depend on where they differ.
   const same = given.length === expected.length && timingSafeEqual(given, expected);
-  if (!same) throw unauthorized('The admin API needs Authorization: Bearer <RELEVO_ADMIN_TOKEN>.');
+  // Its own code: the developer messages of `unauthorized` point at project credentials, which
+  // the admin API does not take.
+  if (!same) {
+    throw new ApiError(
+      'admin_unauthorized',
+      m === null
+        ? 'The admin API needs Authorization: Bearer <RELEVO_ADMIN_TOKEN>.'
+        : 'The bearer token is not RELEVO_ADMIN_TOKEN.',
+    );
+  }
   authenticated(request);
 }

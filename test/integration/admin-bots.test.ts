@@ -72,11 +72,11 @@ describe('admin API: bot routes need the admin token', () => {
     ['PUT', `${base}/channel`, {}],
     ['POST', `${base}/channel/signing-key/regenerate`, {}],
   ])('%s %s without a token → 401, before any validation', async (method, url, payload) => {
-    expectError(await call(h, method, url, payload, {}), 401, 'unauthorized');
+    expectError(await call(h, method, url, payload, {}), 401, 'admin_unauthorized');
     expectError(
       await call(h, method, url, { nonsense: true }, { authorization: 'Bearer wrong-token-0123456789' }),
       401,
-      'unauthorized',
+      'admin_unauthorized',
     );
   });
 });

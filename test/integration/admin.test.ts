@@ -90,7 +90,7 @@ describe('admin API: authentication', () => {
   ];
 
   it.each(routes)('%s %s without a token → 401', async (method, url, payload) => {
-    expectError(await call(h, method, url, payload, {}), 401, 'unauthorized');
+    expectError(await call(h, method, url, payload, {}), 401, 'admin_unauthorized');
   });
 
   it.each([
@@ -102,7 +102,7 @@ describe('admin API: authentication', () => {
     expectError(
       await call(h, 'GET', '/admin/v1/projects', undefined, { authorization }),
       401,
-      'unauthorized',
+      'admin_unauthorized',
     );
   });
 
@@ -111,12 +111,29 @@ describe('admin API: authentication', () => {
     expectError(
       await call(h, 'GET', '/admin/v1/projects', undefined, { 'x-api-key': p.apiKey }),
       401,
-      'unauthorized',
+      'admin_unauthorized',
     );
   });
 
+  it('tells a caller with a wrong token to send the bearer token, not project credentials', async () => {
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer wrong' },
+      { 'x-api-key': 'k' },
+    ];
+    for (const headers of attempts) {
+      const res = await call(h, 'GET', '/admin/v1/projects', undefined, headers);
+      expectError(res, 401, 'admin_unauthorized');
+      const error = res.body.error as { developerMessages: Record<string, string> };
+      for (const lang of ['en', 'es', 'pt']) {
+        expect(error.developerMessages[lang]).toContain('Authorization: Bearer <RELEVO_ADMIN_TOKEN>');
+        expect(error.developerMessages[lang]).not.toContain('x-api-key: <apiKey>');
+      }
+    }
+  });
+
   it('authenticates before validating: a bad body without a token is 401, not 422', async () => {
-    expectError(await call(h, 'POST', '/admin/v1/projects', { nope: 1 }, {}), 401, 'unauthorized');
+    expectError(await call(h, 'POST', '/admin/v1/projects', { nope: 1 }, {}), 401, 'admin_unauthorized');
   });
 });
 
