@@ -20,6 +20,7 @@ import { clientErrorHandler, frameworkErrors, registerServerAnswers } from './ht
 import { registerAbuseLimits, serverOptions } from './http/rate-limit.js';
 import { RouteMethods, trackRouteMethods } from './http/route-methods.js';
 import { adminRoutes } from './http/routes/admin.routes.js';
+import { adminLifecycleRoutes } from './http/routes/admin-lifecycle.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
 import { deliveryRoutes } from './http/routes/deliveries.routes.js';
 import { docsRoutes } from './http/routes/docs.routes.js';
@@ -175,9 +176,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Without a token the admin API does not exist at all: /admin/* is an unknown route (404).
   const adminToken = deps.config.adminToken;
   if (adminToken !== undefined) {
-    await server.register(async (scope) => adminRoutes(scope, { ...routeDeps, adminToken }), {
-      prefix: '/admin/v1',
-    });
+    await server.register(
+      async (scope) => {
+        adminRoutes(scope, { ...routeDeps, adminToken });
+        // After adminRoutes: its token check is a hook of this scope.
+        adminLifecycleRoutes(scope, routeDeps);
+      },
+      {
+        prefix: '/admin/v1',
+      },
+    );
   }
 
   httpChannelRoutes(server, routeDeps);

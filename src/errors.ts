@@ -358,6 +358,20 @@ export const CATALOGUE = {
       pt: 'Não foi possível processar a solicitação.',
     },
   },
+  active_conversations: {
+    status: 409,
+    message: 'Active conversations remain',
+    developer: {
+      en: 'This project, bot or end user still has active conversations (admin API); close them, or repeat the deletion with ?force=true to close them first, each with its conversation.close event.',
+      es: 'Este proyecto, bot o usuario final aún tiene conversaciones activas (API de administración); ciérralas, o repite la eliminación con ?force=true para cerrarlas antes, cada una con su evento conversation.close.',
+      pt: 'Este projeto, bot ou usuário final ainda tem conversas ativas (API de administração); encerre-as, ou repita a exclusão com ?force=true para encerrá-las antes, cada uma com seu evento conversation.close.',
+    },
+    client: {
+      en: 'A conversation is still in progress.',
+      es: 'Todavía hay una conversación en curso.',
+      pt: 'Ainda há uma conversa em andamento.',
+    },
+  },
   service_unavailable: {
     status: 503,
     message: 'Service unavailable',

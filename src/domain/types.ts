@@ -19,6 +19,8 @@ export interface Project {
   readonly id: string;
   readonly name: string;
   readonly createdAt: number;
+  /** When it was deleted (soft: the row stays for history); absent or null while live. */
+  readonly deletedAt?: number | null;
 }
 
 export interface Credential {
@@ -38,6 +40,8 @@ export interface Bot {
   readonly name: string;
   readonly channel: ChannelKind;
   readonly createdAt: number;
+  /** When it was deleted (soft: the row stays for history); absent or null while live. */
+  readonly deletedAt?: number | null;
 }
 
 export interface EndUser {
@@ -46,6 +50,8 @@ export interface EndUser {
   readonly names: string;
   readonly referenceId: string | null;
   readonly createdAt: number;
+  /** When it was deleted (soft: the row stays for history); absent or null while live. */
+  readonly deletedAt?: number | null;
 }
 
 export interface Room {

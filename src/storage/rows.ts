@@ -28,6 +28,7 @@ export interface ProjectRow {
   id: string;
   name: string;
   created_at: number;
+  deleted_at: number | null;
 }
 export interface CredentialRow {
   id: string;
@@ -44,6 +45,7 @@ export interface BotRow {
   name: string;
   channel: string;
   created_at: number;
+  deleted_at: number | null;
 }
 export interface EndUserRow {
   id: string;
@@ -51,6 +53,7 @@ export interface EndUserRow {
   names: string;
   reference_id: string | null;
   created_at: number;
+  deleted_at: number | null;
 }
 export interface IntegrationRow {
   id: string;
@@ -115,10 +118,18 @@ export interface EventRow {
   last_error: string | null;
 }
 
+/**
+ * `deletedAt` only on a deleted row: a live one reads exactly as it was created. (PostgreSQL
+ * returns BIGINT as text.)
+ */
+const deletion = (v: number | string | null | undefined): { deletedAt?: number } =>
+  v === null || v === undefined ? {} : { deletedAt: Number(v) };
+
 export const toProject = (r: ProjectRow): Project => ({
   id: r.id,
   name: r.name,
   createdAt: Number(r.created_at),
+  ...deletion(r.deleted_at),
 });
 
 export const toCredential = (r: CredentialRow): Credential => ({
@@ -137,6 +148,7 @@ export const toBot = (r: BotRow): Bot => ({
   name: r.name,
   channel: r.channel as ChannelKind,
   createdAt: Number(r.created_at),
+  ...deletion(r.deleted_at),
 });
 
 export const toEndUser = (r: EndUserRow): EndUser => ({
@@ -145,6 +157,7 @@ export const toEndUser = (r: EndUserRow): EndUser => ({
   names: r.names,
   referenceId: r.reference_id,
   createdAt: Number(r.created_at),
+  ...deletion(r.deleted_at),
 });
 
 export const toIntegration = (r: IntegrationRow): Integration => ({
@@ -259,8 +272,10 @@ export const toBotChannel = (r: BotChannelRow): BotChannelConfig => ({
 
 /** The columns of the tables that `PAIR_SELECT` joins, under the aliases b, u, r and c. */
 const PAIR_COLUMNS = {
-  b: ['id', 'project_id', 'name', 'channel', 'created_at'] satisfies Array<keyof BotRow>,
-  u: ['id', 'project_id', 'names', 'reference_id', 'created_at'] satisfies Array<keyof EndUserRow>,
+  b: ['id', 'project_id', 'name', 'channel', 'created_at', 'deleted_at'] satisfies Array<keyof BotRow>,
+  u: ['id', 'project_id', 'names', 'reference_id', 'created_at', 'deleted_at'] satisfies Array<
+    keyof EndUserRow
+  >,
   r: ['id', 'project_id', 'bot_id', 'user_id', 'last_seq', 'created_at', 'bot_step'] satisfies Array<
     keyof RoomRow
   >,

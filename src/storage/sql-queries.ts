@@ -49,6 +49,7 @@ import {
 import { PLAINTEXT, type SecretBox } from './secret-box.js';
 import type {
   ConversationFilter,
+  EndUserPatch,
   EventClaim,
   EventFilter,
   EventSettlement,
@@ -56,6 +57,7 @@ import type {
   IdempotencyHold,
   IdempotencyRecord,
   IntegrationPatch,
+  LookupOptions,
   Page,
   PageRequest,
   PairState,
@@ -201,6 +203,9 @@ export function dueHeadsCte(excluded: string): string {
        )`;
 }
 
+/** Appended to a lookup's WHERE: rows not (softly) deleted. */
+const LIVE = ' AND deleted_at IS NULL';
+
 function pageOf<T extends { id: string }>(rows: T[], limit: number): Page<T> {
   const hasMore = rows.length > limit;
   const items = hasMore ? rows.slice(0, limit) : rows;
@@ -233,16 +238,36 @@ export class SqlQueries implements Queries {
     );
   }
   async getProject(id: string): Promise<Project | undefined> {
-    const r = await this.x.one<ProjectRow>('SELECT * FROM projects WHERE id = ?', id);
+    const r = await this.x.one<ProjectRow>('SELECT * FROM projects WHERE id = ? AND deleted_at IS NULL', id);
     return r && toProject(r);
   }
   async listProjects(page: PageRequest): Promise<Page<Project>> {
     const rows = await this.x.all<ProjectRow>(
-      'SELECT * FROM projects WHERE id > ? ORDER BY id LIMIT ?',
+      'SELECT * FROM projects WHERE id > ? AND deleted_at IS NULL ORDER BY id LIMIT ?',
       page.after ?? '',
       page.limit + 1,
     );
     return pageOf(rows.map(toProject), page.limit);
+  }
+  async renameProject(id: string, name: string): Promise<boolean> {
+    return (
+      (await this.x.run('UPDATE projects SET name = ? WHERE id = ? AND deleted_at IS NULL', name, id)) > 0
+    );
+  }
+  async softDeleteProject(id: string, at: number): Promise<boolean> {
+    const changed = await this.x.run(
+      'UPDATE projects SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL',
+      at,
+      id,
+    );
+    if (changed === 0) return false;
+    await this.x.run('UPDATE bots SET deleted_at = ? WHERE project_id = ? AND deleted_at IS NULL', at, id);
+    await this.x.run(
+      'UPDATE end_users SET deleted_at = ? WHERE project_id = ? AND deleted_at IS NULL',
+      at,
+      id,
+    );
+    return true;
   }
 
   async insertCredential(c: Credential): Promise<void> {
@@ -281,6 +306,14 @@ export class SqlQueries implements Queries {
     );
     return r > 0;
   }
+  async revokeProjectCredentials(projectId: string, at: number): Promise<string[]> {
+    const rows = await this.x.all<{ id: string }>(
+      'UPDATE credentials SET revoked_at = ? WHERE project_id = ? AND revoked_at IS NULL RETURNING id',
+      at,
+      projectId,
+    );
+    return rows.map((r) => r.id);
+  }
 
   async insertBot(b: Bot): Promise<void> {
     await this.x.run(
@@ -292,22 +325,44 @@ export class SqlQueries implements Queries {
       b.createdAt,
     );
   }
-  async getBot(projectId: string, id: string): Promise<Bot | undefined> {
-    const r = await this.x.one<BotRow>('SELECT * FROM bots WHERE project_id = ? AND id = ?', projectId, id);
+  async getBot(projectId: string, id: string, options: LookupOptions = {}): Promise<Bot | undefined> {
+    const r = await this.x.one<BotRow>(
+      `SELECT * FROM bots WHERE project_id = ? AND id = ?${options.includeDeleted ? '' : LIVE}`,
+      projectId,
+      id,
+    );
     return r && toBot(r);
   }
   async getBotById(id: string): Promise<Bot | undefined> {
-    const r = await this.x.one<BotRow>('SELECT * FROM bots WHERE id = ?', id);
+    const r = await this.x.one<BotRow>(`SELECT * FROM bots WHERE id = ?${LIVE}`, id);
     return r && toBot(r);
   }
   async listBots(projectId: string, page: PageRequest): Promise<Page<Bot>> {
     const rows = await this.x.all<BotRow>(
-      'SELECT * FROM bots WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?',
+      `SELECT * FROM bots WHERE project_id = ? AND id > ?${LIVE} ORDER BY id LIMIT ?`,
       projectId,
       page.after ?? '',
       page.limit + 1,
     );
     return pageOf(rows.map(toBot), page.limit);
+  }
+  async renameBot(projectId: string, id: string, name: string): Promise<Bot | undefined> {
+    const r = await this.x.one<BotRow>(
+      `UPDATE bots SET name = ? WHERE project_id = ? AND id = ?${LIVE} RETURNING *`,
+      name,
+      projectId,
+      id,
+    );
+    return r && toBot(r);
+  }
+  async softDeleteBot(projectId: string, id: string, at: number): Promise<boolean> {
+    const changed = await this.x.run(
+      `UPDATE bots SET deleted_at = ? WHERE project_id = ? AND id = ?${LIVE}`,
+      at,
+      projectId,
+      id,
+    );
+    return changed > 0;
   }
 
   async insertEndUser(u: EndUser): Promise<void> {
@@ -320,9 +375,9 @@ export class SqlQueries implements Queries {
       u.createdAt,
     );
   }
-  async getEndUser(projectId: string, id: string): Promise<EndUser | undefined> {
+  async getEndUser(projectId: string, id: string, options: LookupOptions = {}): Promise<EndUser | undefined> {
     const r = await this.x.one<EndUserRow>(
-      'SELECT * FROM end_users WHERE project_id = ? AND id = ?',
+      `SELECT * FROM end_users WHERE project_id = ? AND id = ?${options.includeDeleted ? '' : LIVE}`,
       projectId,
       id,
     );
@@ -330,7 +385,7 @@ export class SqlQueries implements Queries {
   }
   async getEndUserByReference(projectId: string, referenceId: string): Promise<EndUser | undefined> {
     const r = await this.x.one<EndUserRow>(
-      'SELECT * FROM end_users WHERE project_id = ? AND reference_id = ?',
+      `SELECT * FROM end_users WHERE project_id = ? AND reference_id = ?${LIVE}`,
       projectId,
       referenceId,
     );
@@ -338,12 +393,42 @@ export class SqlQueries implements Queries {
   }
   async listEndUsers(projectId: string, page: PageRequest): Promise<Page<EndUser>> {
     const rows = await this.x.all<EndUserRow>(
-      'SELECT * FROM end_users WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?',
+      `SELECT * FROM end_users WHERE project_id = ? AND id > ?${LIVE} ORDER BY id LIMIT ?`,
       projectId,
       page.after ?? '',
       page.limit + 1,
     );
     return pageOf(rows.map(toEndUser), page.limit);
+  }
+  async updateEndUser(projectId: string, id: string, patch: EndUserPatch): Promise<EndUser | undefined> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    if (patch.names !== undefined) {
+      sets.push('names = ?');
+      params.push(patch.names);
+    }
+    if (patch.referenceId !== undefined) {
+      sets.push('reference_id = ?');
+      params.push(patch.referenceId);
+    }
+    if (sets.length === 0) return this.getEndUser(projectId, id);
+    // guardedRun: a referenceId taken by another live user is a UniqueViolation the caller answers.
+    const changed = await this.x.guardedRun(
+      `UPDATE end_users SET ${sets.join(', ')} WHERE project_id = ? AND id = ?${LIVE}`,
+      ...params,
+      projectId,
+      id,
+    );
+    return changed === 0 ? undefined : this.getEndUser(projectId, id);
+  }
+  async softDeleteEndUser(projectId: string, id: string, at: number): Promise<boolean> {
+    const changed = await this.x.run(
+      `UPDATE end_users SET deleted_at = ? WHERE project_id = ? AND id = ?${LIVE}`,
+      at,
+      projectId,
+      id,
+    );
+    return changed > 0;
   }
 
   async insertIntegration(i: Integration): Promise<void> {

@@ -43,6 +43,18 @@ export interface PageRequest {
   readonly limit: number;
 }
 
+export interface LookupOptions {
+  /** Find the row even when it was (softly) deleted. */
+  readonly includeDeleted?: boolean;
+}
+
+export interface EndUserPatch {
+  /** Absent: unchanged. */
+  readonly names?: string | undefined;
+  /** Absent: unchanged; null: cleared. */
+  readonly referenceId?: string | null | undefined;
+}
+
 export interface IntegrationPatch {
   readonly webhookUrl?: string;
   readonly authType?: Integration['authType'];
@@ -56,8 +68,16 @@ export interface IntegrationPatch {
 /** Every query, inside or outside a transaction. */
 export interface Queries {
   insertProject(p: Project): Promise<void>;
+  /** A live project: a deleted one is not found (as for bots and end users below). */
   getProject(id: string): Promise<Project | undefined>;
   listProjects(page: PageRequest): Promise<Page<Project>>;
+  /** Renames a live project; false when there is none. */
+  renameProject(id: string, name: string): Promise<boolean>;
+  /**
+   * Marks a live project deleted, with its live bots and end users; false when there is none.
+   * Its credentials, integration and conversations are the service's to deal with.
+   */
+  softDeleteProject(id: string, at: number): Promise<boolean>;
 
   insertCredential(c: Credential): Promise<void>;
   getCredential(id: string): Promise<Credential | undefined>;
@@ -65,17 +85,33 @@ export interface Queries {
   listCredentials(projectId: string): Promise<Credential[]>;
   /** Returns false when no live credential of this project has that id. */
   revokeCredential(projectId: string, id: string, at: number): Promise<boolean>;
+  /** Revokes every live credential of a project; returns their ids. */
+  revokeProjectCredentials(projectId: string, at: number): Promise<string[]>;
 
   insertBot(b: Bot): Promise<void>;
-  getBot(projectId: string, id: string): Promise<Bot | undefined>;
-  /** Any project's bot: for routes that name only the bot (a channel's inbound route). */
+  /** A live bot; with `includeDeleted`, a deleted one too (reading history: names stay). */
+  getBot(projectId: string, id: string, options?: LookupOptions): Promise<Bot | undefined>;
+  /** Any project's live bot: for routes that name only the bot (a channel's inbound route). */
   getBotById(id: string): Promise<Bot | undefined>;
   listBots(projectId: string, page: PageRequest): Promise<Page<Bot>>;
+  /** Renames a live bot; undefined when there is none. */
+  renameBot(projectId: string, id: string, name: string): Promise<Bot | undefined>;
+  /** Marks a live bot deleted; false when there is none. */
+  softDeleteBot(projectId: string, id: string, at: number): Promise<boolean>;
 
   insertEndUser(u: EndUser): Promise<void>;
-  getEndUser(projectId: string, id: string): Promise<EndUser | undefined>;
+  /** A live end user; with `includeDeleted`, a deleted one too (reading history: names stay). */
+  getEndUser(projectId: string, id: string, options?: LookupOptions): Promise<EndUser | undefined>;
+  /** The live end user with this referenceId (a deleted user's referenceId is free again). */
   getEndUserByReference(projectId: string, referenceId: string): Promise<EndUser | undefined>;
   listEndUsers(projectId: string, page: PageRequest): Promise<Page<EndUser>>;
+  /**
+   * Changes a live end user's names and/or referenceId (null clears it); undefined when there is
+   * none. A referenceId another live user has is refused (UniqueViolation end_users_reference).
+   */
+  updateEndUser(projectId: string, id: string, patch: EndUserPatch): Promise<EndUser | undefined>;
+  /** Marks a live end user deleted; false when there is none. */
+  softDeleteEndUser(projectId: string, id: string, at: number): Promise<boolean>;
 
   insertIntegration(i: Integration): Promise<void>;
   getIntegration(projectId: string): Promise<Integration | undefined>;
@@ -96,7 +132,9 @@ export interface Queries {
   getRoomByPair(botId: string, userId: string): Promise<Room | undefined>;
   /**
    * A project's bot and end user by id, their room and its active conversation, in one read:
-   * what starting or closing a conversation needs first.
+   * what starting or closing a conversation needs first. Deleted bots and users are found too,
+   * with their `deletedAt`: starting refuses them, closing a conversation still open on one
+   * does not.
    */
   findPair(projectId: string, botId: string, userId: string): Promise<PairState>;
   setRoomBotStep(roomId: string, step: string | null): Promise<void>;

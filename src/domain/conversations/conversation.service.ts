@@ -31,16 +31,21 @@ export interface StartConversationInput {
 
 /**
  * The bot and end user a request names, their room and its active conversation, in one read;
- * the 404s when the bot or the user does not exist in the project.
+ * the 404s when the bot or the user does not exist in the project. A deleted bot or user is not
+ * found either, unless the pair still has an active conversation and `closing` it: one started
+ * while the deletion ran (PostgreSQL, no lock between them) must remain closable.
  */
 async function findPair(
   tx: Tx,
   projectId: string,
   botId: string,
   userId: string,
+  closing = false,
 ): Promise<PairState & { bot: Bot; user: EndUser }> {
   const found = await tx.findPair(projectId, botId, userId);
-  const { bot, user } = found;
+  const keepDeleted = closing && found.active !== undefined;
+  const bot = keepDeleted || found.bot?.deletedAt == null ? found.bot : undefined;
+  const user = keepDeleted || found.user?.deletedAt == null ? found.user : undefined;
   if (bot === undefined) {
     throw new ApiError('bot_not_found', `No bot with id ${JSON.stringify(botId)} exists in this project.`);
   }
@@ -195,7 +200,7 @@ export async function closeConversation(
   input: CloseConversationInput,
 ): Promise<{ conversation: Conversation; bot: Bot; user: EndUser; room: Room }> {
   const { projectId, now } = input;
-  const found = await findPair(tx, projectId, input.botId, input.userId);
+  const found = await findPair(tx, projectId, input.botId, input.userId, true);
   const { bot, user, room, active } = found;
   if (room === undefined || active === undefined) {
     throw new ApiError(
@@ -240,14 +245,18 @@ export async function closeConversation(
       redirectPayload: redirect,
     }),
   });
-  await handBackToBot(tx, {
-    bot,
-    user,
-    room,
-    edge: redirect?.type === 'edge' ? redirect.text : undefined,
-    storedRules: found.botRules,
-    now,
-  });
+  // A deleted bot or user (the close of a deletion, or of a conversation that raced it) gets no
+  // welcome-back: nobody is left on one side to talk to.
+  if (bot.deletedAt == null && user.deletedAt == null) {
+    await handBackToBot(tx, {
+      bot,
+      user,
+      room,
+      edge: redirect?.type === 'edge' ? redirect.text : undefined,
+      storedRules: found.botRules,
+      now,
+    });
+  }
   const conversation: Conversation = {
     ...active,
     state: 'closed',

@@ -122,15 +122,16 @@ async function viewsOf(
   for (const c of conversations) {
     let bot = bots.get(c.botId);
     if (bot === undefined) {
-      bot = await q.getBot(projectId, c.botId);
+      // History: a deleted bot or user still shows the name it had.
+      bot = await q.getBot(projectId, c.botId, { includeDeleted: true });
       if (bot !== undefined) bots.set(bot.id, bot);
     }
     let user = users.get(c.userId);
     if (user === undefined) {
-      user = await q.getEndUser(projectId, c.userId);
+      user = await q.getEndUser(projectId, c.userId, { includeDeleted: true });
       if (user !== undefined) users.set(user.id, user);
     }
-    // Rooms reference their bot and user, and neither can be deleted: a miss is a damaged
+    // Rooms reference their bot and user, whose rows are never removed: a miss is a damaged
     // database, which is a 500, not a conversation to answer with half a view.
     if (bot === undefined || user === undefined) {
       throw new Error(`conversation ${c.id} refers to a missing bot or end user`);

@@ -26,7 +26,18 @@ import {
   requireProject,
   revokeCredential,
 } from '../../domain/projects/project.service.js';
-import type { Bot, BotChannelConfig, ChannelKind, Credential, EndUser, Project } from '../../domain/types.js';
+import {
+  type BotView,
+  botView,
+  checkText,
+  type EndUserView,
+  endUserView,
+  NAME_MAX,
+  type ProjectSummaryView,
+  projectSummaryView,
+  REFERENCE_ID_MAX,
+} from '../../domain/projects/project.views.js';
+import type { Bot, BotChannelConfig, ChannelKind, Credential } from '../../domain/types.js';
 import { ApiError, validationError } from '../../errors.js';
 import type { Page, PageRequest, Queries, Store } from '../../storage/store.js';
 import { authenticateAdmin } from '../auth.js';
@@ -37,8 +48,7 @@ import type { RouteDeps } from './route-deps.js';
 // Limits and views, shared by the routes and the CLI
 // ---------------------------------------------------------------------------------------------
 
-export const NAME_MAX = 200;
-export const REFERENCE_ID_MAX = 200;
+export { NAME_MAX, REFERENCE_ID_MAX };
 export const CHANNELS: readonly ChannelKind[] = ['webchat', 'http'];
 export const PAGE_LIMIT_DEFAULT = 50;
 export const PAGE_LIMIT_MAX = 200;
@@ -60,11 +70,6 @@ export interface ProjectCreatedView {
   /** Extension: the id needed to revoke this first credential. */
   readonly credentialId: string;
 }
-export interface ProjectSummaryView {
-  readonly id: string;
-  readonly name: string;
-  readonly createdAt: string;
-}
 export interface CredentialView {
   readonly id: string;
   readonly clientId: string;
@@ -79,18 +84,6 @@ export interface CredentialCreatedView {
   readonly apiKey: string;
   readonly clientId: string;
   readonly clientSecret: string;
-}
-export interface BotView {
-  readonly id: string;
-  readonly name: string;
-  readonly channel: ChannelKind;
-  readonly createdAt: string;
-}
-export interface EndUserView {
-  readonly id: string;
-  readonly names: string;
-  readonly referenceId: string | null;
-  readonly createdAt: string;
 }
 export interface PageView<T> {
   readonly items: T[];
@@ -124,11 +117,6 @@ export interface ChannelKeyView {
 
 // Each view lists its keys explicitly, so a column added to a domain type (a hash, say) never
 // leaks into an answer by accident.
-const projectSummaryView = (p: Project): ProjectSummaryView => ({
-  id: p.id,
-  name: p.name,
-  createdAt: iso(p.createdAt),
-});
 const credentialView = (c: Credential): CredentialView => ({
   id: c.id,
   clientId: c.clientId,
@@ -140,18 +128,6 @@ const credentialCreatedView = (m: MintedCredential): CredentialCreatedView => ({
   apiKey: m.apiKey,
   clientId: m.credential.clientId,
   clientSecret: m.clientSecret,
-});
-const botView = (b: Bot): BotView => ({
-  id: b.id,
-  name: b.name,
-  channel: b.channel,
-  createdAt: iso(b.createdAt),
-});
-const endUserView = (u: EndUser): EndUserView => ({
-  id: u.id,
-  names: u.names,
-  referenceId: u.referenceId,
-  createdAt: iso(u.createdAt),
 });
 const httpChannelView = (botId: string, c: BotChannelConfig | undefined): HttpChannelView => ({
   botId,
@@ -186,11 +162,6 @@ const pageView = <T, V>(page: Page<T>, view: (t: T) => V): PageView<V> => ({
 // ---------------------------------------------------------------------------------------------
 // Input checks, shared by the routes (after schema validation) and the CLI (its only check)
 // ---------------------------------------------------------------------------------------------
-
-function checkText(field: string, value: string, max: number): void {
-  if (value.length === 0) throw validationError({ [field]: ['must not be empty'] });
-  if (value.length > max) throw validationError({ [field]: [`must be at most ${max} characters`] });
-}
 
 function checkChannel(value: string): ChannelKind {
   const channel = CHANNELS.find((c) => c === value);

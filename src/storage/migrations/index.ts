@@ -10,6 +10,7 @@ import { m0003Channels } from './0003-channels.js';
 import { m0004Idempotency } from './0004-idempotency.js';
 import { m0005IdempotencyHolder } from './0005-idempotency-holder.js';
 import { m0006IntegrationDisabledAt } from './0006-integration-disabled-at.js';
+import { m0007SoftDelete } from './0007-soft-delete.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Statement = string | Readonly<Record<Dialect, string>>;
@@ -27,6 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0004Idempotency,
   m0005IdempotencyHolder,
   m0006IntegrationDisabledAt,
+  m0007SoftDelete,
 ];
 
 export function statementFor(s: Statement, dialect: Dialect): string {
