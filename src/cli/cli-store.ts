@@ -1,4 +1,5 @@
 /** What the database subcommands share: the store they open, and how they read an option. */
+import { requireProject } from '../domain/projects/project.service.js';
 import { openStore } from '../storage/open-store.js';
 import { SecretBox } from '../storage/secret-box.js';
 import type { Store } from '../storage/store.js';
@@ -20,6 +21,22 @@ export async function withStore(ctx: CliContext, fn: (store: Store) => Promise<u
   } finally {
     await store.close();
   }
+}
+
+/**
+ * withStore for a command about one project: an unknown (or deleted) project is refused with
+ * project_not_found, exit 1, as the admin commands do. The HTTP routes need no such check, their
+ * credential names the project; here nothing else would, and an empty answer would look like one.
+ */
+export function withProject(
+  ctx: CliContext,
+  projectId: string,
+  fn: (store: Store) => Promise<unknown>,
+): Promise<number> {
+  return withStore(ctx, async (store) => {
+    await requireProject(store.queries, projectId);
+    return fn(store);
+  });
 }
 
 /** A string option's value, or undefined when it was not given. */

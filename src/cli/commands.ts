@@ -23,7 +23,10 @@ import { MIGRATIONS } from '../storage/migrations/index.js';
 import { openStore } from '../storage/open-store.js';
 import { optionString, withStore } from './cli-store.js';
 import type { CliContext } from './context.js';
+import { CONVERSATION_COMMANDS } from './conversation-commands.js';
 import { DELIVERY_COMMANDS } from './delivery-commands.js';
+import { INTEGRATION_COMMANDS } from './integration-commands.js';
+import { LIFECYCLE_COMMANDS } from './lifecycle-commands.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -282,6 +285,9 @@ export const COMMANDS: readonly Command[] = [
       ),
   },
   ...DELIVERY_COMMANDS,
+  ...LIFECYCLE_COMMANDS,
+  ...CONVERSATION_COMMANDS,
+  ...INTEGRATION_COMMANDS,
 ];
 
 /** The JSON in a rules file; a file that is not JSON is a bad value (exit 2), like bad rules. */

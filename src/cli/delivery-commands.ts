@@ -16,7 +16,7 @@ import {
   replayDeliveries,
   retryDelivery,
 } from '../domain/deliveries/delivery.service.js';
-import { optionString, withStore } from './cli-store.js';
+import { optionString, withProject } from './cli-store.js';
 import type { Command } from './commands.js';
 
 const str = optionString;
@@ -42,7 +42,7 @@ export const DELIVERY_COMMANDS: readonly Command[] = [
       ['--cursor <c>', 'the nextCursor of the previous page'],
     ],
     run: (ctx, a) =>
-      withStore(ctx, (store) => {
+      withProject(ctx, a.positionals[0] ?? '', (store) => {
         const { filter, page } = parseDeliveryQuery({
           status: str(a, 'status'),
           eventType: str(a, 'event-type'),
@@ -60,7 +60,9 @@ export const DELIVERY_COMMANDS: readonly Command[] = [
     usage: '',
     options: {},
     run: (ctx, a) =>
-      withStore(ctx, (store) => getDelivery(store.queries, a.positionals[0] ?? '', a.positionals[1] ?? '')),
+      withProject(ctx, a.positionals[0] ?? '', (store) =>
+        getDelivery(store.queries, a.positionals[0] ?? '', a.positionals[1] ?? ''),
+      ),
   },
   {
     name: 'deliveries retry',
@@ -69,7 +71,7 @@ export const DELIVERY_COMMANDS: readonly Command[] = [
     usage: '',
     options: {},
     run: (ctx, a) =>
-      withStore(ctx, (store) =>
+      withProject(ctx, a.positionals[0] ?? '', (store) =>
         store.transaction((tx) =>
           retryDelivery(tx, a.positionals[0] ?? '', a.positionals[1] ?? '', Date.now()),
         ),
@@ -87,7 +89,7 @@ export const DELIVERY_COMMANDS: readonly Command[] = [
       ['--conversation <id>', 'only the events of this conversation'],
     ],
     run: (ctx, a) =>
-      withStore(ctx, (store) => {
+      withProject(ctx, a.positionals[0] ?? '', (store) => {
         const now = Date.now();
         const since = parseSince(str(a, 'since') ?? '', now);
         return store.transaction((tx) =>

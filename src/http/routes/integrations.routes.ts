@@ -1,10 +1,10 @@
 /** Integration routes of the external-support API (api.md §4.1–§4.5). */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { checkWebhookUrl } from '../../delivery/network-policy.js';
 import {
   AUTH_TYPES,
   AUTHORIZATION_MAX_LENGTH,
+  checkIntegrationUrl,
   createdIntegrationView,
   createIntegration,
   deleteIntegration,
@@ -13,6 +13,7 @@ import {
   regenerateSigningSecret,
   resolveAuthorization,
   updateIntegration,
+  WEBHOOK_URL_MAX_LENGTH,
 } from '../../domain/integrations/integration.service.js';
 import { validationError } from '../../errors.js';
 import { errorResponses, ProjectParams, StringEnum, successEnvelope } from '../schemas.js';
@@ -21,12 +22,6 @@ import { sendSuccess } from './send.js';
 
 /** api.md §4.3: invalid values on update are a 400, not the 422 of every other route. */
 const UPDATE_INVALID_STATUS = 400;
-
-/**
- * The longest webhook URL accepted. 2048 is the long-standing practical limit of browsers and
- * proxies; a webhook URL has no reason to be longer, and it is echoed by every GET.
- */
-const WEBHOOK_URL_MAX_LENGTH = 2048;
 
 const WebhookUrl = Type.String({
   minLength: 1,
@@ -127,14 +122,9 @@ async function noBodyIsEmptyObject(request: FastifyRequest): Promise<void> {
 }
 
 export function integrationRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  /** The network policy, answered as a validation error on `webhookUrl`. Before any transaction: it resolves DNS. */
-  async function checkedUrl(url: string, projectId: string, status?: number): Promise<string> {
-    const check = await checkWebhookUrl(url, deps.allowList, deps.resolve, projectId);
-    if (!check.ok) throw validationError({ webhookUrl: [check.reason] }, status);
-    // Stored as sent: the sender parses it with the same WHATWG parser, so it reaches the host
-    // that was checked here (and checks the addresses again when it connects).
-    return url;
-  }
+  /** The network policy; before any transaction, since it resolves DNS. */
+  const checkedUrl = (url: string, projectId: string, status?: number) =>
+    checkIntegrationUrl(url, { allowList: deps.allowList, resolve: deps.resolve, owner: projectId }, status);
 
   app.post<{ Params: Params; Body: Static<typeof CreateIntegrationBody> }>(
     '/external-support/:projectId',
