@@ -90,9 +90,9 @@ describe('relevo: help and usage errors', () => {
     expect(unknown.stderr).toMatch(/^relevo: unknown command 'frobnicate'\n/);
     expect(unknown.stderr).toContain('Usage: relevo <command>');
 
-    const unknownSub = await relevo(['projects', 'delete', 'prj_x']);
+    const unknownSub = await relevo(['projects', 'frobnicate', 'prj_x']);
     expect(unknownSub.code).toBe(2);
-    expect(unknownSub.stderr).toMatch(/^relevo: unknown command 'projects delete'\n/);
+    expect(unknownSub.stderr).toMatch(/^relevo: unknown command 'projects frobnicate'\n/);
   });
 
   it.each([
