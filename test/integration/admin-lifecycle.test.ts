@@ -152,6 +152,13 @@ describe('admin API: rename', () => {
       'unprocessable_entity',
     );
     expectError(await admin(h, 'PATCH', '/projects/prj_nope', { name: 'x' }), 404, 'project_not_found');
+    // A name is stored as plain text: U+0000 is refused the same on both databases.
+    expectError(
+      await admin(h, 'PATCH', `/projects/${s.project.id}`, { name: 'a\u0000b' }),
+      422,
+      'unprocessable_entity',
+    );
+    expect((await admin(h, 'GET', `/projects/${s.project.id}`)).body.name).toBe('Acme Support');
   });
 
   it('renames a bot: later events carry the new name, events already written keep the old one', async () => {
