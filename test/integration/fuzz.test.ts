@@ -36,6 +36,8 @@ interface Route {
   readonly body?: () => Record<string, unknown>;
   /** Errors answered as an HTML page, not the envelope (the chat page is for browsers). */
   readonly html?: boolean;
+  /** Path parameters of its own: a deletion names nothing that exists, so the others keep theirs. */
+  readonly ids?: Readonly<Record<string, string>>;
 }
 
 const PREFIXES = ['/jelouapi/v1', '/platform/v1', '/v1'] as const;
@@ -176,6 +178,12 @@ function routes(): Route[] {
       webhookUrl: 'http://127.0.0.1:9/app',
     })),
     admin('POST', '/projects/:projectId/bots/:botId/channel/signing-key/regenerate', () => ({})),
+    admin('PATCH', '/projects/:projectId', () => ({ name: 'Gamma' })),
+    { ...admin('DELETE', '/projects/:projectId'), ids: { projectId: 'prj_fuzz_absent' } },
+    admin('PATCH', '/projects/:projectId/bots/:botId', () => ({ name: 'Gamma App' })),
+    { ...admin('DELETE', '/projects/:projectId/bots/:botId'), ids: { botId: 'bot_fuzz_absent' } },
+    admin('PATCH', '/projects/:projectId/users/:userId', () => ({ names: 'Ana', referenceId: null })),
+    { ...admin('DELETE', '/projects/:projectId/users/:userId'), ids: { userId: 'usr_fuzz_absent' } },
     {
       method: 'POST',
       template: '/v1/custom-channel/:botId',
@@ -211,7 +219,7 @@ const withBody = () => ROUTES.filter((r) => r.body !== undefined);
 /** Fills path parameters with ids that exist, or with `params` when given. */
 function urlOf(route: Route, params: Record<string, string> = {}): string {
   return route.template.replace(/:(\w+)/g, (_, name: string) => {
-    const given = params[name];
+    const given = params[name] ?? route.ids?.[name];
     if (given !== undefined) return given;
     if (route.auth === 'admin') {
       if (name === 'projectId') return w.c.projectId;
@@ -651,6 +659,7 @@ describe('random input', () => {
           'status',
           'eventType',
           'conversationId',
+          'force',
           'x',
           '__proto__',
         ),
