@@ -390,6 +390,14 @@ export function registerAbuseLimits(
       if (waitMs === 0) {
         attempts.set(request, key);
         succeeded.set(request, () => settle(request, false));
+        // The client may have left while this attempt waited for a place: its 'close' is past,
+        // and a body that will never arrive leaves the request stuck before onSend. Its place
+        // goes back now; kept, two such POSTs behind a limit of 2 made every later request from
+        // the address wait forever.
+        if (reply.raw.destroyed) {
+          settle(request, false);
+          return;
+        }
         // Whatever happens next (a hijacked stream, a dropped connection), the place is given
         // back when the response ends.
         reply.raw.once('close', () => settle(request, false));

@@ -281,6 +281,50 @@ describe('authentication-failure throttle', () => {
     expect(res.status).toBe(404);
   });
 
+  it('gives back the place of a request whose client left while it waited for one (over a real port)', async () => {
+    const { h, s } = await harness({ RELEVO_AUTH_FAILURE_LIMIT: '2' });
+    await h.app.server.listen({ port: 0, host: '127.0.0.1' });
+    const address = h.app.server.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const sockets: Socket[] = [];
+    open.push({
+      close: async () => {
+        for (const so of sockets) so.destroy();
+      },
+    });
+    const send = (text: string) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write(text);
+      sockets.push(socket);
+      return socket;
+    };
+    // A signed POST whose body stops after a few bytes: admitted, it holds a place while its
+    // body (and so its signature) is awaited.
+    const unfinished = () =>
+      send(
+        'POST /v1/external-support/webhook HTTP/1.1\r\nHost: relevo\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"pro',
+      );
+    const holders = [unfinished(), unfinished()];
+    await sleep(300);
+    // Two more wait for a place; their clients give up.
+    const waiters = [unfinished(), unfinished()];
+    await sleep(300);
+    for (const w of waiters) w.destroy();
+    await sleep(100);
+    // The holders go too: each waiter is admitted on a connection already closed, whose body
+    // will never come. Its place must come back now, or the address waits forever.
+    for (const w of holders) w.destroy();
+    await sleep(100);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/external-support/${s.project.id}`, {
+      headers: authHeaders(s, 'apiKey'),
+      // A hang fails the test instead of stalling it; nothing here is measured.
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('integration_not_found');
+  });
+
   it('counts the admin API, both signed inbound routes and web chat sessions', async () => {
     const { h, s } = await harness({ RELEVO_AUTH_FAILURE_LIMIT: '8' });
     const remoteAddress = '198.51.100.20';
