@@ -12,7 +12,9 @@
  *   - the same key while the first request still runs: 409 `request_in_progress`, `Retry-After: 1`;
  *   - a secret is shown once: an answer that hands one out (an API key, a client secret, a
  *     signing secret or key) is stored with each such field set to null, and its replay names
- *     them in `Idempotent-Replay-Redacted` (see redactSecrets).
+ *     them in `Idempotent-Replay-Redacted` (see redactSecrets). Only fields the route's answer
+ *     schema declares count: the client's own data echoed back (metadata, an event's payload)
+ *     is replayed exactly, whatever its field names.
  *
  * A key is scoped to (project, route pattern): the same key on another route or in another
  * project is another key, while the three prefixes of a route are one route. The project comes
@@ -46,10 +48,10 @@ export const REPLAY_HEADER = 'idempotent-replay';
 /** On a replay whose stored answer had secrets: the JSON paths set to null, comma-separated. */
 export const REDACTED_HEADER = 'idempotent-replay-redacted';
 /**
- * Fields that hand out a secret, wherever they appear in an answer: the credentials of a new
- * project or credential, an integration's signingSecret (§4.1, §4.5), a channel's signingKey,
- * a web chat session token. Named here rather than per route, so that a new route answering one
- * of them is covered without anyone remembering to opt in.
+ * Fields that hand out a secret wherever an answer's schema declares them: the credentials of a
+ * new project or credential, an integration's signingSecret (§4.1, §4.5), a channel's
+ * signingKey, a web chat session token. Named here rather than per route, so that a new route
+ * answering one of them is covered without anyone remembering to opt in.
  */
 export const SECRET_FIELDS: ReadonlySet<string> = new Set([
   'apiKey',
@@ -143,41 +145,38 @@ export function registerIdempotency(
       return reply;
     };
 
-  const store: onSendAsyncHookHandler<unknown> = async function storeIdempotentResponse(
-    request,
-    reply,
-    payload,
-  ) {
-    const id = held.get(request);
-    if (id === undefined) return payload;
-    held.delete(request);
-    // Awaited here, before the answer leaves: a retry sent right after it is already a replay.
-    try {
-      const status = reply.statusCode;
-      if (isRetryable(status) || (payload != null && typeof payload !== 'string')) {
-        await queries.releaseIdempotencyKey(id);
-      } else {
-        const { body, redacted } = redactSecrets(payload ?? '');
-        const headers = storedHeaders(reply);
-        await queries.completeIdempotencyKey(id, {
-          status,
-          headers: redacted.length === 0 ? headers : { ...headers, [REDACTED_HEADER]: redacted.join(', ') },
-          body,
-        });
+  const store = (answers: AnswerSchemas): onSendAsyncHookHandler<unknown> =>
+    async function storeIdempotentResponse(request, reply, payload) {
+      const id = held.get(request);
+      if (id === undefined) return payload;
+      held.delete(request);
+      // Awaited here, before the answer leaves: a retry sent right after it is already a replay.
+      try {
+        const status = reply.statusCode;
+        if (isRetryable(status) || (payload != null && typeof payload !== 'string')) {
+          await queries.releaseIdempotencyKey(id);
+        } else {
+          const { body, redacted } = redactSecrets(payload ?? '', answers(status));
+          const headers = storedHeaders(reply);
+          await queries.completeIdempotencyKey(id, {
+            status,
+            headers: redacted.length === 0 ? headers : { ...headers, [REDACTED_HEADER]: redacted.join(', ') },
+            body,
+          });
+        }
+      } catch (err) {
+        // The operation is done; its answer goes out anyway. The claim lapses after LOCK_MS.
+        request.log.error({ err, idempotencyKey: id.key }, 'could not settle the idempotency key');
       }
-    } catch (err) {
-      // The operation is done; its answer goes out anyway. The claim lapses after LOCK_MS.
-      request.log.error({ err, idempotencyKey: id.key }, 'could not settle the idempotency key');
-    }
-    return payload;
-  };
+      return payload;
+    };
 
   app.addHook('onRoute', (route) => {
     if (route.method !== 'POST') return;
     const target = classify(route, options, queries);
     if (target === undefined) return;
     route.preValidation = [...asList(route.preValidation), claim(target.route, target.scopeOf)];
-    route.onSend = [...asList(route.onSend), store];
+    route.onSend = [...asList(route.onSend), store(answerSchemas(route.schema))];
     documentInOpenApi(route);
   });
 
@@ -272,39 +271,91 @@ function isRetryable(status: number): boolean {
 }
 
 /**
- * The answer as it may be kept for 24 h: every string in a SECRET_FIELDS field set to null, and
- * the JSON paths of those fields (`data.signingSecret`). A replay is for a client that lost the
- * first answer; handing it the secret again would make "shown once" false for a whole day and
- * put the secret in the idempotency table. The rest of the answer is replayed as it was, so the
- * client still learns what was created (and can regenerate the secret, or mint another
- * credential); null rather than a placeholder string, so that nobody stores a placeholder as a
- * secret without noticing. An answer without such a field keeps its exact bytes.
+ * Per status, how an answer is searched for secrets: its schema when that declares a field of
+ * SECRET_FIELDS, `null` when it declares none (the answer is kept as is, and not even parsed:
+ * start conversation, the benchmarked route, is one), `undefined` when the route gives no schema
+ * for the status (then any field of such a name counts, to be safe). Worked out once per route.
  */
-export function redactSecrets(body: string): { body: string; redacted: string[] } {
+type AnswerSchemas = (status: number) => unknown;
+
+function answerSchemas(schema: FastifySchema | undefined): AnswerSchemas {
+  const responses = (schema?.response ?? {}) as Record<string, unknown>;
+  const byStatus = new Map<string, unknown>();
+  for (const [status, response] of Object.entries(responses)) {
+    byStatus.set(status, hasSecretField(response) ? response : null);
+  }
+  return (status) => {
+    for (const key of [String(status), `${Math.floor(status / 100)}xx`, 'default']) {
+      if (byStatus.has(key)) return byStatus.get(key);
+    }
+    return undefined;
+  };
+}
+
+/** The schema of `name` among the fields `schema` declares (its branches too), or NOT_DECLARED. */
+const NOT_DECLARED = Symbol('not declared');
+function declaredField(schema: unknown, name: string): unknown {
+  if (typeof schema !== 'object' || schema === null) return NOT_DECLARED;
+  const s = schema as Record<string, unknown>;
+  const properties = s.properties as Record<string, unknown> | undefined;
+  if (properties !== undefined && Object.hasOwn(properties, name)) return properties[name];
+  for (const k of ['anyOf', 'oneOf', 'allOf']) {
+    for (const branch of Array.isArray(s[k]) ? (s[k] as unknown[]) : []) {
+      const found = declaredField(branch, name);
+      if (found !== NOT_DECLARED) return found;
+    }
+  }
+  return NOT_DECLARED;
+}
+
+/**
+ * The answer as it may be kept for 24 h: every string in a SECRET_FIELDS field that `schema`
+ * declares set to null, and the JSON paths of those fields (`data.signingSecret`). A replay is
+ * for a client that lost the first answer; handing it the secret again would make "shown once"
+ * false for a whole day and put the secret in the idempotency table. The rest of the answer is
+ * replayed as it was, so the client still learns what was created (and can regenerate the
+ * secret, or mint another credential); null rather than a placeholder string, so that nobody
+ * stores a placeholder as a secret without noticing.
+ *
+ * Only declared fields: a free-form object in an answer (a retried delivery's payload, with the
+ * metadata the panel sent) is the client's data, and a field there that happens to be called
+ * `apiKey` is replayed as it was. `schema` null: nothing is declared, the bytes are kept as they
+ * are; undefined: no schema to go by, so any field of such a name is redacted. An answer without
+ * a redacted field keeps its exact bytes.
+ */
+export function redactSecrets(body: string, schema?: unknown): { body: string; redacted: string[] } {
   const redacted: string[] = [];
+  if (schema === null) return { body, redacted };
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
     return { body, redacted };
   }
-  const walk = (value: unknown, path: string): unknown => {
-    if (Array.isArray(value)) return value.map((v, i) => walk(v, `${path}[${i}]`));
+  // `guide` undefined: no schema, every field may be a secret.
+  const walk = (value: unknown, guide: unknown, path: string): unknown => {
+    if (Array.isArray(value)) {
+      const items = guide === undefined ? undefined : (guide as { items?: unknown }).items;
+      return value.map((v, i) => walk(v, items, `${path}[${i}]`));
+    }
     if (typeof value !== 'object' || value === null) return value;
     // No prototype: a field named `__proto__` stays an ordinary field.
     const out = Object.create(null) as Record<string, unknown>;
     for (const [name, v] of Object.entries(value)) {
       const at = path === '' ? name : `${path}.${name}`;
-      if (SECRET_FIELDS.has(name) && typeof v === 'string') {
+      const field = guide === undefined ? undefined : declaredField(guide, name);
+      if (field === NOT_DECLARED) {
+        out[name] = v;
+      } else if (SECRET_FIELDS.has(name) && typeof v === 'string') {
         out[name] = null;
         redacted.push(at);
       } else {
-        out[name] = walk(v, at);
+        out[name] = walk(v, field, at);
       }
     }
     return out;
   };
-  const cleaned = walk(parsed, '');
+  const cleaned = walk(parsed, schema, '');
   return redacted.length === 0 ? { body, redacted } : { body: JSON.stringify(cleaned), redacted };
 }
 

@@ -446,6 +446,33 @@ describe('secrets are shown once: a replay gives them as null', () => {
     expect(again.headers['idempotent-replay-redacted']).toBeUndefined();
   });
 
+  it("replays client data that only borrows a secret's name exactly: a retried delivery's payload", async () => {
+    // The retry answer holds the event as sent, and with it the metadata the panel chose: a
+    // field there named like a secret is the panel's own data, not one relevo hands out.
+    const seed = await h.seed('Borrowed names');
+    expect(
+      (await post(`/v1/external-support/${seed.project.id}`, seed, { webhookUrl: 'http://127.0.0.1:9/hook' }))
+        .statusCode,
+    ).toBe(200);
+    const metadata = { signingSecret: 'the panel’s own', apiKey: 'k-1', nested: { sessionToken: 't-1' } };
+    const pair = await freshPair(seed);
+    const started = await post(startUrl(seed.project.id), seed, { ...pair, metadata });
+    expect(started.statusCode).toBe(200);
+    const { conversationId } = started.json().data as { conversationId: string };
+    const events = await h.store.queries.listEvents(seed.project.id, { conversationId }, { limit: 10 });
+    const eventId = events.items[0]!.id;
+    const key = randomUUID();
+    const retry = () =>
+      post(`/v1/external-support/${seed.project.id}/deliveries/${eventId}/retry`, seed, {}, key);
+    const first = await retry();
+    expect(first.statusCode).toBe(200);
+    expect(first.json().data.payload.value.metadata).toEqual(metadata);
+    const again = await retry();
+    expect(again.headers['idempotent-replay']).toBe('true');
+    expect(again.headers['idempotent-replay-redacted']).toBeUndefined();
+    expect(again.body).toBe(first.body);
+  });
+
   it('documents the redaction header only on answers that carry a secret', async () => {
     const doc = (await h.app.server.inject({ method: 'GET', url: '/openapi.json' })).json();
     const headersOf = (path: string, status: string) =>
