@@ -115,6 +115,9 @@ export class TokenBuckets {
   }
 }
 
+/** What a waiter is told when its entry was dropped (past maxKeys): admit afresh. */
+const RETRY = -1;
+
 interface Failures {
   /** When the first failure of the current window happened (meaningful while count > 0). */
   since: number;
@@ -123,8 +126,11 @@ interface Failures {
   blockedUntil: number;
   /** Admitted attempts not yet known to have failed or succeeded. */
   pending: number;
-  /** Attempts waiting for a pending one to be decided. */
-  waiters: Array<() => void>;
+  /**
+   * Attempts waiting for a pending one to be decided, oldest first. Each is called with the
+   * place already taken for it (0), the milliseconds the key is refused for, or RETRY.
+   */
+  waiters: Array<(outcome: number) => void>;
 }
 
 /**
@@ -168,11 +174,14 @@ export class FailureThrottle {
       const e = this.entry(key);
       if (e.blockedUntil > now) return e.blockedUntil - now;
       this.expireWindow(e, now);
-      if (e.count + e.pending < this.limit) {
+      // Behind the attempts already waiting, not past them: a freed place is handed to the
+      // oldest waiter in `settle`, so a steady stream of new attempts cannot starve it.
+      if (e.waiters.length === 0 && e.count + e.pending < this.limit) {
         e.pending += 1;
         return 0;
       }
-      await new Promise<void>((resolve) => e.waiters.push(resolve));
+      const outcome = await new Promise<number>((resolve) => e.waiters.push(resolve));
+      if (outcome !== RETRY) return outcome;
     }
   }
 
@@ -186,8 +195,14 @@ export class FailureThrottle {
     e.pending = Math.max(0, e.pending - 1);
     const started = failed && this.count(e, this.now());
     const now = this.now();
-    const room = e.blockedUntil > now ? e.waiters.length : this.limit - e.count - e.pending;
-    for (const wake of e.waiters.splice(0, Math.max(0, room))) wake();
+    if (e.blockedUntil > now) {
+      for (const wake of e.waiters.splice(0)) wake(e.blockedUntil - now);
+    }
+    this.expireWindow(e, now);
+    while (e.waiters.length > 0 && e.count + e.pending < this.limit) {
+      e.pending += 1;
+      e.waiters.shift()?.(0);
+    }
     if (this.idle(e, now)) this.entries.delete(key);
     return started;
   }
@@ -219,7 +234,7 @@ export class FailureThrottle {
       while (this.entries.size > this.maxKeys) {
         const [oldestKey, oldest] = this.entries.entries().next().value as [string, Failures];
         this.entries.delete(oldestKey);
-        for (const wake of oldest.waiters.splice(0)) wake();
+        for (const wake of oldest.waiters.splice(0)) wake(RETRY);
       }
     }
     return e;

@@ -540,6 +540,36 @@ describe('the limiters, on a clock the test moves', () => {
     expect(f.size).toBe(0);
   });
 
+  it('FailureThrottle: a freed place goes to the oldest waiter, not to an attempt that arrives after it', async () => {
+    const f = new FailureThrottle(1, 60_000, 60_000, () => 0);
+    expect(await f.admit('x')).toBe(0);
+    const order: string[] = [];
+    const first = f.admit('x').then((ms) => order.push(`first ${ms}`));
+    const second = f.admit('x').then((ms) => order.push(`second ${ms}`));
+    f.settle('x', false);
+    // Arrives the moment the place is freed, before the waiter has run again.
+    const late = f.admit('x').then((ms) => order.push(`late ${ms}`));
+    await first;
+    expect(order).toEqual(['first 0']);
+    f.settle('x', false);
+    await second;
+    f.settle('x', false);
+    await late;
+    expect(order).toEqual(['first 0', 'second 0', 'late 0']);
+    f.settle('x', false);
+    expect(f.size).toBe(0);
+  });
+
+  it('FailureThrottle: the failure that blocks a key refuses every waiter with the time left', async () => {
+    let t = 0;
+    const f = new FailureThrottle(1, 60_000, 60_000, () => t);
+    expect(await f.admit('x')).toBe(0);
+    const waiting = [f.admit('x'), f.admit('x')];
+    t = 1_000;
+    expect(f.settle('x', true)).toBe(true);
+    expect(await Promise.all(waiting)).toEqual([60_000, 60_000]);
+  });
+
   it('FailureThrottle: an entry dropped past maxKeys lets its waiters go on instead of hanging', async () => {
     const f = new FailureThrottle(1, 60_000, 60_000, () => 0, 1);
     expect(await f.admit('a')).toBe(0);
