@@ -82,6 +82,15 @@ export function randomHex(bytes: number): string {
   return randomBytes(bytes).toString('hex');
 }
 
+/**
+ * A new signingSecret of an integration: 32 random bytes, written as the 64 hex characters
+ * api.md §4.1 shows. The decoys that stand in for a missing one (§4.10's check) come from here
+ * too, so that they keep a real secret's length.
+ */
+export function newSigningSecret(): string {
+  return randomHex(32);
+}
+
 /** A random secret of `bytes` bytes, as base64url. */
 export function randomToken(bytes: number): string {
   return randomBytes(bytes).toString('base64url');

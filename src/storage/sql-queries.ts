@@ -4,7 +4,7 @@
  * `UPDATE … RETURNING`. The one statement that differs — claiming due events, where PostgreSQL
  * adds row locks with SKIP LOCKED — comes from the executor.
  */
-import { randomBytes } from 'node:crypto';
+import { newSigningSecret } from '../domain/ids.js';
 import type {
   Bot,
   BotChannelConfig,
@@ -75,7 +75,7 @@ const decoys = new WeakMap<SecretBox, string>();
 function decoySecret(box: SecretBox): string {
   let sealed = decoys.get(box);
   if (sealed === undefined) {
-    sealed = box.seal(randomBytes(32).toString('hex'));
+    sealed = box.seal(newSigningSecret());
     decoys.set(box, sealed);
   }
   return sealed;

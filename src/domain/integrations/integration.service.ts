@@ -7,13 +7,10 @@ import { type AllowList, checkWebhookUrl, type Resolver } from '../../delivery/n
 import { ApiError, validationError } from '../../errors.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Queries, Tx } from '../../storage/store.js';
-import { newId, randomHex } from '../ids.js';
+import { newId, newSigningSecret } from '../ids.js';
 import type { AuthType, Integration } from '../types.js';
 
 export const AUTH_TYPES: readonly AuthType[] = ['no_auth', 'bearer', 'api_key', 'basic'];
-
-/** 32 random bytes, written as the 64 hex characters api.md §4.1 shows. */
-const SIGNING_SECRET_BYTES = 32;
 
 /**
  * The longest webhook URL accepted. 2048 is the long-standing practical limit of browsers and
@@ -180,7 +177,7 @@ export async function createIntegration(tx: Tx, input: CreateIntegrationInput): 
     webhookUrl: input.webhookUrl,
     authType: input.authType,
     authorization: input.authorization,
-    signingSecret: randomHex(SIGNING_SECRET_BYTES),
+    signingSecret: newSigningSecret(),
     enabled: true,
     disabledReason: null,
     disabledAt: null,
@@ -255,7 +252,7 @@ export async function regenerateSigningSecret(
   projectId: string,
   now: number,
 ): Promise<{ brainId: string; signingSecret: string; regeneratedAt: string }> {
-  const signingSecret = randomHex(SIGNING_SECRET_BYTES);
+  const signingSecret = newSigningSecret();
   const updated = await tx.updateIntegration(projectId, { signingSecret, updatedAt: now });
   if (updated === undefined) throw notFound();
   return { brainId: projectId, signingSecret, regeneratedAt: iso(now) };
