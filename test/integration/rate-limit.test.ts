@@ -325,6 +325,38 @@ describe('authentication-failure throttle', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('integration_not_found');
   });
 
+  it('gives back the places of refused bodies (413, 415, malformed JSON) and does not count them', async () => {
+    const { h, s } = await harness({ RELEVO_AUTH_FAILURE_LIMIT: '2' });
+    const remoteAddress = '203.0.113.69';
+    const url = `/v1/external-support/${s.project.id}/conversations/start`;
+    const headers = authHeaders(s, 'apiKey');
+    const bodies = [
+      { headers: { ...headers, 'content-type': 'text/plain' }, payload: 'hi', status: 415 },
+      { headers: { ...headers, 'content-type': 'application/json' }, payload: '{"botId":', status: 422 },
+      {
+        headers: { ...headers, 'content-type': 'application/json' },
+        payload: JSON.stringify({ pad: 'x'.repeat(h.config.bodyLimitBytes) }),
+        status: 413,
+      },
+    ];
+    const all = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => {
+        const b = bodies[i % bodies.length]!;
+        return h.app.server.inject({
+          method: 'POST',
+          url,
+          headers: b.headers,
+          payload: b.payload,
+          remoteAddress,
+        });
+      }),
+    );
+    expect(all.map((r) => r.statusCode)).toEqual(Array.from({ length: 30 }, (_, i) => bodies[i % 3]!.status));
+    // Thirty refusals, none a 401: the address is neither blocked nor short of places.
+    const ok = await fromAddress(h, s, remoteAddress, headers);
+    expect(ok.statusCode).toBe(404);
+  });
+
   it('counts the admin API, both signed inbound routes and web chat sessions', async () => {
     const { h, s } = await harness({ RELEVO_AUTH_FAILURE_LIMIT: '8' });
     const remoteAddress = '198.51.100.20';
