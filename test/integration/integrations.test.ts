@@ -294,6 +294,35 @@ describe('create (§4.1)', () => {
     expect((await stored(s))?.signingSecret).toBe(winner.data.signingSecret);
   });
 
+  it('keeps the first disabling time when a second arrives, and a regeneration does not re-enable', async () => {
+    const s = await project();
+    await create(s);
+    const disable = (reason: string, at: number) =>
+      h.store.transaction((tx) =>
+        tx.updateIntegration(s.project.id, { enabled: false, disabledReason: reason, updatedAt: at }),
+      );
+    await disable('the webhook answered 410 Gone', 1_000_000);
+    // An attempt that was already in flight disables it again later: the first time stays.
+    await disable('the webhook answered 410 Gone', 2_000_000);
+    expect(await stored(s)).toMatchObject({ enabled: false, disabledAt: 1_000_000 });
+    const regenerated = await call(h.app, {
+      url: `${base('/v1', s.project.id)}/secret/regenerate`,
+      headers: authHeaders(s, 'apiKey'),
+      body: {},
+    });
+    expect(regenerated.statusCode).toBe(200);
+    const shown = await call(h.app, {
+      method: 'GET',
+      url: base('/v1', s.project.id),
+      headers: authHeaders(s, 'apiKey'),
+    });
+    expect(shown.json().data).toMatchObject({
+      disabled: true,
+      disabledAt: new Date(1_000_000).toISOString(),
+      disabledReason: 'the webhook answered 410 Gone',
+    });
+  });
+
   const invalid: Array<[string, unknown, Record<string, RegExp>]> = [
     ['a missing webhookUrl', {}, { webhookUrl: /is required/ }],
     ['an empty webhookUrl', { webhookUrl: '' }, { webhookUrl: /must not be empty/ }],
