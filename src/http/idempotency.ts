@@ -12,9 +12,8 @@
  *   - the same key while the first request still runs: 409 `request_in_progress`, `Retry-After: 1`;
  *   - a secret is shown once: an answer that hands one out (an API key, a client secret, a
  *     signing secret or key) is stored with each such field set to null, and its replay names
- *     them in `Idempotent-Replay-Redacted` (see redactSecrets). Only fields the route's answer
- *     schema declares count: the client's own data echoed back (metadata, an event's payload)
- *     is replayed exactly, whatever its field names.
+ *     them in `Idempotent-Replay-Redacted` (see redactSecrets). The client's own data echoed
+ *     back (metadata, an event's payload) is replayed exactly, whatever its field names.
  *
  * A key is scoped to (project, route pattern): the same key on another route or in another
  * project is another key, while the three prefixes of a route are one route. The project comes
@@ -48,9 +47,9 @@ export const REPLAY_HEADER = 'idempotent-replay';
 /** On a replay whose stored answer had secrets: the JSON paths set to null, comma-separated. */
 export const REDACTED_HEADER = 'idempotent-replay-redacted';
 /**
- * Fields that hand out a secret wherever an answer's schema declares them: the credentials of a
- * new project or credential, an integration's signingSecret (§4.1, §4.5), a channel's
- * signingKey, a web chat session token. Named here rather than per route, so that a new route
+ * Fields that hand out a secret, wherever they appear in relevo's own part of an answer: the
+ * credentials of a new project or credential, an integration's signingSecret (§4.1, §4.5), a
+ * channel's signingKey, a web chat session token. Named here rather than per route, so that a new route
  * answering one of them is covered without anyone remembering to opt in.
  */
 export const SECRET_FIELDS: ReadonlySet<string> = new Set([
@@ -271,71 +270,70 @@ function isRetryable(status: number): boolean {
 }
 
 /**
- * Per status, how an answer is searched for secrets: its schema when that declares a field of
- * SECRET_FIELDS, `null` when it declares none (the answer is kept as is, and not even parsed:
- * start conversation, the benchmarked route, is one), `undefined` when the route gives no schema
- * for the status (then any field of such a name counts, to be safe). Worked out once per route.
+ * Per status, the schema of a route's answer, to tell relevo's own fields from the client's data
+ * echoed back inside it; undefined when the route declares none for the status.
  */
 type AnswerSchemas = (status: number) => unknown;
 
 function answerSchemas(schema: FastifySchema | undefined): AnswerSchemas {
   const responses = (schema?.response ?? {}) as Record<string, unknown>;
-  const byStatus = new Map<string, unknown>();
-  for (const [status, response] of Object.entries(responses)) {
-    byStatus.set(status, hasSecretField(response) ? response : null);
-  }
-  return (status) => {
-    for (const key of [String(status), `${Math.floor(status / 100)}xx`, 'default']) {
-      if (byStatus.has(key)) return byStatus.get(key);
-    }
-    return undefined;
-  };
+  return (status) => responses[status] ?? responses[`${Math.floor(status / 100)}xx`] ?? responses.default;
 }
 
-/** The schema of `name` among the fields `schema` declares (its branches too), or NOT_DECLARED. */
-const NOT_DECLARED = Symbol('not declared');
-function declaredField(schema: unknown, name: string): unknown {
-  if (typeof schema !== 'object' || schema === null) return NOT_DECLARED;
+/** A field inside an object the schema leaves open (metadata, an event's payload): the client's. */
+const CLIENT_DATA = Symbol('client data');
+
+/**
+ * The schema of field `name` of an object described by `schema` (its branches too); CLIENT_DATA
+ * when the object is open to any field and does not declare this one; undefined when nothing is
+ * known (no schema, or a field the schema does not mention: checked by name, to be safe).
+ */
+function fieldSchema(schema: unknown, name: string): unknown {
+  if (typeof schema !== 'object' || schema === null) return undefined;
   const s = schema as Record<string, unknown>;
   const properties = s.properties as Record<string, unknown> | undefined;
   if (properties !== undefined && Object.hasOwn(properties, name)) return properties[name];
   for (const k of ['anyOf', 'oneOf', 'allOf']) {
     for (const branch of Array.isArray(s[k]) ? (s[k] as unknown[]) : []) {
-      const found = declaredField(branch, name);
-      if (found !== NOT_DECLARED) return found;
+      const found = fieldSchema(branch, name);
+      if (found !== undefined) return found;
     }
   }
-  return NOT_DECLARED;
+  return s.additionalProperties === true ? CLIENT_DATA : undefined;
 }
 
+/** Each secret field's name as it appears in JSON text (relevo's serialiser escapes no letter). */
+const SECRET_KEYS = [...SECRET_FIELDS].map((name) => JSON.stringify(name));
+
 /**
- * The answer as it may be kept for 24 h: every string in a SECRET_FIELDS field that `schema`
- * declares set to null, and the JSON paths of those fields (`data.signingSecret`). A replay is
- * for a client that lost the first answer; handing it the secret again would make "shown once"
- * false for a whole day and put the secret in the idempotency table. The rest of the answer is
- * replayed as it was, so the client still learns what was created (and can regenerate the
- * secret, or mint another credential); null rather than a placeholder string, so that nobody
- * stores a placeholder as a secret without noticing.
+ * The answer as it may be kept for 24 h: every string in a SECRET_FIELDS field set to null, and
+ * the JSON paths of those fields (`data.signingSecret`). A replay is for a client that lost the
+ * first answer; handing it the secret again would make "shown once" false for a whole day and
+ * put the secret in the idempotency table. The rest of the answer is replayed as it was, so the
+ * client still learns what was created (and can regenerate the secret, or mint another
+ * credential); null rather than a placeholder string, so that nobody stores a placeholder as a
+ * secret without noticing.
  *
- * Only declared fields: a free-form object in an answer (a retried delivery's payload, with the
- * metadata the panel sent) is the client's data, and a field there that happens to be called
- * `apiKey` is replayed as it was. `schema` null: nothing is declared, the bytes are kept as they
- * are; undefined: no schema to go by, so any field of such a name is redacted. An answer without
- * a redacted field keeps its exact bytes.
+ * Such a field is matched by name anywhere in relevo's own answer, but not inside an object the
+ * route's schema leaves open to any field (`schema`, the answer's): that is the client's data
+ * echoed back — a retried delivery's payload, with the metadata the panel sent — and a field
+ * there that happens to be called `apiKey` is replayed as it was. The schema only narrows; where
+ * it says nothing (answers are pre-serialised, so it is documentation, not a filter), names
+ * decide. An answer without a redacted field keeps its exact bytes, and one that does not even
+ * contain such a name (start conversation, the benchmarked route) is not parsed.
  */
 export function redactSecrets(body: string, schema?: unknown): { body: string; redacted: string[] } {
   const redacted: string[] = [];
-  if (schema === null) return { body, redacted };
+  if (!SECRET_KEYS.some((key) => body.includes(key))) return { body, redacted };
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
     return { body, redacted };
   }
-  // `guide` undefined: no schema, every field may be a secret.
   const walk = (value: unknown, guide: unknown, path: string): unknown => {
     if (Array.isArray(value)) {
-      const items = guide === undefined ? undefined : (guide as { items?: unknown }).items;
+      const items = (guide as { items?: unknown } | undefined)?.items;
       return value.map((v, i) => walk(v, items, `${path}[${i}]`));
     }
     if (typeof value !== 'object' || value === null) return value;
@@ -343,8 +341,8 @@ export function redactSecrets(body: string, schema?: unknown): { body: string; r
     const out = Object.create(null) as Record<string, unknown>;
     for (const [name, v] of Object.entries(value)) {
       const at = path === '' ? name : `${path}.${name}`;
-      const field = guide === undefined ? undefined : declaredField(guide, name);
-      if (field === NOT_DECLARED) {
+      const field = fieldSchema(guide, name);
+      if (field === CLIENT_DATA) {
         out[name] = v;
       } else if (SECRET_FIELDS.has(name) && typeof v === 'string') {
         out[name] = null;

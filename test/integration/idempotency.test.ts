@@ -473,6 +473,54 @@ describe('secrets are shown once: a replay gives them as null', () => {
     expect(again.body).toBe(first.body);
   });
 
+  it('still redacts a secret that an answer carries where its schema does not say so', async () => {
+    // Answers are pre-serialised: a schema documents them but does not filter them, so a field
+    // it forgot is caught by its name. Only an object the schema leaves open is the client's.
+    const secretBody = JSON.stringify({
+      data: { id: 'x1', apiKey: 'k-secret', metadata: { apiKey: 'mine' } },
+    });
+    const app = await appWith((scope) => {
+      scope.post(
+        '/external-support/:projectId/test/undeclared',
+        {
+          schema: {
+            response: {
+              200: {
+                type: 'object',
+                properties: {
+                  data: {
+                    type: 'object',
+                    properties: {
+                      id: { type: 'string' },
+                      metadata: { type: 'object', additionalProperties: true },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+        async (_request, reply) =>
+          reply
+            .type('application/json; charset=utf-8')
+            .serializer((p: unknown) => p as string)
+            .send(secretBody),
+      );
+    });
+    try {
+      const url = `/v1/external-support/${s.project.id}/test/undeclared`;
+      const key = randomUUID();
+      const first = await post(url, s, {}, key, app);
+      expect(first.body).toBe(secretBody);
+      const again = await post(url, s, {}, key, app);
+      expect(again.headers['idempotent-replay']).toBe('true');
+      expect(again.headers['idempotent-replay-redacted']).toBe('data.apiKey');
+      expect(again.body).toBe('{"data":{"id":"x1","apiKey":null,"metadata":{"apiKey":"mine"}}}');
+    } finally {
+      await app.server.close();
+    }
+  });
+
   it('documents the redaction header only on answers that carry a secret', async () => {
     const doc = (await h.app.server.inject({ method: 'GET', url: '/openapi.json' })).json();
     const headersOf = (path: string, status: string) =>
