@@ -3,7 +3,7 @@
  * lines, and the port it listens on. Shared by the end-to-end tests.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,24 +11,14 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(ROOT, 'dist/cli/main.js');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 /**
- * `npm test` builds first; a direct vitest run builds here when dist/ is missing or older than
- * src/. Type errors are the typecheck's business: tsc still emits (exit status 2), and that is
- * enough to run the command.
+ * `npm test` builds first; a direct vitest run builds here when dist/ is older than src/, with
+ * the same check `npm start` uses (scripts/build-if-stale.js). Type errors are the typecheck's
+ * business: tsc still emits (exit status 2), and that is enough to run the command.
  */
 export function ensureBuilt(): void {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  const script = join(ROOT, 'scripts/build-if-stale.js');
+  const r = spawnSync(process.execPath, [script], { cwd: ROOT, encoding: 'utf8' });
   if ((r.status !== 0 && r.status !== 2) || !existsSync(CLI)) {
     throw new Error(`building dist/ failed:\n${r.stdout}${r.stderr}`);
   }
