@@ -210,6 +210,14 @@ describe('names and ids, stored as plain text, refuse them with a 422', () => {
     expect(ok.statusCode).toBe(201);
   });
 
+  it('a delete keyed by one removes nothing and refuses nothing, the same on both databases', async () => {
+    for (const bad of ['\u0000', '\ud800']) {
+      await expect(h.store.transaction((tx) => tx.deleteIntegration(`${s.project.id}${bad}`))).resolves.toBe(
+        false,
+      );
+    }
+  });
+
   it('a lookup by an id holding one matches nothing: 404, not 422', async () => {
     const res = await call(h.app, {
       url: `/v1/external-support/${s.project.id}/conversations/start`,

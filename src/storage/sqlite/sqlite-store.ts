@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import type { Message, OutboxEvent } from '../../domain/types.js';
 import {
   hasUnstorableText,
+  STORES_TEXT,
   StorageUnavailable,
   UNSTORABLE_MESSAGE,
   UniqueViolation,
@@ -101,18 +102,19 @@ class SqliteExecutor implements SqlExecutor {
 
   /**
    * The same rule as on PostgreSQL, whose text cannot hold U+0000: a string holding it or an
-   * unpaired surrogate (which SQLite would keep as U+FFFD) is never written, so a read keyed by
-   * one matches nothing (true) and a write of one is refused.
+   * unpaired surrogate (which SQLite would keep as U+FFFD) is never written, so an insert or
+   * update of one is refused and any other statement keyed by one (a read, a DELETE) matches
+   * nothing (true).
    */
-  private matchesNothing(s: Database.Statement, params: unknown[]): boolean {
+  private matchesNothing(sql: string, params: unknown[]): boolean {
     if (!hasUnstorableText(params)) return false;
-    if (!s.readonly) throw new UnstorableText(UNSTORABLE_MESSAGE);
+    if (STORES_TEXT.test(sql)) throw new UnstorableText(UNSTORABLE_MESSAGE);
     return true;
   }
 
   async run(sql: string, ...params: unknown[]): Promise<number> {
     try {
-      if (this.matchesNothing(this.st(sql), params)) return 0;
+      if (this.matchesNothing(sql, params)) return 0;
       const changes = this.st(sql).run(...params).changes;
       if (changes > 0) this.writes += 1;
       return changes;
@@ -129,7 +131,7 @@ class SqliteExecutor implements SqlExecutor {
   async one<R>(sql: string, ...params: unknown[]): Promise<R | undefined> {
     try {
       const s = this.st(sql);
-      if (this.matchesNothing(s, params)) return undefined;
+      if (this.matchesNothing(sql, params)) return undefined;
       const row = s.get(...params) as R | undefined;
       // UPDATE … RETURNING comes through here too.
       if (!s.readonly && row !== undefined) this.writes += 1;
@@ -142,7 +144,7 @@ class SqliteExecutor implements SqlExecutor {
   async tuple(sql: string, ...params: unknown[]): Promise<unknown[] | undefined> {
     try {
       const s = this.st(sql, true);
-      if (this.matchesNothing(s, params)) return undefined;
+      if (this.matchesNothing(sql, params)) return undefined;
       const row = s.get(...params) as unknown[] | undefined;
       if (!s.readonly && row !== undefined) this.writes += 1;
       return row;
@@ -154,7 +156,7 @@ class SqliteExecutor implements SqlExecutor {
   async all<R>(sql: string, ...params: unknown[]): Promise<R[]> {
     try {
       const s = this.st(sql);
-      if (this.matchesNothing(s, params)) return [];
+      if (this.matchesNothing(sql, params)) return [];
       const rows = s.all(...params) as R[];
       if (!s.readonly && rows.length > 0) this.writes += 1;
       return rows;
