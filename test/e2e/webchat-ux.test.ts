@@ -37,6 +37,7 @@ declare const document: {
   querySelectorAll(selector: string): Iterable<BrowserElement>;
 };
 declare const localStorage: Record<string, string>;
+declare const window: { __pwned?: number };
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -224,6 +225,98 @@ describe.skipIf(!haveChromium)('web chat in a browser: connection, handoff, layo
     });
     expect(res.status, await res.text()).toBe(200);
   }
+
+  /** The page's saved unsent messages (their texts), or undefined when none are saved. */
+  async function savedOutbox(page: Page): Promise<string[] | undefined> {
+    const kept = await page.evaluate(
+      () => Object.entries(localStorage).find(([k]) => k.includes('outbox'))?.[1],
+    );
+    return kept === undefined ? undefined : (JSON.parse(kept) as Array<{ text: string }>).map((i) => i.text);
+  }
+
+  it('sends what was unsent at a reload once each, in order, the one whose answer was lost included', async () => {
+    const { context, page, problems } = await visitor(VIEWPORTS[0].options);
+    // The stream opens but never brings a message, so the page cannot learn from it that the
+    // server has one: as when the page is closed right after a send whose answer was lost.
+    await page.route(
+      (url) => url.pathname.endsWith('/stream'),
+      (route) => {
+        const url = new URL(route.request().url());
+        url.searchParams.set('after', `msg_${'z'.repeat(26)}`);
+        return route.continue({ url: url.href });
+      },
+    );
+    // The first send is stored but its answer never reaches the page; later ones fail outright.
+    let reached = 0;
+    await page.route('**/messages', async (route) => {
+      if (route.request().method() !== 'POST') return route.fallback();
+      if (reached === 0) {
+        reached++;
+        await route.fetch();
+      }
+      await route.abort('connectionreset');
+    });
+    await page.goto(`${base}/webchat/${botId}`);
+    await online(page);
+    const token = await page.evaluate(
+      () => Object.entries(localStorage).find(([k]) => !k.includes('outbox'))?.[1] ?? '',
+    );
+    const lost = 'reload: stored, answer lost';
+    const never = 'reload: never reached the server';
+    await type(page, lost);
+    await page.waitForSelector('#log .msg.pending[data-state="failed"]');
+    await type(page, never);
+    await expect.poll(() => page.locator('#log .msg.pending[data-state="failed"]').count()).toBe(2);
+    expect(await savedOutbox(page)).toEqual([lost, never]);
+    expect(await storedUserTexts(token)).toEqual([lost]);
+
+    await page.unrouteAll();
+    await page.reload();
+    await online(page);
+    await shows(page, 'user', lost);
+    await shows(page, 'user', never);
+    await expect.poll(() => page.locator('#log .msg.pending').count()).toBe(0);
+    expect(await storedUserTexts(token)).toEqual([lost, never]);
+    expect(await savedOutbox(page)).toBeUndefined();
+    const users = (await transcript(page)).filter((line) => line.startsWith('user'));
+    expect(users).toEqual([`user: ${lost}`, `user: ${never}`]);
+    await context.close();
+    expect(
+      problems.filter((p) => !p.includes('ERR_CONNECTION') && !p.includes('Failed to load resource')),
+    ).toEqual([]);
+  }, 60_000);
+
+  it("shows the panel's agent name as text, never as markup", async () => {
+    const { context, page, problems } = await visitor(VIEWPORTS[0].options);
+    const { userId } = await open(page);
+    const agentName = '<img src=x onerror="window.__pwned = 1"><b>Ana</b> & co';
+    const key = { 'x-api-key': apiKey };
+    const started = await postJson(port, `/v1/external-support/${projectId}/conversations/start`, key, {
+      botId,
+      userId,
+      metadata: { agentName },
+    });
+    expect(started.status, JSON.stringify(started.json)).toBe(200);
+    await page.waitForFunction((n) => document.querySelector('#title')?.textContent === n, agentName);
+    expect(await page.locator('#avatar').textContent()).toBe('<');
+    const roomId = (
+      await requestJson(
+        port,
+        'GET',
+        `/v1/external-support/${projectId}/conversations/${started.json.data.conversationId}`,
+        key,
+      )
+    ).json.data.roomId;
+    await panelSays(roomId, userId, 'xss-name-hello', 'Hello from Ana');
+    await shows(page, 'operator', 'Hello from Ana');
+    expect(await page.locator('#log .msg.operator .label').last().textContent()).toBe(agentName);
+    expect(await page.locator('#top img, #top b, #log img, #log b').count()).toBe(0);
+    expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+    await postJson(port, `/v1/external-support/${projectId}/conversations/close`, key, { botId, userId });
+    await page.waitForFunction(() => document.querySelector('#title')?.textContent === 'Acme Help');
+    await context.close();
+    expect(problems).toEqual([]);
+  }, 60_000);
 
   for (const { name, options } of VIEWPORTS) {
     describe(`at ${options.viewport.width} px`, () => {
