@@ -164,8 +164,9 @@ function told(frames: readonly Frame[]): string[] {
   });
 }
 
+/** Waits for frames; the deadline only turns a hang into a readable failure on a loaded machine. */
 async function until(check: () => boolean, what: () => unknown) {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 20_000;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`not in time; have ${JSON.stringify(what())}`);
     await new Promise((r) => setTimeout(r, 20));
