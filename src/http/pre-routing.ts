@@ -26,8 +26,11 @@ import { type RouteMethods, routeMiss } from './route-methods.js';
 /** Fastify's default, stated here because the 414 message names it. */
 export const MAX_PARAM_LENGTH = 100;
 
-/** A complete HTTP/1.1 response carrying `e` in the envelope, for a socket with no request. */
-export function rawErrorResponse(e: ApiError, requestId: string): string {
+/**
+ * A complete HTTP/1.1 response carrying `e` in the envelope, for a socket with no request. The
+ * answer to a HEAD has the same head and no content (RFC 9110 §9.3.2).
+ */
+export function rawErrorResponse(e: ApiError, requestId: string, head = false): string {
   const body = errorBody(e);
   const lines = [
     `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}`,
@@ -37,7 +40,7 @@ export function rawErrorResponse(e: ApiError, requestId: string): string {
     `x-request-id: ${requestId}`,
     ...Object.entries(e.headers).map(([k, v]) => `${k}: ${v}`),
   ];
-  return `${lines.join('\r\n')}\r\n\r\n${body}`;
+  return `${lines.join('\r\n')}\r\n\r\n${head ? '' : body}`;
 }
 
 /** How long a peer that never reads its answer may keep the socket open after it is written. */
@@ -71,13 +74,13 @@ function whenIdle(socket: ServerSocket, then: () => void): void {
 }
 
 /** Writes the answer (when the socket still can take one), then closes the connection. */
-function answerOnSocket(socket: ServerSocket, e: ApiError): void {
+function answerOnSocket(socket: ServerSocket, e: ApiError, head = false): void {
   whenIdle(socket, () => {
     if (!socket.writable || socket.destroyed) {
       socket.destroy();
       return;
     }
-    socket.end(rawErrorResponse(e, randomUUID()));
+    socket.end(rawErrorResponse(e, randomUUID(), head));
     // end() closes our side once the bytes are flushed; a peer that never closes its own is cut.
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
   });
@@ -86,29 +89,59 @@ function answerOnSocket(socket: ServerSocket, e: ApiError): void {
 interface ParserError extends Error {
   code?: string;
   reason?: string;
+  /** The whole chunk being parsed: requests pipelined before the broken one come first. */
   rawPacket?: Buffer;
+  /** Where in `rawPacket` the parser stopped. */
+  bytesParsed?: number;
 }
 
-/** The method and target of the request line at the start of `raw`, when there is one. */
-function requestLine(raw: Buffer | undefined): { method: string; target: string } | undefined {
-  const line = raw?.subarray(0, 8192).toString('latin1').split('\r\n', 1)[0] ?? '';
+interface RequestLine {
+  readonly method: string;
+  readonly target: string;
+}
+
+/**
+ * The method and target of the request the parser failed in, when its request line is in the
+ * chunk. A bad method stops the parser on the request line itself, so that line is the one it
+ * stopped in; any other error stops it later, and the request began after the last blank line
+ * before that point (the end of the request before it in a pipeline) or at the chunk's start.
+ */
+export function failedRequestLine(err: ParserError): RequestLine | undefined {
+  const raw = err.rawPacket;
+  if (!Buffer.isBuffer(raw)) return undefined;
+  const at = Math.min(err.bytesParsed ?? 0, raw.length);
+  let start = 0;
+  // (A negative offset would make lastIndexOf count from the end.)
+  if (at > 0 && err.code === 'HPE_INVALID_METHOD') start = raw.lastIndexOf(0x0a, at - 1) + 1;
+  else if (at > 0) {
+    const blank = raw.lastIndexOf('\r\n\r\n', at - 1, 'latin1');
+    start = blank < 0 ? 0 : blank + 4;
+  }
+  // RFC 9112 §2.2: empty lines before a request line are ignored.
+  const text = raw
+    .subarray(start, start + 8192)
+    .toString('latin1')
+    .replace(/^(?:\r?\n)+/, '');
+  const line = text.split('\r\n', 1)[0] ?? '';
   const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+)/.exec(line);
   return m?.[1] !== undefined && m[2] !== undefined ? { method: m[1], target: m[2] } : undefined;
 }
 
 /** The error Node's parser (or its timeouts) reported, as the envelope's code. */
-export function clientErrorToApiError(err: ParserError, methods: RouteMethods): ApiError {
+export function clientErrorToApiError(
+  err: ParserError,
+  methods: RouteMethods,
+  line: RequestLine | undefined = failedRequestLine(err),
+): ApiError {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
       return new ApiError('headers_too_large');
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return new ApiError('request_timeout');
-    case 'HPE_INVALID_METHOD': {
+    case 'HPE_INVALID_METHOD':
       // A method the parser does not know (FOO): answered as any method no route takes.
-      const line = requestLine(err.rawPacket);
       if (line !== undefined) return routeMiss(methods, line.method, line.target);
       break;
-    }
   }
   const what = err.reason ?? err.message;
   return new ApiError(
@@ -130,9 +163,10 @@ export function clientErrorHandler(
       socket.destroy();
       return;
     }
-    const e = clientErrorToApiError(err, methods);
+    const line = failedRequestLine(err);
+    const e = clientErrorToApiError(err, methods, line);
     log.debug({ code: e.code, status: e.status, parser: err.code }, 'client error before routing');
-    answerOnSocket(socket, e);
+    answerOnSocket(socket, e, line?.method === 'HEAD');
   };
 }
 

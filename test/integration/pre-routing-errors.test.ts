@@ -127,6 +127,39 @@ describe('answers before routing', () => {
     });
   });
 
+  describe('the request the parser failed in, behind others on the connection', () => {
+    it('an unknown method after a good request is judged on its own line: 405 with its Allow', async () => {
+      const raw = await sendRaw(
+        port,
+        `GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${request('FOO /v1/custom-channel/bot_x HTTP/1.1')}`,
+      );
+      const [first, second, ...rest] = parseAnswers(raw);
+      expect(rest).toEqual([]);
+      expect(first?.status).toBe(200);
+      expect(second?.statusLine).toBe('HTTP/1.1 405 Method Not Allowed');
+      expect(second?.headers.allow).toBe('POST');
+      expect(JSON.parse(second?.body.toString() ?? '').error).toMatchObject({
+        code: 'method_not_allowed',
+        description: 'FOO is not allowed on /v1/custom-channel/bot_x; it takes POST.',
+      });
+    });
+
+    it('a HEAD refused by the parser gets the head of the answer and no content (RFC 9110 §9.3.2)', async () => {
+      const bad = request('HEAD /healthz HTTP/1.1', ['Host: x', 'X-A: a\u0000b']);
+      for (const bytes of [bad, `GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${bad}`]) {
+        const text = (await sendRaw(port, bytes)).toString('latin1');
+        const at = text.indexOf('HTTP/1.1 400 Bad Request\r\n');
+        expect(at, text.slice(0, 300)).toBeGreaterThanOrEqual(0);
+        const refusal = text.slice(at);
+        const headEnd = refusal.indexOf('\r\n\r\n');
+        // The head says how long the envelope would be; nothing follows it.
+        expect(refusal.slice(headEnd)).toBe('\r\n\r\n');
+        expect(Number(/content-length: (\d+)/.exec(refusal)?.[1])).toBeGreaterThan(0);
+        expect(refusal).toContain('connection: close');
+      }
+    });
+  });
+
   describe("the router's refusals (frameworkErrors)", () => {
     it.each([
       '/v1/external-support/%zz',
