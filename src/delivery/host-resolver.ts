@@ -8,8 +8,9 @@
  * threads stayed blocked after DNS came back. This resolver asks DNS with c-ares
  * (`dns.promises.Resolver`), which sends its queries from the event loop and can be cancelled:
  *
- * - **Bounded**: a lookup gives up after `deadlineMs` (3 s), time spent queueing included, and its
- *   queries are cancelled then.
+ * - **Bounded**: a lookup gives up after `deadlineMs` (3 s), time spent queueing included; DNS
+ *   queries are cancelled 3 s after they were sent (a query started for a queued lookup keeps its
+ *   whole 3 s: everyone shares its answer).
  * - **Cached**: answers are kept for their TTL, clamped to 1 s .. 5 min; "no such name" for 5 s,
  *   and a failure (timeout, SERVFAIL, refused) for 1 s, so a burst of attempts to a dead name
  *   asks once, and a name that starts answering is used within a second.
@@ -67,6 +68,7 @@ interface Cached {
 interface Waiter {
   readonly name: string;
   readonly owner: string;
+  /** When its asker stops waiting (`clock` time). */
   readonly deadline: number;
   readonly settle: (answer: Answer) => void;
   timer?: NodeJS.Timeout;
@@ -132,6 +134,7 @@ export class HostResolver {
         this.queued.set(owner, queue);
       }
       queue.push(waiter);
+      // Ends the wait at the deadline, whether still queued or started meanwhile.
       waiter.timer = setTimeout(() => {
         const q = this.queued.get(owner);
         const at = q?.indexOf(waiter) ?? -1;
@@ -151,34 +154,53 @@ export class HostResolver {
     return undefined;
   }
 
-  /** Runs `w`'s lookup in one of its owner's slots (or answers it, if that became possible). */
+  /**
+   * Runs `w`'s lookup in one of its owner's slots (or answers it, if that became possible). The
+   * query gets the whole deadline even when `w` waited in the queue first: its answer is cached
+   * and joined by everyone, so it must not time out early on what was left of one owner's wait.
+   * A queued `w` still settles at its own deadline, by the timer set when it was queued.
+   */
   private start(w: Waiter): void {
     const known = this.cached(w.name) ?? this.running.get(w.name);
     if (known !== undefined) {
-      void Promise.resolve(known).then(w.settle);
+      void Promise.resolve(known).then((answer) => this.settled(w, answer));
       return;
     }
     this.busy.set(w.owner, (this.busy.get(w.owner) ?? 0) + 1);
-    const run = this.query(w.name, Math.max(1, w.deadline - this.clock())).then((answer) => {
+    const run = this.query(w.name, this.deadlineMs).then((answer) => {
       this.running.delete(w.name);
       this.remember(w.name, answer);
       this.release(w.owner);
       return answer;
     });
     this.running.set(w.name, run);
-    void run.then(w.settle);
+    void run.then((answer) => this.settled(w, answer));
   }
 
+  private settled(w: Waiter, answer: Answer): void {
+    clearTimeout(w.timer);
+    w.settle(answer);
+  }
+
+  /**
+   * Frees one of `owner`'s turns and hands its free turns to its queue. A loop, not one hand-over:
+   * a waiter whose name was answered meanwhile settles without taking a turn, and the one behind
+   * it must not then wait for the owner's slow lookups to end.
+   */
   private release(owner: string): void {
     const n = (this.busy.get(owner) ?? 1) - 1;
     if (n <= 0) this.busy.delete(owner);
     else this.busy.set(owner, n);
     const queue = this.queued.get(owner);
-    const next = queue?.shift();
+    while (queue !== undefined && queue.length > 0 && (this.busy.get(owner) ?? 0) < PER_OWNER) {
+      const next = queue.shift();
+      if (next === undefined) break;
+      // Its wait is over (its timer is due in this same turn of the loop): a query for it would
+      // hold a turn for 3 s on behalf of nobody.
+      if (next.deadline <= this.clock()) this.settled(next, { code: 'ETIMEOUT' });
+      else this.start(next);
+    }
     if (queue?.length === 0) this.queued.delete(owner);
-    if (next === undefined) return;
-    clearTimeout(next.timer);
-    this.start(next);
   }
 
   private remember(name: string, answer: Answer): void {

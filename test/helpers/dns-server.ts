@@ -2,7 +2,8 @@
  * A tiny authoritative DNS server on loopback UDP, for tests of name resolution: it answers A
  * (and AAAA) queries for the names it is told about, NXDOMAIN for the others, and nothing at all
  * for names it is told to be silent about — a dead DNS server, as far as those names go. Names
- * can change behaviour while it runs (a silent name starts answering, as when DNS comes back).
+ * can change behaviour while it runs (a silent name starts answering, as when DNS comes back),
+ * and a held name's queries wait until the test tells the server how to answer them.
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -11,7 +12,10 @@ const TYPE_A = 1;
 const TYPE_AAAA = 28;
 const NXDOMAIN = 3;
 
-type Behaviour = { kind: 'answer'; addresses: readonly string[]; ttl: number } | { kind: 'silent' };
+type Behaviour =
+  | { kind: 'answer'; addresses: readonly string[]; ttl: number }
+  | { kind: 'silent' }
+  | { kind: 'held'; waiting: Array<{ msg: Buffer; from: RemoteInfo }> };
 
 export interface Query {
   readonly name: string;
@@ -24,8 +28,13 @@ export interface FakeDns {
   readonly server: string;
   /** Every query received, in order. */
   readonly queries: Query[];
-  /** Answers queries for `name` with these addresses (A for IPv4, AAAA for IPv6), TTL in seconds. */
+  /**
+   * Answers queries for `name` with these addresses (A for IPv4, AAAA for IPv6), TTL in seconds;
+   * queries `hold` kept waiting are answered now.
+   */
   answer(name: string, addresses: readonly string[], ttl?: number): void;
+  /** Keeps queries for `name` unanswered until `answer(name, …)`: a slow server, on cue. */
+  hold(name: string): void;
   /** Never answers queries for `name`. */
   silence(name: string): void;
   /** Queries received for `name` (any type). */
@@ -38,15 +47,15 @@ export async function startFakeDns(): Promise<FakeDns> {
   const queries: Query[] = [];
   const socket = createSocket('udp4');
 
-  socket.on('message', (msg: Buffer, from: RemoteInfo) => {
+  const reply = (msg: Buffer, from: RemoteInfo) => {
     const q = parseQuestion(msg);
     if (q === undefined) return;
-    queries.push({
-      name: q.name,
-      type: q.type === TYPE_A ? 'A' : q.type === TYPE_AAAA ? 'AAAA' : String(q.type),
-    });
     const b = names.get(q.name);
     if (b?.kind === 'silent') return;
+    if (b?.kind === 'held') {
+      b.waiting.push({ msg, from });
+      return;
+    }
     let answers: Buffer[] = [];
     let rcode = 0;
     if (b === undefined) rcode = NXDOMAIN;
@@ -61,6 +70,15 @@ export async function startFakeDns(): Promise<FakeDns> {
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(answers.length, 6);
     socket.send(Buffer.concat([header, msg.subarray(12, q.end), ...answers]), from.port, from.address);
+  };
+  socket.on('message', (msg: Buffer, from: RemoteInfo) => {
+    const q = parseQuestion(msg);
+    if (q === undefined) return;
+    queries.push({
+      name: q.name,
+      type: q.type === TYPE_A ? 'A' : q.type === TYPE_AAAA ? 'AAAA' : String(q.type),
+    });
+    reply(msg, from);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const port = socket.address().port;
@@ -69,7 +87,12 @@ export async function startFakeDns(): Promise<FakeDns> {
     server: `127.0.0.1:${port}`,
     queries,
     answer(name, addresses, ttl = 60) {
+      const before = names.get(name.toLowerCase());
       names.set(name.toLowerCase(), { kind: 'answer', addresses, ttl });
+      if (before?.kind === 'held') for (const w of before.waiting) reply(w.msg, w.from);
+    },
+    hold(name) {
+      names.set(name.toLowerCase(), { kind: 'held', waiting: [] });
     },
     silence(name) {
       names.set(name.toLowerCase(), { kind: 'silent' });

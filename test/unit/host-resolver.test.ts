@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HostResolver, parseHostsFile } from '../../src/delivery/host-resolver.js';
 import { startFakeDns } from '../helpers/dns-server.js';
+import { eventually } from '../helpers/events.js';
 
 const open: Array<() => unknown> = [];
 afterEach(async () => {
@@ -146,6 +147,64 @@ describe('a DNS server that never answers', () => {
     // Every one of tenant A's lookups ends at the deadline, queued ones included.
     expect(new Set(await Promise.all(hung))).toEqual(new Set(['ETIMEOUT']));
   }, 10_000);
+});
+
+describe("an owner's turns", () => {
+  it('go on to its next queued lookup when one it started from the queue finds its name answered meanwhile', async () => {
+    const { dns, resolver } = await setup({ realClock: true, deadlineMs: 10_000 });
+    const held = ['h0.test', 'h1.test', 'h2.test', 'h3.test'];
+    for (const name of held) dns.hold(name);
+    dns.hold('x.test');
+    dns.answer('y.test', ['93.184.216.35']);
+    let heldSettled = 0;
+    const running = held.map((name) =>
+      codeOf(resolver.lookup(name, 'a')).finally(() => {
+        heldSettled += 1;
+      }),
+    );
+    // Its 4 turns are taken: these three wait in its queue (x.test twice: neither was under way).
+    const x1 = resolver.lookup('x.test', 'a');
+    const x2 = resolver.lookup('x.test', 'a');
+    const y = resolver.lookup('y.test', 'a');
+    dns.answer('h0.test', ['93.184.216.1']);
+    await eventually(
+      async () => dns.queriesFor('x.test'),
+      (n) => n === 2,
+    );
+    dns.answer('x.test', ['93.184.216.34']);
+    expect(await x1).toEqual(['93.184.216.34']);
+    // The second x.test is answered from the cache without a turn; y.test takes the free one
+    // rather than waiting for one of the held lookups to end.
+    expect(await x2).toEqual(['93.184.216.34']);
+    expect(await y).toEqual(['93.184.216.35']);
+    expect(heldSettled).toBe(1);
+    for (const name of held) dns.answer(name, ['93.184.216.1']);
+    await Promise.all(running);
+  });
+
+  it('give a lookup started from the queue the whole deadline: another owner joining it is not cut short', async () => {
+    const { dns, resolver, clock } = await setup({ deadlineMs: 2_000 });
+    const held = ['h0.test', 'h1.test', 'h2.test', 'h3.test'];
+    for (const name of held) dns.hold(name);
+    dns.hold('z.test');
+    const running = held.map((name) => codeOf(resolver.lookup(name, 'a')));
+    const queued = resolver.lookup('z.test', 'a');
+    // Its waiter has 1 ms of its deadline left when a turn frees up.
+    clock.advance(1_999);
+    dns.answer('h0.test', ['93.184.216.1']);
+    await eventually(
+      async () => dns.queriesFor('z.test'),
+      (n) => n === 2,
+    );
+    // Another tenant asks for the same name: it joins the query under way, which must not time
+    // out (and be cached as a failure for everyone) on what was left of owner a's wait.
+    const joined = resolver.lookup('z.test', 'b');
+    dns.answer('z.test', ['93.184.216.34']);
+    expect(await joined).toEqual(['93.184.216.34']);
+    expect(await queued).toEqual(['93.184.216.34']);
+    for (const name of held) dns.answer(name, ['93.184.216.1']);
+    await Promise.all(running);
+  });
 });
 
 describe('/etc/hosts and localhost', () => {
