@@ -56,8 +56,12 @@ const CACHE_MAX = 10_000;
 /** The hosts file's modification time is looked at most this often. */
 const HOSTS_CHECK_MS = 1_000;
 
-/** c-ares answers that mean "the name has no address", not "DNS is not working". */
-const NO_ADDRESS = new Set(['ENOTFOUND', 'ENODATA']);
+/**
+ * c-ares answers that mean "the name has no address", not "DNS is not working". EBADNAME is a
+ * name DNS cannot carry (a label over 63 bytes, 254 in all), which the URL parser lets through:
+ * getaddrinfo called it ENOTFOUND, and asking again will not help.
+ */
+const NO_ADDRESS = new Set(['ENOTFOUND', 'ENODATA', 'EBADNAME']);
 
 /** Addresses with how long to keep them, or the error code. */
 type Answer = { readonly addresses: readonly string[]; readonly ttlMs: number } | { readonly code: string };

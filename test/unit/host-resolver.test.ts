@@ -246,6 +246,15 @@ describe('/etc/hosts and localhost', () => {
   });
 });
 
+it('rejects a name DNS cannot carry (a label over 63 characters) as having no address, asking nobody', async () => {
+  const { dns, resolver } = await setup();
+  const name = `${'a'.repeat(64)}.test`;
+  const err = (await resolver.lookup(name).catch((e: unknown) => e)) as Error & { code?: string };
+  expect(err.code).toBe('ENOTFOUND');
+  expect(err.message).toBe(`${name} has no address`);
+  expect(dns.queries).toEqual([]);
+});
+
 it('answers an IP literal as itself', async () => {
   const { dns, resolver } = await setup();
   expect(await resolver.lookup('[::1]')).toEqual(['::1']);
