@@ -111,8 +111,10 @@ describe('two projects posting to one origin', () => {
     rx.respond((r) =>
       r.path === '/hang' ? { kind: 'hang' } : { kind: 'wait', release: sleep(400), status: 200 },
     );
+    // A timeout far longer than the test: the victim's events must never wait for one of the
+    // hanging project's attempts to end, however slowly a loaded machine runs them.
     const h = await createHarness(
-      { RELEVO_WEBHOOK_TIMEOUT_MS: '5000', RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,1h' },
+      { RELEVO_WEBHOOK_TIMEOUT_MS: '30000', RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,1h' },
       { worker: true },
     );
     open.push(rx, h);
@@ -135,7 +137,7 @@ describe('two projects posting to one origin', () => {
       );
     }
     // Every victim event arrived before the hanging project's 65th request, which can only be
-    // sent once one of its first 64 times out (5 s): none waited for the hanging project.
+    // sent once one of its first 64 times out (30 s): none waited for the hanging project.
     const order = rx.received.map((r) => r.path);
     expect(order.filter((p) => p === '/ok')).toHaveLength(20);
     expect(order.slice(0, order.lastIndexOf('/ok')).filter((p) => p === '/hang')).toHaveLength(64);
@@ -151,7 +153,7 @@ describe('two projects posting to one origin', () => {
         error: null,
       });
       expect(attempts[0]!.durationMs).toBeGreaterThanOrEqual(400);
-      expect(attempts[0]!.durationMs).toBeLessThan(5000);
+      expect(attempts[0]!.durationMs).toBeLessThan(30_000);
     }
   }, 60_000);
 });
@@ -224,7 +226,14 @@ describe('many slow integrations', () => {
     await pairs(h, healthy, 30);
     await fast.waitFor(30, 15_000);
     expect(Math.max(...slow.map((r) => r.received.length))).toBeLessThanOrEqual(64);
-    // Every slow integration got attempts out too, not only the first eight.
-    for (const r of slow) expect(r.received.length).toBeGreaterThanOrEqual(4);
+    // Every slow integration gets attempts out too, not only the first eight (the last ones'
+    // requests may still be on their way when the healthy events have arrived).
+    for (const r of slow) {
+      await eventually(
+        async () => r.received.length,
+        (n) => n >= 4,
+      );
+    }
+    expect(Math.max(...slow.map((r) => r.received.length))).toBeLessThanOrEqual(64);
   }, 90_000);
 });
