@@ -37,9 +37,13 @@ export interface HostResolverOptions {
   readonly clock?: () => number;
 }
 
-/** 3 s: two tries of 1 s against a server, and a margin; far below the 15 s attempt timeout. */
+/**
+ * 3 s: room for c-ares to ask twice (it asks again 1 s after the first query in older versions,
+ * 2 s in 1.34, Node 20's: its back-off doubles TRY_MS), so one lost UDP packet does not fail a
+ * lookup; far below the 15 s attempt timeout.
+ */
 const DEADLINE_MS = 3_000;
-/** c-ares' wait for one answer before it asks again (or asks the next server). */
+/** c-ares' wait for one answer before it asks again (or asks the next server), before back-off. */
 const TRY_MS = 1_000;
 const TRIES = 2;
 /** Once one family (A or AAAA) has answered, the other gets this much longer, then is dropped. */
