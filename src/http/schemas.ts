@@ -78,6 +78,20 @@ export const ConversationSummary = Type.Object({
   status: StringEnum(['active', 'closed']),
 });
 
+/**
+ * Start's answer: the summary plus, as an extension, the room, which sending to the end user
+ * (§4.10) needs as room_id; without it the panel would have to wait for the event or call §4.8.
+ */
+export const StartedConversation = Type.Object({
+  conversationId: Type.String(),
+  botId: Type.String(),
+  userId: Type.String(),
+  status: StringEnum(['active', 'closed']),
+  roomId: Type.String({
+    description: "Extension: the (bot, end user) room; the send-message route's room_id",
+  }),
+});
+
 /** Error responses every management route may give. */
 export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {};

@@ -130,6 +130,7 @@ describe('/openapi.json', () => {
     expect(Object.keys(deref(ok.properties.data).properties).sort()).toEqual([
       'botId',
       'conversationId',
+      'roomId',
       'status',
       'userId',
     ]);

@@ -180,6 +180,30 @@ describe('success', () => {
     });
   }
 
+  it("needs nothing but start's answer: its roomId, botId and userId make the send's body", async () => {
+    const seeded = await activePair(s, { start: false });
+    const started = await call(h.app, {
+      url: `/v1/external-support/${s.project.id}/conversations/start`,
+      headers: authHeaders(s, 'apiKey'),
+      body: { botId: seeded.botId, userId: seeded.userId },
+    });
+    expect(started.statusCode).toBe(200);
+    const data = started.json().data as Record<string, string>;
+    expect(data.roomId).toBe(seeded.roomId);
+    const res = await send({
+      field: 'messages',
+      object: 'message_event',
+      event_type: 'incoming_message',
+      project_id: s.project.id,
+      room_id: data.roomId,
+      bot_id: data.botId,
+      user_id: data.userId,
+      value: { id: panelId(), type: 'text', content: { body: 'Straight from the answer' } },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().data.conversationId).toBe(data.conversationId);
+  });
+
   it('delivers it to the bot channel, signed with its signingKey, with the documented payload', async () => {
     const p = await activePair();
     const res = await send(bodyFor(p, { content: { body: 'Olá! Em que posso ajudar? 🙂' } }));

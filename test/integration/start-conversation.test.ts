@@ -59,8 +59,11 @@ describe('success', () => {
         expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
         const body = res.json();
         expect(body.data.conversationId).toMatch(/^conv_[0-9a-z]{26}$/);
+        // roomId is relevo's addition, last, so the seed's four fields keep their order.
+        const room = await h.store.queries.getRoomByPair(pair.botId, pair.userId);
+        expect(room?.id).toMatch(/^room_[0-9a-z]{26}$/);
         expect(res.body).toBe(
-          `{"message":["Conversation started successfully"],"statusMessage":"success","status":1,"data":{"conversationId":"${body.data.conversationId}","botId":"${pair.botId}","userId":"${pair.userId}","status":"active"}}`,
+          `{"message":["Conversation started successfully"],"statusMessage":"success","status":1,"data":{"conversationId":"${body.data.conversationId}","botId":"${pair.botId}","userId":"${pair.userId}","status":"active","roomId":"${room?.id}"}}`,
         );
       });
     }

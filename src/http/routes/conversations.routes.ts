@@ -18,6 +18,7 @@ import {
   errorResponses,
   ProjectParams,
   StartConversationBody,
+  StartedConversation,
   StringEnum,
   successEnvelope,
 } from '../schemas.js';
@@ -169,7 +170,7 @@ export function conversationRoutes(app: FastifyInstance, deps: RouteDeps): void 
         params: ProjectParams,
         body: StartConversationBody,
         response: {
-          200: successEnvelope(ConversationSummary, 'Conversation started successfully'),
+          200: successEnvelope(StartedConversation, 'Conversation started successfully'),
           ...errorResponses(404, 409, 422),
         },
       },
@@ -200,6 +201,7 @@ export function conversationRoutes(app: FastifyInstance, deps: RouteDeps): void 
         botId: conversation.botId,
         userId: conversation.userId,
         status: conversation.state,
+        roomId: conversation.roomId,
       });
     },
   );
