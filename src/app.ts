@@ -12,7 +12,7 @@ import type { Config } from './config.js';
 import { HostResolver } from './delivery/host-resolver.js';
 import { parseAllowList } from './delivery/network-policy.js';
 import { ApiError } from './errors.js';
-import { authenticate } from './http/auth.js';
+import { adminAuthenticator, authenticate } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerJsonParser } from './http/json-body-parser.js';
@@ -119,7 +119,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         securitySchemes: {
           apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
           basic: { type: 'http', scheme: 'basic', description: 'base64(clientId:clientSecret)' },
-          adminToken: { type: 'http', scheme: 'bearer', description: 'RELEVO_ADMIN_TOKEN (admin API only)' },
+          adminToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'The admin token: RELEVO_ADMIN_TOKEN, or the one printed at the first start (admin API only)',
+          },
         },
       },
       security: [{ apiKey: [] }, { basic: [] }],
@@ -173,18 +178,27 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     );
   }
 
-  // Without a token the admin API does not exist at all: /admin/* is an unknown route (404).
-  const adminToken = deps.config.adminToken;
-  if (adminToken !== undefined) {
+  if (deps.config.adminApiOff) {
+    // Turned off on purpose: every /admin path says so and how to turn it on, rather than
+    // answering as if the path were mistyped (route_not_found).
+    const off = async (): Promise<never> => {
+      throw new ApiError(
+        'admin_api_disabled',
+        'The admin API is off on this server (RELEVO_ADMIN_TOKEN=off).',
+      );
+    };
+    // In onRequest, so a body that is not JSON gets the same answer.
+    for (const url of ['/admin', '/admin/*'])
+      server.all(url, { schema: { hide: true }, onRequest: off }, off);
+  } else {
+    const authenticate = adminAuthenticator(deps.config.adminToken, deps.store.queries);
     await server.register(
       async (scope) => {
-        adminRoutes(scope, { ...routeDeps, adminToken });
+        adminRoutes(scope, { ...routeDeps, authenticate });
         // After adminRoutes: its token check is a hook of this scope.
         adminLifecycleRoutes(scope, routeDeps);
       },
-      {
-        prefix: '/admin/v1',
-      },
+      { prefix: '/admin/v1' },
     );
   }
 

@@ -13,7 +13,13 @@ export interface Config {
   readonly host: string;
   /** `sqlite:<path>` or `postgres://…` */
   readonly databaseUrl: string;
+  /**
+   * The admin API's bearer token from RELEVO_ADMIN_TOKEN; undefined: the token stored in the
+   * database (created at the first start) is the one, unless `adminApiOff`.
+   */
   readonly adminToken: string | undefined;
+  /** RELEVO_ADMIN_TOKEN=off: no admin API at all; its paths answer admin_api_disabled. */
+  readonly adminApiOff: boolean;
   /** CIDRs and host names exempt from the webhook network policy. */
   readonly webhookAllow: readonly string[];
   readonly webhookTimeoutMs: number;
@@ -235,10 +241,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `LOG_LEVEL=${JSON.stringify(logLevel)} is not a level; use one of ${LOG_LEVELS.join(', ')}.`,
     );
   }
-  const adminToken = env.RELEVO_ADMIN_TOKEN === '' ? undefined : env.RELEVO_ADMIN_TOKEN;
+  const adminApiOff = env.RELEVO_ADMIN_TOKEN?.trim().toLowerCase() === 'off';
+  const adminToken = env.RELEVO_ADMIN_TOKEN === '' || adminApiOff ? undefined : env.RELEVO_ADMIN_TOKEN;
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError(
-      'RELEVO_ADMIN_TOKEN is shorter than 16 characters; use a long random value (e.g. `openssl rand -hex 32`).',
+      'RELEVO_ADMIN_TOKEN is shorter than 16 characters; use a long random value (e.g. `openssl rand -hex 32`), or off to turn the admin API off.',
     );
   }
   const headersTimeoutMs = int('RELEVO_HEADERS_TIMEOUT_MS', get('RELEVO_HEADERS_TIMEOUT_MS'), 100, 600_000);
@@ -255,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: get('HOST'),
     databaseUrl: databaseUrl(get('DATABASE_URL')),
     adminToken,
+    adminApiOff,
     webhookAllow: get('RELEVO_WEBHOOK_ALLOW')
       .split(',')
       .map((s) => s.trim())

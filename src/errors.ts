@@ -42,9 +42,9 @@ export const CATALOGUE = {
     status: 401,
     message: 'Unauthorized',
     developer: {
-      en: 'The admin API needs Authorization: Bearer <RELEVO_ADMIN_TOKEN>, the token the server was started with; project credentials (x-api-key, Basic) are not accepted here.',
-      es: 'La API de administración requiere Authorization: Bearer <RELEVO_ADMIN_TOKEN>, el token con el que se inició el servidor; las credenciales de proyecto (x-api-key, Basic) no sirven aquí.',
-      pt: 'A API de administração exige Authorization: Bearer <RELEVO_ADMIN_TOKEN>, o token com que o servidor foi iniciado; credenciais de projeto (x-api-key, Basic) não valem aqui.',
+      en: 'The admin API needs Authorization: Bearer <admin token>: RELEVO_ADMIN_TOKEN when the server was started with it, else the token its first start printed (`relevo admin-token reset` makes a new one); project credentials (x-api-key, Basic) are not accepted here.',
+      es: 'La API de administración requiere Authorization: Bearer <token de administración>: RELEVO_ADMIN_TOKEN si el servidor se inició con él, si no el token que mostró su primer inicio (`relevo admin-token reset` crea uno nuevo); las credenciales de proyecto (x-api-key, Basic) no sirven aquí.',
+      pt: 'A API de administração exige Authorization: Bearer <token de administração>: RELEVO_ADMIN_TOKEN se o servidor foi iniciado com ele, senão o token que o primeiro início mostrou (`relevo admin-token reset` cria um novo); credenciais de projeto (x-api-key, Basic) não valem aqui.',
     },
     client: {
       en: 'You are not allowed to do this.',
@@ -314,6 +314,20 @@ export const CATALOGUE = {
       en: 'The request is too large.',
       es: 'La solicitud es demasiado grande.',
       pt: 'A solicitação é grande demais.',
+    },
+  },
+  admin_api_disabled: {
+    status: 404,
+    message: 'Admin API disabled',
+    developer: {
+      en: 'The admin API is off on this server. Turn it on by starting it without RELEVO_ADMIN_TOKEN=off (or with RELEVO_ADMIN_TOKEN set to a token of at least 16 characters); if its database has no admin token, `relevo admin-token reset` creates one.',
+      es: 'La API de administración está desactivada en este servidor. Actívala iniciándolo sin RELEVO_ADMIN_TOKEN=off (o con RELEVO_ADMIN_TOKEN con un token de al menos 16 caracteres); si su base de datos no tiene token de administración, `relevo admin-token reset` crea uno.',
+      pt: 'A API de administração está desativada neste servidor. Ative-a iniciando-o sem RELEVO_ADMIN_TOKEN=off (ou com RELEVO_ADMIN_TOKEN com um token de pelo menos 16 caracteres); se o banco de dados não tiver token de administração, `relevo admin-token reset` cria um.',
+    },
+    client: {
+      en: 'The requested resource could not be found.',
+      es: 'No se encontró el recurso solicitado.',
+      pt: 'O recurso solicitado não foi encontrado.',
     },
   },
   project_not_found: {

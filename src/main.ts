@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import pino, { type Logger } from 'pino';
 import { type App, buildApp } from './app.js';
+import { type AdminTokenState, ensureAdminToken } from './auth/admin-token.js';
 import type { Config } from './config.js';
 import { type DeliveryWorker, startDeliveryWorker } from './delivery/delivery-worker.js';
 import { openStore } from './storage/open-store.js';
@@ -63,9 +64,11 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     onBackgroundError: (err) => logger.warn({ err }, 'database background task failed; retrying'),
   });
   let app: App;
+  let adminToken: AdminTokenState | undefined;
   try {
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ versions: applied }, 'database migrated');
+    adminToken = await prepareAdminToken(config, store);
     app = await buildApp({ config, store, logger });
   } catch (e) {
     await store.close();
@@ -91,13 +94,13 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
       version: VERSION,
       role: config.role,
       database: store.dialect,
-      adminApi: config.adminToken !== undefined,
+      adminApi:
+        config.role !== 'worker' &&
+        (config.adminToken !== undefined || adminToken?.kind === 'created' || adminToken?.kind === 'exists'),
     },
     'relevo listening',
   );
-  if (config.adminToken === undefined) {
-    logger.info('admin API is off; set RELEVO_ADMIN_TOKEN to turn it on');
-  }
+  logAdminApi(logger, config, adminToken, port);
   if (config.encryptionKey === undefined) {
     logger.warn(
       'RELEVO_ENCRYPTION_KEY is not set: webhook signing secrets and credentials are stored unencrypted; set it to 32 random bytes (openssl rand -hex 32)',
@@ -137,6 +140,46 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   };
 
   return { app, store, logger, worker, url, port, stop };
+}
+
+/**
+ * Without RELEVO_ADMIN_TOKEN, the admin API uses the database's token: the first server to start
+ * on a fresh database creates it (undefined: this process serves no admin API, or has its token
+ * from the environment).
+ */
+async function prepareAdminToken(config: Config, store: Store): Promise<AdminTokenState | undefined> {
+  if (config.role === 'worker' || config.adminApiOff || config.adminToken !== undefined) return undefined;
+  return ensureAdminToken(store.queries, Date.now());
+}
+
+/** The start-up lines about the admin API: whether it is on, and how to use or turn it on. */
+function logAdminApi(logger: Logger, config: Config, state: AdminTokenState | undefined, port: number): void {
+  if (config.role === 'worker') return;
+  if (config.adminApiOff) {
+    logger.info(
+      'admin API is off (RELEVO_ADMIN_TOKEN=off); to turn it on, unset RELEVO_ADMIN_TOKEN (the database token) or set it to a token of 16 characters or more',
+    );
+    return;
+  }
+  if (state === undefined) return;
+  if (state.kind === 'none') {
+    logger.info(
+      'admin API is off: this database has no admin token; run `relevo admin-token reset` to create one (or set RELEVO_ADMIN_TOKEN)',
+    );
+    return;
+  }
+  if (state.kind === 'exists') {
+    logger.info(
+      'admin API is on with the token printed at the first start; lost it? `relevo admin-token reset` prints a new one',
+    );
+    return;
+  }
+  // The only time the token exists in clear: a warning, so it shows at LOG_LEVEL=warn too.
+  const host = ['0.0.0.0', '::', ''].includes(config.host) ? 'localhost' : config.host;
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.warn(
+    `admin API token created (first start; shown only this once): ${state.token} — in another terminal: export RELEVO_ADMIN_TOKEN=${state.token} then: curl -H "Authorization: Bearer $RELEVO_ADMIN_TOKEN" ${base}/admin/v1/projects — lost it? \`relevo admin-token reset\` prints a new one`,
+  );
 }
 
 /** The responses not yet finished, so shutdown can mark them as the last on their connection. */

@@ -21,6 +21,7 @@ import {
 } from '../http/routes/admin.routes.js';
 import { MIGRATIONS } from '../storage/migrations/index.js';
 import { openStore } from '../storage/open-store.js';
+import { ADMIN_TOKEN_COMMANDS } from './admin-token-command.js';
 import { optionString, withStore } from './cli-store.js';
 import type { CliContext } from './context.js';
 import { CONVERSATION_COMMANDS } from './conversation-commands.js';
@@ -288,6 +289,7 @@ export const COMMANDS: readonly Command[] = [
   ...LIFECYCLE_COMMANDS,
   ...CONVERSATION_COMMANDS,
   ...INTEGRATION_COMMANDS,
+  ...ADMIN_TOKEN_COMMANDS,
 ];
 
 /** The JSON in a rules file; a file that is not JSON is a bad value (exit 2), like bad rules. */

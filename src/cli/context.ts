@@ -6,6 +6,8 @@ export interface CliContext {
   config(): Config;
   /** One line of human-readable output on stdout. */
   out(line: string): void;
+  /** One line on stderr: a note for the person, kept out of what scripts read from stdout. */
+  err(line: string): void;
   /** One JSON value on stdout: what scripts parse. */
   printJson(value: unknown): void;
   /** Where `serve` hears SIGTERM and SIGINT; the process when absent. */

@@ -187,6 +187,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       return config;
     },
     out,
+    err,
     printJson: (value) => out(io.isTty === true ? JSON.stringify(value, null, 2) : JSON.stringify(value)),
     signals: io.signals,
   };

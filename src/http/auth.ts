@@ -7,10 +7,12 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { checkStoredAdminToken } from '../auth/admin-token.js';
 import type { CredentialCache } from '../auth/credential-cache.js';
 import { credentialIdOfApiKey, verifySecret } from '../auth/credential-secrets.js';
 import type { Credential } from '../domain/types.js';
 import { ApiError } from '../errors.js';
+import type { Queries } from '../storage/store.js';
 import { authenticated } from './rate-limit.js';
 
 declare module 'fastify' {
@@ -58,23 +60,54 @@ export async function authenticate(
   return credential;
 }
 
+/** The bearer token a request presents ('' when none). */
+function bearerOf(request: FastifyRequest): string {
+  const m = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
+  return m?.[1]?.trim() ?? '';
+}
+
 /** Checks `Authorization: Bearer <RELEVO_ADMIN_TOKEN>` in constant time. */
 export function authenticateAdmin(request: FastifyRequest, adminToken: string): void {
-  const header = request.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(header);
-  const given = Buffer.from(m?.[1]?.trim() ?? '', 'utf8');
+  const given = Buffer.from(bearerOf(request), 'utf8');
   const expected = Buffer.from(adminToken, 'utf8');
   // Compare equal-length buffers so the time does not depend on where they differ.
   const same = given.length === expected.length && timingSafeEqual(given, expected);
   // Its own code: the developer messages of `unauthorized` point at project credentials, which
   // the admin API does not take.
-  if (!same) {
-    throw new ApiError(
-      'admin_unauthorized',
-      m === null
-        ? 'The admin API needs Authorization: Bearer <RELEVO_ADMIN_TOKEN>.'
-        : 'The bearer token is not RELEVO_ADMIN_TOKEN.',
-    );
-  }
+  if (!same) throw adminUnauthorized(given.length === 0);
   authenticated(request);
+}
+
+function adminUnauthorized(missing: boolean): ApiError {
+  return new ApiError(
+    'admin_unauthorized',
+    missing
+      ? 'The admin API needs Authorization: Bearer <admin token>.'
+      : 'The bearer token is not the admin token.',
+  );
+}
+
+/**
+ * How the admin API checks its callers: against RELEVO_ADMIN_TOKEN when it is set, else against
+ * the token stored in the database (read at every call, so `relevo admin-token reset` takes
+ * effect on every node at once; the admin API is rarely called). A database without a token
+ * means the admin API is off.
+ */
+export function adminAuthenticator(
+  adminToken: string | undefined,
+  queries: Queries,
+): (request: FastifyRequest) => Promise<void> {
+  if (adminToken !== undefined) return async (request) => authenticateAdmin(request, adminToken);
+  return async (request) => {
+    const given = bearerOf(request);
+    const outcome = await checkStoredAdminToken(queries, given);
+    if (outcome === 'none') {
+      throw new ApiError(
+        'admin_api_disabled',
+        'The admin API is off: its database has no admin token. Run `relevo admin-token reset` to create one, or set RELEVO_ADMIN_TOKEN.',
+      );
+    }
+    if (outcome === 'wrong') throw adminUnauthorized(given === '');
+    authenticated(request);
+  };
 }

@@ -48,6 +48,7 @@ import {
 } from './rows.js';
 import { PLAINTEXT, type SecretBox } from './secret-box.js';
 import type {
+  AdminTokenRow,
   ConversationFilter,
   EndUserPatch,
   EventClaim,
@@ -741,6 +742,29 @@ export class SqlQueries implements Queries {
        ON CONFLICT (bot_id) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at`,
       botId,
       rulesJson,
+      at,
+    );
+  }
+
+  async getAdminToken(): Promise<AdminTokenRow | undefined> {
+    const row = await this.x.one<{ token_hash: string | null; created_at: number | string }>(
+      'SELECT token_hash, created_at FROM admin_token WHERE id = 1',
+    );
+    return row === undefined ? undefined : { hash: row.token_hash, createdAt: Number(row.created_at) };
+  }
+  async createAdminToken(hash: string, at: number): Promise<boolean> {
+    const inserted = await this.x.run(
+      'INSERT INTO admin_token (id, token_hash, created_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING',
+      hash,
+      at,
+    );
+    return inserted === 1;
+  }
+  async replaceAdminToken(hash: string, at: number): Promise<void> {
+    await this.x.run(
+      `INSERT INTO admin_token (id, token_hash, created_at) VALUES (1, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at`,
+      hash,
       at,
     );
   }

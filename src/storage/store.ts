@@ -241,10 +241,24 @@ export interface Queries {
   /** Deletes records past their retention; returns how many. */
   purgeIdempotencyKeys(now: number): Promise<number>;
 
+  // --- the admin API's stored token (when RELEVO_ADMIN_TOKEN is not set) ---
+
+  /** The stored token: its hash (null: none, the admin API is off), or undefined before the first. */
+  getAdminToken(): Promise<AdminTokenRow | undefined>;
+  /** Stores the first token; false, and nothing written, when a row exists (another node won). */
+  createAdminToken(hash: string, at: number): Promise<boolean>;
+  /** Stores a token in place of any other (the previous one stops working). */
+  replaceAdminToken(hash: string, at: number): Promise<void>;
+
   // --- the delivery log ---
   listEvents(projectId: string, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEvent>>;
   /** Makes events due now for a new delivery cycle (attempt count reset); returns how many. */
   requeueEvents(projectId: string, select: RequeueSelection, now: number): Promise<number>;
+}
+
+export interface AdminTokenRow {
+  readonly hash: string | null;
+  readonly createdAt: number;
 }
 
 export interface EventClaim {

@@ -62,6 +62,7 @@ const SUBCOMMANDS = [
   'bots channel',
   'users create',
   'users list',
+  'admin-token reset',
 ];
 
 describe('relevo: help and usage errors', () => {
@@ -508,16 +509,25 @@ async function seedProject(): Promise<{
 
 const startPath = (pid: string) => `/v1/external-support/${pid}/conversations/start`;
 
+/** The token of the first-start log line (a warning, level 40), which must be there. */
+function firstRunToken(served: Served): string {
+  const line = served.lines.find((l) => String(l.msg).startsWith('admin API token created'));
+  expect(line?.level).toBe(40);
+  const token = /export RELEVO_ADMIN_TOKEN=(rlva_[A-Za-z0-9_-]{43}) /.exec(String(line?.msg))?.[1];
+  expect(token).toBeDefined();
+  return token ?? '';
+}
+
 describe('relevo serve', () => {
   it('serves what the CLI created, sees a CLI revocation within a second (the credential cache), and drains an in-flight request on SIGTERM', async () => {
     const seed = await seedProject();
     const spare = await json(['credentials', 'create', seed.pid]);
     const served = await startServer();
-    expect(served.lines.some((l) => l.msg === 'admin API is off; set RELEVO_ADMIN_TOKEN to turn it on')).toBe(
-      true,
-    );
+    // First start on this database without RELEVO_ADMIN_TOKEN: a token, shown once, as a warning.
+    const token = firstRunToken(served);
     const listening = served.lines.find((l) => l.msg === 'relevo listening');
     expect(listening?.address).toBe(`http://127.0.0.1:${served.port}`);
+    expect(listening?.adminApi).toBe(true);
 
     const key = { 'x-api-key': seed.apiKey };
     const first = await post(served.port, startPath(seed.pid), key, {
@@ -527,14 +537,21 @@ describe('relevo serve', () => {
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ status: 1, data: { botId: seed.bot, userId: seed.users[0] } });
 
-    // The admin API is off: /admin/* does not exist.
-    const admin = await post(
+    // The admin API takes that token, and only it.
+    const wrong = await post(
       served.port,
       '/admin/v1/projects',
       { authorization: 'Bearer whatever-token-1234' },
-      {},
+      { name: 'Nope' },
     );
-    expect(admin.status).toBe(404);
+    expect(wrong.status).toBe(401);
+    const admin = await post(
+      served.port,
+      '/admin/v1/projects',
+      { authorization: `Bearer ${token}` },
+      { name: 'Yes' },
+    );
+    expect(admin.status).toBe(201);
 
     // Revoked by another process: refused once the node's credential cache lets go of the row
     // (CREDENTIAL_TTL_MS; revocations through the node's own admin API are immediate).
@@ -602,6 +619,51 @@ describe('relevo serve', () => {
     expect(created.body).toMatchObject({ name: 'Over HTTP' });
     served.child.kill('SIGINT');
     expect(await served.exited).toBe(0);
+  });
+
+  it('admin-token reset: a new token on stdout alone, taken by the next start; RELEVO_ADMIN_TOKEN=off turns the API off', async () => {
+    const db = { DATABASE_URL: `sqlite:${join(dir ?? '', 'reset.db')}` };
+    const first = await startServer(db);
+    const printed = firstRunToken(first);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const reset = await relevo(['admin-token', 'reset'], db);
+    expect(reset.code).toBe(0);
+    expect(reset.stderr).toBe('');
+    expect(reset.stdout).toMatch(/^rlva_[A-Za-z0-9_-]{43}\n$/);
+    const token = reset.stdout.trim();
+    expect(token).not.toBe(printed);
+
+    const again = await startServer(db);
+    expect(again.lines.some((l) => String(l.msg).startsWith('admin API token created'))).toBe(false);
+    expect(
+      again.lines.some((l) =>
+        String(l.msg).startsWith('admin API is on with the token printed at the first start'),
+      ),
+    ).toBe(true);
+    const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+    expect((await post(again.port, '/admin/v1/projects', bearer(printed), { name: 'Old' })).status).toBe(401);
+    expect((await post(again.port, '/admin/v1/projects', bearer(token), { name: 'New' })).status).toBe(201);
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+
+    const off = await startServer({ ...db, RELEVO_ADMIN_TOKEN: 'off' });
+    expect(off.lines.find((l) => l.msg === 'relevo listening')?.adminApi).toBe(false);
+    expect(off.lines.some((l) => String(l.msg).startsWith('admin API is off (RELEVO_ADMIN_TOKEN=off)'))).toBe(
+      true,
+    );
+    const refused = await post(off.port, '/admin/v1/projects', bearer(token), { name: 'Off' });
+    expect(refused.status).toBe(404);
+    expect(refused.body).toMatchObject({ error: { code: 'admin_api_disabled' } });
+    off.child.kill('SIGTERM');
+    expect(await off.exited).toBe(0);
+
+    // With RELEVO_ADMIN_TOKEN set, a reset still works and says the servers will not use it.
+    const noted = await relevo(['admin-token', 'reset'], { ...db, RELEVO_ADMIN_TOKEN: 'off' });
+    expect(noted.code).toBe(0);
+    expect(noted.stdout).toMatch(/^rlva_[A-Za-z0-9_-]{43}\n$/);
+    expect(noted.stderr).toContain('RELEVO_ADMIN_TOKEN is set in this environment');
   });
 
   it('a second signal during the drain exits 1 at once', async () => {

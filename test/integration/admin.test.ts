@@ -137,10 +137,10 @@ describe('admin API: authentication', () => {
   });
 });
 
-describe('admin API switched off (no RELEVO_ADMIN_TOKEN)', () => {
+describe('admin API switched off (RELEVO_ADMIN_TOKEN=off)', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await createHarness({ RELEVO_ADMIN_TOKEN: '' });
+    h = await createHarness({ RELEVO_ADMIN_TOKEN: 'off' });
   });
   afterAll(async () => h.close());
 
@@ -149,10 +149,31 @@ describe('admin API switched off (no RELEVO_ADMIN_TOKEN)', () => {
     ['POST', '/admin/v1/projects'],
     ['DELETE', '/admin/v1/projects/prj_x/credentials/cred_x'],
     ['GET', '/admin/anything'],
-  ] as const)('%s %s → 404 route_not_found, whatever the token', async (method, url) => {
+    ['GET', '/admin'],
+  ] as const)('%s %s → 404 admin_api_disabled, whatever the token', async (method, url) => {
     const payload = method === 'POST' ? { name: 'x' } : undefined;
-    expectError(await call(h, method, url, payload), 404, 'route_not_found');
-    expectError(await call(h, method, url, payload, {}), 404, 'route_not_found');
+    for (const headers of [AUTH, {}]) {
+      const res = await call(h, method, url, payload, headers);
+      expectError(res, 404, 'admin_api_disabled');
+      const error = res.body.error as { description: string; developerMessages: { en: string } };
+      expect(error.description).toBe('The admin API is off on this server (RELEVO_ADMIN_TOKEN=off).');
+      expect(error.developerMessages.en).toContain('RELEVO_ADMIN_TOKEN');
+    }
+  });
+
+  it('says so before reading the body: a body that is not JSON gets the same answer', async () => {
+    const res = await h.app.server.inject({
+      method: 'POST',
+      url: '/admin/v1/projects',
+      headers: { 'content-type': 'application/json' },
+      payload: '{not json',
+    });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe('admin_api_disabled');
+  });
+
+  it('leaves other unknown paths to route_not_found', async () => {
+    expectError(await call(h, 'GET', '/administrator', undefined, {}), 404, 'route_not_found');
   });
 
   it('leaves the admin routes out of the OpenAPI document', async () => {

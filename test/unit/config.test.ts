@@ -17,6 +17,7 @@ describe('defaults', () => {
       host: '0.0.0.0',
       databaseUrl: 'sqlite:./data/relevo.db',
       adminToken: undefined,
+      adminApiOff: false,
       webhookAllow: [],
       webhookTimeoutMs: 15_000,
       webhookRetryScheduleMs: [
@@ -52,6 +53,19 @@ describe('defaults', () => {
   it('treat an empty variable as unset', () => {
     const env = Object.fromEntries(Object.keys(DEFAULTS).map((k) => [k, '']));
     expect(loadConfig({ ...env, RELEVO_ADMIN_TOKEN: '' })).toEqual(loadConfig({}));
+  });
+
+  it('turn the admin API off with RELEVO_ADMIN_TOKEN=off, in any case, never as a token', () => {
+    for (const off of ['off', 'OFF', ' Off ']) {
+      expect(loadConfig({ RELEVO_ADMIN_TOKEN: off })).toMatchObject({
+        adminToken: undefined,
+        adminApiOff: true,
+      });
+    }
+    expect(loadConfig({ RELEVO_ADMIN_TOKEN: 'off'.repeat(6) })).toMatchObject({
+      adminToken: 'off'.repeat(6),
+      adminApiOff: false,
+    });
   });
 
   it('read only the environment passed in', () => {
@@ -90,6 +104,7 @@ describe('valid values', () => {
       host: '127.0.0.1',
       databaseUrl: 'sqlite:/var/lib/relevo/relevo.db',
       adminToken: 'x'.repeat(16),
+      adminApiOff: false,
       webhookAllow: ['127.0.0.0/8', '::1', 'localhost'],
       webhookTimeoutMs: 2500,
       webhookRetryScheduleMs: [0, 1000],

@@ -11,7 +11,7 @@
  * use the error envelope like every other route.
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CredentialCache } from '../../auth/credential-cache.js';
 import type { MintedCredential } from '../../auth/credential-secrets.js';
 import { type BotRules, DEFAULT_RULES } from '../../bot/rule-bot.js';
@@ -40,7 +40,6 @@ import {
 import type { Bot, BotChannelConfig, ChannelKind, Credential } from '../../domain/types.js';
 import { ApiError, validationError } from '../../errors.js';
 import type { Page, PageRequest, Queries, Store } from '../../storage/store.js';
-import { authenticateAdmin } from '../auth.js';
 import { ErrorEnvelope, StringEnum } from '../schemas.js';
 import type { RouteDeps } from './route-deps.js';
 
@@ -583,10 +582,14 @@ const ADMIN = { tags: ['admin'], security: [{ adminToken: [] }] };
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Registered under /admin/v1 by buildApp, only when RELEVO_ADMIN_TOKEN is set. The replies go
- * through the response schemas' serialisers, which also keep any unlisted property out.
+ * Registered under /admin/v1 by buildApp unless RELEVO_ADMIN_TOKEN=off; `authenticate` checks
+ * the bearer token. The replies go through the response schemas' serialisers, which also keep
+ * any unlisted property out.
  */
-export function adminRoutes(app: FastifyInstance, deps: RouteDeps & { adminToken: string }): void {
+export function adminRoutes(
+  app: FastifyInstance,
+  deps: RouteDeps & { authenticate: (request: FastifyRequest) => Promise<void> },
+): void {
   const ctx: AdminContext = {
     store: deps.store,
     clock: deps.clock,
@@ -595,9 +598,7 @@ export function adminRoutes(app: FastifyInstance, deps: RouteDeps & { adminToken
     credentials: deps.credentials,
   };
 
-  app.addHook('onRequest', async (request) => {
-    authenticateAdmin(request, deps.adminToken);
-  });
+  app.addHook('onRequest', deps.authenticate);
   // A POST without a body is treated as `{}`, so the answer names the missing fields.
   app.addHook('preValidation', async (request) => {
     if (request.method === 'POST' && request.body === undefined) request.body = {};

@@ -11,6 +11,7 @@ import { m0004Idempotency } from './0004-idempotency.js';
 import { m0005IdempotencyHolder } from './0005-idempotency-holder.js';
 import { m0006IntegrationDisabledAt } from './0006-integration-disabled-at.js';
 import { m0007SoftDelete } from './0007-soft-delete.js';
+import { m0008AdminToken } from './0008-admin-token.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Statement = string | Readonly<Record<Dialect, string>>;
@@ -29,6 +30,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0005IdempotencyHolder,
   m0006IntegrationDisabledAt,
   m0007SoftDelete,
+  m0008AdminToken,
 ];
 
 export function statementFor(s: Statement, dialect: Dialect): string {
