@@ -28,6 +28,7 @@ import { CONVERSATION_COMMANDS } from './conversation-commands.js';
 import { DELIVERY_COMMANDS } from './delivery-commands.js';
 import { INTEGRATION_COMMANDS } from './integration-commands.js';
 import { LIFECYCLE_COMMANDS } from './lifecycle-commands.js';
+import { RECEIVE_COMMAND } from './receive-command.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -120,6 +121,7 @@ export const COMMANDS: readonly Command[] = [
       }
     },
   },
+  RECEIVE_COMMAND,
   {
     name: 'projects create',
     summary: 'Create a project and its first credential (secrets are printed once)',

@@ -51,6 +51,7 @@ async function json(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<R
 const SUBCOMMANDS = [
   'serve',
   'migrate',
+  'receive',
   'projects create',
   'projects list',
   'projects show',

@@ -1,0 +1,129 @@
+/**
+ * `relevo receive`: a webhook receiver for trying relevo out, with no code of one's own. It
+ * listens on loopback only, prints every request it gets (method, path, event, whether
+ * X-Jelou-Signature verifies with --secret, and the body), and answers 200.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { verifyJelouSignature } from '../delivery/signer.js';
+import { validationError } from '../errors.js';
+import { optionString } from './cli-store.js';
+import type { Command } from './commands.js';
+
+/** Loopback only: this receiver is for one machine, and prints whatever it is sent. */
+const HOST = '127.0.0.1';
+const DEFAULT_PORT = 4000;
+/** relevo's own bodies are at most ~1 MiB (RELEVO_BODY_LIMIT_BYTES); anything far larger is refused. */
+const BODY_MAX_BYTES = 4 * 1024 * 1024;
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_PORT;
+  const port = /^\d{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(port >= 0 && port <= 65535))
+    throw validationError({ port: ['must be a whole number from 0 to 65535'] });
+  return port;
+}
+
+function signatureNote(
+  raw: Buffer,
+  header: string | string[] | undefined,
+  secret: string | undefined,
+): string {
+  if (header === undefined) return 'X-Jelou-Signature missing';
+  if (secret === undefined) return 'X-Jelou-Signature not checked (no --secret)';
+  return verifyJelouSignature(raw, header, secret)
+    ? 'X-Jelou-Signature verified'
+    : 'X-Jelou-Signature WRONG: not signed with this --secret';
+}
+
+/** The body for reading: JSON indented, anything else as it came. */
+function describeBody(raw: Buffer): { label: string; text: string } {
+  const text = raw.toString('utf8');
+  try {
+    const value = JSON.parse(text) as unknown;
+    const fields = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+    const label = [fields.event, fields.event_type].find((v) => typeof v === 'string') ?? '';
+    return { label: String(label), text: JSON.stringify(value, null, 2) };
+  } catch {
+    return { label: '', text };
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= BODY_MAX_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => done(size > BODY_MAX_BYTES ? undefined : Buffer.concat(chunks)));
+    req.on('error', fail);
+  });
+}
+
+export const RECEIVE_COMMAND: Command = {
+  name: 'receive',
+  summary: 'Run a local webhook receiver that prints every event and checks its signature',
+  args: [],
+  usage: '[--port <port>] [--secret <signingSecret>]',
+  options: { port: { type: 'string' }, secret: { type: 'string' } },
+  optionHelp: [
+    ['--port <port>', `port on ${HOST} to listen on (default ${DEFAULT_PORT}; 0 picks a free one)`],
+    ['--secret <signingSecret>', "the integration's signingSecret, to check each X-Jelou-Signature"],
+  ],
+  details:
+    `Listens on ${HOST} only and answers 200 to every request, printing it first: method, path,\n` +
+    'event, whether X-Jelou-Signature verifies with --secret, and the body. Point an\n' +
+    "integration's webhookUrl at it (e.g. http://127.0.0.1:4000/webhooks); relevo delivers\n" +
+    'there once RELEVO_WEBHOOK_ALLOW lets it (e.g. RELEVO_WEBHOOK_ALLOW=127.0.0.1). Stops on\n' +
+    'SIGINT (Ctrl-C) or SIGTERM.',
+  async run(ctx, args) {
+    const port = parsePort(optionString(args, 'port'));
+    const secret = optionString(args, 'secret');
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      readBody(req).then(
+        (raw) => {
+          if (raw === undefined) {
+            ctx.out(`${req.method} ${req.url} · refused: body over ${BODY_MAX_BYTES} bytes`);
+            res.writeHead(413, { 'content-type': 'text/plain' }).end('too large');
+            return;
+          }
+          const { label, text } = describeBody(raw);
+          const head = [
+            `${req.method} ${req.url}`,
+            label,
+            signatureNote(raw, req.headers['x-jelou-signature'], secret),
+          ];
+          ctx.out(head.filter((part) => part !== '').join(' · '));
+          if (text !== '') ctx.out(text);
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        },
+        () => res.destroy(),
+      );
+    });
+    await new Promise<void>((done, fail) => {
+      server.once('error', fail);
+      server.listen(port, HOST, () => done());
+    });
+    const { port: bound } = server.address() as AddressInfo;
+    ctx.out(
+      `relevo receive: listening on http://${HOST}:${bound}/ (answers 200 to everything; Ctrl-C stops)`,
+    );
+    if (secret === undefined) ctx.out('relevo receive: no --secret given: signatures are not checked');
+
+    const source = ctx.signals ?? process;
+    await new Promise<void>((done) => {
+      const stop = () => {
+        source.off('SIGINT', stop);
+        source.off('SIGTERM', stop);
+        done();
+      };
+      source.on('SIGINT', stop);
+      source.on('SIGTERM', stop);
+    });
+    server.closeAllConnections();
+    await new Promise<void>((done) => server.close(() => done()));
+    return 0;
+  },
+};
