@@ -42,9 +42,9 @@ export const CATALOGUE = {
     status: 401,
     message: 'Unauthorized',
     developer: {
-      en: 'The admin API needs Authorization: Bearer <admin token>: RELEVO_ADMIN_TOKEN when the server was started with it, else the token its first start printed (`relevo admin-token reset` makes a new one); project credentials (x-api-key, Basic) are not accepted here.',
-      es: 'La API de administración requiere Authorization: Bearer <token de administración>: RELEVO_ADMIN_TOKEN si el servidor se inició con él, si no el token que mostró su primer inicio (`relevo admin-token reset` crea uno nuevo); las credenciales de proyecto (x-api-key, Basic) no sirven aquí.',
-      pt: 'A API de administração exige Authorization: Bearer <token de administração>: RELEVO_ADMIN_TOKEN se o servidor foi iniciado com ele, senão o token que o primeiro início mostrou (`relevo admin-token reset` cria um novo); credenciais de projeto (x-api-key, Basic) não valem aqui.',
+      en: 'The admin API needs Authorization: Bearer <RELEVO_ADMIN_TOKEN>: the value the server was started with or, without one, the token its first start printed (`relevo admin-token reset` makes a new one); project credentials (x-api-key, Basic) are not accepted here.',
+      es: 'La API de administración requiere Authorization: Bearer <RELEVO_ADMIN_TOKEN>: el valor con el que se inició el servidor o, sin él, el token que mostró su primer inicio (`relevo admin-token reset` crea uno nuevo); las credenciales de proyecto (x-api-key, Basic) no sirven aquí.',
+      pt: 'A API de administração exige Authorization: Bearer <RELEVO_ADMIN_TOKEN>: o valor com que o servidor foi iniciado ou, sem ele, o token que o primeiro início mostrou (`relevo admin-token reset` cria um novo); credenciais de projeto (x-api-key, Basic) não valem aqui.',
     },
     client: {
       en: 'You are not allowed to do this.',
