@@ -11,6 +11,7 @@ import { type App, buildApp } from './app.js';
 import { type AdminTokenState, ensureAdminToken } from './auth/admin-token.js';
 import type { Config } from './config.js';
 import { type DeliveryWorker, startDeliveryWorker } from './delivery/delivery-worker.js';
+import { firstRunBanner } from './first-run-banner.js';
 import { openStore } from './storage/open-store.js';
 import { SecretBox } from './storage/secret-box.js';
 import type { Store } from './storage/store.js';
@@ -38,6 +39,8 @@ export interface RunningServer {
 
 export interface ServeOptions {
   readonly logger?: Logger;
+  /** Where a first start prints the admin token it created; process.stderr by default. */
+  readonly stderr?: (text: string) => void;
 }
 
 /** How often a draining server looks for connections that have just become idle. */
@@ -100,7 +103,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     },
     'relevo listening',
   );
-  logAdminApi(logger, config, adminToken, port);
+  logAdminApi(logger, config, adminToken, port, options.stderr ?? ((text) => process.stderr.write(text)));
   if (config.encryptionKey === undefined) {
     logger.warn(
       'RELEVO_ENCRYPTION_KEY is not set: webhook signing secrets and credentials are stored unencrypted; set it to 32 random bytes (openssl rand -hex 32)',
@@ -153,7 +156,13 @@ async function prepareAdminToken(config: Config, store: Store): Promise<AdminTok
 }
 
 /** The start-up lines about the admin API: whether it is on, and how to use or turn it on. */
-function logAdminApi(logger: Logger, config: Config, state: AdminTokenState | undefined, port: number): void {
+function logAdminApi(
+  logger: Logger,
+  config: Config,
+  state: AdminTokenState | undefined,
+  port: number,
+  stderr: (text: string) => void,
+): void {
   if (config.role === 'worker') return;
   if (config.adminApiOff) {
     logger.info(
@@ -174,12 +183,12 @@ function logAdminApi(logger: Logger, config: Config, state: AdminTokenState | un
     );
     return;
   }
-  // The only time the token exists in clear: a warning, so it shows at LOG_LEVEL=warn too.
+  // The only time the token exists in clear: printed for a person on stderr, never into the
+  // JSON log, which collectors keep and forward; the log only says that it was created.
   const host = ['0.0.0.0', '::', ''].includes(config.host) ? 'localhost' : config.host;
   const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.warn(
-    `admin API token created (first start; shown only this once): ${state.token} — in another terminal: export RELEVO_ADMIN_TOKEN=${state.token} then: curl -H "Authorization: Bearer $RELEVO_ADMIN_TOKEN" ${base}/admin/v1/projects — lost it? \`relevo admin-token reset\` prints a new one`,
-  );
+  logger.info('admin API on: a first-run admin token was created and printed once on stderr');
+  stderr(firstRunBanner(state.token, base));
 }
 
 /** The responses not yet finished, so shutdown can mark them as the last on their connection. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CREDENTIAL_TTL_MS } from '../../src/auth/credential-cache.js';
-import { CLI, ensureBuilt, freePort, Served } from '../helpers/spawned-server.js';
+import { CLI, ensureBuilt, firstRunToken, freePort, Served } from '../helpers/spawned-server.js';
 
 let dir: string | undefined;
 let env: NodeJS.ProcessEnv;
@@ -510,22 +510,13 @@ async function seedProject(): Promise<{
 
 const startPath = (pid: string) => `/v1/external-support/${pid}/conversations/start`;
 
-/** The token of the first-start log line (a warning, level 40), which must be there. */
-function firstRunToken(served: Served): string {
-  const line = served.lines.find((l) => String(l.msg).startsWith('admin API token created'));
-  expect(line?.level).toBe(40);
-  const token = /export RELEVO_ADMIN_TOKEN=(rlva_[A-Za-z0-9_-]{43}) /.exec(String(line?.msg))?.[1];
-  expect(token).toBeDefined();
-  return token ?? '';
-}
-
 describe('relevo serve', () => {
   it('serves what the CLI created, sees a CLI revocation within a second (the credential cache), and drains an in-flight request on SIGTERM', async () => {
     const seed = await seedProject();
     const spare = await json(['credentials', 'create', seed.pid]);
     const served = await startServer();
-    // First start on this database without RELEVO_ADMIN_TOKEN: a token, shown once, as a warning.
-    const token = firstRunToken(served);
+    // First start on this database without RELEVO_ADMIN_TOKEN: a token, shown once, on stderr.
+    const token = await firstRunToken(served);
     const listening = served.lines.find((l) => l.msg === 'relevo listening');
     expect(listening?.address).toBe(`http://127.0.0.1:${served.port}`);
     expect(listening?.adminApi).toBe(true);
@@ -625,7 +616,7 @@ describe('relevo serve', () => {
   it('admin-token reset: a new token on stdout alone, taken by the next start; RELEVO_ADMIN_TOKEN=off turns the API off', async () => {
     const db = { DATABASE_URL: `sqlite:${join(dir ?? '', 'reset.db')}` };
     const first = await startServer(db);
-    const printed = firstRunToken(first);
+    const printed = await firstRunToken(first);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
 
@@ -637,7 +628,8 @@ describe('relevo serve', () => {
     expect(token).not.toBe(printed);
 
     const again = await startServer(db);
-    expect(again.lines.some((l) => String(l.msg).startsWith('admin API token created'))).toBe(false);
+    expect(again.lines.some((l) => String(l.msg).startsWith('admin API on: a first-run'))).toBe(false);
+    expect(again.stderr).toBe('');
     expect(
       again.lines.some((l) =>
         String(l.msg).startsWith('admin API is on with the token printed at the first start'),

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ensureBuilt, freePort, ROOT, Served } from '../helpers/spawned-server.js';
+import { CLI, ensureBuilt, firstRunToken, freePort, ROOT, Served } from '../helpers/spawned-server.js';
 
 type Json = Record<string, unknown>;
 
@@ -155,12 +155,7 @@ describe('README', () => {
     });
     served = new Served(child, port);
     await served.waitFor((l) => l.msg === 'relevo listening', 'relevo listening', 20_000);
-    const tokenLine = await served.waitFor(
-      (l) => String(l.msg).startsWith('admin API token created'),
-      'with the first-run admin token',
-    );
-    const token = /export RELEVO_ADMIN_TOKEN=(rlva_\S+) /.exec(String(tokenLine.msg))?.[1] ?? '';
-    expect(token).toMatch(/^rlva_[A-Za-z0-9_-]{43}$/);
+    const token = await firstRunToken(served);
 
     // 2. The walkthrough's blocks, in order, in one shell.
     const blocks = blocksOf('Your first conversation');
@@ -180,7 +175,15 @@ describe('README', () => {
     terminal = new Terminal({ PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' });
     const t = terminal;
 
-    // The placeholder the reader replaces with the token from the server's log.
+    // The README shows the banner the server printed, the token and the address aside.
+    const banner = blocks.find((b) => b.lang === 'text' && b.text.includes('export RELEVO_ADMIN_TOKEN='));
+    expect(banner?.text.trimEnd()).toBe(
+      served.stderr
+        .replace(token, 'rlva_…')
+        .replace(`http://127.0.0.1:${port}`, 'http://localhost:8080')
+        .trimEnd(),
+    );
+    // The placeholder the reader replaces with the token the server printed.
     expect(tokenBlock?.trim()).toBe('export RELEVO_ADMIN_TOKEN=rlva_…');
     expect(await t.run((tokenBlock ?? '').replace('rlva_…', token))).toBe('');
 

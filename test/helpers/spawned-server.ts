@@ -108,3 +108,24 @@ export async function spawnServer(env: NodeJS.ProcessEnv, port?: number): Promis
   await served.waitFor((l) => l.msg === 'relevo listening', 'relevo listening', 20_000);
   return served;
 }
+
+/** The banner's export line: the only place a first start shows its admin token. */
+export const FIRST_RUN_EXPORT = /^ {2}export RELEVO_ADMIN_TOKEN=(rlva_[A-Za-z0-9_-]{43})$/m;
+
+/**
+ * The admin token a first start printed on stderr. The JSON log says a token was created (the
+ * banner follows that line at once) and must never hold the token itself.
+ */
+export async function firstRunToken(served: Served): Promise<string> {
+  await served.waitFor(
+    (l) => l.msg === 'admin API on: a first-run admin token was created and printed once on stderr',
+    'saying a first-run token was created',
+  );
+  for (let i = 0; i < 250 && !FIRST_RUN_EXPORT.test(served.stderr); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const token = FIRST_RUN_EXPORT.exec(served.stderr)?.[1];
+  if (token === undefined) throw new Error(`no first-run banner on stderr; got:\n${served.stderr}`);
+  if (JSON.stringify(served.lines).includes(token)) throw new Error('the admin token is in the JSON log');
+  return token;
+}
