@@ -54,9 +54,9 @@ export function registerJsonParser(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    // `\u0000` and unpaired `\ud800` escapes are valid JSON (RFC 8259 §7) and pass: metadata and
-    // message content keep them (stored as JSON text); names and ids refuse them at the storage
-    // layer (src/storage/errors.ts), the same on every database.
+    // `\u0000` and unpaired `\ud800` escapes are valid JSON (RFC 8259 §7) and pass: names,
+    // metadata and message content keep them (stored as JSON text); ids and URLs refuse them at
+    // the storage layer (src/storage/errors.ts), the same on every database.
     if (nestingExceeds(text, MAX_JSON_DEPTH)) {
       done(
         validationError({ body: [`nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`] }),

@@ -20,15 +20,15 @@ export class StorageUnavailable extends Error {
  * A string the database cannot keep exactly as plain text: the request is refused (422).
  * PostgreSQL's text refuses U+0000 (SQLSTATE 22021); both drivers encode strings as UTF-8, which
  * turns an unpaired surrogate into U+FFFD, so two different values would be stored as one.
- * Client data that must round-trip (metadata, message content, events) is stored as JSON text,
- * where JSON.stringify writes both as `\u` escapes, and never trips this.
+ * Client data that must round-trip (names, metadata, message content, events) is stored as JSON
+ * text, where JSON.stringify writes both as `\u` escapes, and never trips this.
  */
 export class UnstorableText extends Error {
   override readonly name = 'UnstorableText';
 }
 
 export const UNSTORABLE_MESSAGE =
-  'text outside metadata and message content (names, ids, URLs, flow steps) must not contain U+0000 (NUL) or an unpaired surrogate';
+  'ids, URLs, flow steps and other text outside names, metadata and message content must not contain U+0000 (NUL) or an unpaired surrogate';
 
 /**
  * Whether any string among `params` cannot be stored as plain text: U+0000, or a surrogate

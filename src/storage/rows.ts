@@ -125,9 +125,18 @@ export interface EventRow {
 const deletion = (v: number | string | null | undefined): { deletedAt?: number } =>
   v === null || v === undefined ? {} : { deletedAt: Number(v) };
 
+/**
+ * Names are stored as JSON text, a JSON string literal (migration 0010): JSON.stringify writes
+ * U+0000 and unpaired surrogates as `\u` escapes, so a name comes back exactly as it was sent on
+ * every database, where plain text would lose both. Reading one costs a JSON.parse of a short
+ * string (two per conversation start: the bot's name and the end user's).
+ */
+export const nameText = (name: string): string => JSON.stringify(name);
+const nameOf = (text: string): string => JSON.parse(text) as string;
+
 export const toProject = (r: ProjectRow): Project => ({
   id: r.id,
-  name: r.name,
+  name: nameOf(r.name),
   createdAt: Number(r.created_at),
   ...deletion(r.deleted_at),
 });
@@ -145,7 +154,7 @@ export const toCredential = (r: CredentialRow): Credential => ({
 export const toBot = (r: BotRow): Bot => ({
   id: r.id,
   projectId: r.project_id,
-  name: r.name,
+  name: nameOf(r.name),
   channel: r.channel as ChannelKind,
   createdAt: Number(r.created_at),
   ...deletion(r.deleted_at),
@@ -154,7 +163,7 @@ export const toBot = (r: BotRow): Bot => ({
 export const toEndUser = (r: EndUserRow): EndUser => ({
   id: r.id,
   projectId: r.project_id,
-  names: r.names,
+  names: nameOf(r.names),
   referenceId: r.reference_id,
   createdAt: Number(r.created_at),
   ...deletion(r.deleted_at),

@@ -30,6 +30,7 @@ import {
   type EventRow,
   type IntegrationRow,
   type MessageRow,
+  nameText,
   PAIR_SELECT,
   type ProjectRow,
   type RoomRow,
@@ -234,7 +235,7 @@ export class SqlQueries implements Queries {
     await this.x.run(
       'INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)',
       p.id,
-      p.name,
+      nameText(p.name),
       p.createdAt,
     );
   }
@@ -252,7 +253,11 @@ export class SqlQueries implements Queries {
   }
   async renameProject(id: string, name: string): Promise<boolean> {
     return (
-      (await this.x.run('UPDATE projects SET name = ? WHERE id = ? AND deleted_at IS NULL', name, id)) > 0
+      (await this.x.run(
+        'UPDATE projects SET name = ? WHERE id = ? AND deleted_at IS NULL',
+        nameText(name),
+        id,
+      )) > 0
     );
   }
   async softDeleteProject(id: string, at: number): Promise<boolean> {
@@ -321,7 +326,7 @@ export class SqlQueries implements Queries {
       'INSERT INTO bots (id, project_id, name, channel, created_at) VALUES (?, ?, ?, ?, ?)',
       b.id,
       b.projectId,
-      b.name,
+      nameText(b.name),
       b.channel,
       b.createdAt,
     );
@@ -350,7 +355,7 @@ export class SqlQueries implements Queries {
   async renameBot(projectId: string, id: string, name: string): Promise<Bot | undefined> {
     const r = await this.x.one<BotRow>(
       `UPDATE bots SET name = ? WHERE project_id = ? AND id = ?${LIVE} RETURNING *`,
-      name,
+      nameText(name),
       projectId,
       id,
     );
@@ -371,7 +376,7 @@ export class SqlQueries implements Queries {
       'INSERT INTO end_users (id, project_id, names, reference_id, created_at) VALUES (?, ?, ?, ?, ?)',
       u.id,
       u.projectId,
-      u.names,
+      nameText(u.names),
       u.referenceId,
       u.createdAt,
     );
@@ -406,7 +411,7 @@ export class SqlQueries implements Queries {
     const params: unknown[] = [];
     if (patch.names !== undefined) {
       sets.push('names = ?');
-      params.push(patch.names);
+      params.push(nameText(patch.names));
     }
     if (patch.referenceId !== undefined) {
       sets.push('reference_id = ?');
