@@ -28,7 +28,7 @@ export class UnstorableText extends Error {
 }
 
 export const UNSTORABLE_MESSAGE =
-  'ids, URLs, flow steps and other text outside names, metadata and message content must not contain U+0000 (NUL) or an unpaired surrogate';
+  'text outside names, metadata and message content (ids, URLs, flow steps) must not contain U+0000 (NUL) or an unpaired surrogate';
 
 /**
  * Whether any string among `params` cannot be stored as plain text: U+0000, or a surrogate

@@ -3,8 +3,9 @@
  * valid JSON, RFC 8259 §7 — in metadata (keys and values), the initial message, the assignment,
  * message content both ways and a redirect text come back exactly as JSON.parse then
  * JSON.stringify would give them: in the webhook events a real receiver gets, in GET
- * conversation (§4.8) and in the transcript, on SQLite and on PostgreSQL. Names and ids, stored
- * as plain text, refuse them with a 422 on both.
+ * conversation (§4.8) and in the transcript, on SQLite and on PostgreSQL. Names (a project's, a
+ * bot's, an end user's, a web chat visitor's) are the client's data too and round-trip the same
+ * way; ids, stored as plain text, refuse them with a 422 on both.
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,16 +180,104 @@ describe('NUL and unpaired surrogates in client data round-trip', () => {
   });
 });
 
-describe('names and ids, stored as plain text, refuse them with a 422', () => {
+describe('NUL and unpaired surrogates in names round-trip', () => {
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  /** NUL, both unpaired surrogates, a real pair, non-ASCII, a quote and a backslash. */
+  const NAME = 'Mar\u0000ía \ud800 Ωmega\udc00 😀 "\\u0000" ñ';
+  const adminCall = (method: 'GET' | 'POST' | 'PATCH', url: string, body?: Json) =>
+    call(h.app, { method, url: `/admin/v1${url}`, headers: admin, ...(body ? { body } : {}) });
+
+  /** `got` is the name sent, and the raw answer holds it as JSON.stringify writes it. */
+  function expectName(raw: string, got: unknown, sent: string): void {
+    expect(got).toBe(sent);
+    expect(raw).toContain(JSON.stringify(sent));
+  }
+
+  it('through the admin API, GET conversation (§4.8) and the conversation.start event', async () => {
+    const created = await adminCall('POST', '/projects', { name: `Project ${NAME}` });
+    expect(created.statusCode, created.body).toBe(201);
+    const project = created.json() as { id: string; apiKey: string };
+    const shown = await adminCall('GET', `/projects/${project.id}`);
+    expectName(shown.body, shown.json().name, `Project ${NAME}`);
+    const renamed = await adminCall('PATCH', `/projects/${project.id}`, { name: `Renamed ${NAME}` });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+    const listed = await adminCall('GET', '/projects?limit=100');
+    const entry = (listed.json().items as Array<{ id: string; name: string }>).find(
+      (p) => p.id === project.id,
+    );
+    expectName(listed.body, entry?.name, `Renamed ${NAME}`);
+
+    const withPanel = await call(h.app, {
+      url: `/v1/external-support/${project.id}`,
+      headers: { 'x-api-key': project.apiKey },
+      body: { webhookUrl: panel.url },
+    });
+    expect(withPanel.statusCode, withPanel.body).toBe(200);
+
+    const botRes = await adminCall('POST', `/projects/${project.id}/bots`, { name: `Old ${NAME}` });
+    expect(botRes.statusCode, botRes.body).toBe(201);
+    const botId = botRes.json().id as string;
+    const botRenamed = await adminCall('PATCH', `/projects/${project.id}/bots/${botId}`, {
+      name: `Bot ${NAME}`,
+    });
+    expectName(botRenamed.body, botRenamed.json().name, `Bot ${NAME}`);
+    const bots = await adminCall('GET', `/projects/${project.id}/bots`);
+    expectName(bots.body, bots.json().items[0].name, `Bot ${NAME}`);
+
+    const userRes = await adminCall('POST', `/projects/${project.id}/users`, { names: `Old ${NAME}` });
+    expect(userRes.statusCode, userRes.body).toBe(201);
+    const userId = userRes.json().id as string;
+    const userUpdated = await adminCall('PATCH', `/projects/${project.id}/users/${userId}`, {
+      names: `User ${NAME}`,
+    });
+    expectName(userUpdated.body, userUpdated.json().names, `User ${NAME}`);
+    const users = await adminCall('GET', `/projects/${project.id}/users`);
+    expectName(users.body, users.json().items[0].names, `User ${NAME}`);
+
+    // A web chat visitor names themselves when the session opens.
+    const session = await call(h.app, {
+      url: `/webchat/${botId}/sessions`,
+      body: { name: `Visitor ${NAME}` },
+    });
+    expect(session.statusCode, session.body).toBe(201);
+    const visitorId = session.json().userId as string;
+
+    for (const [id, names] of [
+      [userId, `User ${NAME}`],
+      [visitorId, `Visitor ${NAME}`],
+    ] as const) {
+      const started = await call(h.app, {
+        url: `/v1/external-support/${project.id}/conversations/start`,
+        headers: { 'x-api-key': project.apiKey },
+        body: { botId, userId: id },
+      });
+      expect(started.statusCode, started.body).toBe(200);
+      const conversationId = started.json().data.conversationId as string;
+
+      const got = await call(h.app, {
+        method: 'GET',
+        url: `/v1/external-support/${project.id}/conversations/${conversationId}`,
+        headers: { 'x-api-key': project.apiKey },
+      });
+      expect(got.statusCode).toBe(200);
+      expectName(got.body, got.json().data.User.names, names);
+      expectName(got.body, got.json().data.Bot.name, `Bot ${NAME}`);
+
+      const start = await arrived(
+        panel,
+        (b) => b.event === 'conversation.start' && (b.conversation as Json).id === conversationId,
+      );
+      expect(start.body.contact).toEqual({ id, name: names });
+      expect(start.body.bot).toEqual({ id: botId, name: `Bot ${NAME}` });
+      expect(start.raw).toContain(`"contact":${JSON.stringify({ id, name: names })}`);
+      expect(start.raw).toContain(`"bot":${JSON.stringify({ id: botId, name: `Bot ${NAME}` })}`);
+    }
+  });
+});
+
+describe('ids, stored as plain text, refuse them with a 422', () => {
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
   it.each(['\u0000', '\ud800', 'a\udfffb'])('%j', async (bad) => {
-    const project = await call(h.app, {
-      url: '/admin/v1/projects',
-      headers: admin,
-      body: { name: `P${bad}` },
-    });
-    expect(project.statusCode, project.body).toBe(422);
-    expect(project.json().error.code).toBe('unprocessable_entity');
     const user = await call(h.app, {
       url: `/admin/v1/projects/${s.project.id}/users`,
       headers: admin,
