@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyJelouSignature } from '../../src/delivery/signer.js';
 import { call } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { ADMIN_TOKEN, createHarness, type Harness } from '../helpers/harness.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { CLI, ensureBuilt } from '../helpers/spawned-server.js';
 
@@ -405,5 +405,32 @@ describe('relevo: rename and delete', () => {
     });
     await refused(['projects', 'show', project.id], 1, 'project_not_found');
     await refused(['conversations', 'list', project.id], 1, 'project_not_found');
+  });
+});
+
+describe('relevo: names holding NUL and unpaired surrogates', () => {
+  it('projects show, bots list and users list print them as JSON.stringify writes them', async () => {
+    // The command line cannot carry U+0000, so the names come in through the admin API.
+    const name = 'N\u0000 \ud800 \udc00 😀 ñ';
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const created = await call(h.app, { url: '/admin/v1/projects', headers: auth, body: { name } });
+    expect(created.statusCode, created.body).toBe(201);
+    const projectId = created.json().id as string;
+    for (const [url, body] of [
+      ['bots', { name }],
+      ['users', { names: name }],
+    ] as const) {
+      const res = await call(h.app, { url: `/admin/v1/projects/${projectId}/${url}`, headers: auth, body });
+      expect(res.statusCode, res.body).toBe(201);
+    }
+    const show = await relevo(['projects', 'show', projectId]);
+    expect(JSON.parse(show.stdout).name).toBe(name);
+    expect(show.stdout).toContain(`"name":${JSON.stringify(name)}`);
+    const bots = await relevo(['bots', 'list', projectId]);
+    expect(JSON.parse(bots.stdout).items[0].name).toBe(name);
+    expect(bots.stdout).toContain(`"name":${JSON.stringify(name)}`);
+    const users = await relevo(['users', 'list', projectId]);
+    expect(JSON.parse(users.stdout).items[0].names).toBe(name);
+    expect(users.stdout).toContain(`"names":${JSON.stringify(name)}`);
   });
 });

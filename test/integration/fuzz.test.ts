@@ -922,8 +922,8 @@ describe('hostile input on every route', () => {
 
 /**
  * U+0000 (NUL), which JSON allows in any string (`\u0000`) and a URL carries as `%00`.
- * PostgreSQL's text type refuses it (SQLSTATE 22021), which was a 500 there: now metadata and
- * message content keep it (stored as JSON text), a name or id holding one is a 422 on every
+ * PostgreSQL's text type refuses it (SQLSTATE 22021), which was a 500 there: now names, metadata
+ * and message content keep it (stored as JSON text), an id holding one is a 422 on every
  * database, and a lookup keyed by one matches nothing. The random inputs above send NUL too;
  * these are the cases that found it, on purpose.
  */
