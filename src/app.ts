@@ -43,6 +43,11 @@ export const API_PREFIXES = ['/jelouapi/v1', '/platform/v1', '/v1'] as const;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** How requests are validated: as sent (no coercion, no defaults, nothing removed), every problem at once. */
+export const AJV_OPTIONS = {
+  customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true },
+} as const;
+
 export interface App {
   readonly server: FastifyInstance;
   /** Refuse new requests with 503 from now on (graceful shutdown). */
@@ -73,9 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     frameworkErrors,
     // Behind the proxies of RELEVO_TRUST_PROXY, request.ip is the client's, not the proxy's.
     trustProxy: deps.config.trustProxy.length > 0 ? [...deps.config.trustProxy] : false,
-    ajv: {
-      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true },
-    },
+    ajv: AJV_OPTIONS,
   });
 
   registerJsonParser(server);

@@ -95,9 +95,9 @@ export function originOf(request: FastifyRequest): string | undefined {
 function introduction(origin: string): string {
   const variables = SHELL_VARIABLES.map(([name, what]) => `export ${name}=…   # ${what}`).join('\n');
   return [
-    'relevo speaks the External Support Panel API. Every management route is served under `/jelouapi/v1`, `/platform/v1` and `/v1` alike; this document lists `/jelouapi/v1`.',
+    `relevo speaks the External Support Panel API. Every management route is served under \`/jelouapi/v1\`, \`/platform/v1\` and \`/v1\` alike; this document lists \`/jelouapi/v1\`. The same document for code generators: [${origin}/openapi.json](${origin}/openapi.json).`,
     "**Try it.** Press *Authorize* and give your project's API key (`apiKey`), or its clientId and clientSecret (`basic`); for the admin API, the server's `RELEVO_ADMIN_TOKEN` (`adminToken`). Then open an operation, press *Try it out* and *Execute*: the request goes to this server. The two signed routes (send a message, custom channel) need an `X-Jelou-Signature` you compute yourself: their curl command shows how, with openssl.",
-    `**curl.** Each operation shows a curl command for this server. Set the variables it uses first:\n\n\`\`\`sh\n${variables}\n\`\`\`\n\nA project and its API key come from the admin API:\n\n\`\`\`sh\ncurl -sS -X POST "${origin}/admin/v1/projects" -H "authorization: Bearer $RELEVO_ADMIN_TOKEN" -H 'content-type: application/json' --data '{"name":"Acme"}'\n\`\`\`\n\nor, on the server, \`relevo projects create --name Acme\`.`,
+    `**curl.** Each operation shows a curl command for this server. Set the variables it uses first:\n\n\`\`\`sh\n${variables}\n\`\`\`\n\nA project and its API key come from the admin API:\n\n\`\`\`sh\ncurl -sS -X POST "${origin}/admin/v1/projects" \\\n  -H "authorization: Bearer $RELEVO_ADMIN_TOKEN" \\\n  -H 'content-type: application/json' --data '{"name":"Acme"}'\n\`\`\`\n\nor, on the server, \`relevo projects create --name Acme\`.`,
     '**Webhooks.** The events relevo POSTs to your `webhookUrl`, and their headers, are listed under *Webhooks* below. Signatures, retries and ordering: docs/webhooks.md.',
   ].join('\n\n');
 }
@@ -160,6 +160,23 @@ export async function registerDocs(server: FastifyInstance): Promise<void> {
     return documentFor(server.swagger(), request);
   });
 
+  // Its own scope, so that the hook below touches the page and its assets only.
+  await server.register(async (scope) => {
+    scope.addHook('onSend', async (_request, reply, payload) => {
+      reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
+      // Swagger UI's page has no viewport meta: without one a phone lays it out 980 px wide.
+      if (typeof payload === 'string' && payload.includes('<meta charset="UTF-8">')) {
+        return payload.replace('<meta charset="UTF-8">', `<meta charset="UTF-8">\n${VIEWPORT}`);
+      }
+      return payload;
+    });
+    await registerSwaggerUi(scope);
+  });
+}
+
+const VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">';
+
+async function registerSwaggerUi(server: FastifyInstance): Promise<void> {
   await server.register(swaggerUi, {
     routePrefix: '/docs',
     // BaseLayout: no top bar with its "explore another URL" box; no external validator badge.

@@ -75,6 +75,8 @@ export const REQUEST_BODIES: Readonly<Record<string, unknown>> = {
 /** Error codes by `METHOD path` and status, where the path alone does not tell them. */
 const ERROR_CODES: Readonly<Record<string, Partial<Record<number, readonly ErrorCode[]>>>> = {
   [`POST ${M}`]: { 409: ['integration_already_exists', 'request_in_progress'] },
+  // api.md §4.3: an invalid update is a 400 with the 422's envelope.
+  [`PATCH ${M}`]: { 400: ['unprocessable_entity'] },
   [`POST ${M}/conversations/start`]: {
     404: ['bot_not_found', 'user_not_found'],
     409: ['conversation_already_active', 'request_in_progress'],
@@ -142,6 +144,12 @@ function errorExample(code: ErrorCode, status: number, bodySchema: Json): unknow
 
 const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
 
+/** What @fastify/swagger writes for a response schema without a description. */
+const DEFAULT_DESCRIPTION = 'Default Response';
+const SUCCESS: Readonly<Record<number, string>> = { 200: 'Success', 201: 'Created', 202: 'Accepted' };
+/** The start of ErrorEnvelope's own description (../schemas.ts). */
+const ENVELOPE_DESCRIPTION = 'The error envelope';
+
 /** Adds `example` / `examples` to every request body and response of `doc`, in place. */
 export function attachExamples(doc: Json): void {
   for (const [path, item] of Object.entries<Json>(doc.paths ?? {})) {
@@ -160,10 +168,15 @@ export function attachExamples(doc: Json): void {
         if (media === undefined) continue;
         const code = Number(status);
         if (code < 400) {
+          if (response.description === DEFAULT_DESCRIPTION) response.description = SUCCESS[code] ?? 'Success';
           media.example = sampleOf(media.schema, { keys: [], operationPath: path });
           continue;
         }
         const codes = errorCodes(key, path, code);
+        // The envelope's generic description says less than the codes this status carries.
+        if (codes.length > 0 && String(response.description).startsWith(ENVELOPE_DESCRIPTION)) {
+          response.description = `Error envelope: ${codes.map((c) => `\`${c}\``).join(' or ')} (docs/errors.md)`;
+        }
         if (codes.length === 0) {
           media.example = sampleOf(media.schema, { keys: [], operationPath: path });
         } else if (codes.length === 1) {

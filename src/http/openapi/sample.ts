@@ -54,9 +54,10 @@ const BY_NAME: Record<string, unknown> = {
   messageId: sampleId('msg'),
   credentialId: sampleId('cred'),
   project_id: sampleId('prj'),
-  clientId: 'cli_7d2k9q4w8e1r5t3y',
-  clientSecret: 'sec_3f9a1c7e5b2d8f4a6c0e9b7d5f3a1c8e',
-  apiKey: 'rlv_live_8c1e4f7a2d5b9e3c6f0a4d8b2e7c5f1a',
+  clientId: 'rlvc_01kf3q8t2m5x7c9v4b6n8r0w2z',
+  // The shapes of real secrets (credential-secrets.ts), visibly not one.
+  clientSecret: 'example-client-secret'.padEnd(43, '0'),
+  apiKey: `rlvk_01kf3q8t2m5x7c9v4b6n8r0w2z_${'example-api-key'.padEnd(43, '0')}`,
   signingSecret: '5e3c8f1a7d2b9e4c6f0a3d8b1e7c5f2a9d4b6e8c1f3a7d5b2e9c4f6a8d0b3e7c',
   signingKey: '9b2e7c4f1a8d3e6c0f5a2d9b4e7c1f8a3d6b0e5c2f9a4d7b1e8c3f6a0d5b2e9c',
   webhookUrl: 'https://panel.example.com/jelou/events',
