@@ -361,7 +361,10 @@ describe('servers', () => {
   it('names the host and scheme the reader used, and uses them in every curl command', async () => {
     const d = await serversFor({ host: 'docs.example.com:8443' });
     expect(d.servers).toEqual([
-      { url: 'http://docs.example.com:8443', description: 'This server, as you reached it' },
+      {
+        url: 'http://docs.example.com:8443',
+        description: 'This server, as you reached it (management routes also under /platform/v1 and /v1)',
+      },
     ]);
     const description = d.paths[START].post.description as string;
     expect(description).toContain(
@@ -376,6 +379,7 @@ describe('servers', () => {
       headers: { host: 'docs.example.com:8443' },
     });
     expect(ui.json().servers).toEqual(d.servers);
+    expect(ui.headers.vary).toBe('host, x-forwarded-host, x-forwarded-proto');
   });
 
   it('ignores X-Forwarded-* from a client that is not a trusted proxy', async () => {

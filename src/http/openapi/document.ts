@@ -130,7 +130,10 @@ export function documentFor(base: Json, request: FastifyRequest): Json {
     servers: [
       found === undefined
         ? { url: '/', description: 'This server' }
-        : { url: origin, description: 'This server, as you reached it' },
+        : {
+            url: origin,
+            description: 'This server, as you reached it (management routes also under /platform/v1 and /v1)',
+          },
     ],
     paths,
   };
@@ -152,11 +155,13 @@ export const DOCS_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The document names the origin it was asked through: a cache must key it by these. */
+const VARY = 'host, x-forwarded-host, x-forwarded-proto';
+
 /** /openapi.json and the /docs page; call after every route is registered. */
 export async function registerDocs(server: FastifyInstance): Promise<void> {
   server.get('/openapi.json', { schema: { hide: true } }, async (request, reply) => {
-    // The document names the origin it was asked through.
-    reply.header('vary', 'host, x-forwarded-host, x-forwarded-proto');
+    reply.header('vary', VARY);
     return documentFor(server.swagger(), request);
   });
 
@@ -192,7 +197,10 @@ async function registerSwaggerUi(server: FastifyInstance): Promise<void> {
       validatorUrl: null,
     },
     staticCSP: DOCS_CSP,
-    transformSpecification: (document, request) => documentFor(document, request),
+    transformSpecification: (document, request, reply) => {
+      reply.header('vary', VARY);
+      return documentFor(document, request);
+    },
     transformSpecificationClone: false,
   });
 }
