@@ -93,23 +93,24 @@ export const WEBHOOK_SCHEMAS: Readonly<Record<WebhookName, TSchema>> = {
   'http channel message': ChannelMessageSchema,
 };
 
-function header(name: string, description: string, required = true): Json {
-  return { name, in: 'header', required, description, schema: { type: 'string' } };
+/** Descriptions are Markdown: `<…>` placeholders go in code spans, or they read as HTML tags. */
+function header(name: string, description: string): Json {
+  return { name, in: 'header', required: true, description, schema: { type: 'string' } };
 }
 
 function signedHeaders(key: string): Json[] {
   return [
     header(
       'X-Jelou-Signature',
-      `sha256=<lowercase hex HMAC-SHA256 of the raw body, keyed with the UTF-8 bytes of ${key}>. Verify it over the raw bytes before parsing.`,
+      `\`sha256=<lowercase hex HMAC-SHA256 of the raw body>\`, keyed with the UTF-8 bytes of ${key}. Verify it over the raw bytes before parsing.`,
     ),
     header('webhook-id', 'The event id: the same on every attempt, retry and replay. De-duplicate on it.'),
     header('webhook-timestamp', "This attempt's time, in Unix seconds."),
     header(
       'webhook-signature',
-      `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">, same key (Standard Webhooks 1.0).`,
+      '`v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, same key (Standard Webhooks 1.0).',
     ),
-    header('User-Agent', 'relevo/<version>'),
+    header('User-Agent', '`relevo/<version>`'),
   ];
 }
 
