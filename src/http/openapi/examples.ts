@@ -2,19 +2,33 @@
  * Request and response examples for every operation of the OpenAPI document, attached to the
  * generated document (not to the route files). Request bodies are written here by hand, so that
  * "try it" starts from a realistic request; an operation missing from REQUEST_BODIES gets one
- * generated from its schema. Responses are generated from their schemas; error responses are
+ * generated from its schema. Responses are generated from their schemas (with a few values laid
+ * over them where the schema alone would contradict itself); error responses are
  * real envelopes written by the same function the error handler uses, one example per error
  * code the status can carry. A test validates every example with the app's own validator.
  */
+import { DEFAULT_RULES } from '../../bot/rule-bot.js';
 import { ApiError, CATALOGUE, type ErrorCode, validationError } from '../../errors.js';
 import { errorBody } from '../envelope.js';
 import { SAMPLE_TIME, sampleId, sampleOf } from './sample.js';
+import { WEBHOOK_EXAMPLES } from './webhooks.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the OpenAPI document is built and read loosely.
 type Json = any;
 
 const M = '/jelouapi/v1/external-support/{projectId}';
 const A = '/admin/v1/projects';
+
+const RULES = {
+  greeting: 'Hi! I am the Acme assistant. Type "human" at any time to talk to a person.',
+  answers: [{ keywords: ['hours', 'open'], reply: 'We are open Monday to Friday, 9:00 to 18:00.' }],
+  handoff: {
+    keywords: ['human', 'agent'],
+    reply: 'Connecting you with a person…',
+    assignment: { type: 'queue', target: 'SUPPORT' },
+  },
+  fallback: 'Sorry, I did not get that. Type "human" to talk to a person.',
+};
 
 /** Request bodies by `METHOD path` as the document lists them. */
 export const REQUEST_BODIES: Readonly<Record<string, unknown>> = {
@@ -53,16 +67,7 @@ export const REQUEST_BODIES: Readonly<Record<string, unknown>> = {
   [`POST ${A}/{projectId}/credentials`]: {},
   [`POST ${A}/{projectId}/bots`]: { name: 'Helper Bot', channel: 'webchat' },
   [`POST ${A}/{projectId}/users`]: { names: 'Maria Silva', referenceId: 'customer-8812' },
-  [`PUT ${A}/{projectId}/bots/{botId}/rules`]: {
-    greeting: 'Hi! I am the Acme assistant. Type "human" at any time to talk to a person.',
-    answers: [{ keywords: ['hours', 'open'], reply: 'We are open Monday to Friday, 9:00 to 18:00.' }],
-    handoff: {
-      keywords: ['human', 'agent'],
-      reply: 'Connecting you with a person…',
-      assignment: { type: 'queue', target: 'SUPPORT' },
-    },
-    fallback: 'Sorry, I did not get that. Type "human" to talk to a person.',
-  },
+  [`PUT ${A}/{projectId}/bots/{botId}/rules`]: RULES,
   [`PUT ${A}/{projectId}/bots/{botId}/channel`]: { webhookUrl: 'https://app.example.com/relevo/messages' },
   [`POST ${A}/{projectId}/bots/{botId}/channel/signing-key/regenerate`]: {},
   'POST /v1/custom-channel/{botId}': {
@@ -71,6 +76,68 @@ export const REQUEST_BODIES: Readonly<Record<string, unknown>> = {
     message: { type: 'text', content: { body: 'Hi, where is my order?' } },
   },
 };
+
+const DELIVERY = {
+  eventType: 'conversation.start',
+  status: 'pending',
+  attemptCount: 2,
+  nextAttemptAt: '2026-01-15T10:35:02.117Z',
+  deliveredAt: null,
+  createdAt: SAMPLE_TIME,
+  lastError: 'HTTP 503',
+};
+
+const ATTEMPT = {
+  durationMs: 12,
+  url: 'https://panel.example.com/jelou/events',
+  statusCode: 503,
+  outcome: 'failed',
+};
+
+/**
+ * Where a success generated from its schema would contradict itself (a closed conversation with
+ * status `active`, a pending delivery with a delivery time), these values are laid over it:
+ * objects key by key, arrays item by item. A `Whole` replaces it.
+ */
+class Whole {
+  constructor(readonly value: unknown) {}
+}
+
+const SUCCESS_OVERRIDES: Readonly<Record<string, unknown>> = {
+  [`POST ${M}/conversations/close`]: { data: { status: 'closed' } },
+  [`GET ${M}/conversations`]: { data: { items: [{ state: 'closed' }] } },
+  [`GET ${M}/conversations/{conversationId}`]: { data: { state: 'closed' } },
+  [`GET ${M}/conversations/{conversationId}/messages`]: {
+    data: { items: [{ content: { body: 'Hello, is anyone there?' } }] },
+  },
+  [`GET ${M}/deliveries`]: { data: { items: [DELIVERY] } },
+  [`GET ${M}/deliveries/{deliveryId}`]: {
+    data: { ...DELIVERY, payload: new Whole(WEBHOOK_EXAMPLES['conversation.start']), attempts: [ATTEMPT] },
+  },
+  [`POST ${M}/deliveries/{deliveryId}/retry`]: {
+    data: { ...DELIVERY, payload: new Whole(WEBHOOK_EXAMPLES['conversation.start']), attempts: [ATTEMPT] },
+  },
+  [`GET ${A}/{projectId}`]: { credentials: [{ revokedAt: null }] },
+  [`GET ${A}/{projectId}/bots/{botId}/rules`]: new Whole({ rules: DEFAULT_RULES, isDefault: true }),
+  [`PUT ${A}/{projectId}/bots/{botId}/rules`]: new Whole(RULES),
+  [`DELETE ${A}/{projectId}/bots/{botId}/rules`]: new Whole({ rules: DEFAULT_RULES, isDefault: true }),
+};
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `over` laid over `base`: objects key by key, arrays item by item, anything else replaced. */
+function overlay(base: unknown, over: unknown): unknown {
+  if (over instanceof Whole) return over.value;
+  if (Array.isArray(base) && Array.isArray(over)) return over.map((o, i) => overlay(base[i], o));
+  if (isObject(base) && isObject(over)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = overlay(base[k], v);
+    return out;
+  }
+  return over;
+}
 
 /** Error codes by `METHOD path` and status, where the path alone does not tell them. */
 const ERROR_CODES: Readonly<Record<string, Partial<Record<number, readonly ErrorCode[]>>>> = {
@@ -169,7 +236,10 @@ export function attachExamples(doc: Json): void {
         const code = Number(status);
         if (code < 400) {
           if (response.description === DEFAULT_DESCRIPTION) response.description = SUCCESS[code] ?? 'Success';
-          media.example = sampleOf(media.schema, { keys: [], operationPath: path });
+          const generated = sampleOf(media.schema, { keys: [], operationPath: path });
+          media.example = Object.hasOwn(SUCCESS_OVERRIDES, key)
+            ? overlay(generated, SUCCESS_OVERRIDES[key])
+            : generated;
           continue;
         }
         const codes = errorCodes(key, path, code);

@@ -64,6 +64,7 @@ const BY_NAME: Record<string, unknown> = {
   names: 'Maria Silva',
   name: 'Helper Bot',
   referenceId: 'customer-8812',
+  target: 'SUPPORT',
   reference_id: 'customer-8812',
   url: 'https://cdn.example.com/media/label.png',
   mime_type: 'image/png',
@@ -71,7 +72,7 @@ const BY_NAME: Record<string, unknown> = {
   lastError: 'HTTP 503',
   error: 'HTTP 503',
   responseBody: 'upstream unavailable',
-  cursor: null,
+  // The last page.
   nextCursor: null,
 };
 
@@ -87,15 +88,19 @@ function idFor(ctx: Context): string {
     const prefix = ID_BY_ANCESTOR[ctx.keys[i] ?? ''];
     if (prefix !== undefined) return sampleId(prefix);
   }
-  const collections = ctx.operationPath.split('/').filter((s) => s !== '' && !s.startsWith('{'));
-  for (let i = collections.length - 1; i >= 0; i--) {
-    const prefix = ID_BY_COLLECTION[collections[i] ?? ''];
-    if (prefix !== undefined) return sampleId(prefix);
-  }
-  return sampleId('int');
+  const prefix = ID_BY_COLLECTION[lastCollection(ctx.operationPath) ?? ''];
+  return sampleId(prefix ?? 'int');
+}
+
+/** The last path segment that names one of relevo's collections, e.g. `bots`. */
+function lastCollection(operationPath: string): string | undefined {
+  const segments = operationPath.split('/').filter((s) => s !== '' && !s.startsWith('{'));
+  return segments.reverse().find((s) => Object.hasOwn(ID_BY_COLLECTION, s));
 }
 
 function fits(value: unknown, schema: Schema): boolean {
+  const branches = schema.anyOf ?? schema.oneOf;
+  if (Array.isArray(branches)) return branches.some((b: Schema) => fits(value, b));
   if (value === null) return typesOf(schema).includes('null');
   if (typeof value === 'string') {
     if (!typesOf(schema).includes('string')) return false;
@@ -118,6 +123,10 @@ export function sampleOf(schema: Schema, ctx: Context): unknown {
   if ('const' in schema) return schema.const;
   if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
   if ('default' in schema) return schema.default;
+  const name = ctx.keys.at(-1) ?? '';
+  if (name === 'name' && lastCollection(ctx.operationPath) === 'projects' && fits('Acme', schema))
+    return 'Acme';
+  if (Object.hasOwn(BY_NAME, name) && fits(BY_NAME[name], schema)) return BY_NAME[name];
   const branches = schema.anyOf ?? schema.oneOf;
   if (Array.isArray(branches) && branches.length > 0) {
     // The first branch that is not `null`: a nullable field shows its value.
@@ -128,8 +137,6 @@ export function sampleOf(schema: Schema, ctx: Context): unknown {
     return Object.assign({}, ...schema.allOf.map((s: Schema) => sampleOf(s, ctx)));
   }
 
-  const name = ctx.keys.at(-1) ?? '';
-  if (Object.hasOwn(BY_NAME, name) && fits(BY_NAME[name], schema)) return BY_NAME[name];
   if (name === 'id' && fits('x', schema)) return idFor(ctx);
 
   const type = typesOf(schema).find((t) => t !== 'null') ?? (schema.properties ? 'object' : undefined);
@@ -146,7 +153,8 @@ export function sampleOf(schema: Schema, ctx: Context): unknown {
       return Array.from({ length: Math.max(1, schema.minItems ?? 1) }, () => item);
     }
     case 'string':
-      return sampleString(schema, name);
+      // An array's item is named after its array: `keywords` items read `keywords`.
+      return sampleString(schema, name === '[]' ? (ctx.keys.at(-2) ?? '') : name);
     case 'integer':
     case 'number':
       return schema.minimum ?? (name.endsWith('Ms') ? 12 : 1);
