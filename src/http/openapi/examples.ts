@@ -157,6 +157,7 @@ const ERROR_CODES: Readonly<Record<string, Partial<Record<number, readonly Error
   },
   'POST /v1/custom-channel/{botId}': { 401: ['invalid_signature'], 404: ['bot_not_found'] },
   [`POST ${A}/{projectId}/users`]: { 409: ['reference_id_taken', 'request_in_progress'] },
+  [`PATCH ${A}/{projectId}/users/{userId}`]: { 409: ['reference_id_taken'] },
 };
 
 /** The code of a 404 by the last path parameter: what the caller named and was not found. */
@@ -165,6 +166,7 @@ const NOT_FOUND_BY_PARAMETER: Readonly<Record<string, ErrorCode>> = {
   conversationId: 'conversation_not_found',
   botId: 'bot_not_found',
   credentialId: 'credential_not_found',
+  userId: 'user_not_found',
 };
 
 const BY_STATUS: Readonly<Record<number, ErrorCode>> = {
@@ -182,11 +184,15 @@ const BY_STATUS: Readonly<Record<number, ErrorCode>> = {
 function errorCodes(key: string, path: string, status: number): readonly ErrorCode[] {
   const own = ERROR_CODES[key]?.[status];
   if (own !== undefined) return own;
+  const admin = path.startsWith('/admin/');
+  if (status === 401 && admin) return ['admin_unauthorized'];
+  // A DELETE takes no Idempotency-Key: its 409 is the refusal to delete what is in use.
+  if (status === 409 && key.startsWith('DELETE ')) return ['active_conversations'];
   if (status === 404) {
     const last = [...path.matchAll(/\{(\w+)\}/g)].at(-1)?.[1];
     const byParameter = last === undefined ? undefined : NOT_FOUND_BY_PARAMETER[last];
     if (byParameter !== undefined) return [byParameter];
-    return [path.startsWith('/admin/') ? 'project_not_found' : 'integration_not_found'];
+    return [admin ? 'project_not_found' : 'integration_not_found'];
   }
   const code = BY_STATUS[status];
   return code === undefined ? [] : [code];
