@@ -11,7 +11,7 @@ type Json = any;
 /** The shell variables the commands use, and what to put in them. */
 export const SHELL_VARIABLES: ReadonlyArray<readonly [string, string]> = [
   ['RELEVO_API_KEY', "your project's API key (x-api-key)"],
-  ['RELEVO_ADMIN_TOKEN', "the server's RELEVO_ADMIN_TOKEN (admin API only)"],
+  ['RELEVO_ADMIN_TOKEN', 'the admin token: the one the first start printed, or RELEVO_ADMIN_TOKEN'],
   ['PROJECT_ID', 'your project id'],
   ['SIGNING_SECRET', "your integration's signingSecret (send-message route)"],
   ['SIGNING_KEY', "an http bot's channel signingKey (custom-channel route)"],
