@@ -3,7 +3,6 @@
  * inject(); main.ts listens. Nothing here reads the environment.
  */
 import { randomUUID } from 'node:crypto';
-import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { CredentialCache } from './auth/credential-cache.js';
 import { httpChannelRoutes } from './channels/http/http-channel.routes.js';
@@ -16,6 +15,7 @@ import { adminAuthenticator, authenticate } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerJsonParser } from './http/json-body-parser.js';
+import { registerDocs, registerOpenApi } from './http/openapi/document.js';
 import { clientErrorHandler, frameworkErrors, registerServerAnswers } from './http/pre-routing.js';
 import { registerAbuseLimits, serverOptions } from './http/rate-limit.js';
 import { RouteMethods, trackRouteMethods } from './http/route-methods.js';
@@ -23,14 +23,12 @@ import { adminRoutes } from './http/routes/admin.routes.js';
 import { adminLifecycleRoutes } from './http/routes/admin-lifecycle.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
 import { deliveryRoutes } from './http/routes/deliveries.routes.js';
-import { docsRoutes } from './http/routes/docs.routes.js';
 import { faviconRoutes } from './http/routes/favicon.routes.js';
 import { healthRoutes } from './http/routes/health.routes.js';
 import { integrationRoutes } from './http/routes/integrations.routes.js';
 import { panelMessageRoutes } from './http/routes/panel-messages.routes.js';
 import type { RouteDeps } from './http/routes/route-deps.js';
 import type { Store } from './storage/store.js';
-import { VERSION } from './version.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -44,6 +42,11 @@ export interface AppDeps {
 export const API_PREFIXES = ['/jelouapi/v1', '/platform/v1', '/v1'] as const;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** How requests are validated: as sent (no coercion, no defaults, nothing removed), every problem at once. */
+export const AJV_OPTIONS = {
+  customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true },
+} as const;
 
 export interface App {
   readonly server: FastifyInstance;
@@ -75,9 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     frameworkErrors,
     // Behind the proxies of RELEVO_TRUST_PROXY, request.ip is the client's, not the proxy's.
     trustProxy: deps.config.trustProxy.length > 0 ? [...deps.config.trustProxy] : false,
-    ajv: {
-      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true },
-    },
+    ajv: AJV_OPTIONS,
   });
 
   registerJsonParser(server);
@@ -106,30 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // After the request-id hook (a 429 carries the id), before every route.
   registerAbuseLimits(server, deps.config);
 
-  await server.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'relevo external-support API',
-        version: VERSION,
-        description:
-          'Every management route is served under /jelouapi/v1, /platform/v1 and /v1; this document lists /jelouapi/v1.',
-      },
-      components: {
-        securitySchemes: {
-          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
-          basic: { type: 'http', scheme: 'basic', description: 'base64(clientId:clientSecret)' },
-          adminToken: {
-            type: 'http',
-            scheme: 'bearer',
-            description:
-              'The admin token: RELEVO_ADMIN_TOKEN, or the one printed at the first start (admin API only)',
-          },
-        },
-      },
-      security: [{ apiKey: [] }, { basic: [] }],
-    },
-  });
+  await registerOpenApi(server);
 
   const routeDeps: RouteDeps = {
     config: deps.config,
@@ -206,8 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   webchatRoutes(server, routeDeps);
   faviconRoutes(server);
 
-  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
-  docsRoutes(server);
+  await registerDocs(server);
 
   return app;
 }

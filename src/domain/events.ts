@@ -1,8 +1,11 @@
 /**
  * The events the panel receives, built with their keys in the documented order (the seed page
  * for conversation.start; api.md §4.7 and §4.9 for the others). JSON.stringify keeps insertion
- * order, so the order of the object literals below IS the wire format: do not reorder.
+ * order, so the order of the object literals below IS the wire format: do not reorder. Each
+ * builder returns the static type of its schema in http/event-schemas.ts, the one the OpenAPI
+ * document shows, so the compiler holds the two together.
  */
+import type { ConversationCloseEvent, ConversationStartEvent, MessageEvent } from '../http/event-schemas.js';
 import type { Assignment, Bot, EndUser, Message } from './types.js';
 
 interface Common {
@@ -20,8 +23,8 @@ export interface ConversationStartInput extends Common {
   readonly metadata?: Record<string, unknown> | undefined;
 }
 
-export function conversationStartEvent(i: ConversationStartInput): Record<string, unknown> {
-  const value: Record<string, unknown> = {};
+export function conversationStartEvent(i: ConversationStartInput): ConversationStartEvent {
+  const value: ConversationStartEvent['value'] = {};
   if (i.initialMessage !== undefined) value.initial_message = i.initialMessage;
   if (i.metadata !== undefined) value.metadata = i.metadata;
   return {
@@ -47,8 +50,8 @@ export interface ConversationCloseInput extends Common {
 }
 
 /** api.md §4.7 (decision): the start envelope; `conversation` carries only its id. */
-export function conversationCloseEvent(i: ConversationCloseInput): Record<string, unknown> {
-  const value: Record<string, unknown> = { reason: 'closed_by_operator' };
+export function conversationCloseEvent(i: ConversationCloseInput): ConversationCloseEvent {
+  const value: ConversationCloseEvent['value'] = { reason: 'closed_by_operator' };
   if (i.redirectPayload !== undefined) {
     value.redirect_payload = { type: i.redirectPayload.type, text: i.redirectPayload.text };
   }
@@ -72,7 +75,7 @@ export interface MessageEventInput extends Common {
 }
 
 /** api.md §4.9: a message from the end user while the panel owns the room. */
-export function messageEvent(i: MessageEventInput): Record<string, unknown> {
+export function messageEvent(i: MessageEventInput): MessageEvent {
   return {
     field: 'messages',
     object: 'message_event',

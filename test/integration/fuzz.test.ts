@@ -38,6 +38,8 @@ interface Route {
   readonly html?: boolean;
   /** Path parameters of its own: a deletion names nothing that exists, so the others keep theirs. */
   readonly ids?: Readonly<Record<string, string>>;
+  /** A status this route answers besides the documented ones (Swagger UI's own redirect). */
+  readonly also?: number;
 }
 
 const PREFIXES = ['/jelouapi/v1', '/platform/v1', '/v1'] as const;
@@ -210,6 +212,13 @@ function routes(): Route[] {
     { method: 'GET', template: '/docs', auth: 'none' },
     { method: 'GET', template: '/favicon.ico', auth: 'none' },
     { method: 'GET', template: '/favicon.svg', auth: 'none' },
+    // Swagger UI (@fastify/swagger-ui): its page, the document, and its assets.
+    { method: 'GET', template: '/docs/', auth: 'none' },
+    { method: 'GET', template: '/docs/json', auth: 'none' },
+    { method: 'GET', template: '/docs/yaml', auth: 'none' },
+    { method: 'GET', template: '/docs/static/swagger-initializer.js', auth: 'none' },
+    { method: 'GET', template: '/docs/static/index.html', auth: 'none', also: 302 },
+    { method: 'GET', template: '/docs/*', auth: 'none' },
   ];
 }
 
@@ -290,7 +299,7 @@ function isLocalised(v: unknown): boolean {
 
 /** What is wrong with an answer, or undefined when it is one the API documents. */
 function problemWith(route: Route, res: LightMyRequestResponse): string | undefined {
-  if (!DOCUMENTED.has(res.statusCode)) return `status ${res.statusCode}`;
+  if (!DOCUMENTED.has(res.statusCode) && res.statusCode !== route.also) return `status ${res.statusCode}`;
   if (res.statusCode < 400 || route.html) return undefined;
   if (!String(res.headers['content-type']).startsWith('application/json')) {
     return `error with content-type ${res.headers['content-type']}`;

@@ -4,10 +4,14 @@
  * outbox and dispatcher (so they are durable, ordered per room and retried).
  */
 import { appendEvent } from '../../delivery/outbox.js';
+import type { ChannelMessage } from '../../http/event-schemas.js';
 import type { Channel, OutboundContext } from '../channel.js';
 
-/** The body relevo POSTs to the channel's webhookUrl for each message to an end user. */
-export function channelMessagePayload(ctx: OutboundContext): Record<string, unknown> {
+/**
+ * The body relevo POSTs to the channel's webhookUrl for each message to an end user; its shape is
+ * ChannelMessageSchema, the one the OpenAPI document shows.
+ */
+export function channelMessagePayload(ctx: OutboundContext): ChannelMessage {
   const m = ctx.message;
   return {
     event: 'message',

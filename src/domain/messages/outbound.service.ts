@@ -18,7 +18,7 @@ export interface ToUser {
 }
 
 export async function sendToUser(tx: Tx, m: ToUser): Promise<Message> {
-  const message: Message = {
+  const message: Message & { sender: ToUser['sender'] } = {
     id: newId('msg', m.now),
     projectId: m.bot.projectId,
     roomId: m.room.id,
