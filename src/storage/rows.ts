@@ -126,7 +126,7 @@ const deletion = (v: number | string | null | undefined): { deletedAt?: number }
   v === null || v === undefined ? {} : { deletedAt: Number(v) };
 
 /**
- * Names are stored as JSON text, a JSON string literal (migration 0010): JSON.stringify writes
+ * Names are stored as JSON text, a JSON string literal (migration 0009): JSON.stringify writes
  * U+0000 and unpaired surrogates as `\u` escapes, so a name comes back exactly as it was sent on
  * every database, where plain text would lose both. Reading one costs a JSON.parse of a short
  * string (two per conversation start: the bot's name and the end user's).

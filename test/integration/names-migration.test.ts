@@ -1,5 +1,5 @@
 /**
- * Migration 0010 (names as JSON text) on a database that already holds rows: a database migrated
+ * Migration 0009 (names as JSON text) on a database that already holds rows: a database migrated
  * up to the migration before it gets projects, bots and end users written as the older code wrote
  * them (plain text), then the store migrates it. Every name reads back as it was, the column now
  * holds it as a JSON string literal, and a name written afterwards with U+0000 or an unpaired
@@ -12,14 +12,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { m0010NamesAsJson } from '../../src/storage/migrations/0010-names-as-json.js';
+import { m0009NamesAsJson } from '../../src/storage/migrations/0009-names-as-json.js';
 import { MIGRATIONS, statementFor } from '../../src/storage/migrations/index.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { Store } from '../../src/storage/store.js';
 import { TEST_DB } from '../helpers/test-database.js';
 
-const BEFORE = MIGRATIONS.filter((m) => m.version < m0010NamesAsJson.version);
+const BEFORE = MIGRATIONS.filter((m) => m.version < m0009NamesAsJson.version);
 const BOOKKEEPING =
   'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)';
 
@@ -139,7 +139,7 @@ it('quotes the names already stored, which read back exactly as they were', asyn
   // Before: plain text, as the older code wrote it.
   expect(await rawName('projects', 'name', 'prj_old0')).toBe('Maria');
   const applied = await store.migrate();
-  expect(applied).toContain(m0010NamesAsJson.version);
+  expect(applied).toContain(m0009NamesAsJson.version);
 
   for (const row of ROWS) {
     const raw = await rawName(row.table, row.column, row.id);

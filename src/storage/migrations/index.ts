@@ -12,7 +12,7 @@ import { m0005IdempotencyHolder } from './0005-idempotency-holder.js';
 import { m0006IntegrationDisabledAt } from './0006-integration-disabled-at.js';
 import { m0007SoftDelete } from './0007-soft-delete.js';
 import { m0008AdminToken } from './0008-admin-token.js';
-import { m0010NamesAsJson } from './0010-names-as-json.js';
+import { m0009NamesAsJson } from './0009-names-as-json.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Statement = string | Readonly<Record<Dialect, string>>;
@@ -32,7 +32,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0006IntegrationDisabledAt,
   m0007SoftDelete,
   m0008AdminToken,
-  m0010NamesAsJson,
+  m0009NamesAsJson,
 ];
 
 export function statementFor(s: Statement, dialect: Dialect): string {

@@ -9,8 +9,8 @@ import type { Migration } from './index.js';
  * quoted in place: their names hold neither character (they were refused), and any other one
  * (a newline, a quote, non-ASCII) reads back the same through JSON.parse.
  */
-export const m0010NamesAsJson: Migration = {
-  version: 10,
+export const m0009NamesAsJson: Migration = {
+  version: 9,
   name: 'names-as-json',
   statements: [
     {
