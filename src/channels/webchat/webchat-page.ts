@@ -554,6 +554,14 @@ const SCRIPT = `
     es.addEventListener('handoff', function (ev) {
       try { onHandoff(JSON.parse(ev.data)); } catch (e) { /* ignore a malformed frame */ }
     });
+    // The session opened more streams (tabs) than the server keeps: this, the oldest, was closed.
+    // Reconnecting would only close the next one, so this tab waits to be reloaded.
+    es.addEventListener('superseded', function () {
+      closeStream();
+      setOnline(false);
+      setStatus('offline', 'Paused');
+      showNotice('This chat is open in too many tabs. Reload this one to continue here.');
+    });
     es.onerror = function () {
       setOnline(false);
       if (es.readyState === EventSource.CLOSED) {

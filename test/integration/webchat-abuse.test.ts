@@ -1,0 +1,163 @@
+/**
+ * What one anonymous web chat visitor may cost the server: open streams per session and per
+ * address, the write buffer of a stream nobody reads, and sessions per address (over a real
+ * port: streams are sockets).
+ */
+
+import type { AddressInfo } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_BUFFERED_BYTES } from '../../src/channels/webchat/webchat.routes.js';
+import type { Message } from '../../src/domain/types.js';
+import { authHeaders, call, errorOf } from '../helpers/api.js';
+import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import { openStream } from '../helpers/sse.js';
+
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+
+async function listening(env: NodeJS.ProcessEnv = {}): Promise<{ h: Harness; s: Seed; base: string }> {
+  const h = await createHarness(env);
+  open.push(h);
+  const s = await h.seed();
+  await h.app.server.listen({ port: 0, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${(h.app.server.server.address() as AddressInfo).port}`;
+  return { h, s, base };
+}
+
+async function newSession(h: Harness, s: Seed): Promise<{ sessionToken: string; roomId: string }> {
+  const res = await call(h.app, { url: `/webchat/${s.bot.id}/sessions`, body: {} });
+  expect(res.statusCode).toBe(201);
+  return res.json();
+}
+
+async function stream(base: string, s: Seed, token: string) {
+  const st = await openStream(`${base}/webchat/${s.bot.id}/stream?token=${token}`);
+  open.push(st);
+  return st;
+}
+
+function connections(h: Harness): Promise<number> {
+  return new Promise((resolve, reject) =>
+    h.app.server.server.getConnections((err, n) => (err ? reject(err) : resolve(n))),
+  );
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function expectRateLimited(status: number, headers: Headers, body: string) {
+  expect(status).toBe(429);
+  const e = errorOf({ body });
+  expect(e).toMatchObject({ status: 0, error: { code: 'rate_limited', key: 'rate_limited' } });
+  expect(headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+}
+
+describe('streams per session', () => {
+  it("a session's sixth stream closes its first, which is told not to reconnect", async () => {
+    const { h, s, base } = await listening();
+    const session = await newSession(h, s);
+    const streams = [];
+    for (let i = 0; i < 5; i++) {
+      const st = await stream(base, s, session.sessionToken);
+      expect(st.res.status).toBe(200);
+      await st.waitFor(1);
+      streams.push(st);
+    }
+    expect(h.app.server.webchatHub.listenerCount).toBe(5);
+    const sixth = await stream(base, s, session.sessionToken);
+    expect(sixth.res.status).toBe(200);
+    await sixth.waitFor(1);
+    // The first stream ends, with the frame that tells the page to stop; the others stay.
+    await streams[0]?.done;
+    expect(streams[0]?.named.at(-1)).toEqual({ event: 'superseded', data: '{}' });
+    expect(h.app.server.webchatHub.listenerCount).toBe(5);
+    for (const st of streams.slice(1)) expect(st.named.some((e) => e.event === 'superseded')).toBe(false);
+    // Another session of the same address is not affected.
+    const other = await stream(base, s, (await newSession(h, s)).sessionToken);
+    await other.waitFor(1);
+    expect(h.app.server.webchatHub.listenerCount).toBe(6);
+  });
+});
+
+describe('streams per address', () => {
+  it('the 51st stream of one address gets 429, while /healthz and the panel API still answer', async () => {
+    // Room for the 50 streams and a few more connections only: before the cap, one address
+    // could take every connection the process accepts.
+    const { h, s, base } = await listening({ RELEVO_MAX_CONNECTIONS: '56' });
+    for (let i = 0; i < 10; i++) {
+      const session = await newSession(h, s);
+      for (let j = 0; j < 5; j++) {
+        const st = await stream(base, s, session.sessionToken);
+        expect(st.res.status).toBe(200);
+      }
+    }
+    await until(() => h.app.server.webchatHub.listenerCount === 50, '50 streams are live');
+    const fresh = await newSession(h, s);
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${base}/webchat/${s.bot.id}/stream?token=${fresh.sessionToken}`);
+      expectRateLimited(res.status, res.headers, await res.text());
+      expect(res.headers.get('retry-after')).toBe('30');
+      expect(res.headers.get('content-type')).toContain('application/json');
+    }
+    expect(h.app.server.webchatHub.listenerCount).toBe(50);
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    const panel = await fetch(`${base}/v1/external-support/${s.project.id}/conversations`, {
+      headers: authHeaders(s, 'apiKey'),
+    });
+    expect(panel.status).toBe(200);
+    // A closed stream gives its place back.
+    const first = open.find((o) => 'res' in o) as Awaited<ReturnType<typeof openStream>>;
+    await first.close();
+    await until(() => h.app.server.webchatHub.listenerCount === 49, 'the stream is gone');
+    const again = await stream(base, s, fresh.sessionToken);
+    expect(again.res.status).toBe(200);
+  });
+});
+
+describe('a client that does not read', () => {
+  it('is disconnected once its unread output passes the bound', async () => {
+    const { h, s, base } = await listening();
+    const session = await newSession(h, s);
+    const port = Number(new URL(base).port);
+    const socket: Socket = connect(port, '127.0.0.1');
+    open.push({ close: async () => void socket.destroy() });
+    socket.on('error', () => {});
+    let received = '';
+    socket.on('data', (c: Buffer) => {
+      received += c.toString('latin1');
+    });
+    socket.write(`GET /webchat/${s.bot.id}/stream?token=${session.sessionToken} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await until(() => received.includes('event: handoff'), 'the stream opened');
+    expect(received).toMatch(/^HTTP\/1\.1 200/);
+    socket.pause();
+    const before = await connections(h);
+    expect(before).toBe(1);
+    // Messages far larger than the kernel's socket buffers, published as if just committed.
+    const body = 'x'.repeat(512 * 1024);
+    const messages: Message[] = Array.from({ length: 40 }, (_, i) => ({
+      id: `msg_z${String(i).padStart(25, '0')}`,
+      projectId: s.project.id,
+      roomId: session.roomId,
+      conversationId: null,
+      sender: 'operator',
+      type: 'text',
+      content: { body },
+      externalId: null,
+      createdAt: Date.now(),
+    }));
+    h.app.server.webchatHub.publish({ events: [], messages });
+    // The server lets go of the socket (and what it buffered) although the client never reads.
+    await until(async () => (await connections(h)) === 0, 'the server closed the connection');
+    expect(h.app.server.webchatHub.listenerCount).toBe(0);
+    expect(MAX_BUFFERED_BYTES).toBe(256 * 1024);
+  });
+});
