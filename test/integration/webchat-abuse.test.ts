@@ -161,3 +161,34 @@ describe('a client that does not read', () => {
     expect(MAX_BUFFERED_BYTES).toBe(256 * 1024);
   });
 });
+
+describe('sessions per address', () => {
+  it('a burst of 20, then one every 3 s; more get 429 with Retry-After, other addresses do not', async () => {
+    const h = await createHarness({ RELEVO_WEBCHAT_SESSION_RATE: '20/m' });
+    open.push(h);
+    const s = await h.seed();
+    const create = (remoteAddress: string) =>
+      h.app.server.inject({
+        method: 'POST',
+        url: `/webchat/${s.bot.id}/sessions`,
+        headers: { 'content-type': 'application/json' },
+        payload: '{}',
+        remoteAddress,
+      });
+    const before = (await h.store.queries.listEndUsers(s.project.id, { limit: 200 })).items.length;
+    for (let i = 0; i < 20; i++) expect((await create('203.0.113.7')).statusCode).toBe(201);
+    const refused = await create('203.0.113.7');
+    expect(refused.statusCode).toBe(429);
+    expect(errorOf(refused).error.code).toBe('rate_limited');
+    // The next token is 3 s away (20 a minute).
+    expect(refused.headers['retry-after']).toBe('3');
+    expect(refused.headers['x-request-id']).toBeTypeOf('string');
+    // Nothing was written for it.
+    const after = (await h.store.queries.listEndUsers(s.project.id, { limit: 200 })).items.length;
+    expect(after - before).toBe(20);
+    // An IPv6 client counts per /64: another address in it shares the bucket.
+    for (let i = 0; i < 20; i++) expect((await create(`2001:db8:1:2::${i + 1}`)).statusCode).toBe(201);
+    expect((await create('2001:db8:1:2:ffff::9')).statusCode).toBe(429);
+    expect((await create('198.51.100.1')).statusCode).toBe(201);
+  });
+});

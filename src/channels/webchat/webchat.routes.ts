@@ -9,8 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { openRoom } from '../../domain/messages/inbound.service.js';
 import { createEndUser } from '../../domain/projects/project.service.js';
 import type { Bot, Message } from '../../domain/types.js';
-import { problemMap, type ValidationErrors, validationError } from '../../errors.js';
-import { authenticated, clientKey } from '../../http/rate-limit.js';
+import { ApiError, problemMap, type ValidationErrors, validationError } from '../../errors.js';
+import { authenticated, clientKey, retryAfterSeconds, TokenBuckets } from '../../http/rate-limit.js';
 import type { RouteDeps } from '../../http/routes/route-deps.js';
 import { StreamLimits, type StreamTicket } from './stream-limits.js';
 import { HandoffTracker } from './webchat-handoff.js';
@@ -39,6 +39,8 @@ const DEFAULT_NAME = 'Web visitor';
 const PAGE_DEFAULT = 100;
 const PAGE_MAX = 200;
 const MESSAGE_ID = /^msg_[0-9a-z]{26}$/;
+/** How often refilled session buckets are forgotten. */
+const SWEEP_EVERY_MS = 60_000;
 /** A comment line every so often keeps proxies and browsers from closing an idle stream. */
 export const HEARTBEAT_MS = 15_000;
 /**
@@ -149,6 +151,14 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     perSession: deps.config.webchatStreamsPerSession,
     perAddress: deps.config.webchatStreamsPerAddress,
   });
+  // Each session is a user, a room and a greeting on disk: without a limit one client made
+  // 6 000 in 2.7 s. Per address, like the failure throttle; a burst covers a family or an office
+  // behind one address opening the chat at once.
+  const rate = deps.config.webchatSessionRate;
+  const sessionBuckets = new TokenBuckets(rate.requests, rate.periodMs);
+  const sweep = setInterval(() => sessionBuckets.sweep(), SWEEP_EVERY_MS);
+  sweep.unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
   // Heartbeats must come well within the idle timeout, or they could not keep a live stream open.
   const heartbeatMs = Math.min(HEARTBEAT_MS, Math.floor(deps.config.webchatStreamIdleTimeoutMs / 3));
 
@@ -176,6 +186,16 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
   });
 
   app.post<{ Params: BotParams }>('/webchat/:botId/sessions', { schema: HIDDEN }, async (request, reply) => {
+    const waitMs = sessionBuckets.take(clientKey(request.ip));
+    if (waitMs > 0) {
+      const seconds = retryAfterSeconds(waitMs);
+      throw new ApiError(
+        'rate_limited',
+        `This address has opened too many web chat sessions; retry in ${seconds} seconds, or keep using the session you have.`,
+        {},
+        { headers: { 'retry-after': String(seconds) } },
+      );
+    }
     const bot = await webchatBot(store.queries, request.params.botId);
     const names = parseSessionBody(request.body);
     const token = newSessionToken();
