@@ -9,6 +9,7 @@ import v8 from 'node:v8';
 import pino, { type Logger } from 'pino';
 import { type App, buildApp } from './app.js';
 import { type AdminTokenState, ensureAdminToken } from './auth/admin-token.js';
+import { type SessionSweeper, startSessionSweeper } from './channels/webchat/session-sweeper.js';
 import type { Config } from './config.js';
 import { type DeliveryWorker, startDeliveryWorker } from './delivery/delivery-worker.js';
 import { firstRunBanner } from './first-run-banner.js';
@@ -119,6 +120,12 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     );
   }
 
+  // Alongside the API that creates the sessions; on any number of nodes (see the module).
+  const sweeper: SessionSweeper | undefined =
+    config.role === 'worker'
+      ? undefined
+      : startSessionSweeper({ store, ttlMs: config.webchatIdleSessionTtlMs, log: logger });
+
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -136,6 +143,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
       }
       // Requests are drained (their events are committed); attempts in flight get what is left
       // of the grace period, then are abandoned and repeated at the next start.
+      await sweeper?.stop();
       await worker?.stop(Math.max(0, config.shutdownTimeoutMs - 1_000));
       await store.close();
     })();

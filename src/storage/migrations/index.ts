@@ -12,6 +12,7 @@ import { m0005IdempotencyHolder } from './0005-idempotency-holder.js';
 import { m0006IntegrationDisabledAt } from './0006-integration-disabled-at.js';
 import { m0007SoftDelete } from './0007-soft-delete.js';
 import { m0008AdminToken } from './0008-admin-token.js';
+import { m0009WebchatSessionSweep } from './0009-webchat-session-sweep.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Statement = string | Readonly<Record<Dialect, string>>;
@@ -31,6 +32,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0006IntegrationDisabledAt,
   m0007SoftDelete,
   m0008AdminToken,
+  m0009WebchatSessionSweep,
 ];
 
 export function statementFor(s: Statement, dialect: Dialect): string {
