@@ -13,13 +13,29 @@ import { type SessionSweeper, startSessionSweeper } from './channels/webchat/ses
 import type { Config } from './config.js';
 import { type DeliveryWorker, startDeliveryWorker } from './delivery/delivery-worker.js';
 import { firstRunBanner } from './first-run-banner.js';
+import { REDACTED, serializeRequest } from './http/log-redaction.js';
 import { openStore } from './storage/open-store.js';
 import { SecretBox } from './storage/secret-box.js';
 import type { Store } from './storage/store.js';
 import { VERSION } from './version.js';
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, base: { service: 'relevo' } });
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  /** Where lines go; standard output (pino's own writer) when not given. */
+  destination?: pino.DestinationStream,
+): Logger {
+  const options: pino.LoggerOptions = {
+    level: config.logLevel,
+    base: { service: 'relevo' },
+    // Whatever logs a request or its headers, secrets stay out (buildApp also sets `req` on
+    // the app's own logger, for loggers made elsewhere).
+    serializers: { req: serializeRequest },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+      censor: REDACTED,
+    },
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
 
 export interface RunningServer {
