@@ -192,3 +192,46 @@ describe('sessions per address', () => {
     expect((await create('198.51.100.1')).statusCode).toBe(201);
   });
 });
+
+describe('framing', () => {
+  const page = async (env: NodeJS.ProcessEnv, bot?: string) => {
+    const h = await createHarness(env);
+    open.push(h);
+    const s = await h.seed();
+    return h.app.server.inject({ method: 'GET', url: `/webchat/${bot ?? s.bot.id}` });
+  };
+  const policies = (res: { headers: Record<string, unknown> }) => {
+    const csp = res.headers['content-security-policy'];
+    // One policy, not two headers: the frame rule is part of the page's own.
+    expect(typeof csp).toBe('string');
+    return String(csp)
+      .split(';')
+      .map((d) => d.trim());
+  };
+
+  it("by default only relevo's own pages may frame the chat", async () => {
+    const res = await page({});
+    expect(res.statusCode).toBe(200);
+    const csp = policies(res);
+    expect(csp).toContain("frame-ancestors 'self'");
+    expect(csp.filter((d) => d.startsWith('frame-ancestors'))).toHaveLength(1);
+    expect(csp.some((d) => d.startsWith('script-src'))).toBe(true);
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+  });
+
+  it('the not-found page carries the same rule', async () => {
+    const res = await page({}, 'bot_unknown');
+    expect(res.statusCode).toBe(404);
+    expect(policies(res)).toContain("frame-ancestors 'self'");
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+  });
+
+  it('RELEVO_WEBCHAT_FRAME_ANCESTORS lets the sites that embed the widget frame it', async () => {
+    const res = await page({ RELEVO_WEBCHAT_FRAME_ANCESTORS: "'self', https://shop.example.com" });
+    expect(policies(res)).toContain("frame-ancestors 'self' https://shop.example.com");
+    expect(res.headers['x-frame-options']).toBeUndefined();
+    const none = await page({ RELEVO_WEBCHAT_FRAME_ANCESTORS: "'none'" });
+    expect(policies(none)).toContain("frame-ancestors 'none'");
+    expect(none.headers['x-frame-options']).toBe('DENY');
+  });
+});

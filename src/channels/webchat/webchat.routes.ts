@@ -169,13 +169,20 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return { bot, session };
   };
 
+  const frameAncestors = deps.config.webchatFrameAncestors;
+  const only = frameAncestors.length === 1 ? frameAncestors[0] : undefined;
+  const frameOptions = only === "'self'" ? 'SAMEORIGIN' : only === "'none'" ? 'DENY' : undefined;
+
   app.get<{ Params: BotParams }>('/webchat/:botId', { schema: HIDDEN }, async (request, reply) => {
     const nonce = randomBytes(16).toString('base64');
     reply
-      .header('content-security-policy', pageSecurityPolicy(nonce))
+      .header('content-security-policy', pageSecurityPolicy(nonce, frameAncestors))
       .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'no-referrer')
       .type('text/html; charset=utf-8');
+    // For browsers that predate frame-ancestors; it can only say "same origin" or "nobody", so
+    // it is left out when the operator lists other sites.
+    if (frameOptions !== undefined) reply.header('x-frame-options', frameOptions);
     const bot = await store.queries.getBotById(request.params.botId);
     if (bot === undefined || bot.channel !== 'webchat') {
       // A browser gets a page a person can read; an API client the error envelope.
