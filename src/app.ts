@@ -15,6 +15,7 @@ import { adminAuthenticator, authenticate } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerJsonParser } from './http/json-body-parser.js';
+import { serializeRequest } from './http/log-redaction.js';
 import { registerDocs, registerOpenApi } from './http/openapi/document.js';
 import { clientErrorHandler, frameworkErrors, registerServerAnswers } from './http/pre-routing.js';
 import { registerAbuseLimits, serverOptions } from './http/rate-limit.js';
@@ -59,7 +60,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const methods = new RouteMethods();
   const options = serverOptions(deps.config);
   const server = Fastify({
-    loggerInstance: deps.logger,
+    // Request lines are logged with their secret query parameters (a web chat session token)
+    // blanked, whichever logger the caller passed.
+    loggerInstance: deps.logger.child({}, { serializers: { req: serializeRequest } }),
     bodyLimit: deps.config.bodyLimitBytes,
     // A caller's own request id is kept when it is sane, so both sides can grep one id.
     genReqId: (req) => {

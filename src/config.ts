@@ -55,6 +55,18 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** How long an idle keep-alive connection stays open, in ms. */
   readonly keepAliveTimeoutMs: number;
+  /** Open web chat streams one session may hold; one more closes its oldest. */
+  readonly webchatStreamsPerSession: number;
+  /** Open web chat streams one client address may hold; more are refused with 429. */
+  readonly webchatStreamsPerAddress: number;
+  /** A web chat stream that cannot write anything for this long is closed, in ms. */
+  readonly webchatStreamIdleTimeoutMs: number;
+  /** Web chat sessions one client address may create (a token bucket). */
+  readonly webchatSessionRate: RateLimit;
+  /** Web chat sessions whose visitor never wrote are deleted after this long, in ms. */
+  readonly webchatIdleSessionTtlMs: number;
+  /** The web chat page's CSP frame-ancestors sources; `'self'` by default. */
+  readonly webchatFrameAncestors: readonly string[];
 }
 
 /** A token bucket's size: `requests` per `periodMs`, bursting up to `requests`. */
@@ -85,6 +97,12 @@ export const DEFAULTS = {
   RELEVO_HEADERS_TIMEOUT_MS: '10000',
   RELEVO_REQUEST_TIMEOUT_MS: '30000',
   RELEVO_KEEP_ALIVE_TIMEOUT_MS: '72000',
+  RELEVO_WEBCHAT_STREAMS_PER_SESSION: '5',
+  RELEVO_WEBCHAT_STREAMS_PER_ADDRESS: '50',
+  RELEVO_WEBCHAT_STREAM_IDLE_TIMEOUT_MS: '60000',
+  RELEVO_WEBCHAT_SESSION_RATE: '20/m',
+  RELEVO_WEBCHAT_IDLE_SESSION_TTL: '24h',
+  RELEVO_WEBCHAT_FRAME_ANCESTORS: "'self'",
 } as const;
 
 /** A configuration problem: its message is the one line printed before exiting. */
@@ -167,14 +185,15 @@ function encryptionKey(raw: string | undefined): Buffer | undefined {
 const RATE_PERIOD_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `100/s`, `6000/m` or `50000/h`; empty is no limit. */
-export function parseRateLimit(raw: string): RateLimit | undefined {
+export function parseRateLimit(raw: string, name = 'RELEVO_RATE_LIMIT'): RateLimit | undefined {
   const text = raw.trim();
   if (text === '') return undefined;
   const m = /^(\d{1,7})\s*\/\s*(s|m|h)$/.exec(text);
   const requests = Number(m?.[1]);
   if (!m || !(requests >= 1)) {
+    const off = name === 'RELEVO_RATE_LIMIT' ? ' (empty turns it off)' : '';
     throw new ConfigError(
-      `RELEVO_RATE_LIMIT=${JSON.stringify(raw)} is not a rate; write requests per second, minute or hour, e.g. 100/s or 6000/m (empty turns it off).`,
+      `${name}=${JSON.stringify(raw)} is not a rate; write requests per second, minute or hour, e.g. 100/s or 6000/m${off}.`,
     );
   }
   return { requests, periodMs: RATE_PERIOD_MS[m[2] ?? 's'] ?? 1000 };
@@ -222,6 +241,40 @@ function trustProxy(raw: string): string[] {
         `RELEVO_TRUST_PROXY: ${JSON.stringify(entry)} is not an IP address or CIDR; write the addresses of your reverse proxies, e.g. 127.0.0.1,10.0.0.0/8.`,
       );
     }
+  }
+  return entries;
+}
+
+/** A single duration: a number with an optional ms, s, m, h or d suffix (bare = ms). */
+function duration(name: string, raw: string, minMs: number, maxMs: number): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(raw.trim());
+  const ms = m
+    ? Math.round(Number(m[1]) * (m[2] === 'd' ? 86_400_000 : (UNIT_MS[m[2] ?? 'ms'] ?? 1)))
+    : Number.NaN;
+  if (!(ms >= minMs && ms <= maxMs)) {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(raw)} is not a duration from ${minMs / 60_000} minutes to ${maxMs / 86_400_000} days; write e.g. 24h, 90m or 7d.`,
+    );
+  }
+  return ms;
+}
+
+/**
+ * CSP frame-ancestors sources, separated by spaces or commas: 'self', 'none', a scheme
+ * (`https:`) or an origin with an optional `*.` and port (`https://*.example.com:8443`).
+ * Anything else (a quote, a semicolon, a path) could change the header's meaning, so it is refused.
+ */
+function frameAncestors(raw: string): string[] {
+  const entries = raw.split(/[\s,]+/).filter((s) => s !== '');
+  const source =
+    /^(?:'self'|'none'|https?:|https?:\/\/(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::(?:\d{1,5}|\*))?)$/;
+  const bad = entries.find((e) => !source.test(e));
+  if (bad !== undefined || entries.length === 0 || (entries.includes("'none'") && entries.length > 1)) {
+    const what =
+      bad === undefined ? 'is not a list of sources' : `has ${JSON.stringify(bad)}, which is not a source`;
+    throw new ConfigError(
+      `RELEVO_WEBCHAT_FRAME_ANCESTORS ${what}; write 'self', 'none' or origins such as https://www.example.com, separated by spaces or commas.`,
+    );
   }
   return entries;
 }
@@ -290,6 +343,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       100,
       600_000,
     ),
+    webchatStreamsPerSession: int(
+      'RELEVO_WEBCHAT_STREAMS_PER_SESSION',
+      get('RELEVO_WEBCHAT_STREAMS_PER_SESSION'),
+      1,
+      1000,
+    ),
+    webchatStreamsPerAddress: int(
+      'RELEVO_WEBCHAT_STREAMS_PER_ADDRESS',
+      get('RELEVO_WEBCHAT_STREAMS_PER_ADDRESS'),
+      1,
+      1_000_000,
+    ),
+    webchatStreamIdleTimeoutMs: int(
+      'RELEVO_WEBCHAT_STREAM_IDLE_TIMEOUT_MS',
+      get('RELEVO_WEBCHAT_STREAM_IDLE_TIMEOUT_MS'),
+      1000,
+      3_600_000,
+    ),
+    webchatSessionRate: parseRateLimit(
+      get('RELEVO_WEBCHAT_SESSION_RATE'),
+      'RELEVO_WEBCHAT_SESSION_RATE',
+    ) as RateLimit,
+    webchatIdleSessionTtlMs: duration(
+      'RELEVO_WEBCHAT_IDLE_SESSION_TTL',
+      get('RELEVO_WEBCHAT_IDLE_SESSION_TTL'),
+      60_000,
+      365 * 86_400_000,
+    ),
+    webchatFrameAncestors: frameAncestors(get('RELEVO_WEBCHAT_FRAME_ANCESTORS')),
   };
   return Object.freeze(config);
 }

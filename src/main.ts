@@ -9,16 +9,33 @@ import v8 from 'node:v8';
 import pino, { type Logger } from 'pino';
 import { type App, buildApp } from './app.js';
 import { type AdminTokenState, ensureAdminToken } from './auth/admin-token.js';
+import { type SessionSweeper, startSessionSweeper } from './channels/webchat/session-sweeper.js';
 import type { Config } from './config.js';
 import { type DeliveryWorker, startDeliveryWorker } from './delivery/delivery-worker.js';
 import { firstRunBanner } from './first-run-banner.js';
+import { REDACTED, serializeRequest } from './http/log-redaction.js';
 import { openStore } from './storage/open-store.js';
 import { SecretBox } from './storage/secret-box.js';
 import type { Store } from './storage/store.js';
 import { VERSION } from './version.js';
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, base: { service: 'relevo' } });
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  /** Where lines go; standard output (pino's own writer) when not given. */
+  destination?: pino.DestinationStream,
+): Logger {
+  const options: pino.LoggerOptions = {
+    level: config.logLevel,
+    base: { service: 'relevo' },
+    // Whatever logs a request or its headers, secrets stay out (buildApp also sets `req` on
+    // the app's own logger, for loggers made elsewhere).
+    serializers: { req: serializeRequest },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+      censor: REDACTED,
+    },
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
 
 export interface RunningServer {
@@ -119,6 +136,12 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     );
   }
 
+  // Alongside the API that creates the sessions; on any number of nodes (see the module).
+  const sweeper: SessionSweeper | undefined =
+    config.role === 'worker'
+      ? undefined
+      : startSessionSweeper({ store, ttlMs: config.webchatIdleSessionTtlMs, log: logger });
+
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -136,6 +159,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
       }
       // Requests are drained (their events are committed); attempts in flight get what is left
       // of the grace period, then are abandoned and repeated at the next start.
+      await sweeper?.stop();
       await worker?.stop(Math.max(0, config.shutdownTimeoutMs - 1_000));
       await store.close();
     })();

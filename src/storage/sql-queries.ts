@@ -205,6 +205,21 @@ export function dueHeadsCte(excluded: string): string {
        )`;
 }
 
+/**
+ * A web chat session that never became anything (alias `u`, parameter: the creation cutoff): an
+ * end user of a web chat session (`webchat:<hash of its token>`), created before the cutoff,
+ * with at least one room and only rooms of web chat bots, none with a visitor's message, a
+ * conversation or an event. A visitor who wrote once, or a room the panel ever saw, is kept.
+ */
+const SILENT_WEBCHAT_USER = `u.reference_id LIKE 'webchat:%' AND u.created_at < ?
+  AND EXISTS (SELECT 1 FROM rooms r WHERE r.user_id = u.id)
+  AND NOT EXISTS (SELECT 1 FROM rooms r JOIN bots b ON b.id = r.bot_id
+    WHERE r.user_id = u.id AND b.channel <> 'webchat')
+  AND NOT EXISTS (SELECT 1 FROM rooms r JOIN messages m ON m.room_id = r.id
+    WHERE r.user_id = u.id AND m.sender = 'user')
+  AND NOT EXISTS (SELECT 1 FROM rooms r JOIN conversations c ON c.room_id = r.id WHERE r.user_id = u.id)
+  AND NOT EXISTS (SELECT 1 FROM rooms r JOIN events e ON e.room_id = r.id WHERE r.user_id = u.id)`;
+
 /** Appended to a lookup's WHERE: rows not (softly) deleted. */
 const LIVE = ' AND deleted_at IS NULL';
 
@@ -876,6 +891,30 @@ export class SqlQueries implements Queries {
 
   async purgeIdempotencyKeys(now: number): Promise<number> {
     return await this.x.run('DELETE FROM idempotency_keys WHERE expires_at < ?', now);
+  }
+
+  async silentWebchatUsers(createdBefore: number, limit: number): Promise<string[]> {
+    const rows = await this.x.all<{ id: string }>(
+      `SELECT u.id FROM end_users u WHERE ${SILENT_WEBCHAT_USER} ORDER BY u.created_at LIMIT ?`,
+      createdBefore,
+      limit,
+    );
+    return rows.map((r) => r.id);
+  }
+  async deleteSilentWebchatUser(userId: string, createdBefore: number): Promise<boolean> {
+    const qualifies = await this.x.one(
+      `SELECT u.id FROM end_users u WHERE u.id = ? AND ${SILENT_WEBCHAT_USER}`,
+      userId,
+      createdBefore,
+    );
+    if (qualifies === undefined) return false;
+    // Only the bot wrote in these rooms (no visitor message, no conversation, so no operator).
+    await this.x.run(
+      'DELETE FROM messages WHERE room_id IN (SELECT id FROM rooms WHERE user_id = ?)',
+      userId,
+    );
+    await this.x.run('DELETE FROM rooms WHERE user_id = ?', userId);
+    return (await this.x.run('DELETE FROM end_users WHERE id = ?', userId)) > 0;
   }
 
   async claimDueEvents(c: EventClaim): Promise<OutboxEvent[]> {

@@ -250,6 +250,18 @@ export interface Queries {
   /** Stores a token in place of any other (the previous one stops working). */
   replaceAdminToken(hash: string, at: number): Promise<void>;
 
+  // --- silent web chat sessions ---
+  /**
+   * Up to `limit` web chat end users created before `createdBefore` who never wrote, whose
+   * rooms (all of web chat bots) never had a conversation or an event.
+   */
+  silentWebchatUsers(createdBefore: number, limit: number): Promise<string[]>;
+  /**
+   * Deletes such a user with their rooms and the rooms' messages (the bot's greeting), checking
+   * the conditions again; false when the user no longer qualifies (or is gone already).
+   */
+  deleteSilentWebchatUser(userId: string, createdBefore: number): Promise<boolean>;
+
   // --- the delivery log ---
   listEvents(projectId: string, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEvent>>;
   /** Makes events due now for a new delivery cycle (attempt count reset); returns how many. */

@@ -65,6 +65,9 @@ export async function createHarness(
     // purpose: the throttle (20 failures a minute) would turn their 401s into 429s. The tests of
     // the throttle turn it on.
     RELEVO_AUTH_FAILURE_LIMIT: '0',
+    // Likewise, tests open many web chat sessions from that one address; the tests of the
+    // session limit set their own.
+    RELEVO_WEBCHAT_SESSION_RATE: '9999999/s',
     ...env,
   });
   const store = db.store;

@@ -46,6 +46,12 @@ describe('defaults', () => {
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 72_000,
+      webchatStreamsPerSession: 5,
+      webchatStreamsPerAddress: 50,
+      webchatStreamIdleTimeoutMs: 60_000,
+      webchatSessionRate: { requests: 20, periodMs: MINUTE },
+      webchatIdleSessionTtlMs: 24 * HOUR,
+      webchatFrameAncestors: ["'self'"],
     };
     expect(loadConfig({})).toEqual(expected);
   });
@@ -218,6 +224,21 @@ describe('invalid values', () => {
     ['RELEVO_HEADERS_TIMEOUT_MS', '99'],
     ['RELEVO_REQUEST_TIMEOUT_MS', '10s'],
     ['RELEVO_KEEP_ALIVE_TIMEOUT_MS', '0'],
+    ['RELEVO_WEBCHAT_STREAMS_PER_SESSION', '0'],
+    ['RELEVO_WEBCHAT_STREAMS_PER_SESSION', '1001'],
+    ['RELEVO_WEBCHAT_STREAMS_PER_ADDRESS', '0'],
+    ['RELEVO_WEBCHAT_STREAMS_PER_ADDRESS', 'fifty'],
+    ['RELEVO_WEBCHAT_STREAM_IDLE_TIMEOUT_MS', '999'],
+    ['RELEVO_WEBCHAT_STREAM_IDLE_TIMEOUT_MS', '60s'],
+    ['RELEVO_WEBCHAT_SESSION_RATE', '20'],
+    ['RELEVO_WEBCHAT_SESSION_RATE', '0/m'],
+    ['RELEVO_WEBCHAT_IDLE_SESSION_TTL', '30s'],
+    ['RELEVO_WEBCHAT_IDLE_SESSION_TTL', '366d'],
+    ['RELEVO_WEBCHAT_IDLE_SESSION_TTL', 'a day'],
+    ['RELEVO_WEBCHAT_FRAME_ANCESTORS', "'self'; script-src *"],
+    ['RELEVO_WEBCHAT_FRAME_ANCESTORS', 'https://example.com/path'],
+    ['RELEVO_WEBCHAT_FRAME_ANCESTORS', 'example.com'],
+    ['RELEVO_WEBCHAT_FRAME_ANCESTORS', "'none' https://example.com"],
   ];
 
   it.each(cases)('%s=%j stops start-up with one line naming the variable', (name, value) => {
@@ -307,6 +328,27 @@ describe('rate limit', () => {
     ['50000/h', { requests: 50_000, periodMs: 3_600_000 }],
   ])('reads RELEVO_RATE_LIMIT=%s', (raw, expected) => {
     expect(loadConfig({ RELEVO_RATE_LIMIT: raw }).rateLimit).toEqual(expected);
+  });
+});
+
+describe('web chat limits', () => {
+  it('read durations, rates and frame ancestors', () => {
+    const c = loadConfig({
+      RELEVO_WEBCHAT_SESSION_RATE: '5/s',
+      RELEVO_WEBCHAT_IDLE_SESSION_TTL: '7d',
+      RELEVO_WEBCHAT_FRAME_ANCESTORS: " 'self' https://shop.example.com,https://*.example.org:8443  ",
+    });
+    expect(c.webchatSessionRate).toEqual({ requests: 5, periodMs: 1000 });
+    expect(c.webchatIdleSessionTtlMs).toBe(7 * 24 * HOUR);
+    expect(c.webchatFrameAncestors).toEqual([
+      "'self'",
+      'https://shop.example.com',
+      'https://*.example.org:8443',
+    ]);
+    expect(loadConfig({ RELEVO_WEBCHAT_IDLE_SESSION_TTL: '90m' }).webchatIdleSessionTtlMs).toBe(90 * MINUTE);
+    expect(loadConfig({ RELEVO_WEBCHAT_FRAME_ANCESTORS: "'none'" }).webchatFrameAncestors).toEqual([
+      "'none'",
+    ]);
   });
 });
 

@@ -20,7 +20,7 @@ export function escapeHtml(text: string): string {
  * Inline code runs only with the response's nonce; images and media may come from any http(s)
  * URL (the panel sends links to wherever its files live); the script talks only to relevo.
  */
-export function pageSecurityPolicy(nonce: string): string {
+export function pageSecurityPolicy(nonce: string, frameAncestors: readonly string[] = ["'self'"]): string {
   return [
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,
@@ -30,6 +30,9 @@ export function pageSecurityPolicy(nonce: string): string {
     "connect-src 'self'",
     "base-uri 'none'",
     "form-action 'none'",
+    // Who may show the chat in a frame (RELEVO_WEBCHAT_FRAME_ANCESTORS): against clickjacking,
+    // only relevo's own pages unless the operator lists the sites that embed it.
+    `frame-ancestors ${frameAncestors.join(' ')}`,
   ].join('; ');
 }
 
@@ -553,6 +556,14 @@ const SCRIPT = `
     };
     es.addEventListener('handoff', function (ev) {
       try { onHandoff(JSON.parse(ev.data)); } catch (e) { /* ignore a malformed frame */ }
+    });
+    // The session opened more streams (tabs) than the server keeps: this, the oldest, was closed.
+    // Reconnecting would only close the next one, so this tab waits to be reloaded.
+    es.addEventListener('superseded', function () {
+      closeStream();
+      setOnline(false);
+      setStatus('offline', 'Paused');
+      showNotice('This chat is open in too many tabs. Reload this one to continue here.');
     });
     es.onerror = function () {
       setOnline(false);

@@ -9,9 +9,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { openRoom } from '../../domain/messages/inbound.service.js';
 import { createEndUser } from '../../domain/projects/project.service.js';
 import type { Bot, Message } from '../../domain/types.js';
-import { problemMap, type ValidationErrors, validationError } from '../../errors.js';
-import { authenticated } from '../../http/rate-limit.js';
+import { ApiError, problemMap, type ValidationErrors, validationError } from '../../errors.js';
+import { authenticated, clientKey, retryAfterSeconds, TokenBuckets } from '../../http/rate-limit.js';
 import type { RouteDeps } from '../../http/routes/route-deps.js';
+import { StreamLimits, type StreamTicket } from './stream-limits.js';
 import { HandoffTracker } from './webchat-handoff.js';
 import { type RoomListener, WebchatHub } from './webchat-hub.js';
 import { chatPage, notFoundPage, pageSecurityPolicy, wantsHtml } from './webchat-page.js';
@@ -38,10 +39,15 @@ const DEFAULT_NAME = 'Web visitor';
 const PAGE_DEFAULT = 100;
 const PAGE_MAX = 200;
 const MESSAGE_ID = /^msg_[0-9a-z]{26}$/;
+/** How often refilled session buckets are forgotten. */
+const SWEEP_EVERY_MS = 60_000;
 /** A comment line every so often keeps proxies and browsers from closing an idle stream. */
 export const HEARTBEAT_MS = 15_000;
-/** A client this far behind is dropped; it reconnects with Last-Event-ID and reads the rest. */
-const MAX_BUFFERED_BYTES = 1024 * 1024;
+/**
+ * A client this far behind is dropped; it reconnects with Last-Event-ID and reads the rest.
+ * 256 KiB holds a few hundred chat messages; at 1 MiB, 1 000 paused streams held ~0.6 GB.
+ */
+export const MAX_BUFFERED_BYTES = 256 * 1024;
 
 /** What the browser gets for a message: no project or conversation internals. */
 export interface WebchatMessage {
@@ -141,6 +147,20 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.addHook('preClose', async () => {
     for (const end of [...openStreams]) end();
   });
+  const streamLimits = new StreamLimits({
+    perSession: deps.config.webchatStreamsPerSession,
+    perAddress: deps.config.webchatStreamsPerAddress,
+  });
+  // Each session is a user, a room and a greeting on disk: without a limit one client made
+  // 6 000 in 2.7 s. Per address, like the failure throttle; a burst covers a family or an office
+  // behind one address opening the chat at once.
+  const rate = deps.config.webchatSessionRate;
+  const sessionBuckets = new TokenBuckets(rate.requests, rate.periodMs);
+  const sweep = setInterval(() => sessionBuckets.sweep(), SWEEP_EVERY_MS);
+  sweep.unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
+  // Heartbeats must come well within the idle timeout, or they could not keep a live stream open.
+  const heartbeatMs = Math.min(HEARTBEAT_MS, Math.floor(deps.config.webchatStreamIdleTimeoutMs / 3));
 
   const authorised = async (request: FastifyRequest<{ Params: BotParams }>) => {
     const bot = await webchatBot(store.queries, request.params.botId);
@@ -149,13 +169,20 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return { bot, session };
   };
 
+  const frameAncestors = deps.config.webchatFrameAncestors;
+  const only = frameAncestors.length === 1 ? frameAncestors[0] : undefined;
+  const frameOptions = only === "'self'" ? 'SAMEORIGIN' : only === "'none'" ? 'DENY' : undefined;
+
   app.get<{ Params: BotParams }>('/webchat/:botId', { schema: HIDDEN }, async (request, reply) => {
     const nonce = randomBytes(16).toString('base64');
     reply
-      .header('content-security-policy', pageSecurityPolicy(nonce))
+      .header('content-security-policy', pageSecurityPolicy(nonce, frameAncestors))
       .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'no-referrer')
       .type('text/html; charset=utf-8');
+    // For browsers that predate frame-ancestors; it can only say "same origin" or "nobody", so
+    // it is left out when the operator lists other sites.
+    if (frameOptions !== undefined) reply.header('x-frame-options', frameOptions);
     const bot = await store.queries.getBotById(request.params.botId);
     if (bot === undefined || bot.channel !== 'webchat') {
       // A browser gets a page a person can read; an API client the error envelope.
@@ -166,6 +193,16 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
   });
 
   app.post<{ Params: BotParams }>('/webchat/:botId/sessions', { schema: HIDDEN }, async (request, reply) => {
+    const waitMs = sessionBuckets.take(clientKey(request.ip));
+    if (waitMs > 0) {
+      const seconds = retryAfterSeconds(waitMs);
+      throw new ApiError(
+        'rate_limited',
+        `This address has opened too many web chat sessions; retry in ${seconds} seconds, or keep using the session you have.`,
+        {},
+        { headers: { 'retry-after': String(seconds) } },
+      );
+    }
     const bot = await webchatBot(store.queries, request.params.botId);
     const names = parseSessionBody(request.body);
     const token = newSessionToken();
@@ -210,12 +247,22 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const lastEventId = request.headers['last-event-id'];
       const resumeFrom =
         typeof lastEventId === 'string' && MESSAGE_ID.test(lastEventId) ? lastEventId : query.after;
+      // Counted before the hijack, so that an address over its cap gets the 429 envelope.
+      const closer = { supersede: () => {} };
+      const ticket = streamLimits.admit(session.room.id, clientKey(request.ip), () => closer.supersede());
       reply.hijack();
-      stream(reply, bot, session, resumeFrom);
+      closer.supersede = stream(reply, bot, session, resumeFrom, ticket);
     },
   );
 
-  function stream(reply: FastifyReply, bot: Bot, session: Session, after: string | undefined): void {
+  /** Serves one stream; returns what ends it when a newer stream of its session takes its place. */
+  function stream(
+    reply: FastifyReply,
+    bot: Bot,
+    session: Session,
+    after: string | undefined,
+    ticket: StreamTicket,
+  ): () => void {
     const res = reply.raw;
     // Headers set before the hijack (the request id) are not sent by Fastify any more.
     for (const [name, value] of Object.entries(reply.getHeaders())) {
@@ -241,7 +288,8 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const write = (text: string) => {
       if (text === '' || ended) return;
       res.write(text);
-      if (res.writableLength > MAX_BUFFERED_BYTES) end();
+      // Destroyed, not ended: end() would keep the unread bytes (and the socket) until they drain.
+      if (res.writableLength > MAX_BUFFERED_BYTES) end(true);
     };
     // One writer at a time: a handoff frame may need a read first, and must still come out
     // between the same two messages as the change it reports.
@@ -300,21 +348,31 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const unsubscribe = hub.subscribe(session.room.id, listener);
     const heartbeat = setInterval(() => {
       if (ended) return;
-      res.write(': ping\n\n');
+      write(': ping\n\n');
       catchUp();
-    }, HEARTBEAT_MS);
+    }, heartbeatMs);
     heartbeat.unref();
+    // Node counts a write as activity only once the socket takes it: a client that reads
+    // nothing for the idle timeout (its buffers full, heartbeats queued) is cut off, while the
+    // heartbeats keep a live stream busy well within it.
+    const socket = res.socket;
+    const idle = () => end(true);
+    socket?.setTimeout(deps.config.webchatStreamIdleTimeoutMs, idle);
 
-    function end(): void {
+    function end(abort = false): void {
       if (ended) return;
       ended = true;
       clearInterval(heartbeat);
       unsubscribe();
+      ticket.release();
       openStreams.delete(end);
-      res.end();
+      socket?.setTimeout(0);
+      socket?.off('timeout', idle);
+      if (abort) res.destroy();
+      else res.end();
     }
     openStreams.add(end);
-    res.on('close', end);
+    res.on('close', () => end());
 
     reading = true;
     readSince()
@@ -329,5 +387,11 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
       .finally(() => {
         reading = false;
       });
+
+    // The page stops on this event instead of reconnecting (which would close the next tab).
+    return () => {
+      write('event: superseded\ndata: {}\n\n');
+      end();
+    };
   }
 }

@@ -13,6 +13,7 @@ import { m0006IntegrationDisabledAt } from './0006-integration-disabled-at.js';
 import { m0007SoftDelete } from './0007-soft-delete.js';
 import { m0008AdminToken } from './0008-admin-token.js';
 import { m0009NamesAsJson } from './0009-names-as-json.js';
+import { m0010WebchatSessionSweep } from './0010-webchat-session-sweep.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Statement = string | Readonly<Record<Dialect, string>>;
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0007SoftDelete,
   m0008AdminToken,
   m0009NamesAsJson,
+  m0010WebchatSessionSweep,
 ];
 
 export function statementFor(s: Statement, dialect: Dialect): string {
