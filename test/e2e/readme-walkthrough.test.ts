@@ -59,7 +59,8 @@ class Terminal {
   readonly bash: ChildProcessWithoutNullStreams;
 
   constructor(env: NodeJS.ProcessEnv) {
-    this.bash = spawn('bash', [], { cwd: ROOT, env });
+    // Its own process group, so the background receiver (npx, then node) ends with it.
+    this.bash = spawn('bash', [], { cwd: ROOT, env, detached: true });
     this.bash.stdout.setEncoding('utf8');
     this.bash.stderr.setEncoding('utf8');
     const add = (chunk: string) => {
@@ -115,7 +116,15 @@ beforeAll(() => {
 });
 afterAll(async () => {
   terminal?.bash.stdin.end();
-  terminal?.bash.kill('SIGTERM');
+  // The whole group: killing bash alone left the receiver it started in the background running.
+  const group = terminal?.bash.pid;
+  if (group !== undefined) {
+    try {
+      process.kill(-group, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+  }
   if (served !== undefined && served.child.exitCode === null) {
     served.child.kill('SIGTERM');
     await served.exited;
