@@ -11,7 +11,7 @@
  * the `relevo` command on the same database) the revocation takes effect within `ttlMs`; see
  * docs/security.md.
  */
-import type { Credential } from '../domain/types.js';
+import type { Credential } from '../model/types.js';
 import type { Queries } from '../storage/store.js';
 
 /** How long a credential row is trusted without reading it again. */

@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { newId, randomToken } from '../domain/ids.js';
-import type { Credential } from '../domain/types.js';
+import type { Credential } from '../model/types.js';
 
 const HASH_SCHEME = 's256';
 

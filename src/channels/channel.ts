@@ -4,7 +4,7 @@
  * services that produce messages (the panel, the bot, a close) never know which channel it is.
  * Inbound, each channel has its own route, and hands the user's message to receiveFromUser.
  */
-import type { Bot, EndUser, Message, MessageSender, Room } from '../domain/types.js';
+import type { Bot, EndUser, Message, MessageSender, Room } from '../model/types.js';
 import type { Tx } from '../storage/store.js';
 import { httpChannel } from './http/http-channel.js';
 import { webchatChannel } from './webchat/webchat-channel.js';

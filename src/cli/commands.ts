@@ -87,7 +87,7 @@ export const COMMANDS: readonly Command[] = [
       const config = ctx.config();
       // Loaded here, not at the top: the HTTP stack is the bulk of start-up time, and the
       // administration commands and --help never need it.
-      const { exitOnSignals, serve } = await import('../main.js');
+      const { exitOnSignals, serve } = await import('../server.js');
       const running = await serve(config);
       // Resolves with the exit code once shutdown has finished (or been cut short).
       return new Promise<number>((resolve) => {

@@ -25,7 +25,7 @@ import {
   repeatedPanelMessage,
   sendPanelMessage,
 } from '../domain/messages/panel-message.service.js';
-import type { Conversation } from '../domain/types.js';
+import type { Conversation } from '../model/types.js';
 import { ApiError, validationError } from '../errors.js';
 import { UniqueViolation } from '../storage/errors.js';
 import type { Tx } from '../storage/store.js';

@@ -18,7 +18,7 @@ import {
   resolveAuthorization,
   updateIntegration,
 } from '../domain/integrations/integration.service.js';
-import type { AuthType } from '../domain/types.js';
+import type { AuthType } from '../model/types.js';
 import { validationError } from '../errors.js';
 import { optionString, withProject } from './cli-store.js';
 import type { Command } from './commands.js';

@@ -19,7 +19,7 @@
 import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import { newId, randomHex } from '../domain/ids.js';
-import type { AttemptResult, Integration, OutboxEvent } from '../domain/types.js';
+import type { AttemptResult, Integration, OutboxEvent } from '../model/types.js';
 import { coerceError } from '../errors.js';
 import type { Store, Tx } from '../storage/store.js';
 import { VERSION } from '../version.js';

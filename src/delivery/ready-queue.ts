@@ -12,7 +12,7 @@
  * them when they are due. A backlog larger than the queue stays in the outbox and is read back
  * in commit order as the queue empties (`refillFrom`, `refilled`).
  */
-import type { OutboxEvent } from '../domain/types.js';
+import type { OutboxEvent } from '../model/types.js';
 
 /** Concurrency is limited per project and destination: the panel's webhook, the channel's. */
 export const laneOf = (e: Pick<OutboxEvent, 'projectId' | 'destination'>) =>

@@ -6,7 +6,7 @@
  * document shows, so the compiler holds the two together.
  */
 import type { ConversationCloseEvent, ConversationStartEvent, MessageEvent } from '../http/event-schemas.js';
-import type { Assignment, Bot, EndUser, Message } from './types.js';
+import type { Assignment, Bot, EndUser, Message } from '../model/types.js';
 
 interface Common {
   readonly timestamp: number;

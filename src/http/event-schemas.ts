@@ -8,7 +8,7 @@
  * per-type union lists its extra keys (id, sender) before type and content.
  */
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
-import type { MessageSender, MessageType } from '../domain/types.js';
+import type { MessageSender, MessageType } from '../model/types.js';
 import { messageSchema } from './routes/panel-messages.routes.js';
 import { AssignmentSchema, StringEnum } from './schemas.js';
 

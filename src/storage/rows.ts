@@ -22,7 +22,7 @@ import type {
   OutboxEvent,
   Project,
   Room,
-} from '../domain/types.js';
+} from '../model/types.js';
 
 export interface ProjectRow {
   id: string;

@@ -18,7 +18,7 @@ import type {
   OutboxEvent,
   Project,
   Room,
-} from '../domain/types.js';
+} from '../model/types.js';
 import type { Dialect } from './migrations/index.js';
 import {
   type AttemptRow,

@@ -19,7 +19,7 @@ import type {
   OutboxEvent,
   Project,
   Room,
-} from '../domain/types.js';
+} from '../model/types.js';
 import type { Dialect } from './migrations/index.js';
 
 export interface StoreCapabilities {

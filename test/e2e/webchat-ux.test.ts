@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RULES } from '../../src/bot/rule-bot.js';
+import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { postJson, requestJson } from '../helpers/http-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';

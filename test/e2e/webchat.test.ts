@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RULES } from '../../src/bot/rule-bot.js';
+import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { call } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';

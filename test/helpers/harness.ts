@@ -10,7 +10,7 @@ import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type DeliveryWorker, startDeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import { createBot, createEndUser, createProject } from '../../src/domain/projects/project.service.js';
-import type { Bot, EndUser, Project } from '../../src/domain/types.js';
+import type { Bot, EndUser, Project } from '../../src/model/types.js';
 import { SecretBox } from '../../src/storage/secret-box.js';
 import type { Store } from '../../src/storage/store.js';
 import { createTestDatabase } from './test-database.js';

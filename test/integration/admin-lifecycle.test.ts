@@ -4,7 +4,7 @@
  * gone for every live use (404, 401) while its history still reads with its names.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutboxEvent } from '../../src/domain/types.js';
+import type { OutboxEvent } from '../../src/model/types.js';
 import { authHeaders, call as callApi } from '../helpers/api.js';
 import { ADMIN_TOKEN, createHarness, type Harness, type Seed } from '../helpers/harness.js';
 

@@ -4,9 +4,9 @@
  * attempts, retry, replay, and the errors each route gives. Retry schedules are milliseconds.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendEvent } from '../../src/delivery/outbox.js';
+import { appendEvent } from '../../src/domain/outbox.js';
 import { parseSince } from '../../src/domain/deliveries/delivery.service.js';
-import type { EventType } from '../../src/domain/types.js';
+import type { EventType } from '../../src/model/types.js';
 import { ApiError } from '../../src/errors.js';
 import { authHeaders, call, errorOf } from '../helpers/api.js';
 import { eventually, startedPair } from '../helpers/events.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { type RunningServer, serve } from '../../src/main.js';
+import { type RunningServer, serve } from '../../src/server.js';
 import { requestJson } from '../helpers/http-client.js';
 import { FIRST_RUN_EXPORT } from '../helpers/spawned-server.js';
 import { createTestDatabase, TEST_DB, type TestDatabase } from '../helpers/test-database.js';

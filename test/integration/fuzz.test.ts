@@ -14,8 +14,8 @@
 import fc from 'fast-check';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RULES } from '../../src/bot/rule-bot.js';
-import { RULES_BODY_MAX_BYTES } from '../../src/bot/rules-schema.js';
+import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
+import { RULES_BODY_MAX_BYTES } from '../../src/bots/rules/rules-schema.js';
 import { jelouSignature } from '../../src/delivery/signer.js';
 import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import { CATALOGUE, type ErrorCode } from '../../src/errors.js';

@@ -6,10 +6,10 @@
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RULES } from '../../src/bot/rule-bot.js';
+import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { startConversation } from '../../src/domain/conversations/conversation.service.js';
 import { createBot } from '../../src/domain/projects/project.service.js';
-import type { ChannelKind } from '../../src/domain/types.js';
+import type { ChannelKind } from '../../src/model/types.js';
 import { CATALOGUE } from '../../src/errors.js';
 import { authHeaders, call, errorOf } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';

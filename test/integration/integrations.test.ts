@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/domain/ids.js';
-import type { OutboxEvent } from '../../src/domain/types.js';
+import type { OutboxEvent } from '../../src/model/types.js';
 import { type AuthScheme, authHeaders, call, errorOf, PREFIXES } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { redactUrl } from '../../src/http/log-redaction.js';
-import { createLogger } from '../../src/main.js';
+import { createLogger } from '../../src/server.js';
 import { call } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 

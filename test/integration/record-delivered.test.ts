@@ -5,7 +5,7 @@
  * Run against both stores, without a worker, so nothing else touches the events.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeliveryAttempt } from '../../src/domain/types.js';
+import type { DeliveryAttempt } from '../../src/model/types.js';
 import { startedPair } from '../helpers/events.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_BUFFERED_BYTES } from '../../src/channels/webchat/webchat.routes.js';
-import type { Message } from '../../src/domain/types.js';
+import type { Message } from '../../src/model/types.js';
 import { authHeaders, call, errorOf } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { openStream } from '../helpers/sse.js';

@@ -5,9 +5,9 @@
  */
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RULES } from '../../src/bot/rule-bot.js';
+import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { personName } from '../../src/channels/webchat/webchat-handoff.js';
-import type { Conversation } from '../../src/domain/types.js';
+import type { Conversation } from '../../src/model/types.js';
 import { call, errorOf } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { openStream } from '../helpers/sse.js';

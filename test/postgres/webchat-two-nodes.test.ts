@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.js';
-import { DEFAULT_RULES } from '../../src/bot/rule-bot.js';
+import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { HEARTBEAT_MS } from '../../src/channels/webchat/webchat.routes.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { call } from '../helpers/api.js';

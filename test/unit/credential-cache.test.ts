@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CredentialCache } from '../../src/auth/credential-cache.js';
-import type { Credential } from '../../src/domain/types.js';
+import type { Credential } from '../../src/model/types.js';
 
 const row = (id: string, revokedAt: number | null = null): Credential => ({
   id,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { laneOf, ReadyQueue, roomKey } from '../../src/delivery/ready-queue.js';
-import type { OutboxEvent } from '../../src/domain/types.js';
+import type { OutboxEvent } from '../../src/model/types.js';
 
 let seq = 0;
 function ev(projectId: string, roomId: string, payload = '{}'): OutboxEvent {

@@ -11,7 +11,7 @@ import {
   onHandBack,
   onRoomOpened,
   onUserText,
-} from '../../src/bot/rule-bot.js';
+} from '../../src/bots/rules/rule-bot.js';
 import {
   ANSWERS_MAX,
   KEYWORD_MAX,
@@ -19,7 +19,7 @@ import {
   RULE_TEXT_MAX,
   rulesProblems,
   STEP_NAME_MAX,
-} from '../../src/bot/rules-schema.js';
+} from '../../src/bots/rules/rules-schema.js';
 
 const answers = (...pairs: Array<[string[], string]>): BotRules => ({
   answers: pairs.map(([keywords, reply]) => ({ keywords, reply })),
@@ -349,7 +349,7 @@ describe('properties', () => {
 });
 
 it('hand-back ignores inherited names such as constructor and toString', async () => {
-  const { onHandBack } = await import('../../src/bot/rule-bot.js');
+  const { onHandBack } = await import('../../src/bots/rules/rule-bot.js');
   const rules = { steps: { survey: 'Rate us' }, welcomeBack: 'Back with the bot' };
   for (const edge of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
     expect(onHandBack(rules, edge)).toEqual({ replies: ['Back with the bot'] });

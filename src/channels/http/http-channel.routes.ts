@@ -17,7 +17,7 @@ import { verifyJelouSignature } from '../../delivery/signer.js';
 import { newId } from '../../domain/ids.js';
 import { receiveFromUser } from '../../domain/messages/inbound.service.js';
 import { type MessageInput, parseMessage } from '../../domain/messages/message-content.js';
-import type { Bot, EndUser } from '../../domain/types.js';
+import type { Bot, EndUser } from '../../model/types.js';
 import { ApiError, type ValidationErrors, validationError } from '../../errors.js';
 import { rawBodyOf } from '../../http/json-body-parser.js';
 import { authenticated } from '../../http/rate-limit.js';

@@ -3,7 +3,7 @@
  * channel's webhookUrl, signed with its signingKey exactly like panel webhooks, through the same
  * outbox and dispatcher (so they are durable, ordered per room and retried).
  */
-import { appendEvent } from '../../delivery/outbox.js';
+import { appendEvent } from '../../domain/outbox.js';
 import type { ChannelMessage } from '../../http/event-schemas.js';
 import type { Channel, OutboundContext } from '../channel.js';
 

@@ -6,7 +6,7 @@
  * the messages; a change with no message after it yet (a start without initialMessage, the
  * bot's handoff) is found by reading the room's active conversation.
  */
-import type { Bot, Conversation, Message } from '../../domain/types.js';
+import type { Bot, Conversation, Message } from '../../model/types.js';
 import type { Queries } from '../../storage/store.js';
 
 /** What the page shows when the panel names nobody. */

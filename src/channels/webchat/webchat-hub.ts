@@ -6,7 +6,7 @@
  * the room's streams are poked to read what they missed. The stream's periodic catch-up read
  * covers the rest (a notification lost while LISTEN reconnects).
  */
-import type { Message } from '../../domain/types.js';
+import type { Message } from '../../model/types.js';
 import type { Committed } from '../../storage/store.js';
 
 export type RoomListener = ((message: Message) => void) & {

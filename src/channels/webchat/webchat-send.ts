@@ -7,7 +7,7 @@
  */
 import { receiveFromUser } from '../../domain/messages/inbound.service.js';
 import { type MessageInput, parseMessage } from '../../domain/messages/message-content.js';
-import type { Bot, Message } from '../../domain/types.js';
+import type { Bot, Message } from '../../model/types.js';
 import { problemMap, validationError } from '../../errors.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Store } from '../../storage/store.js';

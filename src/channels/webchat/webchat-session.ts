@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { randomToken } from '../../domain/ids.js';
-import type { Bot, EndUser, Room } from '../../domain/types.js';
+import type { Bot, EndUser, Room } from '../../model/types.js';
 import { ApiError } from '../../errors.js';
 import type { Queries } from '../../storage/store.js';
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { openRoom } from '../../domain/messages/inbound.service.js';
 import { createEndUser } from '../../domain/projects/project.service.js';
-import type { Bot, Message } from '../../domain/types.js';
+import type { Bot, Message } from '../../model/types.js';
 import { ApiError, problemMap, type ValidationErrors, validationError } from '../../errors.js';
 import { authenticated, clientKey, retryAfterSeconds, TokenBuckets } from '../../http/rate-limit.js';
 import type { RouteDeps } from '../../http/routes/route-deps.js';

@@ -3,15 +3,15 @@
  * route owns its boundary.
  */
 
-import { handBackToBot } from '../../bot/bot-turn.js';
-import { appendEvent } from '../../delivery/outbox.js';
+import { handBackToBot } from '../rooms/bot-turn.js';
+import { appendEvent } from '../outbox.js';
 import { ApiError } from '../../errors.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { PairState, Tx } from '../../storage/store.js';
 import { conversationCloseEvent, conversationStartEvent } from '../events.js';
 import { newId } from '../ids.js';
 import { sendToUser } from '../messages/outbound.service.js';
-import type { Assignment, Bot, Conversation, EndUser, Room } from '../types.js';
+import type { Assignment, Bot, Conversation, EndUser, Room } from '../../model/types.js';
 
 export interface StartConversationInput {
   readonly projectId: string;

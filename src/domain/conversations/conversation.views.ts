@@ -17,7 +17,7 @@ import type {
   Message,
   MessageSender,
   MessageType,
-} from '../types.js';
+} from '../../model/types.js';
 
 export const CONVERSATION_STATES: readonly ConversationState[] = ['active', 'closed'];
 export const CONVERSATION_PAGE_DEFAULT = 50;

@@ -8,7 +8,7 @@ import { ApiError, validationError } from '../../errors.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Queries, Tx } from '../../storage/store.js';
 import { newId, newSigningSecret } from '../ids.js';
-import type { AuthType, Integration } from '../types.js';
+import type { AuthType, Integration } from '../../model/types.js';
 
 export const AUTH_TYPES: readonly AuthType[] = ['no_auth', 'bearer', 'api_key', 'basic'];
 

@@ -3,13 +3,13 @@
  * owns the room — the panel while a conversation is active (a `message` event, api.md §4.9), the
  * bot otherwise.
  */
-import { botTurn, greet, handOff, sendTurnReplies } from '../../bot/bot-turn.js';
-import { appendEvent } from '../../delivery/outbox.js';
+import { botTurn, greet, handOff, sendTurnReplies } from '../rooms/bot-turn.js';
+import { appendEvent } from '../outbox.js';
 import type { Tx } from '../../storage/store.js';
 import { roomFor } from '../conversations/conversation.service.js';
 import { messageEvent } from '../events.js';
 import { newId } from '../ids.js';
-import type { Bot, EndUser, Message, Room } from '../types.js';
+import type { Bot, EndUser, Message, Room } from '../../model/types.js';
 import { type MessageInput, messageText } from './message-content.js';
 
 export interface FromUser {

@@ -4,7 +4,7 @@
  * every branch of a oneOf.
  */
 import type { ValidationErrors } from '../../errors.js';
-import type { MessageType } from '../types.js';
+import type { MessageType } from '../../model/types.js';
 
 export const MESSAGE_TYPES: readonly MessageType[] = ['text', 'image', 'video', 'audio', 'document'];
 

@@ -2,7 +2,7 @@
 import { channelOf } from '../../channels/channel.js';
 import type { Tx } from '../../storage/store.js';
 import { newId } from '../ids.js';
-import type { Bot, EndUser, Message, MessageSender, Room } from '../types.js';
+import type { Bot, EndUser, Message, MessageSender, Room } from '../../model/types.js';
 import type { MessageInput } from './message-content.js';
 
 export interface ToUser {

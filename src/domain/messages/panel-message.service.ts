@@ -6,7 +6,7 @@
  */
 import { ApiError, type ValidationErrors, validationError } from '../../errors.js';
 import type { Queries, Tx } from '../../storage/store.js';
-import type { Message } from '../types.js';
+import type { Message } from '../../model/types.js';
 import { type MessageInput, parseMessage } from './message-content.js';
 import { sendToUser } from './outbound.service.js';
 

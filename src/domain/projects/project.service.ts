@@ -4,7 +4,7 @@ import { ApiError } from '../../errors.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Tx } from '../../storage/store.js';
 import { newId } from '../ids.js';
-import type { Bot, ChannelKind, EndUser, Project } from '../types.js';
+import type { Bot, ChannelKind, EndUser, Project } from '../../model/types.js';
 
 export interface CreatedProject {
   readonly project: Project;

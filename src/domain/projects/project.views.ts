@@ -4,7 +4,7 @@
  * needs the other.
  */
 import { validationError } from '../../errors.js';
-import type { Bot, ChannelKind, EndUser, Project } from '../types.js';
+import type { Bot, ChannelKind, EndUser, Project } from '../../model/types.js';
 
 export const NAME_MAX = 200;
 export const REFERENCE_ID_MAX = 200;

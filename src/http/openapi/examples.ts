@@ -7,7 +7,7 @@
  * real envelopes written by the same function the error handler uses, one example per error
  * code the status can carry. A test validates every example with the app's own validator.
  */
-import { DEFAULT_RULES } from '../../bot/rule-bot.js';
+import { DEFAULT_RULES } from '../../bots/rules/rule-bot.js';
 import { ApiError, CATALOGUE, type ErrorCode, validationError } from '../../errors.js';
 import { errorBody } from '../envelope.js';
 import { SAMPLE_TIME, sampleId, sampleOf } from './sample.js';

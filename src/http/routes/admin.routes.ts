@@ -14,8 +14,8 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CredentialCache } from '../../auth/credential-cache.js';
 import type { MintedCredential } from '../../auth/credential-secrets.js';
-import { type BotRules, DEFAULT_RULES } from '../../bot/rule-bot.js';
-import { BotRulesSchema, parseRules, RULES_BODY_MAX_BYTES } from '../../bot/rules-schema.js';
+import { type BotRules, DEFAULT_RULES } from '../../bots/rules/rule-bot.js';
+import { BotRulesSchema, parseRules, RULES_BODY_MAX_BYTES } from '../../bots/rules/rules-schema.js';
 import { type AllowList, checkWebhookUrl, type Resolver } from '../../delivery/network-policy.js';
 import { randomHex } from '../../domain/ids.js';
 import {
@@ -37,7 +37,7 @@ import {
   projectSummaryView,
   REFERENCE_ID_MAX,
 } from '../../domain/projects/project.views.js';
-import type { Bot, BotChannelConfig, ChannelKind, Credential } from '../../domain/types.js';
+import type { Bot, BotChannelConfig, ChannelKind, Credential } from '../../model/types.js';
 import { ApiError, validationError } from '../../errors.js';
 import type { Page, PageRequest, Queries, Store } from '../../storage/store.js';
 import { ErrorEnvelope, StringEnum } from '../schemas.js';

@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Message, OutboxEvent } from '../../domain/types.js';
+import type { Message, OutboxEvent } from '../../model/types.js';
 import {
   hasUnstorableText,
   STORES_TEXT,

@@ -3,7 +3,7 @@
  * the panel. Pure: it reads the rules and the user's text and says what to do; the caller stores
  * and sends. Keywords match whole words, ignoring case and accents ("Humano" matches "humano").
  */
-import type { Assignment } from '../domain/types.js';
+import type { Assignment } from '../../model/types.js';
 
 export interface KeywordAnswer {
   readonly keywords: readonly string[];

@@ -3,10 +3,10 @@
  * conversation is active, and when the panel hands the room back. The rules are read inside the
  * transaction, the rule bot decides, and replies go out through the bot's channel.
  */
-import { tryStartConversation } from '../domain/conversations/conversation.service.js';
-import { sendBotTexts } from '../domain/messages/outbound.service.js';
-import type { Bot, EndUser, Room } from '../domain/types.js';
-import type { Tx } from '../storage/store.js';
+import { tryStartConversation } from '../conversations/conversation.service.js';
+import { sendBotTexts } from '../messages/outbound.service.js';
+import type { Bot, EndUser, Room } from '../../model/types.js';
+import type { Tx } from '../../storage/store.js';
 import {
   type BotRules,
   type BotTurn,
@@ -14,7 +14,7 @@ import {
   onHandBack,
   onRoomOpened,
   onUserText,
-} from './rule-bot.js';
+} from '../../bots/rules/rule-bot.js';
 
 /** The bot's rules; `stored` is their stored text when the caller read it already (null: none). */
 export async function rulesOf(tx: Tx, botId: string, stored?: string | null): Promise<BotRules> {
