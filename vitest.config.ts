@@ -25,6 +25,7 @@ export default defineConfig({
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    setupFiles: ['test/setup/parties.ts'],
     projects: [
       {
         extends: true,

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Any, addIntegration, buildLoader } from './lib/build.js';
+import { type Any, addIntegration, buildLoader, loadFirst } from './lib/build.js';
 import { percentiles, round } from './lib/common.js';
 import { ROOT } from './lib/processes.js';
 
@@ -31,7 +31,7 @@ const load = buildLoader(dist);
 async function main(): Promise<void> {
   const { SqliteStore } = await load('storage/sqlite/sqlite-store.js');
   const projects = await load('domain/projects/project.service.js');
-  const { appendEvent } = await load('delivery/outbox.js');
+  const { appendEvent } = await loadFirst(load, 'domain/outbox.js', 'delivery/outbox.js');
   const { newId } = await load('domain/ids.js');
 
   const rows: string[] = [];

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { findPostgresBin, startCluster } from '../test/setup/postgres-cluster.js';
-import { type Any, addIntegration, buildLoader } from './lib/build.js';
+import { type Any, addIntegration, buildLoader, loadConversations } from './lib/build.js';
 import { ROOT } from './lib/processes.js';
 
 const { values } = parseArgs({ options: { dist: { type: 'string' } } });
@@ -36,7 +36,7 @@ class Counter {
 
 async function measure(store: Any, counter: Counter, webhook: boolean): Promise<Record<string, string[]>> {
   const projects = await load('domain/projects/project.service.js');
-  const conversations = await load('domain/conversations/conversation.service.js');
+  const conversations = await loadConversations(load);
   const now = Date.now();
   const { project } = await store.transaction((tx: Any) => projects.createProject(tx, 'round trips', now));
   if (webhook) await addIntegration(load, store, project.id, now);

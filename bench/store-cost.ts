@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Any, buildLoader } from './lib/build.js';
+import { type Any, buildLoader, loadConversations } from './lib/build.js';
 import { round } from './lib/common.js';
 import { ROOT } from './lib/processes.js';
 
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const statementTimes = values.statements ? await timeStatements() : undefined;
   const { SqliteStore } = await load('storage/sqlite/sqlite-store.js');
   const projects = await load('domain/projects/project.service.js');
-  const conversations = await load('domain/conversations/conversation.service.js');
+  const conversations = await loadConversations(load);
   const dir = mkdtempSync(join(os.tmpdir(), 'relevo-store-cost-'));
   const store = new SqliteStore({
     path: join(dir, 'relevo.db'),

@@ -13,7 +13,7 @@
  * `{"port":N}` once listening, answers `GET /setup` with `{ projectId, pairs }`; exits on SIGTERM.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { type Any, buildLoader } from './lib/build.js';
+import { type Any, buildLoader, loadConversations } from './lib/build.js';
 import { CLOSE_SUFFIX, START_SUFFIX, successEnvelope } from './lib/common.js';
 import { answerJson, listenForBench, NOT_FOUND } from './lib/helper-server.js';
 
@@ -29,7 +29,7 @@ const USERS_PER_BOT = Number(usersArg ?? 256);
 async function main(): Promise<void> {
   const { SqliteStore } = await load('storage/sqlite/sqlite-store.js');
   const projects = await load('domain/projects/project.service.js');
-  const conversations = await load('domain/conversations/conversation.service.js');
+  const conversations = await loadConversations(load);
   const store = new SqliteStore({ path: databasePath, backgroundCheckpoints: true });
   await store.migrate();
 

@@ -29,6 +29,7 @@ import { healthRoutes } from './http/routes/health.routes.js';
 import { integrationRoutes } from './http/routes/integrations.routes.js';
 import { panelMessageRoutes } from './http/routes/panel-messages.routes.js';
 import type { RouteDeps } from './http/routes/route-deps.js';
+import { connectParties } from './parties.js';
 import type { Store } from './storage/store.js';
 
 export interface AppDeps {
@@ -56,6 +57,7 @@ export interface App {
 }
 
 export async function buildApp(deps: AppDeps): Promise<App> {
+  connectParties();
   let closing = false;
   const methods = new RouteMethods();
   const options = serverOptions(deps.config);

@@ -33,3 +33,36 @@ export async function addIntegration(
     }),
   );
 }
+
+type Loader = (path: string) => Promise<Any>;
+
+/** The first of `paths` that the build has: the measured commit may predate a module's move. */
+export async function loadFirst(load: Loader, ...paths: string[]): Promise<Any> {
+  for (const path of paths.slice(0, -1)) {
+    try {
+      return await load(path);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    }
+  }
+  return await load(paths.at(-1)!);
+}
+
+/**
+ * Starting and closing conversations, with the build's bot engines and channels wired (builds
+ * from before the split of conversation.service.js into start.js and close.js have no wiring).
+ */
+export async function loadConversations(load: Loader): Promise<Any> {
+  try {
+    const [start, close, parties] = await Promise.all([
+      load('domain/conversations/start.js'),
+      load('domain/conversations/close.js'),
+      load('parties.js'),
+    ]);
+    parties.connectParties();
+    return { ...start, ...close };
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    return await load('domain/conversations/conversation.service.js');
+  }
+}

@@ -3,11 +3,10 @@
  * for the end user was just stored, inside this transaction: how does it get there? — so the
  * services that produce messages (the panel, the bot, a close) never know which channel it is.
  * Inbound, each channel has its own route, and hands the user's message to receiveFromUser.
+ * This file is the interface only; registry.ts says which implementation serves which kind.
  */
 import type { Bot, EndUser, Message, MessageSender, Room } from '../model/types.js';
 import type { Tx } from '../storage/store.js';
-import { httpChannel } from './http/http-channel.js';
-import { webchatChannel } from './webchat/webchat-channel.js';
 
 export interface OutboundContext {
   readonly bot: Bot;
@@ -22,13 +21,4 @@ export interface Channel {
   readonly kind: Bot['channel'];
   /** Makes the delivery of `message` durable in the same transaction that stored it. */
   queueForUser(tx: Tx, ctx: OutboundContext): Promise<void>;
-}
-
-const CHANNELS: Record<Bot['channel'], Channel> = {
-  http: httpChannel,
-  webchat: webchatChannel,
-};
-
-export function channelOf(bot: Bot): Channel {
-  return CHANNELS[bot.channel];
 }

@@ -6,7 +6,7 @@
  * it had come through the API.
  */
 import { randomUUID } from 'node:crypto';
-import { closeConversation, startConversation } from '../domain/conversations/conversation.service.js';
+import { closeConversation } from '../domain/conversations/close.js';
 import {
   CONVERSATION_PAGE_DEFAULT,
   CONVERSATION_PAGE_MAX,
@@ -17,6 +17,7 @@ import {
   parseConversationQuery,
   parseTranscriptQuery,
 } from '../domain/conversations/conversation.views.js';
+import { startConversation } from '../domain/conversations/start.js';
 import { MESSAGE_TYPES, TEXT_MAX_CHARS } from '../domain/messages/message-content.js';
 import {
   EXTERNAL_ID_MAX_CHARS,
@@ -25,8 +26,8 @@ import {
   repeatedPanelMessage,
   sendPanelMessage,
 } from '../domain/messages/panel-message.service.js';
-import type { Conversation } from '../model/types.js';
 import { ApiError, validationError } from '../errors.js';
+import type { Conversation } from '../model/types.js';
 import { UniqueViolation } from '../storage/errors.js';
 import type { Tx } from '../storage/store.js';
 import { optionString, withProject } from './cli-store.js';

@@ -18,8 +18,8 @@ import {
   resolveAuthorization,
   updateIntegration,
 } from '../domain/integrations/integration.service.js';
-import type { AuthType } from '../model/types.js';
 import { validationError } from '../errors.js';
+import type { AuthType } from '../model/types.js';
 import { optionString, withProject } from './cli-store.js';
 import type { Command } from './commands.js';
 

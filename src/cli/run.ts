@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from '../config.js';
 import { ApiError } from '../errors.js';
+import { connectParties } from '../parties.js';
 import { VERSION } from '../version.js';
 import { COMMANDS, type Command } from './commands.js';
 import type { CliContext } from './context.js';
@@ -141,6 +142,7 @@ function parse(
 const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  connectParties();
   const out = (text: string) => io.stdout(`${text}\n`);
   const err = (text: string) => io.stderr(`${text}\n`);
   const first = argv[0];

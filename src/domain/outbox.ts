@@ -2,9 +2,10 @@
  * The only way into the outbox: an event is appended inside the caller's transaction, so it
  * commits (or not) together with the change that caused it.
  */
-import { newId } from './ids.js';
+
 import type { EventDestination, EventType, OutboxEvent } from '../model/types.js';
 import type { Tx } from '../storage/store.js';
+import { newId } from './ids.js';
 
 export interface NewEvent {
   readonly projectId: string;

@@ -10,8 +10,8 @@ import type { FastifyRequest } from 'fastify';
 import { checkStoredAdminToken } from '../auth/admin-token.js';
 import type { CredentialCache } from '../auth/credential-cache.js';
 import { credentialIdOfApiKey, verifySecret } from '../auth/credential-secrets.js';
-import type { Credential } from '../model/types.js';
 import { ApiError } from '../errors.js';
+import type { Credential } from '../model/types.js';
 import type { Queries } from '../storage/store.js';
 import { authenticated } from './rate-limit.js';
 

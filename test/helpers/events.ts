@@ -1,6 +1,7 @@
 /** Helpers that produce events and read the delivery state straight from the store. */
+
+import { startConversation } from '../../src/domain/conversations/start.js';
 import { appendEvent } from '../../src/domain/outbox.js';
-import { startConversation } from '../../src/domain/conversations/conversation.service.js';
 import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import type { OutboxEvent } from '../../src/model/types.js';
 import type { Store } from '../../src/storage/store.js';

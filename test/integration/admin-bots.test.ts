@@ -4,9 +4,9 @@
  * chat's page), through the real app.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handBackToBot } from '../../src/domain/rooms/bot-turn.js';
 import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { receiveFromUser } from '../../src/domain/messages/inbound.service.js';
+import { handBackToBot } from '../../src/domain/rooms/bot-turn.js';
 import type { Bot, EndUser } from '../../src/model/types.js';
 import { ADMIN_TOKEN, createHarness, type Harness, type Seed } from '../helpers/harness.js';
 

@@ -4,7 +4,8 @@
  * schemes, with every error the routes can give.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeConversation, startConversation } from '../../src/domain/conversations/conversation.service.js';
+import { closeConversation } from '../../src/domain/conversations/close.js';
+import { startConversation } from '../../src/domain/conversations/start.js';
 import { receiveFromUser } from '../../src/domain/messages/inbound.service.js';
 import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import { CATALOGUE } from '../../src/errors.js';

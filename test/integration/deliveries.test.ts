@@ -4,10 +4,10 @@
  * attempts, retry, replay, and the errors each route gives. Retry schedules are milliseconds.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendEvent } from '../../src/domain/outbox.js';
 import { parseSince } from '../../src/domain/deliveries/delivery.service.js';
-import type { EventType } from '../../src/model/types.js';
+import { appendEvent } from '../../src/domain/outbox.js';
 import { ApiError } from '../../src/errors.js';
+import type { EventType } from '../../src/model/types.js';
 import { authHeaders, call, errorOf } from '../helpers/api.js';
 import { eventually, startedPair } from '../helpers/events.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';

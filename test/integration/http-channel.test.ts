@@ -7,10 +7,10 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
-import { startConversation } from '../../src/domain/conversations/conversation.service.js';
+import { startConversation } from '../../src/domain/conversations/start.js';
 import { createBot } from '../../src/domain/projects/project.service.js';
-import type { ChannelKind } from '../../src/model/types.js';
 import { CATALOGUE } from '../../src/errors.js';
+import type { ChannelKind } from '../../src/model/types.js';
 import { authHeaders, call, errorOf } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';

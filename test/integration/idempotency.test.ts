@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.js';
-import { startConversation } from '../../src/domain/conversations/conversation.service.js';
+import { startConversation } from '../../src/domain/conversations/start.js';
 import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import { LOCK_MS, RETENTION_MS } from '../../src/http/idempotency.js';
 import { authHeaders, call, errorOf, PREFIXES } from '../helpers/api.js';

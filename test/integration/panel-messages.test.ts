@@ -6,12 +6,10 @@
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  closeConversation,
-  roomFor,
-  startConversation,
-} from '../../src/domain/conversations/conversation.service.js';
+import { closeConversation } from '../../src/domain/conversations/close.js';
+import { startConversation } from '../../src/domain/conversations/start.js';
 import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
+import { roomFor } from '../../src/domain/rooms/rooms.js';
 import { CATALOGUE } from '../../src/errors.js';
 import { authHeaders, call, errorOf, PREFIXES } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';

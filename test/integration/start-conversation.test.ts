@@ -505,7 +505,7 @@ describe('errors', () => {
 
 describe('atomicity', () => {
   it('a failure after the inserts leaves neither the conversation nor its outbox event', async () => {
-    const { startConversation } = await import('../../src/domain/conversations/conversation.service.js');
+    const { startConversation } = await import('../../src/domain/conversations/start.js');
     const pair = await freshPair();
     let conversationId = '';
     await expect(
@@ -527,7 +527,7 @@ describe('atomicity', () => {
   });
 
   it('in one group commit, a failing request rolls back alone', async () => {
-    const { startConversation } = await import('../../src/domain/conversations/conversation.service.js');
+    const { startConversation } = await import('../../src/domain/conversations/start.js');
     const pairs = await Promise.all([freshPair(), freshPair(), freshPair()]);
     const outcomes = await Promise.allSettled(
       pairs.map((pair, i) =>

@@ -4,6 +4,7 @@
  * and sends. Keywords match whole words, ignoring case and accents ("Humano" matches "humano").
  */
 import type { Assignment } from '../../model/types.js';
+import type { BotTurn } from '../engine.js';
 
 export interface KeywordAnswer {
   readonly keywords: readonly string[];
@@ -40,12 +41,6 @@ export const DEFAULT_RULES: BotRules = {
   fallback: 'Sorry, I did not understand. Type "human" to talk to a person.',
   welcomeBack: 'You are back with the virtual assistant. How can I help?',
 };
-
-export interface BotTurn {
-  readonly replies: readonly string[];
-  /** Hand the room to the panel, with the user's message as initial_message. */
-  readonly handoff?: { readonly assignment?: Assignment | undefined } | undefined;
-}
 
 function fold(text: string): string[] {
   return text

@@ -17,7 +17,6 @@ import { verifyJelouSignature } from '../../delivery/signer.js';
 import { newId } from '../../domain/ids.js';
 import { receiveFromUser } from '../../domain/messages/inbound.service.js';
 import { type MessageInput, parseMessage } from '../../domain/messages/message-content.js';
-import type { Bot, EndUser } from '../../model/types.js';
 import { ApiError, type ValidationErrors, validationError } from '../../errors.js';
 import { rawBodyOf } from '../../http/json-body-parser.js';
 import { authenticated } from '../../http/rate-limit.js';
@@ -29,6 +28,7 @@ import {
 import type { RouteDeps } from '../../http/routes/route-deps.js';
 import { sendSuccess } from '../../http/routes/send.js';
 import { ErrorEnvelope, errorResponses, StringEnum, successEnvelope } from '../../http/schemas.js';
+import type { Bot, EndUser } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Tx } from '../../storage/store.js';
 

@@ -7,8 +7,8 @@
  */
 import { receiveFromUser } from '../../domain/messages/inbound.service.js';
 import { type MessageInput, parseMessage } from '../../domain/messages/message-content.js';
-import type { Bot, Message } from '../../model/types.js';
 import { problemMap, validationError } from '../../errors.js';
+import type { Bot, Message } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Store } from '../../storage/store.js';
 import type { Session } from './webchat-session.js';

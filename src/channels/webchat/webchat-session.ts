@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { randomToken } from '../../domain/ids.js';
-import type { Bot, EndUser, Room } from '../../model/types.js';
 import { ApiError } from '../../errors.js';
+import type { Bot, EndUser, Room } from '../../model/types.js';
 import type { Queries } from '../../storage/store.js';
 
 const TOKEN_BYTES = 32;

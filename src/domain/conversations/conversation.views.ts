@@ -5,8 +5,6 @@
  */
 
 import { ApiError, problemMap, type ValidationErrors, validationError } from '../../errors.js';
-import type { ConversationFilter, Page, PageRequest, Queries } from '../../storage/store.js';
-import { parseInstant } from '../time.js';
 import type {
   Assignment,
   Bot,
@@ -18,6 +16,8 @@ import type {
   MessageSender,
   MessageType,
 } from '../../model/types.js';
+import type { ConversationFilter, Page, PageRequest, Queries } from '../../storage/store.js';
+import { parseInstant } from '../time.js';
 
 export const CONVERSATION_STATES: readonly ConversationState[] = ['active', 'closed'];
 export const CONVERSATION_PAGE_DEFAULT = 50;

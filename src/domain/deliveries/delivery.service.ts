@@ -9,9 +9,15 @@
  */
 
 import { ApiError, problemMap, validationError } from '../../errors.js';
+import type {
+  AttemptResult,
+  DeliveryAttempt,
+  DeliveryStatus,
+  EventType,
+  OutboxEvent,
+} from '../../model/types.js';
 import type { EventFilter, PageRequest, Queries, Tx } from '../../storage/store.js';
 import { parseInstant } from '../time.js';
-import type { AttemptResult, DeliveryAttempt, DeliveryStatus, EventType, OutboxEvent } from '../../model/types.js';
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
   'pending',

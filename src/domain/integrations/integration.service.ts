@@ -5,10 +5,10 @@
  */
 import { type AllowList, checkWebhookUrl, type Resolver } from '../../delivery/network-policy.js';
 import { ApiError, validationError } from '../../errors.js';
+import type { AuthType, Integration } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Queries, Tx } from '../../storage/store.js';
 import { newId, newSigningSecret } from '../ids.js';
-import type { AuthType, Integration } from '../../model/types.js';
 
 export const AUTH_TYPES: readonly AuthType[] = ['no_auth', 'bearer', 'api_key', 'basic'];
 

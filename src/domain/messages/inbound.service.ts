@@ -3,13 +3,14 @@
  * owns the room — the panel while a conversation is active (a `message` event, api.md §4.9), the
  * bot otherwise.
  */
-import { botTurn, greet, handOff, sendTurnReplies } from '../rooms/bot-turn.js';
-import { appendEvent } from '../outbox.js';
+
+import type { Bot, EndUser, Message, Room } from '../../model/types.js';
 import type { Tx } from '../../storage/store.js';
-import { roomFor } from '../conversations/conversation.service.js';
 import { messageEvent } from '../events.js';
 import { newId } from '../ids.js';
-import type { Bot, EndUser, Message, Room } from '../../model/types.js';
+import { appendEvent } from '../outbox.js';
+import { botTurn, greet, handOff, sendTurnReplies } from '../rooms/bot-turn.js';
+import { roomFor } from '../rooms/rooms.js';
 import { type MessageInput, messageText } from './message-content.js';
 
 export interface FromUser {
@@ -76,7 +77,7 @@ export async function receiveFromUser(tx: Tx, input: FromUser): Promise<Received
   for (let round = 1; ; round++) {
     const active = await tx.getActiveConversation(room.id);
     if (active !== undefined) return toPanel(tx, input, room, active.id, await store(active.id));
-    const turn = await botTurn(tx, bot.id, text);
+    const turn = await botTurn(tx, bot, text);
     let started: string | null = null;
     // Past the last round the message stays with the bot, unanswered, rather than being lost.
     if (turn.handoff !== undefined && round <= ROUTING_ROUNDS) {

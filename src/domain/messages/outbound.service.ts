@@ -1,8 +1,9 @@
 /** Messages for the end user, from the panel or the bot: stored, then handed to the bot's channel. */
-import { channelOf } from '../../channels/channel.js';
+
+import type { Bot, EndUser, Message, MessageSender, Room } from '../../model/types.js';
 import type { Tx } from '../../storage/store.js';
 import { newId } from '../ids.js';
-import type { Bot, EndUser, Message, MessageSender, Room } from '../../model/types.js';
+import { parties } from '../parties.js';
 import type { MessageInput } from './message-content.js';
 
 export interface ToUser {
@@ -30,7 +31,9 @@ export async function sendToUser(tx: Tx, m: ToUser): Promise<Message> {
     createdAt: m.now,
   };
   await tx.insertMessage(message);
-  await channelOf(m.bot).queueForUser(tx, { bot: m.bot, user: m.user, room: m.room, message, now: m.now });
+  await parties()
+    .channelOf(m.bot)
+    .queueForUser(tx, { bot: m.bot, user: m.user, room: m.room, message, now: m.now });
   return message;
 }
 

@@ -5,8 +5,8 @@
  * signature (an unsigned caller learns nothing about the schema or the rooms).
  */
 import { ApiError, type ValidationErrors, validationError } from '../../errors.js';
-import type { Queries, Tx } from '../../storage/store.js';
 import type { Message } from '../../model/types.js';
+import type { Queries, Tx } from '../../storage/store.js';
 import { type MessageInput, parseMessage } from './message-content.js';
 import { sendToUser } from './outbound.service.js';
 

@@ -7,11 +7,11 @@
  * its boundary.
  */
 import { ApiError } from '../../errors.js';
+import type { Bot, EndUser, Project } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { ConversationFilter, EndUserPatch, Tx } from '../../storage/store.js';
-import { closeConversation } from '../conversations/conversation.service.js';
+import { closeConversation } from '../conversations/close.js';
 import { deleteIntegration } from '../integrations/integration.service.js';
-import type { Bot, EndUser, Project } from '../../model/types.js';
 import { requireProject } from './project.service.js';
 
 /** Active conversations are closed a page at a time (the conversation list's own maximum). */

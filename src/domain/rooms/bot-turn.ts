@@ -1,26 +1,14 @@
 /**
  * The bot's side of a room: what happens when a room opens, when a user writes while no
- * conversation is active, and when the panel hands the room back. The rules are read inside the
- * transaction, the rule bot decides, and replies go out through the bot's channel.
+ * conversation is active, and when the panel hands the room back. The bot's engine decides inside
+ * the transaction, and replies go out through the bot's channel.
  */
-import { tryStartConversation } from '../conversations/conversation.service.js';
-import { sendBotTexts } from '../messages/outbound.service.js';
+import type { BotTurn } from '../../bots/engine.js';
 import type { Bot, EndUser, Room } from '../../model/types.js';
 import type { Tx } from '../../storage/store.js';
-import {
-  type BotRules,
-  type BotTurn,
-  DEFAULT_RULES,
-  onHandBack,
-  onRoomOpened,
-  onUserText,
-} from '../../bots/rules/rule-bot.js';
-
-/** The bot's rules; `stored` is their stored text when the caller read it already (null: none). */
-export async function rulesOf(tx: Tx, botId: string, stored?: string | null): Promise<BotRules> {
-  const text = stored === undefined ? await tx.getBotRules(botId) : (stored ?? undefined);
-  return text === undefined ? DEFAULT_RULES : (JSON.parse(text) as BotRules);
-}
+import { tryStartConversation } from '../conversations/start.js';
+import { sendBotTexts } from '../messages/outbound.service.js';
+import { parties } from '../parties.js';
 
 interface RoomContext {
   readonly bot: Bot;
@@ -31,13 +19,13 @@ interface RoomContext {
 
 /** A room just opened (first contact): the bot greets. */
 export async function greet(tx: Tx, ctx: RoomContext): Promise<void> {
-  const turn = onRoomOpened(await rulesOf(tx, ctx.bot.id));
+  const turn = await parties().engineOf(ctx.bot).opened(tx, ctx.bot);
   await sendBotTexts(tx, ctx, turn.replies);
 }
 
-/** What the bot does with a user's text: its turn, decided from the stored rules. */
-export async function botTurn(tx: Tx, botId: string, text: string): Promise<BotTurn> {
-  return onUserText(await rulesOf(tx, botId), text);
+/** What the bot does with a user's text: its turn, decided by the bot's engine. */
+export async function botTurn(tx: Tx, bot: Bot, text: string): Promise<BotTurn> {
+  return await parties().engineOf(bot).userText(tx, bot, text);
 }
 
 /**
@@ -75,6 +63,6 @@ export async function handBackToBot(
   ctx: RoomContext & { edge: string | undefined; storedRules?: string | null },
 ): Promise<void> {
   await tx.setRoomBotStep(ctx.room.id, ctx.edge ?? null);
-  const turn = onHandBack(await rulesOf(tx, ctx.bot.id, ctx.storedRules), ctx.edge);
+  const turn = await parties().engineOf(ctx.bot).handedBack(tx, ctx.bot, ctx.edge, ctx.storedRules);
   await sendBotTexts(tx, ctx, turn.replies);
 }

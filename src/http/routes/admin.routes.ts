@@ -37,8 +37,8 @@ import {
   projectSummaryView,
   REFERENCE_ID_MAX,
 } from '../../domain/projects/project.views.js';
-import type { Bot, BotChannelConfig, ChannelKind, Credential } from '../../model/types.js';
 import { ApiError, validationError } from '../../errors.js';
+import type { Bot, BotChannelConfig, ChannelKind, Credential } from '../../model/types.js';
 import type { Page, PageRequest, Queries, Store } from '../../storage/store.js';
 import { ErrorEnvelope, StringEnum } from '../schemas.js';
 import type { RouteDeps } from './route-deps.js';

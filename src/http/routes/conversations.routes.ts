@@ -1,7 +1,7 @@
 /** Conversation routes of the external-support API (api.md §4.6–§4.8, and the §5 list and transcript). */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { closeConversation, startConversation } from '../../domain/conversations/conversation.service.js';
+import { closeConversation } from '../../domain/conversations/close.js';
 import {
   CONVERSATION_PAGE_DEFAULT,
   CONVERSATION_PAGE_MAX,
@@ -12,6 +12,7 @@ import {
   parseConversationQuery,
   parseTranscriptQuery,
 } from '../../domain/conversations/conversation.views.js';
+import { startConversation } from '../../domain/conversations/start.js';
 import { validationError } from '../../errors.js';
 import {
   ConversationSummary,

@@ -1,0 +1,22 @@
+/** The rule bot as an engine: its rules are read from the bot's stored rules in the transaction. */
+import type { Tx } from '../../storage/store.js';
+import type { BotEngine } from '../engine.js';
+import { type BotRules, DEFAULT_RULES, onHandBack, onRoomOpened, onUserText } from './rule-bot.js';
+
+/** The bot's rules; `stored` is their stored text when the caller read it already (null: none). */
+async function rulesOf(tx: Tx, botId: string, stored?: string | null): Promise<BotRules> {
+  const text = stored === undefined ? await tx.getBotRules(botId) : (stored ?? undefined);
+  return text === undefined ? DEFAULT_RULES : (JSON.parse(text) as BotRules);
+}
+
+export const rulesEngine: BotEngine = {
+  async opened(tx, bot) {
+    return onRoomOpened(await rulesOf(tx, bot.id));
+  },
+  async userText(tx, bot, text) {
+    return onUserText(await rulesOf(tx, bot.id), text);
+  },
+  async handedBack(tx, bot, edge, storedRules) {
+    return onHandBack(await rulesOf(tx, bot.id, storedRules), edge);
+  },
+};

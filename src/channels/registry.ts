@@ -1,0 +1,14 @@
+/** Which channel implementation serves a bot, by the bot's channel kind. */
+import type { Bot } from '../model/types.js';
+import type { Channel } from './channel.js';
+import { httpChannel } from './http/http-channel.js';
+import { webchatChannel } from './webchat/webchat-channel.js';
+
+const CHANNELS: Record<Bot['channel'], Channel> = {
+  http: httpChannel,
+  webchat: webchatChannel,
+};
+
+export function channelOf(bot: Bot): Channel {
+  return CHANNELS[bot.channel];
+}

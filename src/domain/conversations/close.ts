@@ -1,0 +1,96 @@
+/**
+ * Closing a conversation: the panel gives the room back to the bot. Functions take the
+ * transaction; the route owns its boundary.
+ */
+import { ApiError } from '../../errors.js';
+import type { Bot, Conversation, EndUser, Room } from '../../model/types.js';
+import type { Tx } from '../../storage/store.js';
+import { conversationCloseEvent } from '../events.js';
+import { sendToUser } from '../messages/outbound.service.js';
+import { appendEvent } from '../outbox.js';
+import { handBackToBot } from '../rooms/bot-turn.js';
+import { findPair } from '../rooms/rooms.js';
+
+export interface CloseConversationInput {
+  readonly projectId: string;
+  readonly botId: string;
+  readonly userId: string;
+  readonly redirectPayload?: { readonly type: 'text' | 'edge'; readonly text: string } | undefined;
+  readonly now: number;
+}
+
+/**
+ * api.md §4.7: closes the active conversation of a bot and user and hands the room back to the
+ * bot. A `text` redirect is the last message the user gets from the panel; an `edge` redirect
+ * names the bot flow step where the bot resumes.
+ */
+export async function closeConversation(
+  tx: Tx,
+  input: CloseConversationInput,
+): Promise<{ conversation: Conversation; bot: Bot; user: EndUser; room: Room }> {
+  const { projectId, now } = input;
+  const found = await findPair(tx, projectId, input.botId, input.userId, true);
+  const { bot, user, room, active } = found;
+  if (room === undefined || active === undefined) {
+    throw new ApiError(
+      'conversation_not_found',
+      `Bot ${JSON.stringify(bot.id)} and user ${JSON.stringify(user.id)} have no active conversation.`,
+    );
+  }
+  // The conditional update decides between concurrent closes (two panel agents, two nodes):
+  // only the one that changed the row goes on; the others find nothing active.
+  if (!(await tx.closeConversation(active.id, now, 'closed_by_operator'))) {
+    throw new ApiError(
+      'conversation_not_found',
+      `Conversation ${JSON.stringify(active.id)} is no longer active.`,
+    );
+  }
+  const redirect = input.redirectPayload;
+  if (redirect?.type === 'text') {
+    await sendToUser(tx, {
+      bot,
+      user,
+      room,
+      conversationId: active.id,
+      sender: 'operator',
+      message: { type: 'text', content: { body: redirect.text } },
+      now,
+    });
+  }
+  await appendEvent(tx, {
+    projectId,
+    roomId: room.id,
+    conversationId: active.id,
+    type: 'conversation.close',
+    createdAt: now,
+    projectHasIntegration: found.hasIntegration,
+    payload: conversationCloseEvent({
+      timestamp: now,
+      projectId,
+      roomId: room.id,
+      user,
+      bot,
+      conversationId: active.id,
+      redirectPayload: redirect,
+    }),
+  });
+  // A deleted bot or user (the close of a deletion, or of a conversation that raced it) gets no
+  // welcome-back: nobody is left on one side to talk to.
+  if (bot.deletedAt == null && user.deletedAt == null) {
+    await handBackToBot(tx, {
+      bot,
+      user,
+      room,
+      edge: redirect?.type === 'edge' ? redirect.text : undefined,
+      storedRules: found.botRules,
+      now,
+    });
+  }
+  const conversation: Conversation = {
+    ...active,
+    state: 'closed',
+    endAt: now,
+    endedReason: 'closed_by_operator',
+  };
+  return { conversation, bot, user, room };
+}

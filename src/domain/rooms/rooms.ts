@@ -1,0 +1,71 @@
+/**
+ * Rooms: the one place a (bot, end user) pair talks, across conversations. Who owns a room at a
+ * given moment is read here: the bot, or the panel while a conversation is active.
+ */
+import { ApiError } from '../../errors.js';
+import type { Bot, EndUser, Room } from '../../model/types.js';
+import { UniqueViolation } from '../../storage/errors.js';
+import type { PairState, Tx } from '../../storage/store.js';
+import { newId } from '../ids.js';
+
+/**
+ * The bot and end user a request names, their room and its active conversation, in one read;
+ * the 404s when the bot or the user does not exist in the project. A deleted bot or user is not
+ * found either, unless the pair still has an active conversation and `closing` it: one started
+ * while the deletion ran (PostgreSQL, no lock between them) must remain closable.
+ */
+export async function findPair(
+  tx: Tx,
+  projectId: string,
+  botId: string,
+  userId: string,
+  closing = false,
+): Promise<PairState & { bot: Bot; user: EndUser }> {
+  const found = await tx.findPair(projectId, botId, userId);
+  const keepDeleted = closing && found.active !== undefined;
+  const bot = keepDeleted || found.bot?.deletedAt == null ? found.bot : undefined;
+  const user = keepDeleted || found.user?.deletedAt == null ? found.user : undefined;
+  if (bot === undefined) {
+    throw new ApiError('bot_not_found', `No bot with id ${JSON.stringify(botId)} exists in this project.`);
+  }
+  if (user === undefined) {
+    throw new ApiError(
+      'user_not_found',
+      `No end user with id ${JSON.stringify(userId)} exists in this project.`,
+    );
+  }
+  return { ...found, bot, user };
+}
+
+/** The room of a (bot, end user) pair, created on first use and reused afterwards. */
+export async function roomFor(
+  tx: Tx,
+  projectId: string,
+  bot: Bot,
+  user: EndUser,
+  now: number,
+): Promise<Room> {
+  return (await tx.getRoomByPair(bot.id, user.id)) ?? createRoom(tx, projectId, bot, user, now);
+}
+
+/** Creates the room of a (bot, end user) pair on its first use (or finds the racing winner's). */
+export async function createRoom(
+  tx: Tx,
+  projectId: string,
+  bot: Bot,
+  user: EndUser,
+  now: number,
+): Promise<Room> {
+  const room: Room = { id: newId('room', now), projectId, botId: bot.id, userId: user.id, createdAt: now };
+  try {
+    await tx.insertRoom(room);
+  } catch (e) {
+    // Another transaction created the pair's room first (two nodes, or two requests racing).
+    if (e instanceof UniqueViolation && e.constraint === 'rooms_pair') {
+      const winner = await tx.getRoomByPair(bot.id, user.id);
+      if (winner !== undefined) return winner;
+    }
+    throw e;
+  }
+  return room;
+}
