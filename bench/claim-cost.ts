@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const { SqliteStore } = await load('storage/sqlite/sqlite-store.js');
   const projects = await load('domain/projects/project.service.js');
   const { appendEvent } = await loadFirst(load, 'domain/outbox.js', 'delivery/outbox.js');
-  const { newId } = await load('domain/ids.js');
+  const { newId } = await loadFirst(load, 'model/ids.js', 'domain/ids.js');
 
   const rows: string[] = [];
   for (const backlog of backlogs) {

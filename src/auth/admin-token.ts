@@ -3,7 +3,7 @@
  * on a fresh database (or by `relevo admin-token reset`), shown once, and kept only as a salted
  * SHA-256 hash, like the credentials' secrets (32 random bytes need no slow KDF).
  */
-import { randomToken } from '../domain/ids.js';
+import { randomToken } from '../model/ids.js';
 import type { Queries } from '../storage/store.js';
 import { hashSecret, verifySecret } from './credential-secrets.js';
 

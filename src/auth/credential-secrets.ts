@@ -9,7 +9,7 @@
  * `rlvk_<26-char credential id>_<43-char secret>`. A clientId is `rlvc_<26 chars>`.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { newId, randomToken } from '../domain/ids.js';
+import { newId, randomToken } from '../model/ids.js';
 import type { Credential } from '../model/types.js';
 
 const HASH_SCHEME = 's256';

@@ -4,11 +4,12 @@
  * policy included (RELEVO_WEBHOOK_ALLOW relaxes it, as for the server). Each prints what the
  * matching route answers as `data`.
  */
+
 import { HostResolver } from '../delivery/host-resolver.js';
 import { parseAllowList } from '../delivery/network-policy.js';
+import { checkIntegrationUrl } from '../delivery/webhook-url.js';
 import {
   AUTH_TYPES,
-  checkIntegrationUrl,
   createdIntegrationView,
   createIntegration,
   deleteIntegration,

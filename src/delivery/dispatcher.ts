@@ -18,8 +18,8 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
-import { newId, randomHex } from '../domain/ids.js';
 import { coerceError } from '../errors.js';
+import { newId, randomHex } from '../model/ids.js';
 import type { AttemptResult, Integration, OutboxEvent } from '../model/types.js';
 import type { Store, Tx } from '../storage/store.js';
 import { VERSION } from '../version.js';

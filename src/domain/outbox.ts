@@ -3,9 +3,9 @@
  * commits (or not) together with the change that caused it.
  */
 
+import { newId } from '../model/ids.js';
 import type { EventDestination, EventType, OutboxEvent } from '../model/types.js';
 import type { Tx } from '../storage/store.js';
-import { newId } from './ids.js';
 
 export interface NewEvent {
   readonly projectId: string;

@@ -13,8 +13,8 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { verifyJelouSignature } from '../delivery/signer.js';
-import { newSigningSecret } from '../domain/ids.js';
 import { signingProjectOf } from '../domain/messages/panel-message.service.js';
+import { newSigningSecret } from '../model/ids.js';
 import type { Queries } from '../storage/store.js';
 import { rawBodyOf } from './json-body-parser.js';
 import { authenticated } from './rate-limit.js';

@@ -4,7 +4,7 @@
  * `UPDATE … RETURNING`. The one statement that differs — claiming due events, where PostgreSQL
  * adds row locks with SKIP LOCKED — comes from the executor.
  */
-import { newSigningSecret } from '../domain/ids.js';
+import { newSigningSecret } from '../model/ids.js';
 import type {
   Bot,
   BotChannelConfig,

@@ -3,7 +3,7 @@
  * through every prefix and both auth schemes, with every error each route can give.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/domain/ids.js';
+import { newId } from '../../src/model/ids.js';
 import type { OutboxEvent } from '../../src/model/types.js';
 import { type AuthScheme, authHeaders, call, errorOf, PREFIXES } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';

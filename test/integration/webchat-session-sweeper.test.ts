@@ -8,7 +8,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSessionSweeper } from '../../src/channels/webchat/session-sweeper.js';
-import { newId } from '../../src/domain/ids.js';
+import { newId } from '../../src/model/ids.js';
 import { call } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newId } from '../../src/domain/ids.js';
+import { newId } from '../../src/model/ids.js';
 
 describe('newId', () => {
   it('is <prefix>_ and 26 lowercase base32 characters, URL-safe', () => {

@@ -14,7 +14,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { verifyJelouSignature } from '../../delivery/signer.js';
-import { newId } from '../../domain/ids.js';
 import { receiveFromUser } from '../../domain/messages/inbound.service.js';
 import { type MessageInput, parseMessage } from '../../domain/messages/message-content.js';
 import { ApiError, type ValidationErrors, validationError } from '../../errors.js';
@@ -28,6 +27,7 @@ import {
 import type { RouteDeps } from '../../http/routes/route-deps.js';
 import { sendSuccess } from '../../http/routes/send.js';
 import { ErrorEnvelope, errorResponses, StringEnum, successEnvelope } from '../../http/schemas.js';
+import { newId } from '../../model/ids.js';
 import type { Bot, EndUser } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Tx } from '../../storage/store.js';

@@ -6,8 +6,8 @@
  * so the lookup's timing says nothing useful about the secret.
  */
 import { createHash } from 'node:crypto';
-import { randomToken } from '../../domain/ids.js';
 import { ApiError } from '../../errors.js';
+import { randomToken } from '../../model/ids.js';
 import type { Bot, EndUser, Room } from '../../model/types.js';
 import type { Queries } from '../../storage/store.js';
 

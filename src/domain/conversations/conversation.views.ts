@@ -5,6 +5,7 @@
  */
 
 import { ApiError, problemMap, type ValidationErrors, validationError } from '../../errors.js';
+import { parseInstant } from '../../model/time.js';
 import type {
   Assignment,
   Bot,
@@ -17,7 +18,6 @@ import type {
   MessageType,
 } from '../../model/types.js';
 import type { ConversationFilter, Page, PageRequest, Queries } from '../../storage/store.js';
-import { parseInstant } from '../time.js';
 
 export const CONVERSATION_STATES: readonly ConversationState[] = ['active', 'closed'];
 export const CONVERSATION_PAGE_DEFAULT = 50;

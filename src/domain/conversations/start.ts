@@ -4,10 +4,10 @@
  * its boundary.
  */
 import { ApiError } from '../../errors.js';
+import { newId } from '../../model/ids.js';
 import type { Assignment, Bot, Conversation, EndUser, Room } from '../../model/types.js';
 import type { Tx } from '../../storage/store.js';
 import { conversationStartEvent } from '../events.js';
-import { newId } from '../ids.js';
 import { sendToUser } from '../messages/outbound.service.js';
 import { appendEvent } from '../outbox.js';
 import { createRoom, findPair } from '../rooms/rooms.js';

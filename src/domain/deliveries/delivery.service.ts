@@ -9,6 +9,7 @@
  */
 
 import { ApiError, problemMap, validationError } from '../../errors.js';
+import { parseInstant } from '../../model/time.js';
 import type {
   AttemptResult,
   DeliveryAttempt,
@@ -17,7 +18,6 @@ import type {
   OutboxEvent,
 } from '../../model/types.js';
 import type { EventFilter, PageRequest, Queries, Tx } from '../../storage/store.js';
-import { parseInstant } from '../time.js';
 
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
   'pending',

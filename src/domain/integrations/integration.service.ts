@@ -1,22 +1,16 @@
 /**
  * Integrations: a project's webhook URL, the auth relevo presents to it, and the secret that
  * signs every event (api.md §4.1–§4.5). Functions take the transaction; the route owns its
- * boundary and checks the URL against the network policy before opening it (DNS is I/O).
+ * boundary and checks the URL against the network policy (delivery/webhook-url.ts) before
+ * opening it (DNS is I/O).
  */
-import { type AllowList, checkWebhookUrl, type Resolver } from '../../delivery/network-policy.js';
 import { ApiError, validationError } from '../../errors.js';
+import { newId, newSigningSecret } from '../../model/ids.js';
 import type { AuthType, Integration } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Queries, Tx } from '../../storage/store.js';
-import { newId, newSigningSecret } from '../ids.js';
 
 export const AUTH_TYPES: readonly AuthType[] = ['no_auth', 'bearer', 'api_key', 'basic'];
-
-/**
- * The longest webhook URL accepted. 2048 is the long-standing practical limit of browsers and
- * proxies; a webhook URL has no reason to be longer, and it is echoed by every GET.
- */
-export const WEBHOOK_URL_MAX_LENGTH = 2048;
 
 /** Long enough for any real token (JWTs with many claims run to 2-3 KB), short enough for a header. */
 export const AUTHORIZATION_MAX_LENGTH = 4096;
@@ -130,32 +124,6 @@ export function resolveAuthorization(
     throw validationError({ authorization: [detail] }, status);
   }
   return value;
-}
-
-/**
- * The network policy (webhooks.md), answered as a validation error on `webhookUrl` with the
- * caller's status. Call it before any transaction: it resolves DNS. The routes' schema checks
- * the length too; the command line has only this.
- */
-export async function checkIntegrationUrl(
-  url: string,
-  policy: {
-    readonly allowList: AllowList;
-    readonly resolve?: Resolver | undefined;
-    /** The project: its lookups queue apart from other projects'. */
-    readonly owner?: string | undefined;
-  },
-  status?: number,
-): Promise<string> {
-  if (url.length === 0) throw validationError({ webhookUrl: ['must not be empty'] }, status);
-  if (url.length > WEBHOOK_URL_MAX_LENGTH) {
-    throw validationError({ webhookUrl: [`must be at most ${WEBHOOK_URL_MAX_LENGTH} characters`] }, status);
-  }
-  const check = await checkWebhookUrl(url, policy.allowList, policy.resolve, policy.owner);
-  if (!check.ok) throw validationError({ webhookUrl: [check.reason] }, status);
-  // Stored as sent: the sender parses it with the same WHATWG parser, so it reaches the host
-  // that was checked here (and checks the addresses again when it connects).
-  return url;
 }
 
 function alreadyExists(): ApiError {

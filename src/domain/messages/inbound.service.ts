@@ -4,10 +4,10 @@
  * bot otherwise.
  */
 
+import { newId } from '../../model/ids.js';
 import type { Bot, EndUser, Message, Room } from '../../model/types.js';
 import type { Tx } from '../../storage/store.js';
 import { messageEvent } from '../events.js';
-import { newId } from '../ids.js';
 import { appendEvent } from '../outbox.js';
 import { botTurn, greet, handOff, sendTurnReplies } from '../rooms/bot-turn.js';
 import { roomFor } from '../rooms/rooms.js';

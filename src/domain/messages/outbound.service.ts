@@ -1,8 +1,8 @@
 /** Messages for the end user, from the panel or the bot: stored, then handed to the bot's channel. */
 
+import { newId } from '../../model/ids.js';
 import type { Bot, EndUser, Message, MessageSender, Room } from '../../model/types.js';
 import type { Tx } from '../../storage/store.js';
-import { newId } from '../ids.js';
 import { parties } from '../parties.js';
 import type { MessageInput } from './message-content.js';
 

@@ -1,10 +1,10 @@
 /** Projects and what belongs to them: credentials, bots and end users (the admin side). */
 import { type MintedCredential, mintCredential } from '../../auth/credential-secrets.js';
 import { ApiError } from '../../errors.js';
+import { newId } from '../../model/ids.js';
 import type { Bot, ChannelKind, EndUser, Project } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Tx } from '../../storage/store.js';
-import { newId } from '../ids.js';
 
 export interface CreatedProject {
   readonly project: Project;

@@ -3,10 +3,10 @@
  * given moment is read here: the bot, or the panel while a conversation is active.
  */
 import { ApiError } from '../../errors.js';
+import { newId } from '../../model/ids.js';
 import type { Bot, EndUser, Room } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { PairState, Tx } from '../../storage/store.js';
-import { newId } from '../ids.js';
 
 /**
  * The bot and end user a request names, their room and its active conversation, in one read;

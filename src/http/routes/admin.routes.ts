@@ -17,7 +17,6 @@ import type { MintedCredential } from '../../auth/credential-secrets.js';
 import { type BotRules, DEFAULT_RULES } from '../../bots/rules/rule-bot.js';
 import { BotRulesSchema, parseRules, RULES_BODY_MAX_BYTES } from '../../bots/rules/rules-schema.js';
 import { type AllowList, checkWebhookUrl, type Resolver } from '../../delivery/network-policy.js';
-import { randomHex } from '../../domain/ids.js';
 import {
   addCredential,
   createBot,
@@ -38,6 +37,7 @@ import {
   REFERENCE_ID_MAX,
 } from '../../domain/projects/project.views.js';
 import { ApiError, validationError } from '../../errors.js';
+import { randomHex } from '../../model/ids.js';
 import type { Bot, BotChannelConfig, ChannelKind, Credential } from '../../model/types.js';
 import type { Page, PageRequest, Queries, Store } from '../../storage/store.js';
 import { ErrorEnvelope, StringEnum } from '../schemas.js';

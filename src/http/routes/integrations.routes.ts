@@ -1,10 +1,11 @@
 /** Integration routes of the external-support API (api.md §4.1–§4.5). */
+
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkIntegrationUrl, WEBHOOK_URL_MAX_LENGTH } from '../../delivery/webhook-url.js';
 import {
   AUTH_TYPES,
   AUTHORIZATION_MAX_LENGTH,
-  checkIntegrationUrl,
   createdIntegrationView,
   createIntegration,
   deleteIntegration,
@@ -13,7 +14,6 @@ import {
   regenerateSigningSecret,
   resolveAuthorization,
   updateIntegration,
-  WEBHOOK_URL_MAX_LENGTH,
 } from '../../domain/integrations/integration.service.js';
 import { validationError } from '../../errors.js';
 import { errorResponses, ProjectParams, StringEnum, successEnvelope } from '../schemas.js';
