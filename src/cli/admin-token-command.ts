@@ -5,7 +5,7 @@
  */
 import { resetAdminToken } from '../auth/admin-token.js';
 import { openStore } from '../storage/open-store.js';
-import type { Command } from './commands.js';
+import type { Command } from './command.js';
 
 export const ADMIN_TOKEN_COMMANDS: readonly Command[] = [
   {

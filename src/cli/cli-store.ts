@@ -3,7 +3,7 @@ import { requireProject } from '../domain/projects/project.service.js';
 import { openStore } from '../storage/open-store.js';
 import { SecretBox } from '../storage/secret-box.js';
 import type { Store } from '../storage/store.js';
-import type { ParsedArgs } from './commands.js';
+import type { ParsedArgs } from './command.js';
 import type { CliContext } from './context.js';
 
 /**

@@ -23,36 +23,13 @@ import { MIGRATIONS } from '../storage/migrations/index.js';
 import { openStore } from '../storage/open-store.js';
 import { ADMIN_TOKEN_COMMANDS } from './admin-token-command.js';
 import { optionString, withStore } from './cli-store.js';
+import type { Command, Options, ParsedArgs } from './command.js';
 import type { CliContext } from './context.js';
 import { CONVERSATION_COMMANDS } from './conversation-commands.js';
 import { DELIVERY_COMMANDS } from './delivery-commands.js';
 import { INTEGRATION_COMMANDS } from './integration-commands.js';
 import { LIFECYCLE_COMMANDS } from './lifecycle-commands.js';
 import { RECEIVE_COMMAND } from './receive-command.js';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-export interface ParsedArgs {
-  readonly positionals: readonly string[];
-  readonly values: Readonly<Record<string, string | boolean | undefined>>;
-}
-
-export interface Command {
-  /** One or two words: `serve`, `projects create`. */
-  readonly name: string;
-  readonly summary: string;
-  /** Positional argument names, in order, all required. */
-  readonly args: readonly string[];
-  /** Everything after the name and positionals in the usage line. */
-  readonly usage: string;
-  readonly options: Options;
-  /** Options that must be given. */
-  readonly required?: readonly string[];
-  /** Each option's synopsis and meaning, for --help. */
-  readonly optionHelp?: ReadonlyArray<readonly [string, string]>;
-  readonly details?: string;
-  run(ctx: CliContext, args: ParsedArgs): Promise<number>;
-}
 
 const str = optionString;
 const arg = (args: ParsedArgs, i: number): string => args.positionals[i] ?? '';

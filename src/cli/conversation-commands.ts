@@ -31,7 +31,7 @@ import type { Conversation } from '../model/types.js';
 import { UniqueViolation } from '../storage/errors.js';
 import type { Tx } from '../storage/store.js';
 import { optionString, withProject } from './cli-store.js';
-import type { Command, ParsedArgs } from './commands.js';
+import type { Command, ParsedArgs } from './command.js';
 
 const str = optionString;
 const arg = (args: ParsedArgs, i: number): string => args.positionals[i] ?? '';

@@ -17,7 +17,7 @@ import {
   retryDelivery,
 } from '../domain/deliveries/delivery.service.js';
 import { optionString, withProject } from './cli-store.js';
-import type { Command } from './commands.js';
+import type { Command } from './command.js';
 
 const str = optionString;
 

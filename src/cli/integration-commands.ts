@@ -22,7 +22,7 @@ import {
 import { validationError } from '../errors.js';
 import type { AuthType } from '../model/types.js';
 import { optionString, withProject } from './cli-store.js';
-import type { Command } from './commands.js';
+import type { Command } from './command.js';
 
 const str = optionString;
 

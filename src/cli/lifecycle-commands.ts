@@ -8,7 +8,7 @@ import { NAME_MAX, REFERENCE_ID_MAX } from '../domain/projects/project.views.js'
 import { validationError } from '../errors.js';
 import type { Store } from '../storage/store.js';
 import { optionString, withStore } from './cli-store.js';
-import type { Command, ParsedArgs } from './commands.js';
+import type { Command, ParsedArgs } from './command.js';
 import type { CliContext } from './context.js';
 
 const str = optionString;

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { verifyJelouSignature } from '../delivery/signer.js';
 import { validationError } from '../errors.js';
 import { optionString } from './cli-store.js';
-import type { Command } from './commands.js';
+import type { Command } from './command.js';
 
 /** Loopback only: this receiver is for one machine, and prints whatever it is sent. */
 const HOST = '127.0.0.1';

@@ -7,7 +7,8 @@ import { type Config, ConfigError, loadConfig } from '../config.js';
 import { ApiError } from '../errors.js';
 import { connectParties } from '../parties.js';
 import { VERSION } from '../version.js';
-import { COMMANDS, type Command } from './commands.js';
+import type { Command } from './command.js';
+import { COMMANDS } from './commands.js';
 import type { CliContext } from './context.js';
 
 export interface CliIo {

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /** The delivery engine: leases for claimed events, the attempt log, and the 5-day failure clock. */
 export const m0002Delivery: Migration = {

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Channels and the bot side: how a bot reaches its end users, its rules, and where in its flow

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Idempotency keys (api.md §5): the first response to a POST with an `Idempotency-Key` is kept

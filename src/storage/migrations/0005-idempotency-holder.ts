@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Who holds an idempotency key's claim: a claim taken over after its lock lapsed must not be

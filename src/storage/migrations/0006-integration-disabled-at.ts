@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * When an integration was disabled (a 410 Gone, or 5 days of failures), shown by §4.2 beside the

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Projects, bots and end users can be deleted, softly: the row stays, marked with the time, so

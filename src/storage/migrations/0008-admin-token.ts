@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * The admin API's token when RELEVO_ADMIN_TOKEN is not set: one row, created by the first

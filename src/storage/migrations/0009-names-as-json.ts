@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Names (a project's, a bot's, an end user's) become JSON text, a JSON string literal such as

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * What the sweep of silent web chat sessions looks up (src/channels/webchat/session-sweeper.ts):

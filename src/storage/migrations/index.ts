@@ -4,6 +4,7 @@
  * PostgreSQL share (TEXT, BIGINT, INTEGER, partial indexes); where they differ a statement gives
  * one text per dialect. Times are BIGINT Unix milliseconds; JSON is TEXT.
  */
+
 import { m0001Initial } from './0001-initial.js';
 import { m0002Delivery } from './0002-delivery.js';
 import { m0003Channels } from './0003-channels.js';
@@ -14,15 +15,9 @@ import { m0007SoftDelete } from './0007-soft-delete.js';
 import { m0008AdminToken } from './0008-admin-token.js';
 import { m0009NamesAsJson } from './0009-names-as-json.js';
 import { m0010WebchatSessionSweep } from './0010-webchat-session-sweep.js';
+import type { Migration } from './migration.js';
 
-export type Dialect = 'sqlite' | 'postgres';
-export type Statement = string | Readonly<Record<Dialect, string>>;
-
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly statements: readonly Statement[];
-}
+export type { Dialect, Migration, Statement } from './migration.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   m0001Initial,
@@ -37,6 +32,4 @@ export const MIGRATIONS: readonly Migration[] = [
   m0010WebchatSessionSweep,
 ];
 
-export function statementFor(s: Statement, dialect: Dialect): string {
-  return typeof s === 'string' ? s : s[dialect];
-}
+export { statementFor } from './migration.js';
