@@ -1,5 +1,6 @@
 /**
- * The dispatcher: takes due events from the outbox and delivers them to their project's webhook.
+ * The dispatcher: takes due events from the outbox and launches their attempts (attempt.ts): the
+ * scheduling half of delivery, which decides what goes now and how much at once.
  *
  * - Fast when healthy: a commit that wrote events wakes it at once (no polling interval). On
  *   SQLite those events are leased by id from an in-memory ready queue (ready-queue.ts); the
@@ -19,14 +20,13 @@
 import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import { coerceError } from '../errors.js';
-import { newId, randomHex } from '../model/ids.js';
-import type { AttemptResult, Integration, OutboxEvent } from '../model/types.js';
+import { randomHex } from '../model/ids.js';
+import type { OutboxEvent } from '../model/types.js';
 import type { Store, Tx } from '../storage/store.js';
-import { VERSION } from '../version.js';
+import { type AttemptDeps, attempt } from './attempt.js';
 import { laneOf, ReadyQueue, roomKey } from './ready-queue.js';
-import { type Decision, DISABLE_AFTER_FAILING_MS, decide } from './retry-policy.js';
-import { signEvent } from './signer.js';
-import type { SendResult, WebhookSender } from './webhook-sender.js';
+import { type Target, TargetMemo } from './target.js';
+import type { WebhookSender } from './webhook-sender.js';
 
 export interface DispatcherOptions {
   readonly store: Store;
@@ -85,12 +85,6 @@ const GUARANTEED_PER_LANE = 4;
  */
 const CEILING_FACTOR = 4;
 
-type Target =
-  | { kind: 'send'; url: string; secret: string; headers: Record<string, string> }
-  /** Not sendable now (integration disabled, channel without a webhook): the event waits. */
-  | { kind: 'wait' }
-  | { kind: 'cancel'; reason: string };
-
 export class Dispatcher {
   /** This process's name on the leases it holds. */
   readonly owner = `wrk_${randomHex(8)}`;
@@ -125,11 +119,22 @@ export class Dispatcher {
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
+  private readonly attemptDeps: AttemptDeps;
 
   constructor(private readonly o: DispatcherOptions) {
     this.clock = o.clock ?? Date.now;
     this.random = o.random ?? Math.random;
     this.ceiling = o.maxInFlight * CEILING_FACTOR;
+    this.attemptDeps = {
+      store: o.store,
+      sender: o.sender,
+      log: o.log,
+      timeoutMs: o.timeoutMs,
+      scheduleMs: o.scheduleMs,
+      owner: this.owner,
+      clock: this.clock,
+      random: this.random,
+    };
     // Every attempt in flight listens to it (up to maxInFlight): not a leak.
     setMaxListeners(0, this.abandon.signal);
     this.ready = o.store.capabilities.singleProcess
@@ -399,7 +404,7 @@ export class Dispatcher {
     this.busyRooms.add(room);
     // Launched by the search: it may be waiting in the ready queue too.
     this.ready?.take(event);
-    const done = this.deliver(event, target, this.abandon.signal)
+    const done = attempt(this.attemptDeps, event, target, this.abandon.signal)
       .catch((e: unknown) => {
         this.o.log.error({ err: coerceError(e), eventId: event.id }, 'delivery attempt failed to complete');
       })
@@ -412,167 +417,6 @@ export class Dispatcher {
         this.refill();
       });
     this.inFlight.set(event.id, done);
-  }
-
-  /** One attempt of one event, and the bookkeeping of its outcome. */
-  private async deliver(event: OutboxEvent, target: Target, signal: AbortSignal): Promise<void> {
-    const { store } = this.o;
-    if (target.kind === 'cancel') {
-      await store.transaction((tx) =>
-        tx.settleEvent(event.id, this.owner, {
-          status: 'cancelled',
-          attemptCount: event.attemptCount,
-          nextAttemptAt: null,
-          deliveredAt: null,
-          lastError: target.reason,
-        }),
-      );
-      return;
-    }
-    if (target.kind === 'wait') {
-      await store.transaction((tx) => tx.releaseLease(event.id, this.owner));
-      return;
-    }
-
-    const startedAt = this.clock();
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': `relevo/${VERSION}`,
-      ...target.headers,
-      // Signed with the secret current at this attempt: a regenerated secret applies to
-      // retries of older events too (api.md §4.5).
-      ...signEvent(event.payload, target.secret, event.id, Math.floor(startedAt / 1000)),
-    };
-    const result = await this.o.sender.send({
-      url: target.url,
-      headers,
-      body: event.payload,
-      timeoutMs: this.o.timeoutMs,
-      integration: laneOf(event),
-      signal,
-    });
-    const attemptNumber = event.attemptCount + 1;
-
-    if (result.outcome.kind === 'aborted') {
-      // Shutdown gave up on it: not delivered, not counted; the next start repeats it.
-      await store.transaction(async (tx) => {
-        await tx.insertAttempt(
-          this.attemptRow(event, target.url, attemptNumber, startedAt, result, 'abandoned'),
-        );
-        await tx.releaseLease(event.id, this.owner);
-      });
-      return;
-    }
-
-    let decision = decide({
-      outcome: result.outcome,
-      attemptsMade: attemptNumber,
-      scheduleMs: this.o.scheduleMs,
-      random: this.random(),
-    });
-    // A channel has no integration to disable: its 410 ends this message's journey.
-    if (decision.action === 'disable' && event.destination === 'channel') decision = { action: 'dead' };
-    const settledAt = this.clock();
-    if (decision.action === 'delivered') {
-      // The common case, in one statement where the database allows (no transaction around it).
-      const attempt = this.attemptRow(event, target.url, attemptNumber, startedAt, result, 'delivered');
-      await store.statement((q) =>
-        q.recordDelivered(attempt, this.owner, settledAt, event.destination === 'panel'),
-      );
-    } else {
-      await store.transaction((tx) =>
-        this.record(tx, event, target.url, attemptNumber, startedAt, settledAt, result, decision),
-      );
-    }
-    if (decision.action !== 'delivered') {
-      this.o.log.info(
-        {
-          eventId: event.id,
-          projectId: event.projectId,
-          attempt: attemptNumber,
-          action: decision.action,
-          error: result.error,
-        },
-        'webhook attempt failed',
-      );
-    }
-  }
-
-  private async record(
-    tx: Tx,
-    event: OutboxEvent,
-    url: string,
-    attemptNumber: number,
-    startedAt: number,
-    now: number,
-    result: SendResult,
-    /** Not `delivered`: deliver() records that case in one statement (recordDelivered). */
-    decision: Exclude<Decision, { action: 'delivered' }>,
-  ): Promise<void> {
-    const outcome: AttemptResult = decision.action === 'disable' ? 'gone' : 'failed';
-    await tx.insertAttempt(this.attemptRow(event, url, attemptNumber, startedAt, result, outcome));
-    const panel = event.destination === 'panel';
-    switch (decision.action) {
-      case 'disable':
-        // The event keeps its place (and its attempt count): it goes out once the integration
-        // is updated and enabled again.
-        await tx.settleEvent(event.id, this.owner, {
-          status: 'pending',
-          attemptCount: event.attemptCount,
-          nextAttemptAt: now,
-          deliveredAt: null,
-          lastError: storable(result.error),
-        });
-        await tx.updateIntegration(event.projectId, {
-          enabled: false,
-          disabledReason: 'the webhook answered 410 Gone',
-          updatedAt: now,
-        });
-        return;
-      case 'retry':
-      case 'dead': {
-        await tx.settleEvent(event.id, this.owner, {
-          status: decision.action === 'dead' ? 'failed' : 'pending',
-          attemptCount: attemptNumber,
-          nextAttemptAt: decision.action === 'dead' ? null : now + decision.delayMs,
-          deliveredAt: null,
-          lastError: storable(result.error),
-        });
-        if (!panel) return;
-        const failingSince = await tx.noteIntegrationFailure(event.projectId, now);
-        if (now - failingSince >= DISABLE_AFTER_FAILING_MS) {
-          await tx.updateIntegration(event.projectId, {
-            enabled: false,
-            disabledReason: 'every attempt failed for 5 days',
-            updatedAt: now,
-          });
-        }
-        return;
-      }
-    }
-  }
-
-  private attemptRow(
-    event: OutboxEvent,
-    url: string,
-    attemptNumber: number,
-    startedAt: number,
-    result: SendResult,
-    outcome: AttemptResult,
-  ) {
-    return {
-      id: newId('att', startedAt),
-      eventId: event.id,
-      projectId: event.projectId,
-      attemptNumber,
-      startedAt,
-      durationMs: result.durationMs,
-      url,
-      statusCode: result.statusCode,
-      responseBody: storable(result.responseBody),
-      error: storable(result.error),
-      outcome,
-    };
   }
 
   /**
@@ -595,70 +439,5 @@ export class Dispatcher {
       this.abandon.abort();
       await all();
     }
-  }
-}
-
-/**
- * Where events go now, with what credentials, or why they cannot go: read in the transaction that
- * leases them (the writer's connection, whose pages are warm), once per project.
- */
-class TargetMemo {
-  private readonly panels = new Map<string, Promise<Target>>();
-
-  /** `q`: the claim's transaction, or the store's queries after a claim sent alone. */
-  constructor(private readonly q: Tx) {}
-
-  of(event: OutboxEvent): Promise<Target> {
-    if (event.destination === 'channel') return this.channel(event);
-    let t = this.panels.get(event.projectId);
-    if (t === undefined) {
-      t = this.panel(event.projectId);
-      this.panels.set(event.projectId, t);
-    }
-    return t;
-  }
-
-  private async panel(projectId: string): Promise<Target> {
-    const integration = await this.q.getIntegration(projectId);
-    // Deleted since the claim: delete cancels pending events; this one slipped through.
-    if (integration === undefined) return { kind: 'cancel', reason: 'the integration was deleted' };
-    if (!integration.enabled) return { kind: 'wait' };
-    return {
-      kind: 'send',
-      url: integration.webhookUrl,
-      secret: integration.signingSecret,
-      headers: authHeader(integration),
-    };
-  }
-
-  private async channel(event: OutboxEvent): Promise<Target> {
-    const room = await this.q.getRoom(event.projectId, event.roomId);
-    const channel = room === undefined ? undefined : await this.q.getBotChannel(room.botId);
-    if (channel?.webhookUrl == null) return { kind: 'wait' };
-    return { kind: 'send', url: channel.webhookUrl, secret: channel.signingKey, headers: {} };
-  }
-}
-
-/**
- * A receiver's text as the attempt log and the event's last error can keep it: PostgreSQL's text
- * cannot hold U+0000, and an outcome that cannot be recorded would leave its event leased, then
- * sent again, forever.
- */
-function storable(text: string | null): string | null {
-  return text?.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
-}
-
-/** The integration's own credential for its webhook (webhooks.md, "Request"). */
-export function authHeader(i: Pick<Integration, 'authType' | 'authorization'>): Record<string, string> {
-  const value = i.authorization ?? '';
-  switch (i.authType) {
-    case 'bearer':
-      return { authorization: `Bearer ${value}` };
-    case 'api_key':
-      return { 'x-api-key': value };
-    case 'basic':
-      return { authorization: `Basic ${Buffer.from(value, 'utf8').toString('base64')}` };
-    case 'no_auth':
-      return {};
   }
 }

@@ -1,0 +1,202 @@
+/**
+ * One attempt of one leased event, apart from the scheduling that chose it (dispatcher.ts):
+ * sign, send, then record the outcome — delivered, retried later, dead-lettered, or the
+ * integration disabled — and give the lease up with it.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { newId } from '../model/ids.js';
+import type { AttemptResult, OutboxEvent } from '../model/types.js';
+import type { Store, Tx } from '../storage/store.js';
+import { VERSION } from '../version.js';
+import { laneOf } from './ready-queue.js';
+import { type Decision, DISABLE_AFTER_FAILING_MS, decide } from './retry-policy.js';
+import { signEvent } from './signer.js';
+import type { Target } from './target.js';
+import type { SendResult, WebhookSender } from './webhook-sender.js';
+
+/** What an attempt needs from the dispatcher that launched it. */
+export interface AttemptDeps {
+  readonly store: Store;
+  readonly sender: WebhookSender;
+  readonly log: FastifyBaseLogger;
+  readonly timeoutMs: number;
+  readonly scheduleMs: readonly number[];
+  /** The dispatcher's name on the leases it holds. */
+  readonly owner: string;
+  readonly clock: () => number;
+  readonly random: () => number;
+}
+
+/** One attempt of one event, and the bookkeeping of its outcome. */
+export async function attempt(
+  d: AttemptDeps,
+  event: OutboxEvent,
+  target: Target,
+  signal: AbortSignal,
+): Promise<void> {
+  const { store } = d;
+  if (target.kind === 'cancel') {
+    await store.transaction((tx) =>
+      tx.settleEvent(event.id, d.owner, {
+        status: 'cancelled',
+        attemptCount: event.attemptCount,
+        nextAttemptAt: null,
+        deliveredAt: null,
+        lastError: target.reason,
+      }),
+    );
+    return;
+  }
+  if (target.kind === 'wait') {
+    await store.transaction((tx) => tx.releaseLease(event.id, d.owner));
+    return;
+  }
+
+  const startedAt = d.clock();
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': `relevo/${VERSION}`,
+    ...target.headers,
+    // Signed with the secret current at this attempt: a regenerated secret applies to
+    // retries of older events too (api.md §4.5).
+    ...signEvent(event.payload, target.secret, event.id, Math.floor(startedAt / 1000)),
+  };
+  const result = await d.sender.send({
+    url: target.url,
+    headers,
+    body: event.payload,
+    timeoutMs: d.timeoutMs,
+    integration: laneOf(event),
+    signal,
+  });
+  const attemptNumber = event.attemptCount + 1;
+
+  if (result.outcome.kind === 'aborted') {
+    // Shutdown gave up on it: not delivered, not counted; the next start repeats it.
+    await store.transaction(async (tx) => {
+      await tx.insertAttempt(attemptRow(event, target.url, attemptNumber, startedAt, result, 'abandoned'));
+      await tx.releaseLease(event.id, d.owner);
+    });
+    return;
+  }
+
+  let decision = decide({
+    outcome: result.outcome,
+    attemptsMade: attemptNumber,
+    scheduleMs: d.scheduleMs,
+    random: d.random(),
+  });
+  // A channel has no integration to disable: its 410 ends this message's journey.
+  if (decision.action === 'disable' && event.destination === 'channel') decision = { action: 'dead' };
+  const settledAt = d.clock();
+  if (decision.action === 'delivered') {
+    // The common case, in one statement where the database allows (no transaction around it).
+    const attempt = attemptRow(event, target.url, attemptNumber, startedAt, result, 'delivered');
+    await store.statement((q) =>
+      q.recordDelivered(attempt, d.owner, settledAt, event.destination === 'panel'),
+    );
+  } else {
+    await store.transaction((tx) =>
+      record(d, tx, event, target.url, attemptNumber, startedAt, settledAt, result, decision),
+    );
+  }
+  if (decision.action !== 'delivered') {
+    d.log.info(
+      {
+        eventId: event.id,
+        projectId: event.projectId,
+        attempt: attemptNumber,
+        action: decision.action,
+        error: result.error,
+      },
+      'webhook attempt failed',
+    );
+  }
+}
+
+async function record(
+  d: AttemptDeps,
+  tx: Tx,
+  event: OutboxEvent,
+  url: string,
+  attemptNumber: number,
+  startedAt: number,
+  now: number,
+  result: SendResult,
+  /** Not `delivered`: deliver() records that case in one statement (recordDelivered). */
+  decision: Exclude<Decision, { action: 'delivered' }>,
+): Promise<void> {
+  const outcome: AttemptResult = decision.action === 'disable' ? 'gone' : 'failed';
+  await tx.insertAttempt(attemptRow(event, url, attemptNumber, startedAt, result, outcome));
+  const panel = event.destination === 'panel';
+  switch (decision.action) {
+    case 'disable':
+      // The event keeps its place (and its attempt count): it goes out once the integration
+      // is updated and enabled again.
+      await tx.settleEvent(event.id, d.owner, {
+        status: 'pending',
+        attemptCount: event.attemptCount,
+        nextAttemptAt: now,
+        deliveredAt: null,
+        lastError: storable(result.error),
+      });
+      await tx.updateIntegration(event.projectId, {
+        enabled: false,
+        disabledReason: 'the webhook answered 410 Gone',
+        updatedAt: now,
+      });
+      return;
+    case 'retry':
+    case 'dead': {
+      await tx.settleEvent(event.id, d.owner, {
+        status: decision.action === 'dead' ? 'failed' : 'pending',
+        attemptCount: attemptNumber,
+        nextAttemptAt: decision.action === 'dead' ? null : now + decision.delayMs,
+        deliveredAt: null,
+        lastError: storable(result.error),
+      });
+      if (!panel) return;
+      const failingSince = await tx.noteIntegrationFailure(event.projectId, now);
+      if (now - failingSince >= DISABLE_AFTER_FAILING_MS) {
+        await tx.updateIntegration(event.projectId, {
+          enabled: false,
+          disabledReason: 'every attempt failed for 5 days',
+          updatedAt: now,
+        });
+      }
+      return;
+    }
+  }
+}
+
+function attemptRow(
+  event: OutboxEvent,
+  url: string,
+  attemptNumber: number,
+  startedAt: number,
+  result: SendResult,
+  outcome: AttemptResult,
+) {
+  return {
+    id: newId('att', startedAt),
+    eventId: event.id,
+    projectId: event.projectId,
+    attemptNumber,
+    startedAt,
+    durationMs: result.durationMs,
+    url,
+    statusCode: result.statusCode,
+    responseBody: storable(result.responseBody),
+    error: storable(result.error),
+    outcome,
+  };
+}
+
+/**
+ * A receiver's text as the attempt log and the event's last error can keep it: PostgreSQL's text
+ * cannot hold U+0000, and an outcome that cannot be recorded would leave its event leased, then
+ * sent again, forever.
+ */
+function storable(text: string | null): string | null {
+  return text?.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+}

@@ -1,0 +1,68 @@
+/**
+ * Where an event goes now, with what credentials, or why it cannot go: the first step of an
+ * attempt, read in the transaction that leases the event.
+ */
+import type { Integration, OutboxEvent } from '../model/types.js';
+import type { Tx } from '../storage/store.js';
+
+export type Target =
+  | { kind: 'send'; url: string; secret: string; headers: Record<string, string> }
+  /** Not sendable now (integration disabled, channel without a webhook): the event waits. */
+  | { kind: 'wait' }
+  | { kind: 'cancel'; reason: string };
+
+/**
+ * Where events go now, with what credentials, or why they cannot go: read in the transaction that
+ * leases them (the writer's connection, whose pages are warm), once per project.
+ */
+export class TargetMemo {
+  private readonly panels = new Map<string, Promise<Target>>();
+
+  /** `q`: the claim's transaction, or the store's queries after a claim sent alone. */
+  constructor(private readonly q: Tx) {}
+
+  of(event: OutboxEvent): Promise<Target> {
+    if (event.destination === 'channel') return this.channel(event);
+    let t = this.panels.get(event.projectId);
+    if (t === undefined) {
+      t = this.panel(event.projectId);
+      this.panels.set(event.projectId, t);
+    }
+    return t;
+  }
+
+  private async panel(projectId: string): Promise<Target> {
+    const integration = await this.q.getIntegration(projectId);
+    // Deleted since the claim: delete cancels pending events; this one slipped through.
+    if (integration === undefined) return { kind: 'cancel', reason: 'the integration was deleted' };
+    if (!integration.enabled) return { kind: 'wait' };
+    return {
+      kind: 'send',
+      url: integration.webhookUrl,
+      secret: integration.signingSecret,
+      headers: authHeader(integration),
+    };
+  }
+
+  private async channel(event: OutboxEvent): Promise<Target> {
+    const room = await this.q.getRoom(event.projectId, event.roomId);
+    const channel = room === undefined ? undefined : await this.q.getBotChannel(room.botId);
+    if (channel?.webhookUrl == null) return { kind: 'wait' };
+    return { kind: 'send', url: channel.webhookUrl, secret: channel.signingKey, headers: {} };
+  }
+}
+
+/** The integration's own credential for its webhook (webhooks.md, "Request"). */
+export function authHeader(i: Pick<Integration, 'authType' | 'authorization'>): Record<string, string> {
+  const value = i.authorization ?? '';
+  switch (i.authType) {
+    case 'bearer':
+      return { authorization: `Bearer ${value}` };
+    case 'api_key':
+      return { 'x-api-key': value };
+    case 'basic':
+      return { authorization: `Basic ${Buffer.from(value, 'utf8').toString('base64')}` };
+    case 'no_auth':
+      return {};
+  }
+}
