@@ -6,7 +6,9 @@
 import { connect, type Socket } from 'node:net';
 import type { InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clientKey, FailureThrottle, retryAfterSeconds, TokenBuckets } from '../../src/http/rate-limit.js';
+import { FailureThrottle } from '../../src/http/failure-throttle.js';
+import { clientKey, retryAfterSeconds } from '../../src/http/rate-limit.js';
+import { TokenBuckets } from '../../src/http/token-buckets.js';
 import { authHeaders, call, errorOf } from '../helpers/api.js';
 import { ADMIN_TOKEN, basic, createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { openStream } from '../helpers/sse.js';
