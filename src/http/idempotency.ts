@@ -38,27 +38,15 @@ import type {
 } from 'fastify';
 import { ApiError, validationError } from '../errors.js';
 import type { IdempotencyHold, Queries } from '../storage/store.js';
+import { documentInOpenApi, IDEMPOTENCY_KEY_MAX } from './idempotency-openapi.js';
+import { redactSecrets } from './idempotency-redaction.js';
 import { panelSignature } from './panel-signature.js';
 import type { RouteDeps } from './routes/route-deps.js';
-import { ErrorEnvelope } from './schemas.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const REPLAY_HEADER = 'idempotent-replay';
 /** On a replay whose stored answer had secrets: the JSON paths set to null, comma-separated. */
 export const REDACTED_HEADER = 'idempotent-replay-redacted';
-/**
- * Fields that hand out a secret, wherever they appear in relevo's own part of an answer: the
- * credentials of a new project or credential, an integration's signingSecret (§4.1, §4.5), a
- * channel's signingKey, a web chat session token. Named here rather than per route, so that a new route
- * answering one of them is covered without anyone remembering to opt in.
- */
-export const SECRET_FIELDS: ReadonlySet<string> = new Set([
-  'apiKey',
-  'clientSecret',
-  'signingSecret',
-  'signingKey',
-  'sessionToken',
-]);
 /** The scope of every admin route: the admin API belongs to no project. */
 export const ADMIN_SCOPE = 'admin';
 
@@ -70,7 +58,6 @@ export const RETENTION_MS = 24 * 60 * 60 * 1000;
  */
 export const LOCK_MS = 60 * 1000;
 const PURGE_EVERY_MS = 10 * 60 * 1000;
-const KEY_MAX = 255;
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 /** Headers replayed with the body; the rest (request id, date, length) belong to each answer. */
 const STORED_HEADERS = ['content-type', 'location'] as const;
@@ -235,7 +222,7 @@ function checkedKey(raw: string | string[], request: FastifyRequest): string {
   if (Array.isArray(raw)) problems.push('must be sent once');
   else if (raw.length === 0) problems.push('must not be empty');
   else {
-    if (raw.length > KEY_MAX) problems.push(`must be at most ${KEY_MAX} characters`);
+    if (raw.length > IDEMPOTENCY_KEY_MAX) problems.push(`must be at most ${IDEMPOTENCY_KEY_MAX} characters`);
     if (!PRINTABLE_ASCII.test(raw)) problems.push('must contain only printable ASCII characters');
   }
   if (problems.length === 0) return raw as string;
@@ -280,83 +267,6 @@ function answerSchemas(schema: FastifySchema | undefined): AnswerSchemas {
   return (status) => responses[status] ?? responses[`${Math.floor(status / 100)}xx`] ?? responses.default;
 }
 
-/** A field inside an object the schema leaves open (metadata, an event's payload): the client's. */
-const CLIENT_DATA = Symbol('client data');
-
-/**
- * The schema of field `name` of an object described by `schema` (its branches too); CLIENT_DATA
- * when the object is open to any field and does not declare this one; undefined when nothing is
- * known (no schema, or a field the schema does not mention: checked by name, to be safe).
- */
-function fieldSchema(schema: unknown, name: string): unknown {
-  if (typeof schema !== 'object' || schema === null) return undefined;
-  const s = schema as Record<string, unknown>;
-  const properties = s.properties as Record<string, unknown> | undefined;
-  if (properties !== undefined && Object.hasOwn(properties, name)) return properties[name];
-  for (const k of ['anyOf', 'oneOf', 'allOf']) {
-    for (const branch of Array.isArray(s[k]) ? (s[k] as unknown[]) : []) {
-      const found = fieldSchema(branch, name);
-      if (found !== undefined) return found;
-    }
-  }
-  return s.additionalProperties === true ? CLIENT_DATA : undefined;
-}
-
-/** Each secret field's name as it appears in JSON text (relevo's serialiser escapes no letter). */
-const SECRET_KEYS = [...SECRET_FIELDS].map((name) => JSON.stringify(name));
-
-/**
- * The answer as it may be kept for 24 h: every string in a SECRET_FIELDS field set to null, and
- * the JSON paths of those fields (`data.signingSecret`). A replay is for a client that lost the
- * first answer; handing it the secret again would make "shown once" false for a whole day and
- * put the secret in the idempotency table. The rest of the answer is replayed as it was, so the
- * client still learns what was created (and can regenerate the secret, or mint another
- * credential); null rather than a placeholder string, so that nobody stores a placeholder as a
- * secret without noticing.
- *
- * Such a field is matched by name anywhere in relevo's own answer, but not inside an object the
- * route's schema leaves open to any field (`schema`, the answer's): that is the client's data
- * echoed back — a retried delivery's payload, with the metadata the panel sent — and a field
- * there that happens to be called `apiKey` is replayed as it was. The schema only narrows; where
- * it says nothing (answers are pre-serialised, so it is documentation, not a filter), names
- * decide. An answer without a redacted field keeps its exact bytes, and one that does not even
- * contain such a name (start conversation, the benchmarked route) is not parsed.
- */
-export function redactSecrets(body: string, schema?: unknown): { body: string; redacted: string[] } {
-  const redacted: string[] = [];
-  if (!SECRET_KEYS.some((key) => body.includes(key))) return { body, redacted };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return { body, redacted };
-  }
-  const walk = (value: unknown, guide: unknown, path: string): unknown => {
-    if (Array.isArray(value)) {
-      const items = (guide as { items?: unknown } | undefined)?.items;
-      return value.map((v, i) => walk(v, items, `${path}[${i}]`));
-    }
-    if (typeof value !== 'object' || value === null) return value;
-    // No prototype: a field named `__proto__` stays an ordinary field.
-    const out = Object.create(null) as Record<string, unknown>;
-    for (const [name, v] of Object.entries(value)) {
-      const at = path === '' ? name : `${path}.${name}`;
-      const field = fieldSchema(guide, name);
-      if (field === CLIENT_DATA) {
-        out[name] = v;
-      } else if (SECRET_FIELDS.has(name) && typeof v === 'string') {
-        out[name] = null;
-        redacted.push(at);
-      } else {
-        out[name] = walk(v, field, at);
-      }
-    }
-    return out;
-  };
-  const cleaned = walk(parsed, schema, '');
-  return redacted.length === 0 ? { body, redacted } : { body: JSON.stringify(cleaned), redacted };
-}
-
 function storedHeaders(reply: FastifyReply): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of STORED_HEADERS) {
@@ -369,92 +279,4 @@ function storedHeaders(reply: FastifyReply): Record<string, string> {
 function asList<T>(hooks: T | T[] | undefined): T[] {
   if (hooks === undefined) return [];
   return Array.isArray(hooks) ? hooks : [hooks];
-}
-
-// ---------------------------------------------------------------------------------------------
-// The OpenAPI document
-// ---------------------------------------------------------------------------------------------
-
-const KEY_PARAMETER = {
-  type: 'string',
-  minLength: 1,
-  maxLength: KEY_MAX,
-  pattern: '^[\\x20-\\x7E]+$',
-  description:
-    'Optional. A unique key per operation (e.g. a UUID): a retry with the same key and request gets the first answer again, without running the operation twice. Kept 24 h, per project and route. Another request under a used key → 422 idempotency_key_reused; while the first still runs → 409 request_in_progress.',
-};
-
-const REPLAY_RESPONSE_HEADER = {
-  type: 'string',
-  enum: ['true'],
-  description: 'Present when this is the stored answer to an earlier request with the same Idempotency-Key.',
-};
-
-const REDACTED_RESPONSE_HEADER = {
-  type: 'string',
-  description:
-    'On a replay only: the JSON paths of the secrets the first answer showed, which the replay gives as null (a secret is shown once). Regenerate the secret, or mint another credential, if the first answer was lost.',
-  example: 'data.signingSecret',
-};
-
-/** Whether an answer's schema has a field that hands out a secret (SECRET_FIELDS). */
-function hasSecretField(schema: unknown): boolean {
-  if (typeof schema !== 'object' || schema === null) return false;
-  const s = schema as Record<string, unknown>;
-  const properties = (s.properties ?? {}) as Record<string, unknown>;
-  if (Object.keys(properties).some((name) => SECRET_FIELDS.has(name))) return true;
-  return [
-    ...Object.values(properties),
-    s.items,
-    ...['anyOf', 'oneOf', 'allOf'].flatMap((k) => (Array.isArray(s[k]) ? (s[k] as unknown[]) : [])),
-  ].some(hasSecretField);
-}
-
-/**
- * Documents the header on the route through a per-route transform of the OpenAPI generator:
- * adding it to the route's real header schema would validate every request's headers for a
- * header that is usually absent.
- */
-function documentInOpenApi(route: RouteOptions): void {
-  const previous = route.config?.swaggerTransform;
-  if (previous === false) return;
-  route.config = {
-    ...route.config,
-    swaggerTransform: (input) => {
-      const out = previous === undefined ? { schema: input.schema, url: input.url } : previous(input);
-      return { schema: withIdempotency(out.schema), url: out.url };
-    },
-  };
-}
-
-function withIdempotency(schema: FastifySchema | undefined): FastifySchema {
-  const s: FastifySchema = schema ?? {};
-  const headers = (s.headers ?? {}) as { properties?: Record<string, unknown> };
-  const documented: FastifySchema = {
-    ...s,
-    headers: {
-      ...headers,
-      type: 'object',
-      properties: { ...(headers.properties ?? {}), 'Idempotency-Key': KEY_PARAMETER },
-    },
-  };
-  // Without response schemas the generator writes its default answer; leave that alone.
-  if (s.response === undefined) return documented;
-  const responses = { ...(s.response as Record<string, unknown>) };
-  // Answers that can be stored say when they are a replay; every key can meet the two refusals.
-  for (const [status, response] of Object.entries(responses)) {
-    if (Number(status) < 500 && status !== '401' && typeof response === 'object' && response !== null) {
-      const own = (response as { headers?: Record<string, unknown> }).headers ?? {};
-      const replay = hasSecretField(response)
-        ? {
-            'Idempotent-Replay': REPLAY_RESPONSE_HEADER,
-            'Idempotent-Replay-Redacted': REDACTED_RESPONSE_HEADER,
-          }
-        : { 'Idempotent-Replay': REPLAY_RESPONSE_HEADER };
-      responses[status] = { ...response, headers: { ...own, ...replay } };
-    }
-  }
-  responses['409'] ??= { ...ErrorEnvelope, description: 'request_in_progress (Idempotency-Key)' };
-  responses['422'] ??= { ...ErrorEnvelope, description: 'idempotency_key_reused (Idempotency-Key)' };
-  return { ...documented, response: responses };
 }
