@@ -54,7 +54,7 @@ async function main(): Promise<void> {
             userId: user.id,
             createdAt: now,
           };
-          await tx.insertRoom(room);
+          await tx.rooms.insert(room);
           await appendEvent(tx, {
             projectId: project.id,
             roomId: room.id,
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < claims; i++) {
         await store.transaction(async (tx: Any) => {
           const t = performance.now();
-          await tx.claimDueEvents({
+          await tx.outbox.claimDue({
             now: Date.now(),
             limit: 16,
             perProjectLimit: 16,
@@ -79,10 +79,10 @@ async function main(): Promise<void> {
             leaseUntil: Date.now() + 60_000,
           });
           claimMs.push(performance.now() - t);
-          await tx.releaseAllLeases();
+          await tx.outbox.releaseAllLeases();
         });
         const t = performance.now();
-        await store.queries.nextDueAt();
+        await store.queries.outbox.nextDueAt();
         dueMs.push(performance.now() - t);
       }
       const c = percentiles(claimMs);

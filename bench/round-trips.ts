@@ -62,13 +62,13 @@ async function measure(store: Any, counter: Counter, webhook: boolean): Promise<
   const started = await store.transaction((tx: Any) =>
     conversations.startConversation(tx, { ...input, now: now + 1 }),
   );
-  const events = await store.queries.listEvents(
+  const events = await store.queries.outbox.list(
     project.id,
     { conversationId: started.conversation.id },
     { limit: 1 },
   );
   const eventId = events.items[0].id;
-  await store.transaction((tx: Any) => tx.leaseEvent(eventId, 'wrk_count', now, now + 60_000));
+  await store.transaction((tx: Any) => tx.outbox.lease(eventId, 'wrk_count', now, now + 60_000));
   const attempt = {
     id: `att_${now}`,
     eventId,
@@ -91,12 +91,12 @@ async function measure(store: Any, counter: Counter, webhook: boolean): Promise<
   };
   counter.counting = true;
   if (typeof store.statement === 'function') {
-    await store.statement((q: Any) => q.recordDelivered(attempt, 'wrk_count', now, true));
+    await store.statement((q: Any) => q.deliveryLog.recordDelivered(attempt, 'wrk_count', now, true));
   } else {
     await store.transaction(async (tx: Any) => {
-      await tx.insertAttempt(attempt);
-      await tx.settleEvent(eventId, 'wrk_count', settlement);
-      await tx.clearIntegrationFailure(project.id);
+      await tx.deliveryLog.insert(attempt);
+      await tx.outbox.settle(eventId, 'wrk_count', settlement);
+      await tx.integrations.clearFailure(project.id);
     });
   }
   const recordDelivered = counter.take();

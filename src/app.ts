@@ -121,7 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     log: deps.logger,
     allowList: parseAllowList(deps.config.webhookAllow),
     resolve: new HostResolver({ servers: deps.config.dnsServers }).resolve,
-    credentials: new CredentialCache(deps.store.queries),
+    credentials: new CredentialCache(deps.store.queries.credentials),
   };
   // Before the routes: its onRoute hook equips each POST route registered below.
   registerIdempotency(server, routeDeps, { managementPrefixes: API_PREFIXES, adminPrefix: '/admin/v1' });

@@ -34,18 +34,18 @@ export type AdminTokenState =
  * nodes: the insert of the one allowed row decides who created it.
  */
 export async function ensureAdminToken(q: Queries, now: number): Promise<AdminTokenState> {
-  const existing = await q.getAdminToken();
+  const existing = await q.adminToken.get();
   if (existing !== undefined) return existing.hash === null ? { kind: 'none' } : { kind: 'exists' };
   const minted = mintAdminToken();
-  if (await q.createAdminToken(minted.hash, now)) return { kind: 'created', token: minted.token };
-  const winner = await q.getAdminToken();
+  if (await q.adminToken.create(minted.hash, now)) return { kind: 'created', token: minted.token };
+  const winner = await q.adminToken.get();
   return winner?.hash == null ? { kind: 'none' } : { kind: 'exists' };
 }
 
 /** A new token in place of the stored one, which stops working at once on every node. */
 export async function resetAdminToken(q: Queries, now: number): Promise<string> {
   const minted = mintAdminToken();
-  await q.replaceAdminToken(minted.hash, now);
+  await q.adminToken.replace(minted.hash, now);
   return minted.token;
 }
 
@@ -54,7 +54,7 @@ export async function resetAdminToken(q: Queries, now: number): Promise<string> 
  * off), so the caller can answer that rather than a 401.
  */
 export async function checkStoredAdminToken(q: Queries, given: string): Promise<'ok' | 'wrong' | 'none'> {
-  const row = await q.getAdminToken();
+  const row = await q.adminToken.get();
   if (row?.hash == null) return 'none';
   return verifySecret(given, row.hash) ? 'ok' : 'wrong';
 }

@@ -12,7 +12,7 @@
  * docs/security.md.
  */
 import type { Credential } from '../model/types.js';
-import type { Queries } from '../storage/store.js';
+import type { CredentialQueries } from '../storage/queries/credentials.js';
 
 /** How long a credential row is trusted without reading it again. */
 export const CREDENTIAL_TTL_MS = 1_000;
@@ -30,19 +30,19 @@ export class CredentialCache {
   private readonly byClientId = new Map<string, Entry>();
 
   constructor(
-    private readonly queries: Pick<Queries, 'getCredential' | 'getCredentialByClientId'>,
+    private readonly credentials: Pick<CredentialQueries, 'get' | 'getByClientId'>,
     private readonly now: () => number = performance.now.bind(performance),
     private readonly ttlMs: number = CREDENTIAL_TTL_MS,
   ) {}
 
   /** The credential row of an API key's credential id; undefined when there is none. */
   credential(id: string): Promise<Credential | undefined> {
-    return this.lookup(this.byId, id, () => this.queries.getCredential(id));
+    return this.lookup(this.byId, id, () => this.credentials.get(id));
   }
 
   /** The credential row of a Basic clientId; undefined when there is none. */
   credentialOfClient(clientId: string): Promise<Credential | undefined> {
-    return this.lookup(this.byClientId, clientId, () => this.queries.getCredentialByClientId(clientId));
+    return this.lookup(this.byClientId, clientId, () => this.credentials.getByClientId(clientId));
   }
 
   /** Drops a credential now (it was revoked through this node). */

@@ -29,7 +29,7 @@ import {
 import { ApiError, validationError } from '../errors.js';
 import type { Conversation } from '../model/types.js';
 import { UniqueViolation } from '../storage/errors.js';
-import type { Tx } from '../storage/store.js';
+import type { Queries } from '../storage/store.js';
 import { optionString, withProject } from './cli-store.js';
 import type { Command, ParsedArgs } from './command.js';
 
@@ -82,8 +82,12 @@ function messageValue(a: ParsedArgs): { type: string; content: Record<string, st
   };
 }
 
-async function activeConversation(tx: Tx, projectId: string, conversationId: string): Promise<Conversation> {
-  const c = await tx.getConversation(projectId, conversationId);
+async function activeConversation(
+  tx: Queries,
+  projectId: string,
+  conversationId: string,
+): Promise<Conversation> {
+  const c = await tx.conversations.get(projectId, conversationId);
   if (c === undefined || c.state !== 'active') {
     throw new ApiError(
       'conversation_not_found',

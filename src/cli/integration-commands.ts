@@ -78,7 +78,7 @@ export const INTEGRATION_COMMANDS: readonly Command[] = [
       };
       return withProject(ctx, projectId, async (store) => {
         const now = Date.now();
-        if (!(await store.queries.hasIntegration(projectId))) {
+        if (!(await store.queries.integrations.exists(projectId))) {
           if (url === undefined)
             throw validationError({ webhookUrl: ['is required to create the integration'] });
           const resolved = type ?? 'no_auth';

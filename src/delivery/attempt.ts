@@ -37,7 +37,7 @@ export async function attempt(
   const { store } = d;
   if (target.kind === 'cancel') {
     await store.transaction((tx) =>
-      tx.settleEvent(event.id, d.owner, {
+      tx.outbox.settle(event.id, d.owner, {
         status: 'cancelled',
         attemptCount: event.attemptCount,
         nextAttemptAt: null,
@@ -48,7 +48,7 @@ export async function attempt(
     return;
   }
   if (target.kind === 'wait') {
-    await store.transaction((tx) => tx.releaseLease(event.id, d.owner));
+    await store.transaction((tx) => tx.outbox.releaseLease(event.id, d.owner));
     return;
   }
 
@@ -74,8 +74,10 @@ export async function attempt(
   if (result.outcome.kind === 'aborted') {
     // Shutdown gave up on it: not delivered, not counted; the next start repeats it.
     await store.transaction(async (tx) => {
-      await tx.insertAttempt(attemptRow(event, target.url, attemptNumber, startedAt, result, 'abandoned'));
-      await tx.releaseLease(event.id, d.owner);
+      await tx.deliveryLog.insert(
+        attemptRow(event, target.url, attemptNumber, startedAt, result, 'abandoned'),
+      );
+      await tx.outbox.releaseLease(event.id, d.owner);
     });
     return;
   }
@@ -93,7 +95,7 @@ export async function attempt(
     // The common case, in one statement where the database allows (no transaction around it).
     const attempt = attemptRow(event, target.url, attemptNumber, startedAt, result, 'delivered');
     await store.statement((q) =>
-      q.recordDelivered(attempt, d.owner, settledAt, event.destination === 'panel'),
+      q.deliveryLog.recordDelivered(attempt, d.owner, settledAt, event.destination === 'panel'),
     );
   } else {
     await store.transaction((tx) =>
@@ -127,20 +129,20 @@ async function record(
   decision: Exclude<Decision, { action: 'delivered' }>,
 ): Promise<void> {
   const outcome: AttemptResult = decision.action === 'disable' ? 'gone' : 'failed';
-  await tx.insertAttempt(attemptRow(event, url, attemptNumber, startedAt, result, outcome));
+  await tx.deliveryLog.insert(attemptRow(event, url, attemptNumber, startedAt, result, outcome));
   const panel = event.destination === 'panel';
   switch (decision.action) {
     case 'disable':
       // The event keeps its place (and its attempt count): it goes out once the integration
       // is updated and enabled again.
-      await tx.settleEvent(event.id, d.owner, {
+      await tx.outbox.settle(event.id, d.owner, {
         status: 'pending',
         attemptCount: event.attemptCount,
         nextAttemptAt: now,
         deliveredAt: null,
         lastError: storable(result.error),
       });
-      await tx.updateIntegration(event.projectId, {
+      await tx.integrations.update(event.projectId, {
         enabled: false,
         disabledReason: 'the webhook answered 410 Gone',
         updatedAt: now,
@@ -148,7 +150,7 @@ async function record(
       return;
     case 'retry':
     case 'dead': {
-      await tx.settleEvent(event.id, d.owner, {
+      await tx.outbox.settle(event.id, d.owner, {
         status: decision.action === 'dead' ? 'failed' : 'pending',
         attemptCount: attemptNumber,
         nextAttemptAt: decision.action === 'dead' ? null : now + decision.delayMs,
@@ -156,9 +158,9 @@ async function record(
         lastError: storable(result.error),
       });
       if (!panel) return;
-      const failingSince = await tx.noteIntegrationFailure(event.projectId, now);
+      const failingSince = await tx.integrations.noteFailure(event.projectId, now);
       if (now - failingSince >= DISABLE_AFTER_FAILING_MS) {
-        await tx.updateIntegration(event.projectId, {
+        await tx.integrations.update(event.projectId, {
           enabled: false,
           disabledReason: 'every attempt failed for 5 days',
           updatedAt: now,

@@ -22,7 +22,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { coerceError } from '../errors.js';
 import { randomHex } from '../model/ids.js';
 import type { OutboxEvent } from '../model/types.js';
-import type { Store, Tx } from '../storage/store.js';
+import type { Queries, Store } from '../storage/store.js';
 import { type AttemptDeps, attempt } from './attempt.js';
 import { laneOf, ReadyQueue, roomKey } from './ready-queue.js';
 import { type Target, TargetMemo } from './target.js';
@@ -147,7 +147,7 @@ export class Dispatcher {
     if (this.o.store.capabilities.singleProcess) {
       // Leases in a single-process database were held by a process that is gone (a crash):
       // their attempts are repeated now rather than after the lease runs out.
-      const released = await this.o.store.transaction((tx) => tx.releaseAllLeases());
+      const released = await this.o.store.transaction((tx) => tx.outbox.releaseAllLeases());
       if (released > 0) this.o.log.warn({ released }, 'resuming deliveries interrupted by the last stop');
     }
     this.o.store.onCommitted((c) => {
@@ -258,7 +258,7 @@ export class Dispatcher {
     if (ready === undefined || from === undefined || !ready.halfEmpty) return;
     const limit = ready.room;
     const now = this.clock();
-    const events = await this.o.store.transaction((tx) => tx.pendingEventsAfter(from, now, limit));
+    const events = await this.o.store.transaction((tx) => tx.outbox.pendingAfter(from, now, limit));
     ready.refilled(events, events.length < limit);
     // Caught up: a commit of the same batch as the read may have been left out; one search finds
     // it. (Leases by id check room order in the database, so nothing goes out of order meanwhile.)
@@ -281,7 +281,7 @@ export class Dispatcher {
       const targets = new TargetMemo(tx);
       const out: Array<[OutboxEvent, Target] | undefined> = [];
       for (const e of picked) {
-        const ok = await tx.leaseEvent(e.id, this.owner, now, leaseUntil);
+        const ok = await tx.outbox.lease(e.id, this.owner, now, leaseUntil);
         out.push(ok ? [e, await targets.of(e)] : undefined);
       }
       return out;
@@ -329,7 +329,7 @@ export class Dispatcher {
       owner: this.owner,
       leaseUntil: now + this.o.timeoutMs + LEASE_MARGIN_MS,
     };
-    const withTargets = async (q: Tx, events: OutboxEvent[]) => {
+    const withTargets = async (q: Queries, events: OutboxEvent[]) => {
       const targets = new TargetMemo(q);
       const out: Array<[OutboxEvent, Target]> = [];
       for (const e of events) out.push([e, await targets.of(e)]);
@@ -341,8 +341,8 @@ export class Dispatcher {
     // target read a moment after the lease is as good as one read with it (under READ COMMITTED
     // each statement sees the latest commits either way).
     const claimed = store.capabilities.singleProcess
-      ? await store.transaction(async (tx) => withTargets(tx, await tx.claimDueEvents(claim)))
-      : await store.statement(async (q) => withTargets(q, await q.claimDueEvents(claim)));
+      ? await store.transaction(async (tx) => withTargets(tx, await tx.outbox.claimDue(claim)))
+      : await store.statement(async (q) => withTargets(q, await q.outbox.claimDue(claim)));
     const full = claimed.length >= limit;
     if (!full) {
       // Every lane not excluded has been searched to its end; an excluded lane is searched
@@ -359,7 +359,7 @@ export class Dispatcher {
     }
     if (surplus.length > 0) {
       await store.transaction(async (tx) => {
-        for (const e of surplus) await tx.releaseLease(e.id, this.owner);
+        for (const e of surplus) await tx.outbox.releaseLease(e.id, this.owner);
       });
     }
     return full;
@@ -367,7 +367,7 @@ export class Dispatcher {
 
   private async release(event: OutboxEvent): Promise<void> {
     try {
-      await this.o.store.transaction((tx) => tx.releaseLease(event.id, this.owner));
+      await this.o.store.transaction((tx) => tx.outbox.releaseLease(event.id, this.owner));
     } catch (e) {
       // The lease runs out by itself; the search takes the event then.
       this.o.log.warn({ err: coerceError(e), eventId: event.id }, 'could not release a lease');
@@ -383,7 +383,7 @@ export class Dispatcher {
       delay = BUSY_POLL_MS;
     } else if (retryInMs === undefined) {
       try {
-        const due = await this.o.store.queries.nextDueAt();
+        const due = await this.o.store.queries.outbox.nextDueAt();
         if (due !== undefined) delay = Math.min(SAFETY_POLL_MS, Math.max(5, due - this.clock()));
       } catch {
         delay = 1_000;

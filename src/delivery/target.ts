@@ -3,7 +3,7 @@
  * attempt, read in the transaction that leases the event.
  */
 import type { Integration, OutboxEvent } from '../model/types.js';
-import type { Tx } from '../storage/store.js';
+import type { Queries } from '../storage/store.js';
 
 export type Target =
   | { kind: 'send'; url: string; secret: string; headers: Record<string, string> }
@@ -19,7 +19,7 @@ export class TargetMemo {
   private readonly panels = new Map<string, Promise<Target>>();
 
   /** `q`: the claim's transaction, or the store's queries after a claim sent alone. */
-  constructor(private readonly q: Tx) {}
+  constructor(private readonly q: Queries) {}
 
   of(event: OutboxEvent): Promise<Target> {
     if (event.destination === 'channel') return this.channel(event);
@@ -32,7 +32,7 @@ export class TargetMemo {
   }
 
   private async panel(projectId: string): Promise<Target> {
-    const integration = await this.q.getIntegration(projectId);
+    const integration = await this.q.integrations.get(projectId);
     // Deleted since the claim: delete cancels pending events; this one slipped through.
     if (integration === undefined) return { kind: 'cancel', reason: 'the integration was deleted' };
     if (!integration.enabled) return { kind: 'wait' };
@@ -45,8 +45,8 @@ export class TargetMemo {
   }
 
   private async channel(event: OutboxEvent): Promise<Target> {
-    const room = await this.q.getRoom(event.projectId, event.roomId);
-    const channel = room === undefined ? undefined : await this.q.getBotChannel(room.botId);
+    const room = await this.q.rooms.get(event.projectId, event.roomId);
+    const channel = room === undefined ? undefined : await this.q.bots.getChannel(room.botId);
     if (channel?.webhookUrl == null) return { kind: 'wait' };
     return { kind: 'send', url: channel.webhookUrl, secret: channel.signingKey, headers: {} };
   }

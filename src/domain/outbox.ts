@@ -27,8 +27,8 @@ export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
   // stored, none sent" while disabled).
   // A channel event is only appended for a channel that has somewhere to send it.
   const sendable =
-    destination === 'channel' || (e.projectHasIntegration ?? (await tx.hasIntegration(e.projectId)));
-  return await tx.insertEventAtNextSeq({
+    destination === 'channel' || (e.projectHasIntegration ?? (await tx.integrations.exists(e.projectId)));
+  return await tx.outbox.insertAtNextSeq({
     id: newId('evt', e.createdAt),
     projectId: e.projectId,
     roomId: e.roomId,

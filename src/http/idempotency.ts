@@ -95,7 +95,7 @@ export function registerIdempotency(
       const id: IdempotencyHold = { projectId, route, key, holder: randomUUID() };
       const requestHash = fingerprint(request);
       const now = deps.clock();
-      const result = await queries.claimIdempotencyKey({
+      const result = await queries.idempotency.claim({
         ...id,
         requestHash,
         now,
@@ -140,11 +140,11 @@ export function registerIdempotency(
       try {
         const status = reply.statusCode;
         if (isRetryable(status) || (payload != null && typeof payload !== 'string')) {
-          await queries.releaseIdempotencyKey(id);
+          await queries.idempotency.release(id);
         } else {
           const { body, redacted } = redactSecrets(payload ?? '', answers(status));
           const headers = storedHeaders(reply);
-          await queries.completeIdempotencyKey(id, {
+          await queries.idempotency.complete(id, {
             status,
             headers: redacted.length === 0 ? headers : { ...headers, [REDACTED_HEADER]: redacted.join(', ') },
             body,
@@ -171,8 +171,8 @@ export function registerIdempotency(
     // One purge at a time: a slow database must not pile them up.
     if (purging) return;
     purging = true;
-    queries
-      .purgeIdempotencyKeys(deps.clock())
+    queries.idempotency
+      .purge(deps.clock())
       .then(
         (n) => {
           if (n > 0) deps.log.debug({ purged: n }, 'expired idempotency keys purged');

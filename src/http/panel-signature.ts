@@ -47,7 +47,7 @@ export function panelSignature(request: FastifyRequest, queries: Queries): Promi
 
 async function check(request: FastifyRequest, queries: Queries): Promise<PanelSignature> {
   const projectId = signingProjectOf(request.body);
-  const secret = await queries.signingSecretOf(projectId ?? NO_PROJECT);
+  const secret = await queries.integrations.signingSecretOf(projectId ?? NO_PROJECT);
   const valid = verifyJelouSignature(
     rawBodyOf(request),
     request.headers['x-jelou-signature'],

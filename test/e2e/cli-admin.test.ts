@@ -242,7 +242,7 @@ describe('relevo: integrations and conversations', () => {
     expect(sent).toEqual({ messageId: expect.stringMatching(/^msg_/), conversationId });
     const [delivered] = await channel.waitFor(1);
     expect(delivered?.body).toContain('Hola, Maria');
-    const stored = await h.store.queries.listConversationMessages(conversationId, { limit: 10 });
+    const stored = await h.store.queries.messages.listOfConversation(conversationId, { limit: 10 });
     expect(stored.items.map((m) => [m.id, m.sender, m.content])).toEqual([
       [sent.messageId, 'operator', { body: 'Hola, Maria' }],
     ]);
@@ -338,7 +338,7 @@ describe('relevo: integrations and conversations', () => {
     expect(deleted.cancelledEvents).toBeGreaterThanOrEqual(1);
     await refused(['integrations', 'get', project.id], 1, 'integration_not_found');
     await refused(['integrations', 'delete', project.id], 1, 'integration_not_found');
-    const pending = await h.store.queries.listEvents(project.id, { status: 'pending' }, { limit: 10 });
+    const pending = await h.store.queries.outbox.list(project.id, { status: 'pending' }, { limit: 10 });
     expect(pending.items).toEqual([]);
   });
 });

@@ -53,7 +53,7 @@ it('lists, shows, retries and replays deliveries from the command line', async (
   const pair = await startedPair(h.store, s.project.id);
   // Two failed attempts: the dead letter.
   await eventually(
-    () => h.store.queries.getEvent(pair.eventId),
+    () => h.store.queries.outbox.get(pair.eventId),
     (e) => e?.status === 'failed',
   );
 
@@ -75,7 +75,7 @@ it('lists, shows, retries and replays deliveries from the command line', async (
   expect(JSON.parse(retry.stdout).requeued).toBe(true);
   // The worker (in this test's app) sends it with the same webhook-id.
   await eventually(
-    () => h.store.queries.getEvent(pair.eventId),
+    () => h.store.queries.outbox.get(pair.eventId),
     (e) => e?.status === 'delivered',
   );
   expect(receiver.received.at(-1)?.headers['webhook-id']).toBe(pair.eventId);

@@ -23,7 +23,7 @@ export async function startedPair(
     const bot = await createBot(tx, projectId, `Bot ${i}`, 'webchat', now);
     const user = await createEndUser(tx, projectId, `User ${i}`, null, now);
     const { conversation } = await startConversation(tx, { projectId, botId: bot.id, userId: user.id, now });
-    const ev = (await tx.listEvents(projectId, { conversationId: conversation.id }, { limit: 1 })).items[0];
+    const ev = (await tx.outbox.list(projectId, { conversationId: conversation.id }, { limit: 1 })).items[0];
     return { botId: bot.id, userId: user.id, roomId: conversation.roomId, eventId: ev?.id ?? '' };
   });
 }

@@ -164,7 +164,7 @@ describe('admin API: bot rules', () => {
     const put = await call(h, 'PUT', rulesUrl, RULES);
     expect(put.status).toBe(200);
     expect(put.body).toEqual(RULES);
-    expect(JSON.parse((await h.store.queries.getBotRules(seed.bot.id)) ?? 'null')).toEqual(RULES);
+    expect(JSON.parse((await h.store.queries.bots.getRules(seed.bot.id)) ?? 'null')).toEqual(RULES);
     expect((await call(h, 'GET', rulesUrl)).body).toEqual({ rules: RULES, isDefault: false });
   });
 
@@ -386,7 +386,7 @@ describe('admin API: bot rules', () => {
     const url = `${botPath(seed.project.id, fresh)}/rules`;
     expect((await call(h, 'DELETE', url)).body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
     // Nothing was written for a bot that had no rules: it keeps following DEFAULT_RULES.
-    expect(await h.store.queries.getBotRules(fresh)).toBeUndefined();
+    expect(await h.store.queries.bots.getRules(fresh)).toBeUndefined();
   });
 
   it('rules equal to the defaults count as the defaults', async () => {
@@ -415,7 +415,7 @@ describe('admin API: the rule bot answers with the rules set', () => {
     const r = await call(h, 'POST', `/admin/v1/projects/${seed.project.id}/users`, {
       names: `User ${userCount}`,
     });
-    const user = await h.store.queries.getEndUser(seed.project.id, r.body.id);
+    const user = await h.store.queries.endUsers.get(seed.project.id, r.body.id);
     if (user === undefined) throw new Error('user not created');
     return user;
   }
@@ -440,9 +440,9 @@ describe('admin API: the rule bot answers with the rules set', () => {
 
   /** The room's history as [sender, text] pairs, oldest first. */
   async function roomTexts(user: EndUser): Promise<Array<{ sender: string; text: string }>> {
-    const room = await h.store.queries.getRoomByPair(bot.id, user.id);
+    const room = await h.store.queries.rooms.getByPair(bot.id, user.id);
     if (room === undefined) return [];
-    const page = await h.store.queries.listRoomMessages(room.id, { limit: 200 });
+    const page = await h.store.queries.messages.listOfRoom(room.id, { limit: 200 });
     return page.items.map((m) => ({ sender: m.sender, text: String(m.content.body) }));
   }
 
@@ -474,7 +474,7 @@ describe('admin API: the rule bot answers with the rules set', () => {
     const handoff = await write(user, 'an agent, the price');
     expect(handoff.said).toEqual(['Passing you to sales…']);
     expect(handoff.conversationId).not.toBeNull();
-    const conversation = await h.store.queries.getConversation(
+    const conversation = await h.store.queries.conversations.get(
       seed.project.id,
       String(handoff.conversationId),
     );
@@ -501,7 +501,7 @@ describe('admin API: the rule bot answers with the rules set', () => {
     });
     const user = await newUser();
     const { roomId } = await write(user, 'hi');
-    const room = await h.store.queries.getRoom(seed.project.id, roomId);
+    const room = await h.store.queries.rooms.get(seed.project.id, roomId);
     if (room === undefined) throw new Error('no room');
     for (const [edge, said] of [
       ['survey', 'How did we do?'],
@@ -554,7 +554,7 @@ describe('admin API: bot channels', () => {
     ]) {
       expectInvalid(res, 'channel', /webchat, which needs no configuration/);
     }
-    expect(await h.store.queries.getBotChannel(seed.bot.id)).toBeUndefined();
+    expect(await h.store.queries.bots.getChannel(seed.bot.id)).toBeUndefined();
   });
 
   it('an http bot: unconfigured, created with a key shown once, updated without it', async () => {
@@ -577,7 +577,7 @@ describe('admin API: bot channels', () => {
       signingKey: expect.stringMatching(HEX64),
     });
     const key = created.body.signingKey as string;
-    expect((await h.store.queries.getBotChannel(botId))?.signingKey).toBe(key);
+    expect((await h.store.queries.bots.getChannel(botId))?.signingKey).toBe(key);
 
     const shown = await call(h, 'GET', url);
     expect(shown.body).toEqual({
@@ -605,7 +605,7 @@ describe('admin API: bot channels', () => {
       expect(same.body.webhookUrl).toBe('https://[::1]:8443/other');
       expect(same.text).not.toContain(key);
     }
-    expect((await h.store.queries.getBotChannel(botId))?.signingKey).toBe(key);
+    expect((await h.store.queries.bots.getChannel(botId))?.signingKey).toBe(key);
   });
 
   it('a first PUT without a webhook URL creates the key; the URL can come later', async () => {
@@ -645,7 +645,7 @@ describe('admin API: bot channels', () => {
     });
     const second = regenerated.body.signingKey as string;
     expect(second).not.toBe(first);
-    const stored = await h.store.queries.getBotChannel(botId);
+    const stored = await h.store.queries.bots.getChannel(botId);
     expect(stored).toMatchObject({ signingKey: second, webhookUrl: 'http://127.0.0.1:9/hook' });
 
     const again = await call(h, 'POST', `${url}/signing-key/regenerate`, {});
@@ -687,11 +687,11 @@ describe('admin API: bot channels', () => {
     const botId = await createBot(h, seed.project.id, 'http');
     const url = `${botPath(seed.project.id, botId)}/channel`;
     expectInvalid(await call(h, 'PUT', url, { webhookUrl }), 'webhookUrl', reason);
-    expect(await h.store.queries.getBotChannel(botId)).toBeUndefined();
+    expect(await h.store.queries.bots.getChannel(botId)).toBeUndefined();
 
     await call(h, 'PUT', url, { webhookUrl: 'http://127.0.0.1:9/ok' });
     expectInvalid(await call(h, 'PUT', url, { webhookUrl }), 'webhookUrl', reason);
-    expect((await h.store.queries.getBotChannel(botId))?.webhookUrl).toBe('http://127.0.0.1:9/ok');
+    expect((await h.store.queries.bots.getChannel(botId))?.webhookUrl).toBe('http://127.0.0.1:9/ok');
   });
 
   it('refuses unknown fields and a webhookUrl that is not a string', async () => {
@@ -703,6 +703,6 @@ describe('admin API: bot channels', () => {
       /not a known field/,
     );
     expectInvalid(await call(h, 'PUT', url, { webhookUrl: 42 }), 'webhookUrl', /must be a string/);
-    expect(await h.store.queries.getBotChannel(botId)).toBeUndefined();
+    expect(await h.store.queries.bots.getChannel(botId)).toBeUndefined();
   });
 });

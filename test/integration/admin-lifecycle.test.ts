@@ -76,7 +76,7 @@ async function withIntegration(h: Harness, s: Seed): Promise<void> {
 }
 
 async function events(h: Harness, projectId: string): Promise<OutboxEvent[]> {
-  return (await h.store.queries.listEvents(projectId, {}, { limit: 200 })).items.reverse();
+  return (await h.store.queries.outbox.list(projectId, {}, { limit: 200 })).items.reverse();
 }
 
 describe('admin API: rename and delete need the admin token', () => {
@@ -289,8 +289,8 @@ describe('admin API: deleting a bot', () => {
     ]);
     expect(JSON.parse(mine[1]?.payload ?? '{}').value).toEqual({ reason: 'closed_by_operator' });
     // No welcome-back from a deleted bot: the room's last message is whatever came before.
-    const room = await h.store.queries.getRoomByPair(bot, s.user.id);
-    const messages = (await h.store.queries.listRoomMessages(room?.id ?? '', { limit: 50 })).items;
+    const room = await h.store.queries.rooms.getByPair(bot, s.user.id);
+    const messages = (await h.store.queries.messages.listOfRoom(room?.id ?? '', { limit: 50 })).items;
     expect(messages.filter((m) => m.createdAt >= Date.parse(res.body.deletedAt))).toEqual([]);
 
     // Gone for every live use.
@@ -437,7 +437,7 @@ describe('admin API: deleting a project', () => {
       ['conversation.start', 'cancelled'],
       ['conversation.close', 'cancelled'],
     ]);
-    expect((await h.store.queries.getConversation(s.project.id, conversationId))?.state).toBe('closed');
+    expect((await h.store.queries.conversations.get(s.project.id, conversationId))?.state).toBe('closed');
 
     // Gone: the admin API, the credentials, the channels.
     expectError(await admin(h, 'GET', `/projects/${s.project.id}`), 404, 'project_not_found');

@@ -55,7 +55,7 @@ describe('the stored admin token', () => {
   afterAll(async () => h?.close());
 
   it('is absent on a fresh database: the admin API says it is off, and how to turn it on', async () => {
-    expect(await h.store.queries.getAdminToken()).toBeUndefined();
+    expect(await h.store.queries.adminToken.get()).toBeUndefined();
     const res = await admin(h, 'rlva_whatever');
     expect(res.status).toBe(404);
     expect(codeOf(res)).toBe('admin_api_disabled');
@@ -73,7 +73,7 @@ describe('the stored admin token', () => {
     expect(token).toMatch(new RegExp(`^${ADMIN_TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`));
 
     // Stored as a salted hash, never in clear.
-    const row = await h.store.queries.getAdminToken();
+    const row = await h.store.queries.adminToken.get();
     expect(row?.hash).toMatch(/^s256\$/);
     expect(row?.hash).not.toContain(token);
 
@@ -88,7 +88,7 @@ describe('the stored admin token', () => {
 
     // A later start finds it and creates nothing.
     expect(await ensureAdminToken(h.store.queries, Date.now())).toEqual({ kind: 'exists' });
-    expect((await h.store.queries.getAdminToken())?.hash).toBe(row?.hash);
+    expect((await h.store.queries.adminToken.get())?.hash).toBe(row?.hash);
 
     // A reset replaces it: the old token stops working at once, the new one works.
     const fresh = await resetAdminToken(h.store.queries, Date.now());
@@ -127,7 +127,7 @@ describe('a database from before first-run tokens', () => {
     await exec(h, ['DROP TABLE admin_token', 'DELETE FROM schema_migrations WHERE version = 8']);
     expect(await h.store.migrate()).toEqual([8]);
 
-    expect(await h.store.queries.getAdminToken()).toEqual({ hash: null, createdAt: 0 });
+    expect(await h.store.queries.adminToken.get()).toEqual({ hash: null, createdAt: 0 });
     expect(await ensureAdminToken(h.store.queries, Date.now())).toEqual({ kind: 'none' });
     const res = await admin(h, 'rlva_anything');
     expect(res.status).toBe(404);

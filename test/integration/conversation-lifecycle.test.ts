@@ -75,7 +75,7 @@ async function get(path: string, opts: { prefix?: string; scheme?: AuthScheme; a
  * assertions hold on every database the suite runs on.
  */
 async function eventsOf(conversationId: string) {
-  const { items } = await h.store.queries.listEvents(s.project.id, { conversationId }, { limit: 100 });
+  const { items } = await h.store.queries.outbox.list(s.project.id, { conversationId }, { limit: 100 });
   return items
     .map((e) => ({
       type: e.type,
@@ -89,9 +89,9 @@ async function eventsOf(conversationId: string) {
 }
 
 async function roomMessages(pair: Pair) {
-  const room = await h.store.queries.getRoomByPair(pair.botId, pair.userId);
+  const room = await h.store.queries.rooms.getByPair(pair.botId, pair.userId);
   if (room === undefined) return [];
-  return (await h.store.queries.listRoomMessages(room.id, { limit: 1000 })).items;
+  return (await h.store.queries.messages.listOfRoom(room.id, { limit: 1000 })).items;
 }
 
 function expectError(
@@ -140,7 +140,7 @@ describe('close', () => {
         expect(res.body).toBe(
           `{"message":["Conversation closed successfully"],"statusMessage":"success","status":1,"data":{"conversationId":"${conversationId}","botId":"${pair.botId}","userId":"${pair.userId}","status":"closed"}}`,
         );
-        const stored = await h.store.queries.getConversation(s.project.id, conversationId);
+        const stored = await h.store.queries.conversations.get(s.project.id, conversationId);
         expect(stored?.state).toBe('closed');
         expect(stored?.endedReason).toBe('closed_by_operator');
         expect(stored?.endAt).toBeTypeOf('number');
@@ -183,9 +183,10 @@ describe('close', () => {
     );
     expect(closeEvent.payload.endsWith(',"value":{"reason":"closed_by_operator"}}')).toBe(true);
     // No redirect: the panel said nothing more; the bot's hand-back is outside the conversation.
-    const transcript = (await h.store.queries.listConversationMessages(conversationId, { limit: 100 })).items;
+    const transcript = (await h.store.queries.messages.listOfConversation(conversationId, { limit: 100 }))
+      .items;
     expect(transcript).toEqual([]);
-    const room = await h.store.queries.getRoomByPair(pair.botId, pair.userId);
+    const room = await h.store.queries.rooms.getByPair(pair.botId, pair.userId);
     expect(room?.botStep ?? null).toBeNull();
   });
 
@@ -195,12 +196,13 @@ describe('close', () => {
     const res = await close({ ...pair, redirectPayload: { type: 'text', text: 'Obrigado pelo contato!' } });
     expect(res.statusCode).toBe(200);
 
-    const transcript = (await h.store.queries.listConversationMessages(conversationId, { limit: 100 })).items;
+    const transcript = (await h.store.queries.messages.listOfConversation(conversationId, { limit: 100 }))
+      .items;
     expect(transcript.map((m) => [m.sender, m.type, m.content])).toEqual([
       ['operator', 'text', { body: 'Olá, bom dia' }],
       ['operator', 'text', { body: 'Obrigado pelo contato!' }],
     ]);
-    const stored = await h.store.queries.getConversation(s.project.id, conversationId);
+    const stored = await h.store.queries.conversations.get(s.project.id, conversationId);
     expect(transcript[1]!.createdAt).toBeLessThanOrEqual(stored!.endAt!);
 
     const [, closeEvent] = await eventsOf(conversationId);
@@ -218,13 +220,13 @@ describe('close', () => {
     expect(history.map((m) => m.sender)).toEqual(['operator', 'operator', 'bot']);
     expect(history[1]!.id).toBe(transcript[1]!.id);
     expect(history[2]!.conversationId).toBeNull();
-    const room = await h.store.queries.getRoomByPair(pair.botId, pair.userId);
+    const room = await h.store.queries.rooms.getByPair(pair.botId, pair.userId);
     expect(room?.botStep ?? null).toBeNull();
   });
 
   it('with an edge redirect: the room resumes at that bot step, no message from the panel', async () => {
     const pair = await freshPair();
-    await h.store.queries.putBotRules(
+    await h.store.queries.bots.putRules(
       pair.botId,
       JSON.stringify({ steps: { 'main-menu': 'Back at the main menu: 1) Billing 2) Support' } }),
       Date.now(),
@@ -233,9 +235,10 @@ describe('close', () => {
     const res = await close({ ...pair, redirectPayload: { type: 'edge', text: 'main-menu' } });
     expect(res.statusCode).toBe(200);
 
-    const room = await h.store.queries.getRoom(s.project.id, (await eventsOf(conversationId))[0]!.room_id);
+    const room = await h.store.queries.rooms.get(s.project.id, (await eventsOf(conversationId))[0]!.room_id);
     expect(room?.botStep).toBe('main-menu');
-    const transcript = (await h.store.queries.listConversationMessages(conversationId, { limit: 100 })).items;
+    const transcript = (await h.store.queries.messages.listOfConversation(conversationId, { limit: 100 }))
+      .items;
     expect(transcript).toEqual([]);
     const history = await roomMessages(pair);
     expect(history.map((m) => [m.sender, m.content])).toEqual([
@@ -283,14 +286,14 @@ describe('close', () => {
       'conversation.start',
       'conversation.close',
     ]);
-    const transcript = await h.store.queries.listConversationMessages(conversationId, { limit: 100 });
+    const transcript = await h.store.queries.messages.listOfConversation(conversationId, { limit: 100 });
     expect(transcript.items).toHaveLength(1);
   });
 
   it('404 conversation_not_found for a pair that never had a conversation (no room written)', async () => {
     const pair = await freshPair();
     expectError(await close(pair), 404, 'conversation_not_found');
-    expect(await h.store.queries.getRoomByPair(pair.botId, pair.userId)).toBeUndefined();
+    expect(await h.store.queries.rooms.getByPair(pair.botId, pair.userId)).toBeUndefined();
   });
 
   it('start again after close: a new active conversation in the same room, events in room order', async () => {
@@ -333,7 +336,7 @@ describe('close', () => {
     for (const scheme of SCHEMES) {
       expectError(await close(pair, { as: other, scheme }), 401, 'unauthorized');
     }
-    expect((await h.store.queries.getConversation(s.project.id, conversationId))?.state).toBe('active');
+    expect((await h.store.queries.conversations.get(s.project.id, conversationId))?.state).toBe('active');
   });
 
   const invalid: Array<[string, (p: Pair) => unknown, Record<string, string[]>]> = [
@@ -412,7 +415,7 @@ describe('close', () => {
         if (problems.length > 0) expect(e.validationError[path]).toEqual(problems);
         else expect(e.validationError[path]?.length).toBeGreaterThan(0);
       }
-      expect((await h.store.queries.getConversation(s.project.id, conversationId))?.state).toBe('active');
+      expect((await h.store.queries.conversations.get(s.project.id, conversationId))?.state).toBe('active');
       expect(await eventsOf(conversationId)).toHaveLength(1);
     });
   }
@@ -439,7 +442,7 @@ describe('get', () => {
     const pair = await freshPair({ referenceId: 'crm-42' });
     const metadata = { ticketId: 'T-12345', nested: { n: 1.5, list: [1, 'two', null] } };
     const conversationId = await start(pair, { metadata, assignment: { type: 'team', target: 'billing' } });
-    const stored = await h.store.queries.getConversation(s.project.id, conversationId);
+    const stored = await h.store.queries.conversations.get(s.project.id, conversationId);
     for (const prefix of PREFIXES) {
       for (const scheme of SCHEMES) {
         const res = await get(`/${conversationId}`, { prefix, scheme });
@@ -479,7 +482,7 @@ describe('get', () => {
     const pair = await freshPair();
     const conversationId = await start(pair, { assignment: { type: 'queue', target: 'SUPORTE' } });
     expect((await close(pair)).statusCode).toBe(200);
-    const stored = await h.store.queries.getConversation(s.project.id, conversationId);
+    const stored = await h.store.queries.conversations.get(s.project.id, conversationId);
     const data = (await get(`/${conversationId}`, { prefix: '/jelouapi/v1', scheme: 'basic' })).json().data;
     expect(Object.keys(data)).toEqual([
       '_id',
@@ -793,8 +796,8 @@ describe('transcript', () => {
 
   async function userWrites(pair: Pair, body: string) {
     return h.store.transaction(async (tx) => {
-      const bot = await tx.getBot(s.project.id, pair.botId);
-      const user = await tx.getEndUser(s.project.id, pair.userId);
+      const bot = await tx.bots.get(s.project.id, pair.botId);
+      const user = await tx.endUsers.get(s.project.id, pair.userId);
       return receiveFromUser(tx, {
         bot: bot!,
         user: user!,
@@ -807,7 +810,7 @@ describe('transcript', () => {
   it('after a start with initialMessage: one operator message, exact bytes', async () => {
     const pair = await freshPair();
     const conversationId = await start(pair, { initialMessage: 'Olá, bom dia' });
-    const [m] = (await h.store.queries.listConversationMessages(conversationId, { limit: 10 })).items;
+    const [m] = (await h.store.queries.messages.listOfConversation(conversationId, { limit: 10 })).items;
     for (const prefix of PREFIXES) {
       for (const scheme of SCHEMES) {
         const res = await transcript(conversationId, '', { prefix, scheme });

@@ -87,14 +87,14 @@ async function appendConversationEvent(
 /** A started conversation, with its conversation id (the start event carries it). */
 async function conversation(h: Harness, projectId: string, i: number) {
   const pair = await startedPair(h.store, projectId, i);
-  const start = await h.store.queries.getEvent(pair.eventId);
+  const start = await h.store.queries.outbox.get(pair.eventId);
   return { ...pair, conversationId: start!.conversationId! };
 }
 
 /** Resolves once no event of the project is pending any more. */
 async function settled(h: Harness, projectId: string): Promise<void> {
   await eventually(
-    () => h.store.queries.listEvents(projectId, { status: 'pending' }, { limit: 1 }),
+    () => h.store.queries.outbox.list(projectId, { status: 'pending' }, { limit: 1 }),
     (p) => p.items.length === 0,
   );
 }
@@ -287,7 +287,7 @@ describe('POST …/deliveries/{deliveryId}/retry', () => {
     receiver.respond(() => ({ kind: 'status', status: up ? 200 : 500 }));
     const pair = await startedPair(h.store, s.project.id);
     await eventually(
-      () => h.store.queries.getEvent(pair.eventId),
+      () => h.store.queries.outbox.get(pair.eventId),
       (e) => e?.status === 'failed',
     );
     const before = (await get(h, s, `${deliveries(s.project.id)}/${pair.eventId}`)).json().data;
@@ -379,7 +379,7 @@ describe('POST …/deliveries/{deliveryId}/retry', () => {
     expect(replay.statusCode).toBe(404);
     expect(errorOf(replay).error.code).toBe('integration_not_found');
     // Refused means untouched.
-    expect((await h.store.queries.getEvent(pair.eventId))!.status).toBe('skipped');
+    expect((await h.store.queries.outbox.get(pair.eventId))!.status).toBe('skipped');
 
     await createIntegration(h, s, receiver.url);
     const again = await post(h, s, `${deliveries(s.project.id)}/${pair.eventId}/retry`);
@@ -446,7 +446,7 @@ describe('POST …/deliveries/replay', () => {
       replayed.filter((r) => bodyOf(r).room_id === roomId).map((r) => bodyOf(r).n);
     expect(seq(rooms[0]!.roomId)).toEqual([2, 2, 3, 4]);
     expect(seq(rooms[1]!.roomId)).toEqual([2, 3]);
-    for (const id of after) expect((await h.store.queries.getEvent(id))!.status).toBe('delivered');
+    for (const id of after) expect((await h.store.queries.outbox.get(id))!.status).toBe('delivered');
 
     // Scoped to one conversation, since before everything: that conversation's events only.
     const scoped = await post(h, s, `${deliveries(s.project.id)}/replay`, {
@@ -456,7 +456,7 @@ describe('POST …/deliveries/replay', () => {
     expect(scoped.statusCode).toBe(200);
     expect(scoped.json().data).toEqual({ replayed: 4 });
     const more = (await receiver.waitFor(15 + 4)).slice(15);
-    const ofRoom1 = await h.store.queries.listEvents(
+    const ofRoom1 = await h.store.queries.outbox.list(
       s.project.id,
       { conversationId: rooms[1]!.conversationId },
       { limit: 10 },
@@ -475,14 +475,14 @@ describe('POST …/deliveries/replay', () => {
     const pair = await startedPair(h.store, s.project.id);
     await receiver.waitFor(1);
     await eventually(
-      () => h.store.queries.getEvent(pair.eventId),
+      () => h.store.queries.outbox.get(pair.eventId),
       (e) => e?.attemptCount === 1,
     );
     const res = await post(h, s, `${deliveries(s.project.id)}/replay`, {
       since: new Date(Date.now() - 60_000).toISOString(),
     });
     expect(res.json().data).toEqual({ replayed: 0 });
-    expect((await h.store.queries.getEvent(pair.eventId))!.attemptCount).toBe(1);
+    expect((await h.store.queries.outbox.get(pair.eventId))!.attemptCount).toBe(1);
   });
 });
 

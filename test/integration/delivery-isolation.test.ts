@@ -89,7 +89,7 @@ describe('a DNS server that never answers', () => {
     // A's attempts failed on DNS and are retried; once the name answers they are delivered,
     // without a restart.
     const first = await eventually(
-      () => h.store.queries.listAttempts(aEvents[0]!.eventId),
+      () => h.store.queries.deliveryLog.list(aEvents[0]!.eventId),
       (list) => list.length > 0,
     );
     expect(first[0]).toMatchObject({ outcome: 'failed', statusCode: null });
@@ -97,7 +97,7 @@ describe('a DNS server that never answers', () => {
     dns.answer('dead.test', ['127.0.0.1']);
     await deadRx.waitFor(100, 30_000);
     const last = await eventually(
-      () => h.store.queries.getEvent(aEvents[99]!.eventId),
+      () => h.store.queries.outbox.get(aEvents[99]!.eventId),
       (e) => e?.status === 'delivered',
     );
     expect(last?.status).toBe('delivered');
@@ -132,7 +132,7 @@ describe('two projects posting to one origin', () => {
     const events = await pairs(h, victim, 20);
     for (const e of events) {
       await eventually(
-        () => h.store.queries.getEvent(e.eventId),
+        () => h.store.queries.outbox.get(e.eventId),
         (ev) => ev?.status === 'delivered',
       );
     }
@@ -144,7 +144,7 @@ describe('two projects posting to one origin', () => {
     // Each was delivered on its first attempt, timed from when it had a connection: no timeout
     // recorded, and a duration that is the receiver's 400 ms.
     for (const e of events) {
-      const attempts = await h.store.queries.listAttempts(e.eventId);
+      const attempts = await h.store.queries.deliveryLog.list(e.eventId);
       expect(attempts).toHaveLength(1);
       expect(attempts[0]).toMatchObject({
         attemptNumber: 1,

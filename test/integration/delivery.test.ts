@@ -36,7 +36,7 @@ async function createIntegration(h: Harness, s: Seed, url: string, extra: Record
   return res.json().data;
 }
 
-const status = (h: Harness, id: string) => h.store.queries.getEvent(id);
+const status = (h: Harness, id: string) => h.store.queries.outbox.get(id);
 
 /** Answers `status` to the first `times` requests of the first room to arrive, 200 to all else. */
 function failFirstRoom(receiver: Receiver, times: number, status: number) {
@@ -99,7 +99,7 @@ describe('request', () => {
       }),
     ).not.toThrow();
     // The attempt is in the log.
-    const attempts = await h.store.queries.listAttempts(pair.eventId);
+    const attempts = await h.store.queries.deliveryLog.list(pair.eventId);
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({
       attemptNumber: 1,
@@ -144,7 +144,7 @@ describe('outcomes', () => {
       (e) => e?.status === 'delivered',
     );
     expect(e!.attemptCount).toBe(3);
-    const attempts = await h.store.queries.listAttempts(pair.eventId);
+    const attempts = await h.store.queries.deliveryLog.list(pair.eventId);
     expect(attempts.map((a) => [a.attemptNumber, a.statusCode, a.outcome])).toEqual([
       [1, 503, 'failed'],
       [2, null, 'failed'],
@@ -202,7 +202,7 @@ describe('outcomes', () => {
       (e) => e?.status === 'failed',
     );
     expect(e!.attemptCount).toBe(3);
-    const attempts = await h.store.queries.listAttempts(pair.eventId);
+    const attempts = await h.store.queries.deliveryLog.list(pair.eventId);
     expect(attempts).toHaveLength(3);
     expect(attempts.every((a) => a.error?.includes('ECONNREFUSED'))).toBe(true);
   });
@@ -219,7 +219,7 @@ describe('outcomes', () => {
       () => status(h, pair.eventId),
       (e) => e?.status === 'delivered',
     );
-    const [first] = await h.store.queries.listAttempts(pair.eventId);
+    const [first] = await h.store.queries.deliveryLog.list(pair.eventId);
     expect(first!.error).toBe('no response within 200 ms');
     expect(first!.statusCode).toBeNull();
   });
@@ -232,7 +232,7 @@ describe('outcomes', () => {
       () => status(h, pair.eventId),
       (e) => e?.status === 'delivered',
     );
-    const [a] = await h.store.queries.listAttempts(pair.eventId);
+    const [a] = await h.store.queries.deliveryLog.list(pair.eventId);
     expect(a!.responseBody).toHaveLength(4096);
   });
 
@@ -243,7 +243,7 @@ describe('outcomes', () => {
     );
     const pair = await startedPair(h.store, s.project.id);
     await eventually(
-      () => h.store.queries.getIntegration(s.project.id),
+      () => h.store.queries.integrations.get(s.project.id),
       (i) => i?.enabled === false,
     );
     // §4.2 says so: when and why.
@@ -334,7 +334,7 @@ describe('order and fairness', () => {
     for (const p of pairs) expect(byRoom.get(p.roomId)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     // Every event settles (the last answers may still be being recorded).
     await eventually(
-      () => h.store.queries.listEvents(s.project.id, { status: 'pending' }, { limit: 10 }),
+      () => h.store.queries.outbox.list(s.project.id, { status: 'pending' }, { limit: 10 }),
       (page) => page.items.length === 0,
     );
   });
@@ -446,7 +446,7 @@ describe('graceful stop', () => {
     const e = await status(h, pair.eventId);
     expect(e!.status).toBe('pending');
     expect(e!.attemptCount).toBe(0);
-    const attempts = await h.store.queries.listAttempts(pair.eventId);
+    const attempts = await h.store.queries.deliveryLog.list(pair.eventId);
     expect(attempts.map((a) => a.outcome)).toEqual(['abandoned']);
     // The next worker (a restart) repeats it with the same webhook-id.
     const { startDeliveryWorker } = await import('../../src/delivery/delivery-worker.js');
@@ -472,10 +472,10 @@ describe('the 5-day rule', () => {
     receiver.respond(() => ({ kind: 'status', status: 503 }));
     // Failing since 5 days and a minute ago (as a long outage would have left it).
     const since = Date.now() - 5 * 24 * 3_600_000 - 60_000;
-    await h.store.transaction((tx) => tx.noteIntegrationFailure(s.project.id, since));
+    await h.store.transaction((tx) => tx.integrations.noteFailure(s.project.id, since));
     await startedPair(h.store, s.project.id);
     const integration = await eventually(
-      () => h.store.queries.getIntegration(s.project.id),
+      () => h.store.queries.integrations.get(s.project.id),
       (i) => i?.enabled === false,
     );
     expect(integration!.disabledReason).toBe('every attempt failed for 5 days');
@@ -495,7 +495,7 @@ describe('the 5-day rule', () => {
     const { h, s, receiver } = await setup();
     receiver.respond(() => ({ kind: 'status', status: 200 }));
     await h.store.transaction((tx) =>
-      tx.noteIntegrationFailure(s.project.id, Date.now() - 4 * 24 * 3_600_000),
+      tx.integrations.noteFailure(s.project.id, Date.now() - 4 * 24 * 3_600_000),
     );
     const pair = await startedPair(h.store, s.project.id);
     await eventually(
@@ -503,7 +503,9 @@ describe('the 5-day rule', () => {
       (e) => e?.status === 'delivered',
     );
     // The clock restarted: a failure now starts a new run from now.
-    const restarted = await h.store.transaction((tx) => tx.noteIntegrationFailure(s.project.id, Date.now()));
+    const restarted = await h.store.transaction((tx) =>
+      tx.integrations.noteFailure(s.project.id, Date.now()),
+    );
     expect(Date.now() - restarted).toBeLessThan(60_000);
   });
 });
@@ -517,7 +519,7 @@ describe('a receiver whose answer holds a NUL character', () => {
       () => status(h, pair.eventId),
       (e) => e?.status === 'delivered',
     );
-    const attempts = await h.store.queries.listAttempts(pair.eventId);
+    const attempts = await h.store.queries.deliveryLog.list(pair.eventId);
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({
       statusCode: 200,
@@ -553,7 +555,7 @@ describe('a receiver that answers garbage', () => {
       (x) => x?.status === 'delivered',
     );
     expect(e!.attemptCount).toBe(3);
-    const attempts = await h.store.queries.listAttempts(pair.eventId);
+    const attempts = await h.store.queries.deliveryLog.list(pair.eventId);
     expect(attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'delivered']);
     expect(attempts[0]!.statusCode).toBeNull();
     expect(attempts[0]!.error).toBeTruthy();

@@ -514,7 +514,7 @@ beforeAll(async () => {
     payload: JSON.stringify({ botId: a.bot.id, userId: a.user.id }),
   });
   const aConversation = JSON.parse(started.body).data.conversationId as string;
-  const roomId = (await h.store.queries.getConversation(a.project.id, aConversation))?.roomId ?? '';
+  const roomId = (await h.store.queries.conversations.get(a.project.id, aConversation))?.roomId ?? '';
   const channelBot = await h.store.transaction((tx) =>
     createBot(tx, a.project.id, 'App', 'http', Date.now()),
   );
@@ -538,7 +538,7 @@ beforeAll(async () => {
     payload: JSON.stringify({ botId: b.bot.id, userId: b.user.id }),
   });
   const conversationId = JSON.parse(bStarted.body).data.conversationId as string;
-  const events = await h.store.queries.listEvents(b.project.id, {}, { limit: 1 });
+  const events = await h.store.queries.outbox.list(b.project.id, {}, { limit: 1 });
   const cProject = await h.app.server.inject({
     method: 'POST',
     url: '/admin/v1/projects',
@@ -982,7 +982,11 @@ describe('client data round-trips', () => {
         expect(JSON.parse(transcript.body).data.items[0].content).toEqual({ body: initial });
         expect(transcript.body).toContain(JSON.stringify({ body: initial }));
 
-        const events = await h.store.queries.listEvents(w.b.project.id, { conversationId: id }, { limit: 1 });
+        const events = await h.store.queries.outbox.list(
+          w.b.project.id,
+          { conversationId: id },
+          { limit: 1 },
+        );
         const payload = events.items[0]?.payload ?? '';
         expect(JSON.parse(payload).value).toEqual({ initial_message: initial, metadata: sent });
         expect(payload).toContain(JSON.stringify({ initial_message: initial, metadata: sent }));

@@ -61,7 +61,7 @@ async function newBot(
     const now = Date.now();
     const bot = await createBot(tx, seed.project.id, 'Shop Bot', opts.kind ?? 'http', now);
     if (opts.config !== false) {
-      await tx.putBotChannel({
+      await tx.bots.putChannel({
         botId: bot.id,
         webhookUrl: opts.url === undefined ? channel.url : opts.url,
         signingKey: key,
@@ -149,7 +149,7 @@ describe('first contact and the rule bot', () => {
       `{"message":["Message received"],"statusMessage":"success","status":1,"data":{"messageId":"${data.messageId}","roomId":"${data.roomId}","routedTo":"bot","conversationId":null}}`,
     );
 
-    const user = await h.store.queries.getEndUserByReference(s.project.id, ref);
+    const user = await h.store.queries.endUsers.getByReference(s.project.id, ref);
     expect(user).toMatchObject({ names: 'Ana Lima', referenceId: ref, projectId: s.project.id });
 
     const got = await waitFor(channel, data.roomId, 2);
@@ -188,14 +188,14 @@ describe('first contact and the rule bot', () => {
       DEFAULT_RULES.fallback,
       DEFAULT_RULES.fallback,
     ]);
-    expect((await h.store.queries.getEndUserByReference(s.project.id, ref))?.names).toBe('Ana');
+    expect((await h.store.queries.endUsers.getByReference(s.project.id, ref))?.names).toBe('Ana');
   });
 
   it('names a user who gave no name after the referenceId', async () => {
     const bot = await newBot();
     const ref = newRef();
     expect((await userSays(bot, text(ref, 'hi'))).statusCode).toBe(202);
-    expect((await h.store.queries.getEndUserByReference(s.project.id, ref))?.names).toBe(`Customer ${ref}`);
+    expect((await h.store.queries.endUsers.getByReference(s.project.id, ref))?.names).toBe(`Customer ${ref}`);
   });
 
   it('scopes referenceId to the project, and shares the user across bots of one project', async () => {
@@ -207,13 +207,13 @@ describe('first contact and the rule bot', () => {
     const rb = (await userSays(b, text(ref, 'hi'))).json().data;
     const rc = (await userSays(c, text(ref, 'hi'))).json().data;
     expect(new Set([ra.roomId, rb.roomId, rc.roomId]).size).toBe(3);
-    const mine = await h.store.queries.getEndUserByReference(s.project.id, ref);
-    const theirs = await h.store.queries.getEndUserByReference(other.project.id, ref);
+    const mine = await h.store.queries.endUsers.getByReference(s.project.id, ref);
+    const theirs = await h.store.queries.endUsers.getByReference(other.project.id, ref);
     expect(mine?.id).toBeDefined();
     expect(theirs?.id).toBeDefined();
     expect(mine!.id).not.toBe(theirs!.id);
-    const roomA = await h.store.queries.getRoom(s.project.id, ra.roomId);
-    const roomB = await h.store.queries.getRoom(s.project.id, rb.roomId);
+    const roomA = await h.store.queries.rooms.get(s.project.id, ra.roomId);
+    const roomB = await h.store.queries.rooms.get(s.project.id, rb.roomId);
     expect(roomA?.userId).toBe(mine!.id);
     expect(roomB?.userId).toBe(mine!.id);
   });
@@ -224,7 +224,7 @@ describe('first contact and the rule bot', () => {
     const all = await Promise.all([1, 2, 3].map((i) => userSays(bot, text(ref, `hi ${i}`))));
     expect(all.map((r) => r.statusCode)).toEqual([202, 202, 202]);
     expect(new Set(all.map((r) => r.json().data.roomId)).size).toBe(1);
-    const users = await h.store.queries.listEndUsers(s.project.id, { limit: 1000 });
+    const users = await h.store.queries.endUsers.list(s.project.id, { limit: 1000 });
     expect(users.items.filter((u) => u.referenceId === ref)).toHaveLength(1);
   });
 
@@ -232,7 +232,7 @@ describe('first contact and the rule bot', () => {
     const bot = await newBot({ url: null });
     const res = await userSays(bot, text(newRef(), 'anyone?'));
     expect(res.statusCode).toBe(202);
-    const history = await h.store.queries.listRoomMessages(res.json().data.roomId, { limit: 10 });
+    const history = await h.store.queries.messages.listOfRoom(res.json().data.roomId, { limit: 10 });
     expect(history.items.map((m) => m.sender)).toEqual(['bot', 'user', 'bot']);
   });
 });
@@ -248,7 +248,7 @@ describe('handoff to the panel', () => {
     expect(data.conversationId).toMatch(/^conv_/);
 
     const [start] = await waitFor(panel, data.roomId, 1);
-    const user = await h.store.queries.getEndUserByReference(s.project.id, ref);
+    const user = await h.store.queries.endUsers.getByReference(s.project.id, ref);
     expect(start!.body).toMatchObject({
       event: 'conversation.start',
       event_type: 'start',
@@ -330,9 +330,9 @@ describe('handoff to the panel', () => {
     expect(data.filter((d) => d.routedTo === 'panel' && d.conversationId === conversationId)).toHaveLength(
       99,
     );
-    expect((await h.store.queries.getActiveConversation(roomId))?.id).toBe(conversationId);
+    expect((await h.store.queries.conversations.getActive(roomId))?.id).toBe(conversationId);
     // Every message is stored once, in the room; the ones routed to the panel in its conversation.
-    const stored = (await h.store.queries.listRoomMessages(roomId, { limit: 500 })).items;
+    const stored = (await h.store.queries.messages.listOfRoom(roomId, { limit: 500 })).items;
     const fromUser = stored.filter((m) => m.sender === 'user' && m.id !== first.json().data.messageId);
     expect(fromUser.map((m) => m.id).sort()).toEqual(data.map((d) => d.messageId).sort());
     const inConversation = fromUser.filter((m) => m.conversationId === conversationId);
@@ -361,7 +361,7 @@ describe('handoff to the panel', () => {
     const ref = newRef();
     const first = await userSays(bot, text(ref, 'hi'));
     const { roomId } = first.json().data as { roomId: string };
-    const user = await h.store.queries.getEndUserByReference(s.project.id, ref);
+    const user = await h.store.queries.endUsers.getByReference(s.project.id, ref);
     // The panel's start (the route's own service call) holds its transaction open after
     // inserting the conversation; meanwhile the user asks for a human. On PostgreSQL the
     // handoff reads no active conversation, then its insert waits on the panel's row and gives
@@ -391,7 +391,7 @@ describe('handoff to the panel', () => {
       routedTo: 'panel',
       conversationId,
     });
-    const stored = (await h.store.queries.listRoomMessages(roomId, { limit: 50 })).items;
+    const stored = (await h.store.queries.messages.listOfRoom(roomId, { limit: 50 })).items;
     expect(stored.filter((m) => m.sender === 'user').map((m) => [m.id, m.conversationId])).toEqual([
       [first.json().data.messageId, null],
       [res.json().data.messageId, conversationId],
@@ -435,7 +435,7 @@ describe('handoff to the panel', () => {
   it('hands off on an image through its caption, echoed as initial_message', async () => {
     const rules = { handoff: { keywords: ['help'] }, fallback: 'say help' };
     const bot = await newBot();
-    await h.store.transaction((tx) => tx.putBotRules(bot.id, JSON.stringify(rules), Date.now()));
+    await h.store.transaction((tx) => tx.bots.putRules(bot.id, JSON.stringify(rules), Date.now()));
     const ref = newRef();
     const res = await userSays(bot, {
       referenceId: ref,
@@ -470,11 +470,11 @@ describe('channel delivery', () => {
       ).toEqual([DEFAULT_RULES.greeting, DEFAULT_RULES.greeting, DEFAULT_RULES.fallback]);
       for (const g of got) expect(g.headers['x-jelou-signature']).toBe(sign(g.body, bot.key));
       const event = await eventually(
-        () => h.store.queries.getEvent(String(ids[0])),
+        () => h.store.queries.outbox.get(String(ids[0])),
         (e) => e?.status === 'delivered',
       );
       expect(event!.destination).toBe('channel');
-      const attempts = await h.store.queries.listAttempts(String(ids[0]));
+      const attempts = await h.store.queries.deliveryLog.list(String(ids[0]));
       expect(attempts.map((a) => [a.attemptNumber, a.statusCode, a.outcome])).toEqual([
         [1, 503, 'failed'],
         [2, 200, 'delivered'],
@@ -520,7 +520,7 @@ describe('refusals of the inbound route', () => {
     // Before the schema: an invalid body without a signature is a 401.
     expectError(await userSays(bot, { nope: true }, { key: null }), 'invalid_signature');
     // Nothing was stored.
-    expect(await h.store.queries.getEndUserByReference(s.project.id, body.referenceId)).toBeUndefined();
+    expect(await h.store.queries.endUsers.getByReference(s.project.id, body.referenceId)).toBeUndefined();
   });
 
   it('checks the signature over the bytes as received, not the decoded text (invalid UTF-8)', async () => {
@@ -607,7 +607,7 @@ describe('refusals of the inbound route', () => {
     });
     expect(Object.keys(bad)).toEqual(['message.content.url']);
     // Nothing was stored for the refused bodies.
-    expect(await h.store.queries.getEndUserByReference(s.project.id, 'r')).toBeUndefined();
+    expect(await h.store.queries.endUsers.getByReference(s.project.id, 'r')).toBeUndefined();
   });
 
   it('is served under /v1 only, and documented once', async () => {
@@ -687,7 +687,7 @@ describe('the full round trip', () => {
       conversation: { id: conversationId },
       value: { id: reply.json().data.messageId, type: 'text', content: { body: 'Meu pedido 123 atrasou' } },
     });
-    const transcript = await h.store.queries.listConversationMessages(conversationId, { limit: 10 });
+    const transcript = await h.store.queries.messages.listOfConversation(conversationId, { limit: 10 });
     expect(transcript.items.map((m) => m.sender)).toEqual(['operator', 'user']);
   });
 });

@@ -54,12 +54,12 @@ function post(url: string, seed: Seed, body: unknown, key?: string, app: App = h
 }
 
 async function conversationsOf(seed: Seed, pair: Pair) {
-  const page = await h.store.queries.listConversations(seed.project.id, pair, { limit: 100 });
+  const page = await h.store.queries.conversations.list(seed.project.id, pair, { limit: 100 });
   return page.items;
 }
 
 async function eventCount(seed: Seed, conversationId: string): Promise<number> {
-  const page = await h.store.queries.listEvents(seed.project.id, { conversationId }, { limit: 100 });
+  const page = await h.store.queries.outbox.list(seed.project.id, { conversationId }, { limit: 100 });
   return page.items.length;
 }
 
@@ -279,7 +279,7 @@ describe('scope', () => {
     expect(again.headers['idempotent-replay']).toBe('true');
     // The same project, its credentials' secrets not shown again.
     expect(again.json()).toEqual({ ...first.json(), apiKey: null, clientSecret: null });
-    const projects = await h.store.queries.listProjects({ limit: 1000 });
+    const projects = await h.store.queries.projects.list({ limit: 1000 });
     expect(projects.items.filter((p) => p.name === name)).toHaveLength(1);
   });
 
@@ -380,7 +380,7 @@ describe('secrets are shown once: a replay gives them as null', () => {
       ['data.signingSecret'],
     );
     // What is kept for 24 h holds no secret.
-    const kept = await h.store.queries.claimIdempotencyKey({
+    const kept = await h.store.queries.idempotency.claim({
       projectId: seed.project.id,
       route: 'POST /external-support/:projectId',
       key,
@@ -459,7 +459,7 @@ describe('secrets are shown once: a replay gives them as null', () => {
     const started = await post(startUrl(seed.project.id), seed, { ...pair, metadata });
     expect(started.statusCode).toBe(200);
     const { conversationId } = started.json().data as { conversationId: string };
-    const events = await h.store.queries.listEvents(seed.project.id, { conversationId }, { limit: 10 });
+    const events = await h.store.queries.outbox.list(seed.project.id, { conversationId }, { limit: 10 });
     const eventId = events.items[0]!.id;
     const key = randomUUID();
     const retry = () =>
@@ -642,7 +642,7 @@ describe('lifetime', () => {
   it('forgets a key past its retention: the key works again for a new request', async () => {
     const key = randomUUID();
     const past = Date.now() - RETENTION_MS - 60_000;
-    const claimed = await h.store.queries.claimIdempotencyKey({
+    const claimed = await h.store.queries.idempotency.claim({
       projectId: s.project.id,
       route: START_ROUTE,
       key,
@@ -653,7 +653,7 @@ describe('lifetime', () => {
       holder: 'the older request',
     });
     expect(claimed.claimed).toBe(true);
-    await h.store.queries.completeIdempotencyKey(
+    await h.store.queries.idempotency.complete(
       { projectId: s.project.id, route: START_ROUTE, key, holder: 'the older request' },
       { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"old":true}' },
     );
@@ -671,7 +671,7 @@ describe('lifetime', () => {
   it('takes over the claim of a request that died in flight', async () => {
     const key = randomUUID();
     const past = Date.now() - 2 * LOCK_MS;
-    await h.store.queries.claimIdempotencyKey({
+    await h.store.queries.idempotency.claim({
       projectId: s.project.id,
       route: START_ROUTE,
       key,
@@ -694,7 +694,7 @@ describe('lifetime', () => {
     const id = { projectId: s.project.id, route: START_ROUTE, key };
     const past = Date.now() - 2 * LOCK_MS;
     const claim = (holder: string, now: number) =>
-      h.store.queries.claimIdempotencyKey({
+      h.store.queries.idempotency.claim({
         ...id,
         requestHash: 'the same request',
         now,
@@ -708,12 +708,12 @@ describe('lifetime', () => {
     expect((await claim('retry', Date.now())).claimed).toBe(true);
 
     // The slow one finishes late: neither its answer nor its release touches the retry's claim.
-    await h.store.queries.completeIdempotencyKey({ ...id, holder: 'slow' }, answer('{"from":"slow"}'));
-    await h.store.queries.releaseIdempotencyKey({ ...id, holder: 'slow' });
+    await h.store.queries.idempotency.complete({ ...id, holder: 'slow' }, answer('{"from":"slow"}'));
+    await h.store.queries.idempotency.release({ ...id, holder: 'slow' });
     const during = await claim('third', Date.now());
     expect(during).toMatchObject({ claimed: false, record: { state: 'in_flight', response: null } });
 
-    await h.store.queries.completeIdempotencyKey({ ...id, holder: 'retry' }, answer('{"from":"retry"}'));
+    await h.store.queries.idempotency.complete({ ...id, holder: 'retry' }, answer('{"from":"retry"}'));
     const after = await claim('fourth', Date.now());
     expect(after).toMatchObject({
       claimed: false,

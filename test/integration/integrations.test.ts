@@ -67,7 +67,7 @@ function patch(s: Seed, body: unknown, prefix = '/v1', scheme: AuthScheme = 'api
 }
 
 function stored(s: Seed) {
-  return h.store.queries.getIntegration(s.project.id);
+  return h.store.queries.integrations.get(s.project.id);
 }
 
 function expectValidation(
@@ -299,7 +299,7 @@ describe('create (§4.1)', () => {
     await create(s);
     const disable = (reason: string, at: number) =>
       h.store.transaction((tx) =>
-        tx.updateIntegration(s.project.id, { enabled: false, disabledReason: reason, updatedAt: at }),
+        tx.integrations.update(s.project.id, { enabled: false, disabledReason: reason, updatedAt: at }),
       );
     await disable('the webhook answered 410 Gone', 1_000_000);
     // An attempt that was already in flight disables it again later: the first time stays.
@@ -536,12 +536,12 @@ describe('update (§4.3)', () => {
     const s = await project();
     await create(s);
     await h.store.transaction(async (tx) => {
-      await tx.updateIntegration(s.project.id, {
+      await tx.integrations.update(s.project.id, {
         enabled: false,
         disabledReason: 'gone',
         updatedAt: Date.now(),
       });
-      await tx.noteIntegrationFailure(s.project.id, Date.now() - 1000);
+      await tx.integrations.noteFailure(s.project.id, Date.now() - 1000);
     });
     expect((await stored(s))?.enabled).toBe(false);
     const before = await call(h.app, {
@@ -556,7 +556,7 @@ describe('update (§4.3)', () => {
     expect(res.json().data).toMatchObject({ disabled: false, disabledAt: null, disabledReason: null });
     expect(await stored(s)).toMatchObject({ enabled: true, disabledReason: null });
     // A cleared clock starts again from the next failure.
-    const since = await h.store.transaction((tx) => tx.noteIntegrationFailure(s.project.id, 42));
+    const since = await h.store.transaction((tx) => tx.integrations.noteFailure(s.project.id, 42));
     expect(since).toBe(42);
   });
 
@@ -658,7 +658,7 @@ describe('delete (§4.4)', () => {
     const failed = event(s.project.id, 'failed', 4);
     const foreign = event(other.project.id, 'pending', 1);
     await h.store.transaction(async (tx) => {
-      for (const e of [...pending, delivered, failed, foreign]) await tx.insertEvent(e);
+      for (const e of [...pending, delivered, failed, foreign]) await tx.outbox.insert(e);
     });
 
     const res = await call(h.app, {
@@ -670,13 +670,13 @@ describe('delete (§4.4)', () => {
     expect(Object.keys(res.json())).toEqual(['message', 'statusMessage', 'status']);
 
     for (const e of pending) {
-      const after = await h.store.queries.getEvent(e.id);
+      const after = await h.store.queries.outbox.get(e.id);
       expect(after?.status).toBe('cancelled');
       expect(after?.nextAttemptAt).toBeNull();
     }
-    expect((await h.store.queries.getEvent(delivered.id))?.status).toBe('delivered');
-    expect((await h.store.queries.getEvent(failed.id))?.status).toBe('failed');
-    expect((await h.store.queries.getEvent(foreign.id))?.status).toBe('pending');
+    expect((await h.store.queries.outbox.get(delivered.id))?.status).toBe('delivered');
+    expect((await h.store.queries.outbox.get(failed.id))?.status).toBe('failed');
+    expect((await h.store.queries.outbox.get(foreign.id))?.status).toBe('pending');
     expect(await stored(s)).toBeUndefined();
     expect(await stored(other)).toBeDefined();
   });
@@ -738,7 +738,7 @@ describe('regenerate the signing secret (§4.5)', () => {
     const s = await project();
     await create(s);
     await h.store.transaction((tx) =>
-      tx.updateIntegration(s.project.id, { enabled: false, disabledReason: 'gone', updatedAt: Date.now() }),
+      tx.integrations.update(s.project.id, { enabled: false, disabledReason: 'gone', updatedAt: Date.now() }),
     );
     const res = await call(h.app, {
       url: regenerateUrl('/v1', s.project.id),

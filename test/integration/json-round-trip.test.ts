@@ -47,7 +47,7 @@ beforeAll(async () => {
   bot = await h.store.transaction(async (tx) => {
     const now = Date.now();
     const b = await createBot(tx, s.project.id, 'Shop Bot', 'http', now);
-    await tx.putBotChannel({
+    await tx.bots.putChannel({
       botId: b.id,
       webhookUrl: channel.url,
       signingKey: key,
@@ -97,7 +97,7 @@ describe('NUL and unpaired surrogates in client data round-trip', () => {
     const first = await userSays(ref, { body: 'hello' });
     expect(first.statusCode, first.body).toBe(202);
     const roomId = first.json().data.roomId as string;
-    const user = await h.store.queries.getEndUserByReference(s.project.id, ref);
+    const user = await h.store.queries.endUsers.getByReference(s.project.id, ref);
     if (user === undefined) throw new Error('no end user');
 
     // Start (§4.6) with every client string tricky.
@@ -301,9 +301,9 @@ describe('ids, stored as plain text, refuse them with a 422', () => {
 
   it('a delete keyed by one removes nothing and refuses nothing, the same on both databases', async () => {
     for (const bad of ['\u0000', '\ud800']) {
-      await expect(h.store.transaction((tx) => tx.deleteIntegration(`${s.project.id}${bad}`))).resolves.toBe(
-        false,
-      );
+      await expect(
+        h.store.transaction((tx) => tx.integrations.delete(`${s.project.id}${bad}`)),
+      ).resolves.toBe(false);
     }
   });
 

@@ -150,26 +150,26 @@ it('quotes the names already stored, which read back exactly as they were', asyn
 
   const q = store.queries;
   for (const [i, name] of OLD_NAMES.entries()) {
-    expect((await q.getProject(`prj_old${i}`))?.name).toBe(name);
-    expect((await q.getBot(`prj_old${i}`, `bot_old${i}`))?.name).toBe(`bot ${name}`);
-    expect((await q.getEndUser(`prj_old${i}`, `usr_old${i}`))?.names).toBe(`user ${name}`);
-    const pair = await q.findPair(`prj_old${i}`, `bot_old${i}`, `usr_old${i}`);
+    expect((await q.projects.get(`prj_old${i}`))?.name).toBe(name);
+    expect((await q.bots.get(`prj_old${i}`, `bot_old${i}`))?.name).toBe(`bot ${name}`);
+    expect((await q.endUsers.get(`prj_old${i}`, `usr_old${i}`))?.names).toBe(`user ${name}`);
+    const pair = await q.rooms.findPair(`prj_old${i}`, `bot_old${i}`, `usr_old${i}`);
     expect(pair.bot?.name).toBe(`bot ${name}`);
     expect(pair.user?.names).toBe(`user ${name}`);
   }
-  const listed = await q.listProjects({ limit: 100 });
+  const listed = await q.projects.list({ limit: 100 });
   expect(listed.items.map((p) => p.name)).toEqual(OLD_NAMES);
 });
 
 it('then keeps a name with U+0000 and unpaired surrogates beside the converted ones', async () => {
   const tricky = 'New\u0000 \ud800 \udc00 😀 ñ';
-  await store.transaction((tx) => tx.renameProject('prj_old1', tricky));
-  await store.transaction((tx) => tx.renameBot('prj_old1', 'bot_old1', tricky));
-  await store.transaction((tx) => tx.updateEndUser('prj_old1', 'usr_old1', { names: tricky }));
+  await store.transaction((tx) => tx.projects.rename('prj_old1', tricky));
+  await store.transaction((tx) => tx.bots.rename('prj_old1', 'bot_old1', tricky));
+  await store.transaction((tx) => tx.endUsers.update('prj_old1', 'usr_old1', { names: tricky }));
   expect(await rawName('projects', 'name', 'prj_old1')).toBe(JSON.stringify(tricky));
-  expect((await store.queries.getProject('prj_old1'))?.name).toBe(tricky);
-  expect((await store.queries.getBot('prj_old1', 'bot_old1'))?.name).toBe(tricky);
-  expect((await store.queries.getEndUser('prj_old1', 'usr_old1'))?.names).toBe(tricky);
+  expect((await store.queries.projects.get('prj_old1'))?.name).toBe(tricky);
+  expect((await store.queries.bots.get('prj_old1', 'bot_old1'))?.name).toBe(tricky);
+  expect((await store.queries.endUsers.get('prj_old1', 'usr_old1'))?.names).toBe(tricky);
   // The neighbours are untouched.
-  expect((await store.queries.getProject('prj_old2'))?.name).toBe(OLD_NAMES[2]);
+  expect((await store.queries.projects.get('prj_old2'))?.name).toBe(OLD_NAMES[2]);
 });

@@ -69,7 +69,7 @@ async function activePair(seed: Seed = s, opts: { start?: boolean } = {}): Promi
     const now = Date.now();
     const projectId = seed.project.id;
     const bot = await createBot(tx, projectId, 'Shop Bot', 'http', now);
-    await tx.putBotChannel({
+    await tx.bots.putChannel({
       botId: bot.id,
       webhookUrl: channel.url,
       signingKey: SIGNING_KEY,
@@ -164,7 +164,7 @@ describe('success', () => {
       expect(res.body).toBe(
         `{"message":["Message sent successfully"],"statusMessage":"success","status":1,"data":{"messageId":"${messageId}","conversationId":"${p.conversationId}"}}`,
       );
-      const transcript = await h.store.queries.listConversationMessages(p.conversationId, { limit: 10 });
+      const transcript = await h.store.queries.messages.listOfConversation(p.conversationId, { limit: 10 });
       expect(transcript.items).toHaveLength(1);
       expect(transcript.items[0]).toMatchObject({
         id: messageId,
@@ -215,7 +215,7 @@ describe('success', () => {
     expect(got!.req.headers['x-jelou-signature']).toBe(sign(raw, SIGNING_KEY));
     expect(got!.req.headers['x-jelou-signature']).not.toBe(sign(raw, secret));
     expect(got!.req.headers['webhook-id']).toMatch(/^evt_/);
-    const stored = await h.store.queries.listConversationMessages(p.conversationId, { limit: 1 });
+    const stored = await h.store.queries.messages.listOfConversation(p.conversationId, { limit: 1 });
     const createdAt = stored.items[0]!.createdAt;
     // The exact bytes, keys in the documented order.
     expect(raw).toBe(
@@ -367,7 +367,7 @@ describe('idempotency on value.id', () => {
     const ids = channelOf(p.roomId).map((g) => (g.body.message as { id: string }).id);
     expect(ids).toEqual([first.json().data.messageId, marker.json().data.messageId]);
     expect(got).toHaveLength(2);
-    const transcript = await h.store.queries.listConversationMessages(p.conversationId, { limit: 10 });
+    const transcript = await h.store.queries.messages.listOfConversation(p.conversationId, { limit: 10 });
     expect(transcript.items).toHaveLength(2);
   });
 
@@ -381,7 +381,7 @@ describe('idempotency on value.id', () => {
     });
     expect(changed.statusCode).toBe(200);
     expect(changed.json().data).toEqual(first.json().data);
-    const transcript = await h.store.queries.listConversationMessages(p.conversationId, { limit: 10 });
+    const transcript = await h.store.queries.messages.listOfConversation(p.conversationId, { limit: 10 });
     expect(transcript.items.map((m) => m.content)).toEqual([{ body: 'Hello from the panel' }]);
   });
 
@@ -405,7 +405,7 @@ describe('idempotency on value.id', () => {
     const all = await Promise.all(Array.from({ length: 5 }, () => send(body)));
     expect(all.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
     expect(new Set(all.map((r) => r.json().data.messageId)).size).toBe(1);
-    const transcript = await h.store.queries.listConversationMessages(p.conversationId, { limit: 10 });
+    const transcript = await h.store.queries.messages.listOfConversation(p.conversationId, { limit: 10 });
     expect(transcript.items).toHaveLength(1);
   });
 

@@ -149,7 +149,7 @@ describe('per-credential rate limit', () => {
         body: { botId: s.bot.id, userId: s.user.id },
       });
     expectRateLimited(await start());
-    const listed = await h.store.queries.listConversations(s.project.id, {}, { limit: 10 });
+    const listed = await h.store.queries.conversations.list(s.project.id, {}, { limit: 10 });
     expect(listed.items).toHaveLength(0);
     // The same key on another credential of the project runs the route for the first time.
     const other = await secondCredential(h, s);

@@ -21,7 +21,7 @@ async function setup() {
   const now = Date.now();
   // An integration whose attempts have been failing for four days.
   await h.store.transaction(async (tx) => {
-    await tx.insertIntegration({
+    await tx.integrations.insert({
       id: `int_${now}`,
       projectId: s.project.id,
       webhookUrl: 'http://127.0.0.1:9/hook',
@@ -34,7 +34,7 @@ async function setup() {
       createdAt: now,
       updatedAt: now,
     });
-    await tx.noteIntegrationFailure(s.project.id, now - 4 * 24 * 3_600_000);
+    await tx.integrations.noteFailure(s.project.id, now - 4 * 24 * 3_600_000);
   });
   const pair = await startedPair(h.store, s.project.id);
   return { h, projectId: s.project.id, eventId: pair.eventId };
@@ -58,17 +58,21 @@ function attempt(eventId: string, projectId: string, n: number): DeliveryAttempt
 
 /** When the failure clock started: a new failure noted now keeps an old start, or starts it now. */
 const failingSince = (h: Harness, projectId: string) =>
-  h.store.transaction((tx) => tx.noteIntegrationFailure(projectId, Date.now()));
+  h.store.transaction((tx) => tx.integrations.noteFailure(projectId, Date.now()));
 
 describe('recording a delivered attempt', () => {
   it('writes the attempt, settles the event as delivered and stops the failure clock', async () => {
     const { h, projectId, eventId } = await setup();
     const now = Date.now();
-    expect(await h.store.transaction((tx) => tx.leaseEvent(eventId, 'wrk_a', now, now + 60_000))).toBe(true);
+    expect(await h.store.transaction((tx) => tx.outbox.lease(eventId, 'wrk_a', now, now + 60_000))).toBe(
+      true,
+    );
 
-    await h.store.statement((q) => q.recordDelivered(attempt(eventId, projectId, 1), 'wrk_a', now, true));
+    await h.store.statement((q) =>
+      q.deliveryLog.recordDelivered(attempt(eventId, projectId, 1), 'wrk_a', now, true),
+    );
 
-    const event = await h.store.queries.getEvent(eventId);
+    const event = await h.store.queries.outbox.get(eventId);
     expect(event).toMatchObject({
       status: 'delivered',
       attemptCount: 1,
@@ -76,7 +80,7 @@ describe('recording a delivered attempt', () => {
       nextAttemptAt: null,
     });
     expect(event?.lastError).toBeNull();
-    const attempts = await h.store.queries.listAttempts(eventId);
+    const attempts = await h.store.queries.deliveryLog.list(eventId);
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({
       id: 'att_test1',
@@ -91,23 +95,27 @@ describe('recording a delivered attempt', () => {
   it('leaves the failure clock alone when told to (a channel event)', async () => {
     const { h, projectId, eventId } = await setup();
     const now = Date.now();
-    await h.store.transaction((tx) => tx.leaseEvent(eventId, 'wrk_a', now, now + 60_000));
+    await h.store.transaction((tx) => tx.outbox.lease(eventId, 'wrk_a', now, now + 60_000));
 
-    await h.store.statement((q) => q.recordDelivered(attempt(eventId, projectId, 1), 'wrk_a', now, false));
+    await h.store.statement((q) =>
+      q.deliveryLog.recordDelivered(attempt(eventId, projectId, 1), 'wrk_a', now, false),
+    );
 
-    expect((await h.store.queries.getEvent(eventId))?.status).toBe('delivered');
+    expect((await h.store.queries.outbox.get(eventId))?.status).toBe('delivered');
     expect(Date.now() - (await failingSince(h, projectId))).toBeGreaterThan(3 * 24 * 3_600_000);
   });
 
   it('does not settle an event whose lease another worker holds, but keeps the attempt', async () => {
     const { h, projectId, eventId } = await setup();
     const now = Date.now();
-    await h.store.transaction((tx) => tx.leaseEvent(eventId, 'wrk_b', now, now + 60_000));
+    await h.store.transaction((tx) => tx.outbox.lease(eventId, 'wrk_b', now, now + 60_000));
 
-    await h.store.statement((q) => q.recordDelivered(attempt(eventId, projectId, 1), 'wrk_a', now, true));
+    await h.store.statement((q) =>
+      q.deliveryLog.recordDelivered(attempt(eventId, projectId, 1), 'wrk_a', now, true),
+    );
 
-    const event = await h.store.queries.getEvent(eventId);
+    const event = await h.store.queries.outbox.get(eventId);
     expect(event).toMatchObject({ status: 'pending', attemptCount: 0, deliveredAt: null });
-    expect(await h.store.queries.listAttempts(eventId)).toHaveLength(1);
+    expect(await h.store.queries.deliveryLog.list(eventId)).toHaveLength(1);
   });
 });

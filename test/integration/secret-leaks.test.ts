@@ -348,7 +348,7 @@ beforeAll(async () => {
     );
   }
   await eventually(
-    async () => (await h.store.queries.listEvents(projectId, {}, { limit: 100 })).items,
+    async () => (await h.store.queries.outbox.list(projectId, {}, { limit: 100 })).items,
     (items) => items.length > 0 && items.every((e) => e.status !== 'pending'),
   );
   const deliveries = await get(

@@ -55,14 +55,14 @@ describe('redirects', () => {
 
       const pair = await startedPair(h.store, s.project.id);
       const event = await eventually(
-        () => h.store.queries.getEvent(pair.eventId),
+        () => h.store.queries.outbox.get(pair.eventId),
         (e) => e?.status === 'failed',
       );
       expect(event?.lastError).toBe(`HTTP ${status}`);
       // Both scheduled attempts went to the panel, none anywhere else.
       expect(panel.received.map((r) => r.path)).toEqual(['/hooks', '/hooks']);
       expect(internal.received).toEqual([]);
-      const attempts = await h.store.queries.listAttempts(pair.eventId);
+      const attempts = await h.store.queries.deliveryLog.list(pair.eventId);
       expect(attempts.map((a) => a.statusCode)).toEqual([status, status]);
     },
   );

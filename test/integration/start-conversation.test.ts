@@ -32,7 +32,7 @@ async function freshPair(): Promise<{ botId: string; userId: string }> {
 
 /** The outbox rows of a conversation, in room order (read through the store: any database). */
 async function eventsOf(conversationId: string) {
-  const page = await h.store.queries.listEvents(s.project.id, { conversationId }, { limit: 100 });
+  const page = await h.store.queries.outbox.list(s.project.id, { conversationId }, { limit: 100 });
   return page.items
     .sort((a, b) => a.roomSeq - b.roomSeq)
     .map((e) => ({
@@ -60,7 +60,7 @@ describe('success', () => {
         const body = res.json();
         expect(body.data.conversationId).toMatch(/^conv_[0-9a-z]{26}$/);
         // roomId is relevo's addition, last, so the seed's four fields keep their order.
-        const room = await h.store.queries.getRoomByPair(pair.botId, pair.userId);
+        const room = await h.store.queries.rooms.getByPair(pair.botId, pair.userId);
         expect(room?.id).toMatch(/^room_[0-9a-z]{26}$/);
         expect(res.body).toBe(
           `{"message":["Conversation started successfully"],"statusMessage":"success","status":1,"data":{"conversationId":"${body.data.conversationId}","botId":"${pair.botId}","userId":"${pair.userId}","status":"active","roomId":"${room?.id}"}}`,
@@ -180,7 +180,7 @@ describe('success', () => {
     const [e1] = await eventsOf(first.json().data.conversationId);
     // Close it directly (the close route belongs to a later change) and start again.
     await h.store.transaction((tx) =>
-      tx.closeConversation(first.json().data.conversationId, Date.now(), 'closed_by_operator'),
+      tx.conversations.close(first.json().data.conversationId, Date.now(), 'closed_by_operator'),
     );
     const second = await call(h.app, {
       url: startUrl('/v1', s.project.id),
@@ -492,7 +492,7 @@ describe('errors', () => {
         else expect(e.validationError[path]?.length).toBeGreaterThan(0);
       }
       // Nothing was written for the pair.
-      const room = await h.store.queries.getRoomByPair(pair.botId, pair.userId);
+      const room = await h.store.queries.rooms.getByPair(pair.botId, pair.userId);
       expect(room).toBeUndefined();
     });
   }
@@ -521,9 +521,9 @@ describe('atomicity', () => {
       }),
     ).rejects.toThrow('crash after insert');
     expect(conversationId).not.toBe('');
-    expect(await h.store.queries.getConversation(s.project.id, conversationId)).toBeUndefined();
+    expect(await h.store.queries.conversations.get(s.project.id, conversationId)).toBeUndefined();
     expect(await eventsOf(conversationId)).toHaveLength(0);
-    expect(await h.store.queries.getRoomByPair(pair.botId, pair.userId)).toBeUndefined();
+    expect(await h.store.queries.rooms.getByPair(pair.botId, pair.userId)).toBeUndefined();
   });
 
   it('in one group commit, a failing request rolls back alone', async () => {
@@ -546,6 +546,6 @@ describe('atomicity', () => {
     for (const o of outcomes) {
       if (o.status === 'fulfilled') expect(await eventsOf(o.value)).toHaveLength(1);
     }
-    expect(await h.store.queries.getRoomByPair(pairs[1]!.botId, pairs[1]!.userId)).toBeUndefined();
+    expect(await h.store.queries.rooms.getByPair(pairs[1]!.botId, pairs[1]!.userId)).toBeUndefined();
   });
 });

@@ -175,7 +175,7 @@ describe('sessions per address', () => {
         payload: '{}',
         remoteAddress,
       });
-    const before = (await h.store.queries.listEndUsers(s.project.id, { limit: 200 })).items.length;
+    const before = (await h.store.queries.endUsers.list(s.project.id, { limit: 200 })).items.length;
     for (let i = 0; i < 20; i++) expect((await create('203.0.113.7')).statusCode).toBe(201);
     const refused = await create('203.0.113.7');
     expect(refused.statusCode).toBe(429);
@@ -184,7 +184,7 @@ describe('sessions per address', () => {
     expect(refused.headers['retry-after']).toBe('3');
     expect(refused.headers['x-request-id']).toBeTypeOf('string');
     // Nothing was written for it.
-    const after = (await h.store.queries.listEndUsers(s.project.id, { limit: 200 })).items.length;
+    const after = (await h.store.queries.endUsers.list(s.project.id, { limit: 200 })).items.length;
     expect(after - before).toBe(20);
     // An IPv6 client counts per /64: another address in it shares the bucket.
     for (let i = 0; i < 20; i++) expect((await create(`2001:db8:1:2::${i + 1}`)).statusCode).toBe(201);

@@ -36,9 +36,9 @@ async function newSession(): Promise<Session> {
 }
 
 const messagesOf = async (roomId: string) =>
-  (await h.store.queries.listRoomMessages(roomId, { limit: 200 })).items;
+  (await h.store.queries.messages.listOfRoom(roomId, { limit: 200 })).items;
 const eventsOf = async () =>
-  (await h.store.queries.listEvents(s.project.id, {}, { limit: 200 })).items.map((e) => e.id);
+  (await h.store.queries.outbox.list(s.project.id, {}, { limit: 200 })).items.map((e) => e.id);
 
 function sweeperAt(now: number) {
   return startSessionSweeper({
@@ -66,7 +66,7 @@ describe('silent web chat sessions', () => {
     expect(wrote.statusCode).toBe(202);
     // A conversation the panel started and closed, without a word from the visitor.
     await h.store.transaction(async (tx) => {
-      await tx.insertConversation({
+      await tx.conversations.insert({
         id: newId('conv', created),
         projectId: s.project.id,
         roomId: talked.roomId,
@@ -79,7 +79,7 @@ describe('silent web chat sessions', () => {
         endAt: created,
         endedReason: 'closed_by_operator',
       });
-      await tx.insertEventAtNextSeq({
+      await tx.outbox.insertAtNextSeq({
         id: newId('evt', created),
         projectId: s.project.id,
         roomId: evented.roomId,
@@ -96,7 +96,7 @@ describe('silent web chat sessions', () => {
       });
     });
     const events = await eventsOf();
-    const others = (await h.store.queries.listEndUsers(s.project.id, { limit: 200 })).items.filter(
+    const others = (await h.store.queries.endUsers.list(s.project.id, { limit: 200 })).items.filter(
       (u) => ![silent, spoke, talked, evented].some((x) => x.userId === u.id),
     );
     expect(others.map((u) => u.id)).toContain(s.user.id);
@@ -105,7 +105,7 @@ describe('silent web chat sessions', () => {
     const early = sweeperAt(created + TTL - 60_000);
     expect(await early.sweep()).toBe(0);
     await early.stop();
-    expect(await h.store.queries.getEndUser(s.project.id, silent.userId)).toBeDefined();
+    expect(await h.store.queries.endUsers.get(s.project.id, silent.userId)).toBeDefined();
 
     const late = sweeperAt(created + TTL + 1_000);
     expect(await late.sweep()).toBe(1);
@@ -114,9 +114,9 @@ describe('silent web chat sessions', () => {
     await late.stop();
 
     expect(
-      await h.store.queries.getEndUser(s.project.id, silent.userId, { includeDeleted: true }),
+      await h.store.queries.endUsers.get(s.project.id, silent.userId, { includeDeleted: true }),
     ).toBeUndefined();
-    expect(await h.store.queries.getRoom(s.project.id, silent.roomId)).toBeUndefined();
+    expect(await h.store.queries.rooms.get(s.project.id, silent.roomId)).toBeUndefined();
     expect(await messagesOf(silent.roomId)).toEqual([]);
     const refused = await call(h.app, {
       method: 'GET',
@@ -126,8 +126,8 @@ describe('silent web chat sessions', () => {
     expect(refused.statusCode).toBe(401);
 
     for (const kept of [spoke, talked, evented]) {
-      expect(await h.store.queries.getEndUser(s.project.id, kept.userId)).toBeDefined();
-      expect(await h.store.queries.getRoom(s.project.id, kept.roomId)).toBeDefined();
+      expect(await h.store.queries.endUsers.get(s.project.id, kept.userId)).toBeDefined();
+      expect(await h.store.queries.rooms.get(s.project.id, kept.roomId)).toBeDefined();
       expect((await messagesOf(kept.roomId)).length).toBeGreaterThan(0);
       const history = await call(h.app, {
         method: 'GET',
@@ -137,7 +137,7 @@ describe('silent web chat sessions', () => {
       expect(history.statusCode).toBe(200);
     }
     expect(await eventsOf()).toEqual(events);
-    const stillThere = (await h.store.queries.listEndUsers(s.project.id, { limit: 200 })).items.map(
+    const stillThere = (await h.store.queries.endUsers.list(s.project.id, { limit: 200 })).items.map(
       (u) => u.id,
     );
     for (const u of others) expect(stillThere).toContain(u.id);

@@ -133,7 +133,7 @@ describe('sending with a clientMessageId', () => {
     const body = { type: 'text', content: { body: 'for the panel' }, clientMessageId: 'panel-bound' };
     const first = await send(session, body);
     expect((await send(session, body)).json()).toEqual(first.json());
-    const events = await h.store.queries.listEvents(s.project.id, { type: 'message' }, { limit: 200 });
+    const events = await h.store.queries.outbox.list(s.project.id, { type: 'message' }, { limit: 200 });
     const mine = events.items.filter((e) => JSON.parse(e.payload).value.id === first.json().messageId);
     expect(mine).toHaveLength(1);
     expect((await closeConversation(session)).statusCode).toBe(200);

@@ -136,11 +136,11 @@ describe('sessions', () => {
   it('creates a visitor, opens the room with the greeting, and stores only a hash of the token', async () => {
     const session = await newSession();
     expect(session.sessionToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const user = await h.store.queries.getEndUser(s.project.id, session.userId);
+    const user = await h.store.queries.endUsers.get(s.project.id, session.userId);
     expect(user?.names).toBe('Web visitor');
     const hash = createHash('sha256').update(session.sessionToken).digest('hex');
     expect(user?.referenceId).toBe(`webchat:${hash}`);
-    const room = await h.store.queries.getRoomByPair(s.bot.id, session.userId);
+    const room = await h.store.queries.rooms.getByPair(s.bot.id, session.userId);
     expect(room?.id).toBe(session.roomId);
 
     const res = await history(session);
@@ -161,7 +161,7 @@ describe('sessions', () => {
 
   it('takes the visitor name, trimmed', async () => {
     const session = await newSession(s.bot.id, { name: '  Ana Lima ' });
-    expect((await h.store.queries.getEndUser(s.project.id, session.userId))?.names).toBe('Ana Lima');
+    expect((await h.store.queries.endUsers.get(s.project.id, session.userId))?.names).toBe('Ana Lima');
   });
 
   it('accepts a POST without a body', async () => {
@@ -206,13 +206,13 @@ describe('sessions', () => {
   it('a reload reuses the session: same visitor, same room, whole history', async () => {
     const session = await newSession();
     const said = await say(session, 'hello there');
-    const before = (await h.store.queries.listEndUsers(s.project.id, { limit: 1000 })).items.length;
+    const before = (await h.store.queries.endUsers.list(s.project.id, { limit: 1000 })).items.length;
     const again = (await history(session)).json().messages as Array<{ id: string; sender: string }>;
     expect(again.map((m) => m.sender)).toEqual(['bot', 'user', 'bot']);
     expect(again[1]?.id).toBe(said);
-    const stored = await h.store.queries.listRoomMessages(session.roomId, { limit: 10 });
+    const stored = await h.store.queries.messages.listOfRoom(session.roomId, { limit: 10 });
     expect(stored.items.map((m) => m.id)).toEqual(again.map((m) => m.id));
-    const after = (await h.store.queries.listEndUsers(s.project.id, { limit: 1000 })).items.length;
+    const after = (await h.store.queries.endUsers.list(s.project.id, { limit: 1000 })).items.length;
     expect(after).toBe(before);
   });
 });
@@ -308,11 +308,11 @@ describe('sending', () => {
   it('hands off to the panel on "human", then routes messages to the panel', async () => {
     const session = await newSession();
     await say(session, 'I want to talk to a human');
-    const room = await h.store.queries.getRoomByPair(s.bot.id, session.userId);
-    const active = await h.store.queries.getActiveConversation(room?.id ?? '');
+    const room = await h.store.queries.rooms.getByPair(s.bot.id, session.userId);
+    const active = await h.store.queries.conversations.getActive(room?.id ?? '');
     expect(active).toBeDefined();
     const id = await say(session, 'are you there?');
-    const events = await h.store.queries.listEvents(
+    const events = await h.store.queries.outbox.list(
       s.project.id,
       { conversationId: active?.id },
       { limit: 10 },

@@ -19,11 +19,11 @@ function fixture() {
   let now = 0;
   const cache = new CredentialCache(
     {
-      getCredential: async (id) => {
+      get: async (id) => {
         reads.byId += 1;
         return table.get(id);
       },
-      getCredentialByClientId: async (clientId) => {
+      getByClientId: async (clientId) => {
         reads.byClient += 1;
         return [...table.values()].find((c) => c.clientId === clientId);
       },

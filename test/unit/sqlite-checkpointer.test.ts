@@ -68,13 +68,13 @@ describe('WAL checkpoints on a worker thread', () => {
     await store.migrate();
     const writes = Array.from({ length: 500 }, (_, i) =>
       store.transaction((tx) =>
-        tx.insertProject({ id: `prj_${String(i).padStart(4, '0')}`, name: 'p', createdAt: i }),
+        tx.projects.insert({ id: `prj_${String(i).padStart(4, '0')}`, name: 'p', createdAt: i }),
       ),
     );
     await Promise.all(writes);
     // Give the worker time to checkpoint at least once after the commits.
     await new Promise((r) => setTimeout(r, 150));
-    await store.transaction((tx) => tx.insertProject({ id: 'prj_last', name: 'p', createdAt: 1 }));
+    await store.transaction((tx) => tx.projects.insert({ id: 'prj_last', name: 'p', createdAt: 1 }));
     await store.close();
     expect(errors).toEqual([]);
     expect(existsSync(`${path}-wal`)).toBe(false);

@@ -28,7 +28,7 @@ describe('SQLite group commit', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const project = (id: string) => (tx: Tx) => tx.insertProject({ id, name: id, createdAt: 1 });
+  const project = (id: string) => (tx: Tx) => tx.projects.insert({ id, name: id, createdAt: 1 });
   const projectIds = () => {
     const db = new Database(path, { readonly: true });
     try {
@@ -49,7 +49,7 @@ describe('SQLite group commit', () => {
       }),
       store.transaction(async (tx) => {
         runs.b += 1;
-        await tx.getProject('prj_a');
+        await tx.projects.get('prj_a');
         throw new Error('not found');
       }),
       store.transaction(async (tx) => {
@@ -110,15 +110,21 @@ describe('SQLite group commit', () => {
     const now = Date.now();
     await store.transaction(async (tx) => {
       await project('prj_e')(tx);
-      await tx.insertBot({ id: 'bot_e', projectId: 'prj_e', name: 'b', channel: 'webchat', createdAt: now });
-      await tx.insertEndUser({
+      await tx.bots.insert({
+        id: 'bot_e',
+        projectId: 'prj_e',
+        name: 'b',
+        channel: 'webchat',
+        createdAt: now,
+      });
+      await tx.endUsers.insert({
         id: 'usr_e',
         projectId: 'prj_e',
         names: 'U',
         referenceId: null,
         createdAt: now,
       });
-      await tx.insertRoom({
+      await tx.rooms.insert({
         id: 'room_e',
         projectId: 'prj_e',
         botId: 'bot_e',
@@ -144,14 +150,14 @@ describe('SQLite group commit', () => {
     });
     await Promise.allSettled([
       store.transaction(async (tx) =>
-        tx.insertEvent({ ...event('evt_1'), roomSeq: await tx.nextRoomSeq('room_e') }),
+        tx.outbox.insert({ ...event('evt_1'), roomSeq: await tx.rooms.nextSeq('room_e') }),
       ),
       store.transaction(async (tx) => {
-        await tx.insertEvent({ ...event('evt_2'), roomSeq: await tx.nextRoomSeq('room_e') });
+        await tx.outbox.insert({ ...event('evt_2'), roomSeq: await tx.rooms.nextSeq('room_e') });
         throw new Error('after the event');
       }),
       store.transaction(async (tx) =>
-        tx.insertEvent({ ...event('evt_3'), roomSeq: await tx.nextRoomSeq('room_e') }),
+        tx.outbox.insert({ ...event('evt_3'), roomSeq: await tx.rooms.nextSeq('room_e') }),
       ),
     ]);
     expect(seen).toEqual([['evt_1', 'evt_3']]);

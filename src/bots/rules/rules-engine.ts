@@ -5,7 +5,7 @@ import { type BotRules, DEFAULT_RULES, onHandBack, onRoomOpened, onUserText } fr
 
 /** The bot's rules; `stored` is their stored text when the caller read it already (null: none). */
 async function rulesOf(tx: Tx, botId: string, stored?: string | null): Promise<BotRules> {
-  const text = stored === undefined ? await tx.getBotRules(botId) : (stored ?? undefined);
+  const text = stored === undefined ? await tx.bots.getRules(botId) : (stored ?? undefined);
   return text === undefined ? DEFAULT_RULES : (JSON.parse(text) as BotRules);
 }
 

@@ -87,7 +87,7 @@ export function parseChannelInbound(body: unknown): ChannelInbound {
  * the name the app gave, or a placeholder naming the reference.
  */
 async function endUserFor(tx: Tx, bot: Bot, input: ChannelInbound, now: number): Promise<EndUser> {
-  const known = await tx.getEndUserByReference(bot.projectId, input.referenceId);
+  const known = await tx.endUsers.getByReference(bot.projectId, input.referenceId);
   if (known !== undefined) return known;
   const user: EndUser = {
     id: newId('usr', now),
@@ -96,7 +96,7 @@ async function endUserFor(tx: Tx, bot: Bot, input: ChannelInbound, now: number):
     referenceId: input.referenceId,
     createdAt: now,
   };
-  await tx.insertEndUser(user);
+  await tx.endUsers.insert(user);
   return user;
 }
 
@@ -160,8 +160,8 @@ export function httpChannelRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
     async (request, reply) => {
       const { botId } = request.params;
-      const bot = await deps.store.queries.getBotById(botId);
-      const channel = bot?.channel === 'http' ? await deps.store.queries.getBotChannel(botId) : undefined;
+      const bot = await deps.store.queries.bots.getById(botId);
+      const channel = bot?.channel === 'http' ? await deps.store.queries.bots.getChannel(botId) : undefined;
       if (bot === undefined || channel === undefined) {
         throw new ApiError(
           'bot_not_found',

@@ -26,7 +26,7 @@ export function channelMessagePayload(ctx: OutboundContext): ChannelMessage {
 export const httpChannel: Channel = {
   kind: 'http',
   async queueForUser(tx, ctx) {
-    const config = await tx.getBotChannel(ctx.bot.id);
+    const config = await tx.bots.getChannel(ctx.bot.id);
     // Without a webhookUrl the message is only kept in the room's history.
     if (config?.webhookUrl == null) return;
     await appendEvent(tx, {

@@ -45,11 +45,11 @@ export function startSessionSweeper(options: SessionSweeperOptions): SessionSwee
     const cutoff = clock() - ttlMs;
     let deleted = 0;
     for (;;) {
-      const ids = await store.queries.silentWebchatUsers(cutoff, BATCH);
+      const ids = await store.queries.endUsers.silentWebchat(cutoff, BATCH);
       let round = 0;
       for (const id of ids) {
         if (stopped) return deleted;
-        if (await store.transaction((tx) => tx.deleteSilentWebchatUser(id, cutoff))) round += 1;
+        if (await store.transaction((tx) => tx.endUsers.deleteSilentWebchat(id, cutoff))) round += 1;
       }
       deleted += round;
       // A short page is the last; a round that deleted nothing (another node was faster, or

@@ -63,7 +63,7 @@ export class HandoffTracker {
 
   /** The frames for the room as it is now (after the messages sent so far). */
   async current(roomId: string): Promise<string> {
-    const active = await this.queries.getActiveConversation(roomId);
+    const active = await this.queries.conversations.getActive(roomId);
     return this.moveTo(active?.id ?? null, active);
   }
 
@@ -73,7 +73,7 @@ export class HandoffTracker {
     const between = typeof this.told === 'string' && id !== null ? frame(this.botView()) : '';
     this.told = id;
     if (id === null) return frame(this.botView());
-    const conversation = known ?? (await this.queries.getConversation(this.bot.projectId, id));
+    const conversation = known ?? (await this.queries.conversations.get(this.bot.projectId, id));
     return between + frame({ to: 'person', name: personName(conversation) });
   }
 

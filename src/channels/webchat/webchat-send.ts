@@ -59,7 +59,7 @@ export async function sendFromVisitor(
     return await store.transaction(async (tx) => {
       let id = externalId;
       if (id !== undefined) {
-        const found = await tx.getMessageByExternalId(roomId, id);
+        const found = await tx.messages.getByExternalId(roomId, id);
         if (found?.sender === 'user') return found;
         // Taken by a message that is not the visitor's (a panel id that happens to be the same
         // string): the message is stored without the id rather than refused.
@@ -80,7 +80,7 @@ export async function sendFromVisitor(
     if (!(externalId !== undefined && e instanceof UniqueViolation && e.constraint === 'messages_external')) {
       throw e;
     }
-    const winner = await store.queries.getMessageByExternalId(roomId, externalId);
+    const winner = await store.queries.messages.getByExternalId(roomId, externalId);
     if (winner?.sender !== 'user') throw e;
     return winner;
   }

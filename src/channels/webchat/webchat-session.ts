@@ -55,15 +55,15 @@ export interface Session {
  */
 export async function sessionOf(q: Queries, bot: Bot, token: string | undefined): Promise<Session> {
   if (token === undefined || !TOKEN_SHAPE.test(token)) throw unauthorizedSession();
-  const user = await q.getEndUserByReference(bot.projectId, sessionReference(token));
-  const room = user === undefined ? undefined : await q.getRoomByPair(bot.id, user.id);
+  const user = await q.endUsers.getByReference(bot.projectId, sessionReference(token));
+  const room = user === undefined ? undefined : await q.rooms.getByPair(bot.id, user.id);
   if (user === undefined || room === undefined) throw unauthorizedSession();
   return { user, room };
 }
 
 /** A bot that serves the web chat, or 404 `bot_not_found` (also for a bot of another channel). */
 export async function webchatBot(q: Queries, botId: string): Promise<Bot> {
-  const bot = await q.getBotById(botId);
+  const bot = await q.bots.getById(botId);
   if (bot === undefined || bot.channel !== 'webchat') {
     throw new ApiError('bot_not_found', `No web chat bot with id ${JSON.stringify(botId)} exists.`);
   }

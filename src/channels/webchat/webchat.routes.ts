@@ -184,7 +184,7 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     // For browsers that predate frame-ancestors; it can only say "same origin" or "nobody", so
     // it is left out when the operator lists other sites.
     if (frameOptions !== undefined) reply.header('x-frame-options', frameOptions);
-    const bot = await store.queries.getBotById(request.params.botId);
+    const bot = await store.queries.bots.getById(request.params.botId);
     if (bot === undefined || bot.channel !== 'webchat') {
       // A browser gets a page a person can read; an API client the error envelope.
       if (!wantsHtml(request.headers.accept)) await webchatBot(store.queries, request.params.botId);
@@ -220,7 +220,7 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get<{ Params: BotParams }>('/webchat/:botId/messages', { schema: HIDDEN }, async (request, reply) => {
     const { session } = await authorised(request);
     const { after, limit } = parseQuery(request.query, ['after', 'limit']);
-    const page = await store.queries.listRoomMessages(session.room.id, { after, limit });
+    const page = await store.queries.messages.listOfRoom(session.room.id, { after, limit });
     return noStore(reply).send({ messages: page.items.map(messageView), nextCursor: page.nextCursor });
   });
 
@@ -319,7 +319,7 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
       });
     const readSince = async () => {
       for (;;) {
-        const page = await store.queries.listRoomMessages(session.room.id, {
+        const page = await store.queries.messages.listOfRoom(session.room.id, {
           after: lastSent || undefined,
           limit: PAGE_MAX,
         });

@@ -39,7 +39,7 @@ export async function closeConversation(
   }
   // The conditional update decides between concurrent closes (two panel agents, two nodes):
   // only the one that changed the row goes on; the others find nothing active.
-  if (!(await tx.closeConversation(active.id, now, 'closed_by_operator'))) {
+  if (!(await tx.conversations.close(active.id, now, 'closed_by_operator'))) {
     throw new ApiError(
       'conversation_not_found',
       `Conversation ${JSON.stringify(active.id)} is no longer active.`,

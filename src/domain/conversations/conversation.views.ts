@@ -123,12 +123,12 @@ async function viewsOf(
     let bot = bots.get(c.botId);
     if (bot === undefined) {
       // History: a deleted bot or user still shows the name it had.
-      bot = await q.getBot(projectId, c.botId, { includeDeleted: true });
+      bot = await q.bots.get(projectId, c.botId, { includeDeleted: true });
       if (bot !== undefined) bots.set(bot.id, bot);
     }
     let user = users.get(c.userId);
     if (user === undefined) {
-      user = await q.getEndUser(projectId, c.userId, { includeDeleted: true });
+      user = await q.endUsers.get(projectId, c.userId, { includeDeleted: true });
       if (user !== undefined) users.set(user.id, user);
     }
     // Rooms reference their bot and user, whose rows are never removed: a miss is a damaged
@@ -147,7 +147,7 @@ export async function getConversationView(
   projectId: string,
   conversationId: string,
 ): Promise<ConversationView> {
-  const c = await q.getConversation(projectId, conversationId);
+  const c = await q.conversations.get(projectId, conversationId);
   if (c === undefined) throw notFound(conversationId);
   const [view] = await viewsOf(q, projectId, [c]);
   if (view === undefined) throw notFound(conversationId);
@@ -161,7 +161,7 @@ export async function listConversationViews(
   filter: ConversationFilter,
   page: PageRequest,
 ): Promise<PageView<ConversationView>> {
-  const found: Page<Conversation> = await q.listConversations(projectId, filter, page);
+  const found: Page<Conversation> = await q.conversations.list(projectId, filter, page);
   return { items: await viewsOf(q, projectId, found.items), nextCursor: found.nextCursor };
 }
 
@@ -173,9 +173,9 @@ export async function listTranscript(
   page: PageRequest,
 ): Promise<PageView<MessageView>> {
   // The message query is keyed on the conversation alone: the project is checked here.
-  const c = await q.getConversation(projectId, conversationId);
+  const c = await q.conversations.get(projectId, conversationId);
   if (c === undefined) throw notFound(conversationId);
-  const found = await q.listConversationMessages(c.id, page);
+  const found = await q.messages.listOfConversation(c.id, page);
   return { items: found.items.map(messageView), nextCursor: found.nextCursor };
 }
 

@@ -86,9 +86,9 @@ export async function tryStartConversation(
     endAt: null,
     endedReason: null,
   };
-  if (!(await tx.insertConversation(conversation))) {
+  if (!(await tx.conversations.insert(conversation))) {
     // Two nodes racing on the same pair: the database's unique index decided.
-    const winner = await tx.getActiveConversation(room.id);
+    const winner = await tx.conversations.getActive(room.id);
     return { activeId: winner?.id ?? 'unknown' };
   }
   // The event first: the panel hears of the conversation before any message in it.

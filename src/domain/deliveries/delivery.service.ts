@@ -197,7 +197,7 @@ function notFound(id: string): ApiError {
  * and the list never shows.
  */
 async function eventOf(q: Queries, projectId: string, id: string): Promise<OutboxEvent> {
-  const event = await q.getEvent(id);
+  const event = await q.outbox.get(id);
   if (event === undefined || event.projectId !== projectId || event.destination !== 'panel') {
     throw notFound(id);
   }
@@ -207,7 +207,7 @@ async function eventOf(q: Queries, projectId: string, id: string): Promise<Outbo
 async function requireIntegration(q: Queries, projectId: string): Promise<void> {
   // Requeued events of a project without an integration would never be claimed: saying so now
   // beats a 200 for something that cannot happen.
-  if ((await q.getIntegration(projectId)) === undefined) throw new ApiError('integration_not_found');
+  if ((await q.integrations.get(projectId)) === undefined) throw new ApiError('integration_not_found');
 }
 
 export async function listDeliveries(
@@ -216,13 +216,13 @@ export async function listDeliveries(
   filter: EventFilter,
   page: PageRequest,
 ): Promise<DeliveryPageView> {
-  const result = await q.listEvents(projectId, filter, page);
+  const result = await q.outbox.list(projectId, filter, page);
   return { items: result.items.map(deliveryView), nextCursor: result.nextCursor };
 }
 
 export async function getDelivery(q: Queries, projectId: string, id: string): Promise<DeliveryDetailView> {
   const event = await eventOf(q, projectId, id);
-  return deliveryDetailView(event, await q.listAttempts(event.id));
+  return deliveryDetailView(event, await q.deliveryLog.list(event.id));
 }
 
 export interface RetryResult {
@@ -248,7 +248,7 @@ export async function retryDelivery(
 ): Promise<RetryResult> {
   await eventOf(tx, projectId, id);
   await requireIntegration(tx, projectId);
-  const requeued = (await tx.requeueEvents(projectId, { kind: 'one', eventId: id }, now)) > 0;
+  const requeued = (await tx.outbox.requeue(projectId, { kind: 'one', eventId: id }, now)) > 0;
   return { delivery: await getDelivery(tx, projectId, id), requeued };
 }
 
@@ -272,7 +272,7 @@ export async function replayDeliveries(
   await requireIntegration(tx, projectId);
   if (input.conversationId !== undefined) {
     // An unknown conversation would replay nothing and answer 200; a typo deserves a 404.
-    const conversation = await tx.getConversation(projectId, input.conversationId);
+    const conversation = await tx.conversations.get(projectId, input.conversationId);
     if (conversation === undefined) {
       throw new ApiError(
         'conversation_not_found',
@@ -280,7 +280,7 @@ export async function replayDeliveries(
       );
     }
   }
-  const replayed = await tx.requeueEvents(
+  const replayed = await tx.outbox.requeue(
     projectId,
     { kind: 'since', since: input.since, conversationId: input.conversationId },
     now,

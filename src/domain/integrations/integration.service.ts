@@ -138,7 +138,7 @@ function notFound(): ApiError {
 }
 
 export async function createIntegration(tx: Tx, input: CreateIntegrationInput): Promise<Integration> {
-  if ((await tx.getIntegration(input.projectId)) !== undefined) throw alreadyExists();
+  if ((await tx.integrations.get(input.projectId)) !== undefined) throw alreadyExists();
   const integration: Integration = {
     id: newId('int', input.now),
     projectId: input.projectId,
@@ -153,7 +153,7 @@ export async function createIntegration(tx: Tx, input: CreateIntegrationInput): 
     updatedAt: input.now,
   };
   try {
-    await tx.insertIntegration(integration);
+    await tx.integrations.insert(integration);
   } catch (e) {
     // Two nodes creating at once: the unique index on project_id picks one winner.
     if (e instanceof UniqueViolation && e.constraint === 'integrations_project') throw alreadyExists();
@@ -163,7 +163,7 @@ export async function createIntegration(tx: Tx, input: CreateIntegrationInput): 
 }
 
 export async function getIntegration(q: Queries, projectId: string): Promise<Integration> {
-  const found = await q.getIntegration(projectId);
+  const found = await q.integrations.get(projectId);
   if (found === undefined) throw notFound();
   return found;
 }
@@ -186,7 +186,7 @@ export async function updateIntegration(
   const authorization = authTouched
     ? resolveAuthorization(authType, changes.authorization, current.authorization, status)
     : current.authorization;
-  const updated = await tx.updateIntegration(projectId, {
+  const updated = await tx.integrations.update(projectId, {
     ...(changes.webhookUrl === undefined ? {} : { webhookUrl: changes.webhookUrl }),
     authType,
     authorization,
@@ -197,7 +197,7 @@ export async function updateIntegration(
   if (updated === undefined) throw notFound();
   // A fresh start: the 5-day run of failures that may have disabled it is forgotten too, or
   // the next failure would disable it again at once.
-  await tx.clearIntegrationFailure(projectId);
+  await tx.integrations.clearFailure(projectId);
   return updated;
 }
 
@@ -205,8 +205,8 @@ export async function updateIntegration(
 export async function deleteIntegration(tx: Tx, projectId: string): Promise<{ cancelledEvents: number }> {
   // Events before the integration: the dispatcher settles an event then touches its
   // integration, and taking row locks in that same order keeps PostgreSQL from deadlocking.
-  const cancelledEvents = await tx.cancelPendingEvents(projectId);
-  if (!(await tx.deleteIntegration(projectId))) throw notFound();
+  const cancelledEvents = await tx.outbox.cancelPending(projectId);
+  if (!(await tx.integrations.delete(projectId))) throw notFound();
   return { cancelledEvents };
 }
 
@@ -221,7 +221,7 @@ export async function regenerateSigningSecret(
   now: number,
 ): Promise<{ brainId: string; signingSecret: string; regeneratedAt: string }> {
   const signingSecret = newSigningSecret();
-  const updated = await tx.updateIntegration(projectId, { signingSecret, updatedAt: now });
+  const updated = await tx.integrations.update(projectId, { signingSecret, updatedAt: now });
   if (updated === undefined) throw notFound();
   return { brainId: projectId, signingSecret, regeneratedAt: iso(now) };
 }

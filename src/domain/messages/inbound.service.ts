@@ -38,7 +38,7 @@ export async function openRoom(
   user: EndUser,
   now: number,
 ): Promise<{ room: Room; isNew: boolean }> {
-  const existing = await tx.getRoomByPair(bot.id, user.id);
+  const existing = await tx.rooms.getByPair(bot.id, user.id);
   if (existing !== undefined) return { room: existing, isNew: false };
   const room = await roomFor(tx, bot.projectId, bot, user, now);
   await greet(tx, { bot, user, room, now });
@@ -69,13 +69,13 @@ export async function receiveFromUser(tx: Tx, input: FromUser): Promise<Received
       externalId: input.externalId ?? null,
       createdAt: now,
     };
-    await tx.insertMessage(message);
+    await tx.messages.insert(message);
     return message;
   };
   const text = messageText(input.message);
   const ctx = { bot, user, room, now, text };
   for (let round = 1; ; round++) {
-    const active = await tx.getActiveConversation(room.id);
+    const active = await tx.conversations.getActive(room.id);
     if (active !== undefined) return toPanel(tx, input, room, active.id, await store(active.id));
     const turn = await botTurn(tx, bot, text);
     let started: string | null = null;

@@ -30,7 +30,7 @@ export async function sendToUser(tx: Tx, m: ToUser): Promise<Message> {
     externalId: m.externalId ?? null,
     createdAt: m.now,
   };
-  await tx.insertMessage(message);
+  await tx.messages.insert(message);
   await parties()
     .channelOf(m.bot)
     .queueForUser(tx, { bot: m.bot, user: m.user, room: m.room, message, now: m.now });

@@ -115,7 +115,7 @@ function acknowledged(m: Message): PanelMessageSent {
  * that retries after the conversation closed still hears that its message went out.
  */
 export async function sendPanelMessage(tx: Tx, m: PanelMessage, now: number): Promise<PanelMessageSent> {
-  const room = await tx.getRoom(m.projectId, m.roomId);
+  const room = await tx.rooms.get(m.projectId, m.roomId);
   // One answer for an unknown room, another project's room and a bot or user mismatch: the
   // panel learns nothing about rooms it does not own.
   if (room === undefined || room.botId !== m.botId || room.userId !== m.userId) {
@@ -123,11 +123,11 @@ export async function sendPanelMessage(tx: Tx, m: PanelMessage, now: number): Pr
       `No room ${JSON.stringify(m.roomId)} of bot ${JSON.stringify(m.botId)} and user ${JSON.stringify(m.userId)} exists in this project.`,
     );
   }
-  const earlier = await tx.getMessageByExternalId(room.id, m.externalId);
+  const earlier = await tx.messages.getByExternalId(room.id, m.externalId);
   if (earlier !== undefined) return acknowledged(earlier);
-  const active = await tx.getActiveConversation(room.id);
-  const bot = await tx.getBot(m.projectId, room.botId);
-  const user = await tx.getEndUser(m.projectId, room.userId);
+  const active = await tx.conversations.getActive(room.id);
+  const bot = await tx.bots.get(m.projectId, room.botId);
+  const user = await tx.endUsers.get(m.projectId, room.userId);
   if (active === undefined || bot === undefined || user === undefined) {
     throw noConversation(`Room ${JSON.stringify(room.id)} has no active conversation.`);
   }
@@ -152,6 +152,6 @@ export async function repeatedPanelMessage(
   queries: Queries,
   m: PanelMessage,
 ): Promise<PanelMessageSent | undefined> {
-  const earlier = await queries.getMessageByExternalId(m.roomId, m.externalId);
+  const earlier = await queries.messages.getByExternalId(m.roomId, m.externalId);
   return earlier === undefined ? undefined : acknowledged(earlier);
 }

@@ -50,7 +50,8 @@ function userNotFound(userId: string): ApiError {
 
 /** The refusal of a deletion without `force` while conversations are active. */
 async function refuseIfActive(tx: Tx, projectId: string, filter: ConversationFilter, what: string) {
-  const [first] = (await tx.listConversations(projectId, { ...filter, state: 'active' }, { limit: 1 })).items;
+  const [first] = (await tx.conversations.list(projectId, { ...filter, state: 'active' }, { limit: 1 }))
+    .items;
   if (first === undefined) return;
   throw new ApiError(
     'active_conversations',
@@ -80,7 +81,7 @@ async function closeActive(
   let closed = 0;
   for (;;) {
     // Always the first page: each close takes its conversation out of the active ones.
-    const page = await tx.listConversations(
+    const page = await tx.conversations.list(
       projectId,
       { ...filter, state: 'active' },
       { limit: CLOSE_BATCH },
@@ -95,7 +96,7 @@ async function closeActive(
 
 export async function renameProject(tx: Tx, projectId: string, name: string): Promise<Project> {
   await requireProject(tx, projectId);
-  await tx.renameProject(projectId, name);
+  await tx.projects.rename(projectId, name);
   return requireProject(tx, projectId);
 }
 
@@ -108,17 +109,17 @@ export async function renameProject(tx: Tx, projectId: string, name: string): Pr
 export async function deleteProject(tx: Tx, projectId: string, d: Deletion): Promise<ProjectDeleted> {
   await requireProject(tx, projectId);
   if (!d.force) await refuseIfActive(tx, projectId, {}, 'The project');
-  await tx.softDeleteProject(projectId, d.now);
+  await tx.projects.softDelete(projectId, d.now);
   const closedConversations = await closeActive(tx, projectId, {}, d.now);
-  const revokedCredentialIds = await tx.revokeProjectCredentials(projectId, d.now);
-  const integrationDeleted = await tx.hasIntegration(projectId);
+  const revokedCredentialIds = await tx.credentials.revokeAllOfProject(projectId, d.now);
+  const integrationDeleted = await tx.integrations.exists(projectId);
   const cancelledEvents = integrationDeleted ? (await deleteIntegration(tx, projectId)).cancelledEvents : 0;
   return { deletedAt: d.now, closedConversations, revokedCredentialIds, cancelledEvents, integrationDeleted };
 }
 
 export async function renameBot(tx: Tx, projectId: string, botId: string, name: string): Promise<Bot> {
   await requireProject(tx, projectId);
-  const bot = await tx.renameBot(projectId, botId, name);
+  const bot = await tx.bots.rename(projectId, botId, name);
   if (bot === undefined) throw botNotFound(botId);
   return bot;
 }
@@ -126,9 +127,9 @@ export async function renameBot(tx: Tx, projectId: string, botId: string, name: 
 /** The bot goes; events already queued (for the panel or its channel) are still delivered. */
 export async function deleteBot(tx: Tx, projectId: string, botId: string, d: Deletion): Promise<Deleted> {
   await requireProject(tx, projectId);
-  if ((await tx.getBot(projectId, botId)) === undefined) throw botNotFound(botId);
+  if ((await tx.bots.get(projectId, botId)) === undefined) throw botNotFound(botId);
   if (!d.force) await refuseIfActive(tx, projectId, { botId }, 'The bot');
-  await tx.softDeleteBot(projectId, botId, d.now);
+  await tx.bots.softDelete(projectId, botId, d.now);
   return { deletedAt: d.now, closedConversations: await closeActive(tx, projectId, { botId }, d.now) };
 }
 
@@ -141,7 +142,7 @@ export async function updateEndUser(
   await requireProject(tx, projectId);
   let user: EndUser | undefined;
   try {
-    user = await tx.updateEndUser(projectId, userId, patch);
+    user = await tx.endUsers.update(projectId, userId, patch);
   } catch (e) {
     if (e instanceof UniqueViolation && e.constraint === 'end_users_reference') {
       throw new ApiError(
@@ -166,8 +167,8 @@ export async function deleteEndUser(
   d: Deletion,
 ): Promise<Deleted> {
   await requireProject(tx, projectId);
-  if ((await tx.getEndUser(projectId, userId)) === undefined) throw userNotFound(userId);
+  if ((await tx.endUsers.get(projectId, userId)) === undefined) throw userNotFound(userId);
   if (!d.force) await refuseIfActive(tx, projectId, { userId }, 'The end user');
-  await tx.softDeleteEndUser(projectId, userId, d.now);
+  await tx.endUsers.softDelete(projectId, userId, d.now);
   return { deletedAt: d.now, closedConversations: await closeActive(tx, projectId, { userId }, d.now) };
 }

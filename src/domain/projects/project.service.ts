@@ -4,7 +4,7 @@ import { ApiError } from '../../errors.js';
 import { newId } from '../../model/ids.js';
 import type { Bot, ChannelKind, EndUser, Project } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
-import type { Tx } from '../../storage/store.js';
+import type { Queries, Tx } from '../../storage/store.js';
 
 export interface CreatedProject {
   readonly project: Project;
@@ -13,14 +13,14 @@ export interface CreatedProject {
 
 export async function createProject(tx: Tx, name: string, now: number): Promise<CreatedProject> {
   const project: Project = { id: newId('prj', now), name, createdAt: now };
-  await tx.insertProject(project);
+  await tx.projects.insert(project);
   const minted = mintCredential(project.id, now);
-  await tx.insertCredential(minted.credential);
+  await tx.credentials.insert(minted.credential);
   return { project, minted };
 }
 
-export async function requireProject(tx: Tx, projectId: string): Promise<Project> {
-  const project = await tx.getProject(projectId);
+export async function requireProject(tx: Queries, projectId: string): Promise<Project> {
+  const project = await tx.projects.get(projectId);
   if (project === undefined) {
     throw new ApiError('project_not_found', `No project with id ${JSON.stringify(projectId)} exists.`);
   }
@@ -30,7 +30,7 @@ export async function requireProject(tx: Tx, projectId: string): Promise<Project
 export async function addCredential(tx: Tx, projectId: string, now: number): Promise<MintedCredential> {
   await requireProject(tx, projectId);
   const minted = mintCredential(projectId, now);
-  await tx.insertCredential(minted.credential);
+  await tx.credentials.insert(minted.credential);
   return minted;
 }
 
@@ -41,7 +41,7 @@ export async function revokeCredential(
   now: number,
 ): Promise<void> {
   await requireProject(tx, projectId);
-  if (!(await tx.revokeCredential(projectId, credentialId, now))) {
+  if (!(await tx.credentials.revoke(projectId, credentialId, now))) {
     throw new ApiError(
       'credential_not_found',
       `No live credential with id ${JSON.stringify(credentialId)} exists in this project.`,
@@ -58,7 +58,7 @@ export async function createBot(
 ): Promise<Bot> {
   await requireProject(tx, projectId);
   const bot: Bot = { id: newId('bot', now), projectId, name, channel, createdAt: now };
-  await tx.insertBot(bot);
+  await tx.bots.insert(bot);
   return bot;
 }
 
@@ -72,7 +72,7 @@ export async function createEndUser(
   await requireProject(tx, projectId);
   const user: EndUser = { id: newId('usr', now), projectId, names, referenceId, createdAt: now };
   try {
-    await tx.insertEndUser(user);
+    await tx.endUsers.insert(user);
   } catch (e) {
     if (e instanceof UniqueViolation && e.constraint === 'end_users_reference') {
       throw new ApiError(

@@ -62,7 +62,7 @@ export async function handBackToBot(
   tx: Tx,
   ctx: RoomContext & { edge: string | undefined; storedRules?: string | null },
 ): Promise<void> {
-  await tx.setRoomBotStep(ctx.room.id, ctx.edge ?? null);
+  await tx.rooms.setBotStep(ctx.room.id, ctx.edge ?? null);
   const turn = await parties().engineOf(ctx.bot).handedBack(tx, ctx.bot, ctx.edge, ctx.storedRules);
   await sendBotTexts(tx, ctx, turn.replies);
 }

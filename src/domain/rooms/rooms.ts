@@ -21,7 +21,7 @@ export async function findPair(
   userId: string,
   closing = false,
 ): Promise<PairState & { bot: Bot; user: EndUser }> {
-  const found = await tx.findPair(projectId, botId, userId);
+  const found = await tx.rooms.findPair(projectId, botId, userId);
   const keepDeleted = closing && found.active !== undefined;
   const bot = keepDeleted || found.bot?.deletedAt == null ? found.bot : undefined;
   const user = keepDeleted || found.user?.deletedAt == null ? found.user : undefined;
@@ -45,7 +45,7 @@ export async function roomFor(
   user: EndUser,
   now: number,
 ): Promise<Room> {
-  return (await tx.getRoomByPair(bot.id, user.id)) ?? createRoom(tx, projectId, bot, user, now);
+  return (await tx.rooms.getByPair(bot.id, user.id)) ?? createRoom(tx, projectId, bot, user, now);
 }
 
 /** Creates the room of a (bot, end user) pair on its first use (or finds the racing winner's). */
@@ -58,11 +58,11 @@ export async function createRoom(
 ): Promise<Room> {
   const room: Room = { id: newId('room', now), projectId, botId: bot.id, userId: user.id, createdAt: now };
   try {
-    await tx.insertRoom(room);
+    await tx.rooms.insert(room);
   } catch (e) {
     // Another transaction created the pair's room first (two nodes, or two requests racing).
     if (e instanceof UniqueViolation && e.constraint === 'rooms_pair') {
-      const winner = await tx.getRoomByPair(bot.id, user.id);
+      const winner = await tx.rooms.getByPair(bot.id, user.id);
       if (winner !== undefined) return winner;
     }
     throw e;

@@ -187,7 +187,7 @@ export function parsePage(limit: string | undefined, after: string | undefined):
 
 async function requireBot(q: Queries, projectId: string, botId: string): Promise<Bot> {
   await requireProject(q, projectId);
-  const bot = await q.getBot(projectId, botId);
+  const bot = await q.bots.get(projectId, botId);
   if (bot === undefined) {
     throw new ApiError('bot_not_found', `No bot with id ${JSON.stringify(botId)} exists in this project.`);
   }
@@ -262,12 +262,12 @@ export const adminOps = {
   },
 
   async listProjects(ctx: AdminContext, page: PageRequest): Promise<PageView<ProjectSummaryView>> {
-    return pageView(await ctx.store.queries.listProjects(page), projectSummaryView);
+    return pageView(await ctx.store.queries.projects.list(page), projectSummaryView);
   },
 
   async showProject(ctx: AdminContext, projectId: string): Promise<ProjectView> {
     const project = await requireProject(ctx.store.queries, projectId);
-    const credentials = await ctx.store.queries.listCredentials(projectId);
+    const credentials = await ctx.store.queries.credentials.list(projectId);
     return { ...projectSummaryView(project), credentials: credentials.map(credentialView) };
   },
 
@@ -283,7 +283,7 @@ export const adminOps = {
   ): Promise<CredentialView> {
     const revoked = await ctx.store.transaction(async (tx) => {
       await revokeCredential(tx, projectId, credentialId, ctx.clock());
-      return tx.getCredential(credentialId);
+      return tx.credentials.get(credentialId);
     });
     if (revoked === undefined) throw new ApiError('credential_not_found');
     ctx.credentials?.forget(credentialId);
@@ -301,7 +301,7 @@ export const adminOps = {
 
   async listBots(ctx: AdminContext, projectId: string, page: PageRequest): Promise<PageView<BotView>> {
     await requireProject(ctx.store.queries, projectId);
-    return pageView(await ctx.store.queries.listBots(projectId, page), botView);
+    return pageView(await ctx.store.queries.bots.list(projectId, page), botView);
   },
 
   async createEndUser(ctx: AdminContext, projectId: string, input: NewEndUser): Promise<EndUserView> {
@@ -319,13 +319,13 @@ export const adminOps = {
     page: PageRequest,
   ): Promise<PageView<EndUserView>> {
     await requireProject(ctx.store.queries, projectId);
-    return pageView(await ctx.store.queries.listEndUsers(projectId, page), endUserView);
+    return pageView(await ctx.store.queries.endUsers.list(projectId, page), endUserView);
   },
 
   /** The rules the bot runs on now. */
   async botRules(ctx: AdminContext, projectId: string, botId: string): Promise<RulesView> {
     await requireBot(ctx.store.queries, projectId, botId);
-    return rulesView(await ctx.store.queries.getBotRules(botId));
+    return rulesView(await ctx.store.queries.bots.getRules(botId));
   },
 
   /** Replaces the bot's rules; `body` is anything parsed from JSON, checked here. */
@@ -333,7 +333,7 @@ export const adminOps = {
     const text = JSON.stringify(parseRules(body));
     await ctx.store.transaction(async (tx) => {
       await requireBot(tx, projectId, botId);
-      await tx.putBotRules(botId, text, ctx.clock());
+      await tx.bots.putRules(botId, text, ctx.clock());
     });
     // What the bot will read, rather than the caller's object.
     return JSON.parse(text) as BotRules;
@@ -343,8 +343,8 @@ export const adminOps = {
     return ctx.store.transaction(async (tx) => {
       await requireBot(tx, projectId, botId);
       // A bot that never had rules keeps having none, and so follows DEFAULT_RULES as they change.
-      if ((await tx.getBotRules(botId)) !== undefined) {
-        await tx.putBotRules(botId, DEFAULT_RULES_JSON, ctx.clock());
+      if ((await tx.bots.getRules(botId)) !== undefined) {
+        await tx.bots.putRules(botId, DEFAULT_RULES_JSON, ctx.clock());
       }
       return rulesView(undefined);
     });
@@ -354,7 +354,7 @@ export const adminOps = {
   async botChannel(ctx: AdminContext, projectId: string, botId: string): Promise<ChannelView> {
     const bot = await requireBot(ctx.store.queries, projectId, botId);
     if (bot.channel === 'webchat') return { botId: bot.id, channel: 'webchat', url: webchatPath(bot.id) };
-    return httpChannelView(bot.id, await ctx.store.queries.getBotChannel(bot.id));
+    return httpChannelView(bot.id, await ctx.store.queries.bots.getChannel(bot.id));
   },
 
   /**
@@ -375,7 +375,7 @@ export const adminOps = {
         : await checkedWebhookUrl(ctx, settings.webhookUrl, projectId);
     return ctx.store.transaction(async (tx) => {
       const now = ctx.clock();
-      const existing = await tx.getBotChannel(bot.id);
+      const existing = await tx.bots.getChannel(bot.id);
       if (existing === undefined) {
         const created: BotChannelConfig = {
           botId: bot.id,
@@ -384,7 +384,7 @@ export const adminOps = {
           createdAt: now,
           updatedAt: now,
         };
-        await tx.putBotChannel(created);
+        await tx.bots.putChannel(created);
         return channelKeyView(created);
       }
       const updated: BotChannelConfig = {
@@ -392,7 +392,7 @@ export const adminOps = {
         webhookUrl: webhookUrl ?? existing.webhookUrl,
         updatedAt: now,
       };
-      await tx.putBotChannel(updated);
+      await tx.bots.putChannel(updated);
       return httpChannelView(bot.id, updated);
     });
   },
@@ -403,7 +403,7 @@ export const adminOps = {
     requireHttpChannel(bot);
     return ctx.store.transaction(async (tx) => {
       const now = ctx.clock();
-      const existing = await tx.getBotChannel(bot.id);
+      const existing = await tx.bots.getChannel(bot.id);
       const config: BotChannelConfig = {
         botId: bot.id,
         webhookUrl: existing?.webhookUrl ?? null,
@@ -411,7 +411,7 @@ export const adminOps = {
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       };
-      await tx.putBotChannel(config);
+      await tx.bots.putChannel(config);
       return channelKeyView(config);
     });
   },

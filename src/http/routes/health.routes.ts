@@ -11,7 +11,7 @@ export function healthRoutes(app: FastifyInstance, deps: RouteDeps): void {
     let database: 'ok' | 'unavailable' = 'ok';
     try {
       // The cheapest query that needs a working connection.
-      await deps.store.queries.getProject('healthz');
+      await deps.store.queries.projects.get('healthz');
     } catch (e) {
       request.log.warn({ err: coerceError(e) }, 'health check: database unavailable');
       database = 'unavailable';

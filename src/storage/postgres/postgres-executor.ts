@@ -8,13 +8,10 @@ import {
   UniqueViolation,
   UnstorableText,
 } from '../errors.js';
-import {
-  ATTEMPT_COLUMNS,
-  type DialectSql,
-  dueHeadsCte,
-  EVENT_COLUMNS,
-  type SqlExecutor,
-} from '../sql-queries.js';
+import { ATTEMPT_COLUMNS } from '../queries/delivery-log.js';
+import type { DialectSql, SqlExecutor } from '../queries/executor.js';
+import { EVENT_COLUMNS } from '../queries/outbox.js';
+import { dueHeadsCte } from '../queries/outbox-claim.js';
 
 /** PostgreSQL names inline UNIQUE constraints itself; map them to the names services use. */
 const CONSTRAINTS: Record<string, string> = {

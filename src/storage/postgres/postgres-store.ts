@@ -6,9 +6,11 @@
 import pg from 'pg';
 import { StorageUnavailable } from '../errors.js';
 import { MIGRATIONS, statementFor } from '../migrations/index.js';
+import { createQueries, createTx } from '../queries/index.js';
 import type { SecretBox } from '../secret-box.js';
-import { SqlQueries } from '../sql-queries.js';
+import { PLAINTEXT } from '../secret-box.js';
 import type { Committed, Queries, Store, StoreCapabilities, Tx } from '../store.js';
+import { newTxRecord } from '../tx-record.js';
 import { PgExecutor, translatePgError } from './postgres-executor.js';
 import { sqlLiteral } from './sql-literal.js';
 
@@ -60,7 +62,7 @@ export class PostgresStore implements Store {
     this.pool.on('connect', (client) => {
       client.on('error', (e) => options.onBackgroundError?.(e));
     });
-    this.queries = new SqlQueries(new PgExecutor(this.pool, false), options.secretBox);
+    this.queries = createQueries(new PgExecutor(this.pool, false), options.secretBox ?? PLAINTEXT);
   }
 
   async migrate(): Promise<number[]> {
@@ -124,28 +126,29 @@ export class PostgresStore implements Store {
     // queueing behind every request between two of its statements.
     return await retried(() =>
       this.onConnection((client) =>
-        fn(new SqlQueries(new PgExecutor(client, false), this.options.secretBox)),
+        fn(createQueries(new PgExecutor(client, false), this.options.secretBox ?? PLAINTEXT)),
       ),
     );
   }
 
   private transactionOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.onConnection(async (client, broke) => {
-      const tx = new SqlQueries(new PgExecutor(client, true), this.options.secretBox);
+      const written = newTxRecord();
+      const tx = createTx(new PgExecutor(client, true), this.options.secretBox ?? PLAINTEXT, written);
       try {
         await client.query('BEGIN');
         const value = await fn(tx);
-        const rooms = [...new Set(tx.insertedMessages.map((m) => m.roomId))];
-        if (tx.insertedEvents.length > 0 || rooms.length > 0) {
+        const rooms = [...new Set(written.messages.map((m) => m.roomId))];
+        if (written.events.length > 0 || rooms.length > 0) {
           // Delivered to listeners in other processes only if, and when, this commits. Sent with
           // the COMMIT as one simple query: one round trip instead of two for every write that
           // produced events or messages.
-          const payload = notifyPayload(this.pid, tx.insertedEvents.length > 0, rooms);
+          const payload = notifyPayload(this.pid, written.events.length > 0, rooms);
           await client.query(`NOTIFY ${CHANNEL}, ${sqlLiteral(payload)}; COMMIT`);
         } else {
           await client.query('COMMIT');
         }
-        this.announce({ events: tx.insertedEvents, messages: tx.insertedMessages });
+        this.announce({ events: written.events, messages: written.messages });
         return value;
       } catch (e) {
         try {

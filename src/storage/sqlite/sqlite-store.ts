@@ -22,9 +22,12 @@ import {
   UnstorableText,
 } from '../errors.js';
 import { MIGRATIONS, statementFor } from '../migrations/index.js';
-import type { SecretBox } from '../secret-box.js';
-import { type DialectSql, dueHeadsCte, type SqlExecutor, SqlQueries } from '../sql-queries.js';
+import type { DialectSql, SqlExecutor } from '../queries/executor.js';
+import { createQueries, createTx } from '../queries/index.js';
+import { dueHeadsCte } from '../queries/outbox-claim.js';
+import { PLAINTEXT, type SecretBox } from '../secret-box.js';
 import type { Committed, Queries, Store, StoreCapabilities, Tx } from '../store.js';
+import { newTxRecord } from '../tx-record.js';
 import { Checkpointer } from './checkpointer.js';
 
 type Db = Database.Database;
@@ -203,7 +206,7 @@ export class SqliteStore implements Store {
   readonly queries: Queries;
   private readonly writer: Db;
   private readonly reader: Db;
-  private readonly writeQueries: SqlQueries;
+  private readonly box: SecretBox;
   private readonly writeExecutor: SqliteExecutor;
   private readonly control: Record<
     'begin' | 'savepoint' | 'release' | 'rollbackTo' | 'commit' | 'rollback',
@@ -241,8 +244,8 @@ export class SqliteStore implements Store {
       });
     }
     this.writeExecutor = new SqliteExecutor(this.writer);
-    this.writeQueries = new SqlQueries(this.writeExecutor, options.secretBox);
-    this.queries = new SqlQueries(new SqliteExecutor(this.reader), options.secretBox);
+    this.box = options.secretBox ?? PLAINTEXT;
+    this.queries = createQueries(new SqliteExecutor(this.reader), this.box);
   }
 
   async migrate(): Promise<number[]> {
@@ -354,19 +357,18 @@ export class SqliteStore implements Store {
    */
   private async runAll(batch: Queued[], savepoints: boolean): Promise<Outcome[] | undefined> {
     const c = this.control;
-    const tx = this.writeQueries;
     const x = this.writeExecutor;
     const outcomes: Outcome[] = [];
     c.begin.run();
     for (const q of batch) {
-      tx.insertedEvents = [];
-      tx.insertedMessages = [];
+      const written = newTxRecord();
+      const tx = createTx(x, this.box, written);
       if (savepoints) c.savepoint.run();
       const writesBefore = x.writes;
       try {
         const value = await q.fn(tx);
         if (savepoints) c.release.run();
-        outcomes.push({ ok: true, value, events: tx.insertedEvents, messages: tx.insertedMessages });
+        outcomes.push({ ok: true, value, events: written.events, messages: written.messages });
       } catch (error) {
         if (savepoints) {
           c.rollbackTo.run();

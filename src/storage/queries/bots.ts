@@ -1,0 +1,129 @@
+/** Bots, with their rules and their channel configuration (whose signing key is sealed here). */
+import type { Bot, BotChannelConfig, ChannelKind } from '../../model/types.js';
+import type { SecretBox } from '../secret-box.js';
+import type { LookupOptions } from '../store.js';
+import { deletion, nameOf, nameText } from './columns.js';
+import { LIVE, type SqlExecutor } from './executor.js';
+import { type Page, type PageRequest, pageOf } from './paging.js';
+
+export interface BotRow {
+  id: string;
+  project_id: string;
+  name: string;
+  channel: string;
+  created_at: number;
+  deleted_at: number | null;
+}
+
+export const toBot = (r: BotRow): Bot => ({
+  id: r.id,
+  projectId: r.project_id,
+  name: nameOf(r.name),
+  channel: r.channel as ChannelKind,
+  createdAt: Number(r.created_at),
+  ...deletion(r.deleted_at),
+});
+
+export interface BotChannelRow {
+  bot_id: string;
+  webhook_url: string | null;
+  signing_key: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export const toBotChannel = (r: BotChannelRow): BotChannelConfig => ({
+  botId: r.bot_id,
+  webhookUrl: r.webhook_url,
+  signingKey: r.signing_key,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+export class BotQueries {
+  constructor(
+    private readonly x: SqlExecutor,
+    /** Seals the channel signing key on its way in, opens it on its way out. */
+    private readonly box: SecretBox,
+  ) {}
+  async insert(b: Bot): Promise<void> {
+    await this.x.run(
+      'INSERT INTO bots (id, project_id, name, channel, created_at) VALUES (?, ?, ?, ?, ?)',
+      b.id,
+      b.projectId,
+      nameText(b.name),
+      b.channel,
+      b.createdAt,
+    );
+  }
+  async get(projectId: string, id: string, options: LookupOptions = {}): Promise<Bot | undefined> {
+    const r = await this.x.one<BotRow>(
+      `SELECT * FROM bots WHERE project_id = ? AND id = ?${options.includeDeleted ? '' : LIVE}`,
+      projectId,
+      id,
+    );
+    return r && toBot(r);
+  }
+  async getById(id: string): Promise<Bot | undefined> {
+    const r = await this.x.one<BotRow>(`SELECT * FROM bots WHERE id = ?${LIVE}`, id);
+    return r && toBot(r);
+  }
+  async list(projectId: string, page: PageRequest): Promise<Page<Bot>> {
+    const rows = await this.x.all<BotRow>(
+      `SELECT * FROM bots WHERE project_id = ? AND id > ?${LIVE} ORDER BY id LIMIT ?`,
+      projectId,
+      page.after ?? '',
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toBot), page.limit);
+  }
+  async rename(projectId: string, id: string, name: string): Promise<Bot | undefined> {
+    const r = await this.x.one<BotRow>(
+      `UPDATE bots SET name = ? WHERE project_id = ? AND id = ?${LIVE} RETURNING *`,
+      nameText(name),
+      projectId,
+      id,
+    );
+    return r && toBot(r);
+  }
+  async softDelete(projectId: string, id: string, at: number): Promise<boolean> {
+    const changed = await this.x.run(
+      `UPDATE bots SET deleted_at = ? WHERE project_id = ? AND id = ?${LIVE}`,
+      at,
+      projectId,
+      id,
+    );
+    return changed > 0;
+  }
+  async getChannel(botId: string): Promise<BotChannelConfig | undefined> {
+    const r = await this.x.one<BotChannelRow>('SELECT * FROM bot_channels WHERE bot_id = ?', botId);
+    if (r === undefined) return undefined;
+    const c = toBotChannel(r);
+    return { ...c, signingKey: this.box.open(c.signingKey) };
+  }
+  async putChannel(c: BotChannelConfig): Promise<void> {
+    await this.x.run(
+      `INSERT INTO bot_channels (bot_id, webhook_url, signing_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (bot_id) DO UPDATE SET webhook_url = excluded.webhook_url, signing_key = excluded.signing_key,
+         updated_at = excluded.updated_at`,
+      c.botId,
+      c.webhookUrl,
+      this.box.seal(c.signingKey),
+      c.createdAt,
+      c.updatedAt,
+    );
+  }
+  async getRules(botId: string): Promise<string | undefined> {
+    return (await this.x.one<{ rules: string }>('SELECT rules FROM bot_rules WHERE bot_id = ?', botId))
+      ?.rules;
+  }
+  async putRules(botId: string, rulesJson: string, at: number): Promise<void> {
+    await this.x.run(
+      `INSERT INTO bot_rules (bot_id, rules, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (bot_id) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at`,
+      botId,
+      rulesJson,
+      at,
+    );
+  }
+}

@@ -1,0 +1,102 @@
+/** Conversations: at most one active per room, closed with a reason. */
+import type { Assignment, Conversation, ConversationState, EndedReason } from '../../model/types.js';
+import type { ConversationFilter } from '../store.js';
+import type { SqlExecutor } from './executor.js';
+import { type Page, type PageRequest, pageOf } from './paging.js';
+
+export interface ConversationRow {
+  id: string;
+  project_id: string;
+  room_id: string;
+  bot_id: string;
+  user_id: string;
+  state: string;
+  assignment: string | null;
+  metadata: string | null;
+  start_at: number;
+  end_at: number | null;
+  ended_reason: string | null;
+}
+
+export const toConversation = (r: ConversationRow): Conversation => ({
+  id: r.id,
+  projectId: r.project_id,
+  roomId: r.room_id,
+  botId: r.bot_id,
+  userId: r.user_id,
+  state: r.state as ConversationState,
+  assignment: r.assignment === null ? null : (JSON.parse(r.assignment) as Assignment),
+  metadata: r.metadata === null ? null : (JSON.parse(r.metadata) as Record<string, unknown>),
+  startAt: Number(r.start_at),
+  endAt: r.end_at === null ? null : Number(r.end_at),
+  endedReason: r.ended_reason as EndedReason | null,
+});
+
+export class ConversationQueries {
+  constructor(private readonly x: SqlExecutor) {}
+  async insert(c: Conversation): Promise<boolean> {
+    // ON CONFLICT rather than a caught unique violation: PostgreSQL would need a savepoint around
+    // the insert to keep the transaction usable, two more round trips on every start.
+    const inserted = await this.x.run(
+      `INSERT INTO conversations (id, project_id, room_id, bot_id, user_id, state, assignment, metadata, start_at,
+        end_at, ended_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (room_id) WHERE state = 'active' DO NOTHING`,
+      c.id,
+      c.projectId,
+      c.roomId,
+      c.botId,
+      c.userId,
+      c.state,
+      c.assignment === null ? null : JSON.stringify(c.assignment),
+      c.metadata === null ? null : JSON.stringify(c.metadata),
+      c.startAt,
+      c.endAt,
+      c.endedReason,
+    );
+    return inserted > 0;
+  }
+  async get(projectId: string, id: string): Promise<Conversation | undefined> {
+    const r = await this.x.one<ConversationRow>(
+      'SELECT * FROM conversations WHERE project_id = ? AND id = ?',
+      projectId,
+      id,
+    );
+    return r && toConversation(r);
+  }
+  async getActive(roomId: string): Promise<Conversation | undefined> {
+    const r = await this.x.one<ConversationRow>(
+      "SELECT * FROM conversations WHERE room_id = ? AND state = 'active'",
+      roomId,
+    );
+    return r && toConversation(r);
+  }
+  async close(id: string, endAt: number, reason: EndedReason): Promise<boolean> {
+    const changed = await this.x.run(
+      "UPDATE conversations SET state = 'closed', end_at = ?, ended_reason = ? WHERE id = ? AND state = 'active'",
+      endAt,
+      reason,
+      id,
+    );
+    return changed > 0;
+  }
+  async list(projectId: string, f: ConversationFilter, page: PageRequest): Promise<Page<Conversation>> {
+    const where = ['project_id = ?'];
+    const params: unknown[] = [projectId];
+    const add = (clause: string, v: unknown) => {
+      where.push(clause);
+      params.push(v);
+    };
+    if (page.after !== undefined) add('id < ?', page.after);
+    if (f.state !== undefined) add('state = ?', f.state);
+    if (f.botId !== undefined) add('bot_id = ?', f.botId);
+    if (f.userId !== undefined) add('user_id = ?', f.userId);
+    if (f.startedFrom !== undefined) add('start_at >= ?', f.startedFrom);
+    if (f.startedTo !== undefined) add('start_at < ?', f.startedTo);
+    const rows = await this.x.all<ConversationRow>(
+      `SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+      ...params,
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toConversation), page.limit);
+  }
+}

@@ -1,0 +1,45 @@
+/** How the queries reach a database (one connection or transaction at a time), and SQL they share. */
+import type { Dialect } from '../migrations/index.js';
+
+/** How SqlQueries reaches a database: one connection or transaction at a time. */
+export interface SqlExecutor {
+  readonly dialect: Dialect;
+  readonly dialectSql: DialectSql;
+  /** Runs a write; resolves with the number of rows changed. */
+  run(sql: string, ...params: unknown[]): Promise<number>;
+  /**
+   * A write that a unique index may refuse (UniqueViolation): the transaction stays usable
+   * afterwards, so the caller can read the winner (PostgreSQL needs a savepoint for that).
+   */
+  guardedRun(sql: string, ...params: unknown[]): Promise<number>;
+  one<R>(sql: string, ...params: unknown[]): Promise<R | undefined>;
+  /** The first row as an array of its columns in select order (no object per row). */
+  tuple(sql: string, ...params: unknown[]): Promise<unknown[] | undefined>;
+  all<R>(sql: string, ...params: unknown[]): Promise<R[]>;
+}
+
+/** The statements that differ between databases. */
+export interface DialectSql {
+  /**
+   * Leases due events. Parameters, in order: now, now, excluded lanes (as `textList`), scan,
+   * per-project limit, now, limit, leaseUntil, owner.
+   */
+  readonly claimDueEvents: string;
+  /** How a list of strings is passed as one parameter. */
+  textList(values: readonly string[]): unknown;
+  /**
+   * Takes the room's next position and inserts the event at it in one statement, where the
+   * database can; undefined: two statements. Parameters: the room id, then the event's columns
+   * in `EVENT_COLUMNS` order. Returns the row's room_seq.
+   */
+  readonly insertEventAtNextSeq: string | undefined;
+  /**
+   * `recordDelivered` in one statement, where the database can; undefined: three statements.
+   * Parameters: the attempt's columns in `ATTEMPT_COLUMNS` order, the project id, whether to
+   * clear its failure clock, the attempt count, delivered_at, the event id, the lease owner.
+   */
+  readonly recordDelivered: string | undefined;
+}
+
+/** Appended to a lookup's WHERE: rows not (softly) deleted. */
+export const LIVE = ' AND deleted_at IS NULL';

@@ -1,0 +1,87 @@
+/** Messages of rooms and conversations; inserting one is a transaction's (it is announced after the commit). */
+import type { Message, MessageSender, MessageType } from '../../model/types.js';
+import type { TxRecord } from '../tx-record.js';
+import type { SqlExecutor } from './executor.js';
+import { type Page, type PageRequest, pageOf } from './paging.js';
+
+export interface MessageRow {
+  id: string;
+  project_id: string;
+  room_id: string;
+  conversation_id: string | null;
+  sender: string;
+  type: string;
+  content: string;
+  external_id: string | null;
+  created_at: number;
+}
+
+export const toMessage = (r: MessageRow): Message => ({
+  id: r.id,
+  projectId: r.project_id,
+  roomId: r.room_id,
+  conversationId: r.conversation_id,
+  sender: r.sender as MessageSender,
+  type: r.type as MessageType,
+  content: JSON.parse(r.content) as Record<string, unknown>,
+  externalId: r.external_id,
+  createdAt: Number(r.created_at),
+});
+
+export class MessageQueries {
+  constructor(protected readonly x: SqlExecutor) {}
+  async getByExternalId(roomId: string, externalId: string): Promise<Message | undefined> {
+    const r = await this.x.one<MessageRow>(
+      'SELECT * FROM messages WHERE room_id = ? AND external_id = ?',
+      roomId,
+      externalId,
+    );
+    return r && toMessage(r);
+  }
+  async listOfConversation(conversationId: string, page: PageRequest): Promise<Page<Message>> {
+    const rows = await this.x.all<MessageRow>(
+      'SELECT * FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?',
+      conversationId,
+      page.after ?? '',
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toMessage), page.limit);
+  }
+  async listOfRoom(roomId: string, page: PageRequest): Promise<Page<Message>> {
+    const rows = await this.x.all<MessageRow>(
+      'SELECT * FROM messages WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?',
+      roomId,
+      page.after ?? '',
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toMessage), page.limit);
+  }
+}
+
+/** The writes of a transaction: what it inserts goes on its record, announced after the commit. */
+export class MessageTxQueries extends MessageQueries {
+  constructor(
+    x: SqlExecutor,
+    private readonly written: TxRecord,
+  ) {
+    super(x);
+  }
+  async insert(m: Message): Promise<void> {
+    // Only an external id can collide (messages_external); without one, no savepoint is needed.
+    const write = m.externalId === null ? this.x.run.bind(this.x) : this.x.guardedRun.bind(this.x);
+    await write(
+      `INSERT INTO messages (id, project_id, room_id, conversation_id, sender, type, content, external_id, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      m.id,
+      m.projectId,
+      m.roomId,
+      m.conversationId,
+      m.sender,
+      m.type,
+      JSON.stringify(m.content),
+      m.externalId,
+      m.createdAt,
+    );
+    this.written.messages.push(m);
+  }
+}

@@ -1,0 +1,244 @@
+/** The outbox: events to deliver, their leases and their settlement. Writing events is a transaction's. */
+import type { DeliveryStatus, EventDestination, EventType, OutboxEvent } from '../../model/types.js';
+import type { EventClaim, EventFilter, EventSettlement, RequeueSelection } from '../store.js';
+import type { TxRecord } from '../tx-record.js';
+import type { SqlExecutor } from './executor.js';
+import { claimDueEvents, ROOM_HEAD, SENDABLE, SENDABLE_JOIN } from './outbox-claim.js';
+import { type Page, type PageRequest, pageOf } from './paging.js';
+import type { RoomQueries } from './rooms.js';
+
+export interface EventRow {
+  id: string;
+  project_id: string;
+  room_id: string;
+  room_seq: number;
+  conversation_id: string | null;
+  destination: string;
+  type: string;
+  payload: string;
+  created_at: number;
+  status: string;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+  last_error: string | null;
+}
+
+export const toEvent = (r: EventRow): OutboxEvent => ({
+  id: r.id,
+  projectId: r.project_id,
+  roomId: r.room_id,
+  roomSeq: Number(r.room_seq),
+  conversationId: r.conversation_id,
+  destination: r.destination as EventDestination,
+  type: r.type as EventType,
+  payload: r.payload,
+  createdAt: Number(r.created_at),
+  status: r.status as DeliveryStatus,
+  attemptCount: Number(r.attempt_count),
+  nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
+  deliveredAt: r.delivered_at === null ? null : Number(r.delivered_at),
+  lastError: r.last_error,
+});
+
+/** The columns an event is inserted with, room_seq aside, in `eventValues` order. */
+export const EVENT_COLUMNS = `id, project_id, room_id, conversation_id, destination, type, payload, created_at,
+  status, attempt_count, next_attempt_at, delivered_at`;
+
+function eventValues(e: Omit<OutboxEvent, 'roomSeq'>): unknown[] {
+  return [
+    e.id,
+    e.projectId,
+    e.roomId,
+    e.conversationId,
+    e.destination,
+    e.type,
+    e.payload,
+    e.createdAt,
+    e.status,
+    e.attemptCount,
+    e.nextAttemptAt,
+    e.deliveredAt,
+  ];
+}
+
+export class OutboxQueries {
+  constructor(protected readonly x: SqlExecutor) {}
+  async get(id: string): Promise<OutboxEvent | undefined> {
+    const r = await this.x.one<EventRow>('SELECT * FROM events WHERE id = ?', id);
+    return r && toEvent(r);
+  }
+  async cancelPending(projectId: string): Promise<number> {
+    return await this.x.run(
+      "UPDATE events SET status = 'cancelled', next_attempt_at = NULL WHERE project_id = ? AND status = 'pending' AND destination = 'panel'",
+      projectId,
+    );
+  }
+  /** See outbox-claim.ts: the hot claim lives in its own file. */
+  claimDue(c: EventClaim): Promise<OutboxEvent[]> {
+    return claimDueEvents(this.x, c);
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const r = await this.x.one<{ due: number | null }>(
+      `SELECT MIN(CASE WHEN e.lease_until IS NOT NULL AND e.lease_until > e.next_attempt_at
+                       THEN e.lease_until ELSE e.next_attempt_at END) AS due
+       FROM events e
+       ${SENDABLE_JOIN}
+       WHERE e.status = 'pending' AND ${SENDABLE} AND ${ROOM_HEAD}`,
+    );
+    return r?.due === null || r?.due === undefined ? undefined : Number(r.due);
+  }
+  async lease(eventId: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
+    const changed = await this.x.run(
+      // The room-order rule is the search's own (ROOM_HEAD), on the row being leased.
+      `UPDATE events AS e SET lease_until = ?, lease_owner = ?
+       WHERE e.id = ? AND e.status = 'pending' AND (e.lease_until IS NULL OR e.lease_until < ?) AND ${ROOM_HEAD}`,
+      leaseUntil,
+      owner,
+      eventId,
+      now,
+    );
+    return changed > 0;
+  }
+  async pendingAfter(afterId: string, now: number, limit: number): Promise<OutboxEvent[]> {
+    const rows = await this.x.all<EventRow>(
+      `SELECT * FROM events
+       WHERE id > ? AND status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+       ORDER BY id LIMIT ?`,
+      afterId,
+      now,
+      now,
+      limit,
+    );
+    return rows.map(toEvent);
+  }
+  async releaseLease(eventId: string, owner: string): Promise<void> {
+    await this.x.run(
+      'UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?',
+      eventId,
+      owner,
+    );
+  }
+  async releaseAllLeases(): Promise<number> {
+    return await this.x.run(
+      'UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE lease_owner IS NOT NULL',
+    );
+  }
+  async settle(eventId: string, owner: string, x: EventSettlement): Promise<boolean> {
+    const r = await this.x.run(
+      `UPDATE events SET status = ?, attempt_count = ?, next_attempt_at = ?, delivered_at = ?, last_error = ?,
+         lease_until = NULL, lease_owner = NULL
+       WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
+      x.status,
+      x.attemptCount,
+      x.nextAttemptAt,
+      x.deliveredAt,
+      x.lastError,
+      eventId,
+      owner,
+    );
+    return r > 0;
+  }
+  async list(projectId: string, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEvent>> {
+    // Newest first: the cursor is the last id seen, and the next page holds older ids.
+    const where = ["project_id = ? AND destination = 'panel'"];
+    const params: unknown[] = [projectId];
+    if (page.after !== undefined) {
+      where.push('id < ?');
+      params.push(page.after);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.type !== undefined) {
+      where.push('type = ?');
+      params.push(filter.type);
+    }
+    if (filter.conversationId !== undefined) {
+      where.push('conversation_id = ?');
+      params.push(filter.conversationId);
+    }
+    const rows = await this.x.all<EventRow>(
+      `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
+      ...params,
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toEvent), page.limit);
+  }
+}
+
+/** Writes only a transaction may make: new or requeued events go on its record, announced after the commit. */
+export class OutboxTxQueries extends OutboxQueries {
+  constructor(
+    x: SqlExecutor,
+    private readonly rooms: RoomQueries,
+    private readonly written: TxRecord,
+  ) {
+    super(x);
+  }
+  async insert(e: OutboxEvent): Promise<void> {
+    await this.x.run(
+      `INSERT INTO events (${EVENT_COLUMNS}, room_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ...eventValues(e),
+      e.roomSeq,
+    );
+    if (e.status === 'pending') this.written.events.push(e);
+  }
+  async insertAtNextSeq(e: Omit<OutboxEvent, 'roomSeq'>): Promise<OutboxEvent> {
+    const oneStatement = this.x.dialectSql.insertEventAtNextSeq;
+    if (oneStatement === undefined) {
+      const event = { ...e, roomSeq: await this.rooms.nextSeq(e.roomId) };
+      await this.insert(event);
+      return event;
+    }
+    const r = await this.x.one<{ room_seq: number | string }>(oneStatement, e.roomId, ...eventValues(e));
+    // INSERT … RETURNING answers a row or fails (a missing room leaves room_seq NULL: refused).
+    if (r === undefined) throw new Error('the event insert returned no row');
+    const event = { ...e, roomSeq: Number(r.room_seq) };
+    if (event.status === 'pending') this.written.events.push(event);
+    return event;
+  }
+  async requeue(projectId: string, select: RequeueSelection, now: number): Promise<number> {
+    const fresh = `status = 'pending', attempt_count = 0, next_attempt_at = ?, delivered_at = NULL, last_error = NULL,
+      lease_until = NULL, lease_owner = NULL`;
+    let rows: EventRow[];
+    if (select.kind === 'one') {
+      // A pending event waiting on its backoff is simply made due now; a settled one starts a
+      // new delivery cycle.
+      rows = await this.x.all<EventRow>(
+        `UPDATE events SET next_attempt_at = ?
+         WHERE project_id = ? AND id = ? AND destination = 'panel' AND status = 'pending' AND lease_owner IS NULL
+         RETURNING *`,
+        now,
+        projectId,
+        select.eventId,
+      );
+      if (rows.length === 0) {
+        rows = await this.x.all<EventRow>(
+          `UPDATE events SET ${fresh}
+           WHERE project_id = ? AND id = ? AND destination = 'panel' AND status <> 'pending' RETURNING *`,
+          now,
+          projectId,
+          select.eventId,
+        );
+      }
+    } else {
+      const params: unknown[] = [now, projectId, select.since];
+      let extra = '';
+      if (select.conversationId !== undefined) {
+        extra = ' AND conversation_id = ?';
+        params.push(select.conversationId);
+      }
+      rows = await this.x.all<EventRow>(
+        `UPDATE events SET ${fresh}
+         WHERE project_id = ? AND created_at >= ? AND destination = 'panel' AND status <> 'pending'${extra} RETURNING *`,
+        ...params,
+      );
+    }
+    // Announced after the commit like new events, so the dispatcher wakes at once.
+    for (const r of rows) this.written.events.push(toEvent(r));
+    return rows.length;
+  }
+}

@@ -1,0 +1,67 @@
+/** Projects: the tenant every other row belongs to. */
+import type { Project } from '../../model/types.js';
+import { deletion, nameOf, nameText } from './columns.js';
+import type { SqlExecutor } from './executor.js';
+import { type Page, type PageRequest, pageOf } from './paging.js';
+
+export interface ProjectRow {
+  id: string;
+  name: string;
+  created_at: number;
+  deleted_at: number | null;
+}
+
+export const toProject = (r: ProjectRow): Project => ({
+  id: r.id,
+  name: nameOf(r.name),
+  createdAt: Number(r.created_at),
+  ...deletion(r.deleted_at),
+});
+
+export class ProjectQueries {
+  constructor(private readonly x: SqlExecutor) {}
+  async insert(p: Project): Promise<void> {
+    await this.x.run(
+      'INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)',
+      p.id,
+      nameText(p.name),
+      p.createdAt,
+    );
+  }
+  async get(id: string): Promise<Project | undefined> {
+    const r = await this.x.one<ProjectRow>('SELECT * FROM projects WHERE id = ? AND deleted_at IS NULL', id);
+    return r && toProject(r);
+  }
+  async list(page: PageRequest): Promise<Page<Project>> {
+    const rows = await this.x.all<ProjectRow>(
+      'SELECT * FROM projects WHERE id > ? AND deleted_at IS NULL ORDER BY id LIMIT ?',
+      page.after ?? '',
+      page.limit + 1,
+    );
+    return pageOf(rows.map(toProject), page.limit);
+  }
+  async rename(id: string, name: string): Promise<boolean> {
+    return (
+      (await this.x.run(
+        'UPDATE projects SET name = ? WHERE id = ? AND deleted_at IS NULL',
+        nameText(name),
+        id,
+      )) > 0
+    );
+  }
+  async softDelete(id: string, at: number): Promise<boolean> {
+    const changed = await this.x.run(
+      'UPDATE projects SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL',
+      at,
+      id,
+    );
+    if (changed === 0) return false;
+    await this.x.run('UPDATE bots SET deleted_at = ? WHERE project_id = ? AND deleted_at IS NULL', at, id);
+    await this.x.run(
+      'UPDATE end_users SET deleted_at = ? WHERE project_id = ? AND deleted_at IS NULL',
+      at,
+      id,
+    );
+    return true;
+  }
+}
