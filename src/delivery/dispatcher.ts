@@ -101,7 +101,7 @@ export class Dispatcher {
    */
   private readonly ready: ReadyQueue | undefined;
   /**
-   * Every lane's part of the outbox must be searched (claimDueEvents): at start, when a timer
+   * Every lane's part of the outbox must be searched (outbox.claimDue): at start, when a timer
    * fires (retries come due), when another process committed events.
    */
   private searchAll = true;

@@ -2,10 +2,10 @@
  * Events this process has just committed, held in memory so that the dispatcher can lease them by
  * primary key instead of searching the outbox for them.
  *
- * The search (`claimDueEvents`) walks the due index, tests every candidate for being its room's
+ * The search (`outbox.claimDue`) walks the due index, tests every candidate for being its room's
  * head and ranks them per project: 41 % of the server's busy time in the pipeline benchmark
  * (docs/performance.md). Events committed by this very process need none of that: they arrive
- * here in commit order, which within a room is room order, and the lease (`leaseEvent`) checks in
+ * here in commit order, which within a room is room order, and the lease (`outbox.lease`) checks in
  * the database that each is still its room's earliest pending event. The database stays the
  * authority: an event whose lease is refused (an older event of its room is waiting for a retry,
  * the search leased it first) is forgotten here, with the rest of its room, and the search finds

@@ -11,6 +11,15 @@ export class UniqueViolation extends Error {
   }
 }
 
+/**
+ * A database URL no store can open. Config refuses such a value first (a ConfigError, with the
+ * supported forms), so this is only reached by code that skips config; storage imports nothing
+ * above it, hence its own error.
+ */
+export class UnsupportedDatabaseUrl extends Error {
+  override readonly name = 'UnsupportedDatabaseUrl';
+}
+
 /** The database cannot take the request now (gone, full, locked too long): answer 503, retry later. */
 export class StorageUnavailable extends Error {
   override readonly name = 'StorageUnavailable';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config.js';
+import { UnsupportedDatabaseUrl } from './errors.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import type { SecretBox } from './secret-box.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
@@ -33,5 +33,5 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
       ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
     });
   }
-  throw new ConfigError('DATABASE_URL must be sqlite:<path> or postgres://…');
+  throw new UnsupportedDatabaseUrl('DATABASE_URL must be sqlite:<path> or postgres://…');
 }

@@ -1,25 +1,29 @@
 /**
  * The storage interface every database implements. Rows are mapped to the domain types of
- * domain/types.ts at this boundary: nothing untyped leaves storage. Services receive a `Tx` and
+ * model/types.ts at this boundary: nothing untyped leaves storage. Services receive a `Tx` and
  * never open transactions themselves; the route owns the boundary.
  */
-import type {
-  Bot,
-  Conversation,
-  ConversationState,
-  DeliveryStatus,
-  EndUser,
-  EventType,
-  Integration,
-  Message,
-  OutboxEvent,
-  Room,
-} from '../model/types.js';
+import type { Message, OutboxEvent } from '../model/types.js';
 import type { Dialect } from './migrations/index.js';
 import type { Queries, Tx } from './queries/index.js';
 
+export type { AdminTokenRow } from './queries/admin-token.js';
+export type { LookupOptions } from './queries/columns.js';
+export type { ConversationFilter } from './queries/conversations.js';
+export type { EndUserPatch } from './queries/end-users.js';
+export type {
+  IdempotencyClaim,
+  IdempotencyHold,
+  IdempotencyId,
+  IdempotencyRecord,
+  StoredResponse,
+} from './queries/idempotency.js';
 export type { Queries, Tx } from './queries/index.js';
+export type { IntegrationPatch } from './queries/integrations.js';
+export type { EventFilter, EventSettlement, RequeueSelection } from './queries/outbox.js';
+export type { EventClaim } from './queries/outbox-claim.js';
 export type { Page, PageRequest } from './queries/paging.js';
+export type { PairState } from './queries/rooms.js';
 
 export interface StoreCapabilities {
   /** Exactly one process uses the database (embedded SQLite): leases left by a crash are void. */
@@ -28,117 +32,6 @@ export interface StoreCapabilities {
   readonly skipLocked: boolean;
   /** Commits can wake workers in other processes (LISTEN/NOTIFY). */
   readonly listenNotify: boolean;
-}
-
-export interface LookupOptions {
-  /** Find the row even when it was (softly) deleted. */
-  readonly includeDeleted?: boolean;
-}
-
-export interface EndUserPatch {
-  /** Absent: unchanged. */
-  readonly names?: string | undefined;
-  /** Absent: unchanged; null: cleared. */
-  readonly referenceId?: string | null | undefined;
-}
-
-export interface IntegrationPatch {
-  readonly webhookUrl?: string;
-  readonly authType?: Integration['authType'];
-  readonly authorization?: string | null;
-  readonly signingSecret?: string;
-  readonly enabled?: boolean;
-  readonly disabledReason?: string | null;
-  readonly updatedAt: number;
-}
-
-export interface AdminTokenRow {
-  readonly hash: string | null;
-  readonly createdAt: number;
-}
-
-export interface EventClaim {
-  readonly now: number;
-  readonly limit: number;
-  readonly perProjectLimit: number;
-  readonly excludeProjects: readonly string[];
-  readonly owner: string;
-  readonly leaseUntil: number;
-}
-
-export interface EventSettlement {
-  readonly status: DeliveryStatus;
-  readonly attemptCount: number;
-  readonly nextAttemptAt: number | null;
-  readonly deliveredAt: number | null;
-  readonly lastError: string | null;
-}
-
-export interface IdempotencyId {
-  readonly projectId: string;
-  readonly route: string;
-  readonly key: string;
-}
-
-/** A claim as its holder knows it: completing or releasing it needs the holder's token. */
-export interface IdempotencyHold extends IdempotencyId {
-  /** Random per claim; a claim taken over gets a new one. */
-  readonly holder: string;
-}
-
-export interface IdempotencyClaim extends IdempotencyHold {
-  /** Hash of what makes two requests "the same": method, route and body. */
-  readonly requestHash: string;
-  readonly now: number;
-  /** Until when the claim is the holder's (a holder that dies gives it up at this time). */
-  readonly lockedUntil: number;
-  readonly expiresAt: number;
-}
-
-export interface StoredResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
-}
-
-export interface IdempotencyRecord {
-  readonly requestHash: string;
-  readonly state: 'in_flight' | 'done';
-  readonly response: StoredResponse | null;
-}
-
-export interface ConversationFilter {
-  readonly state?: ConversationState | undefined;
-  readonly botId?: string | undefined;
-  readonly userId?: string | undefined;
-  /** Started at or after (ms). */
-  readonly startedFrom?: number | undefined;
-  /** Started before (ms). */
-  readonly startedTo?: number | undefined;
-}
-
-/** Filters of the delivery log; it only ever lists events for the panel. */
-export interface EventFilter {
-  readonly status?: DeliveryStatus | undefined;
-  readonly type?: EventType | undefined;
-  readonly conversationId?: string | undefined;
-}
-
-export type RequeueSelection =
-  | { readonly kind: 'one'; readonly eventId: string }
-  | { readonly kind: 'since'; readonly since: number; readonly conversationId?: string | undefined };
-
-/** What one commit made visible: events to deliver and messages (for live channels). */
-/** What `findPair` finds; each part is absent when it does not exist. */
-export interface PairState {
-  readonly bot: Bot | undefined;
-  readonly user: EndUser | undefined;
-  readonly room: Room | undefined;
-  readonly active: Conversation | undefined;
-  /** Whether the project has an integration: its events are pending (see appendEvent). */
-  readonly hasIntegration: boolean;
-  /** The bot's rules as stored (JSON), null when it has none: read here for the hand-back. */
-  readonly botRules: string | null;
 }
 
 export interface Committed {

@@ -1,4 +1,4 @@
-/** Runs SqlQueries on PostgreSQL: numbered placeholders, driver errors translated, row locks for claims. */
+/** Runs the queries (storage/queries) on PostgreSQL: numbered placeholders, driver errors translated, row locks for claims. */
 import type { Pool, PoolClient } from 'pg';
 import {
   hasUnstorableText,
@@ -101,7 +101,7 @@ export const POSTGRES_SQL: DialectSql = {
        FROM picked WHERE events.id = picked.id
        RETURNING events.*`,
   textList: (values) => [...values],
-  // A data-modifying WITH runs once and row-locks the room like nextRoomSeq: one round trip per
+  // A data-modifying WITH runs once and row-locks the room like rooms.nextSeq: one round trip per
   // event instead of two. (A missing room leaves room_seq NULL, which the column refuses.)
   insertEventAtNextSeq: `WITH seq AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq)
        INSERT INTO events (${EVENT_COLUMNS}, room_seq)

@@ -1,7 +1,7 @@
 /** Bots, with their rules and their channel configuration (whose signing key is sealed here). */
 import type { Bot, BotChannelConfig, ChannelKind } from '../../model/types.js';
 import type { SecretBox } from '../secret-box.js';
-import type { LookupOptions } from '../store.js';
+import type { LookupOptions } from './columns.js';
 import { deletion, nameOf, nameText } from './columns.js';
 import { LIVE, type SqlExecutor } from './executor.js';
 import { type Page, type PageRequest, pageOf } from './paging.js';
@@ -56,6 +56,7 @@ export class BotQueries {
       b.createdAt,
     );
   }
+  /** A live bot; with `includeDeleted`, a deleted one too (reading history: names stay). */
   async get(projectId: string, id: string, options: LookupOptions = {}): Promise<Bot | undefined> {
     const r = await this.x.one<BotRow>(
       `SELECT * FROM bots WHERE project_id = ? AND id = ?${options.includeDeleted ? '' : LIVE}`,
@@ -64,6 +65,7 @@ export class BotQueries {
     );
     return r && toBot(r);
   }
+  /** Any project's live bot: for routes that name only the bot (a channel's inbound route). */
   async getById(id: string): Promise<Bot | undefined> {
     const r = await this.x.one<BotRow>(`SELECT * FROM bots WHERE id = ?${LIVE}`, id);
     return r && toBot(r);
@@ -77,6 +79,7 @@ export class BotQueries {
     );
     return pageOf(rows.map(toBot), page.limit);
   }
+  /** Renames a live bot; undefined when there is none. */
   async rename(projectId: string, id: string, name: string): Promise<Bot | undefined> {
     const r = await this.x.one<BotRow>(
       `UPDATE bots SET name = ? WHERE project_id = ? AND id = ?${LIVE} RETURNING *`,
@@ -86,6 +89,7 @@ export class BotQueries {
     );
     return r && toBot(r);
   }
+  /** Marks a live bot deleted; false when there is none. */
   async softDelete(projectId: string, id: string, at: number): Promise<boolean> {
     const changed = await this.x.run(
       `UPDATE bots SET deleted_at = ? WHERE project_id = ? AND id = ?${LIVE}`,
@@ -113,6 +117,7 @@ export class BotQueries {
       c.updatedAt,
     );
   }
+  /** The bot's rules as stored (JSON text), or undefined when it has none. */
   async getRules(botId: string): Promise<string | undefined> {
     return (await this.x.one<{ rules: string }>('SELECT rules FROM bot_rules WHERE bot_id = ?', botId))
       ?.rules;

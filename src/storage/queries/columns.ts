@@ -1,4 +1,9 @@
 /** Column conventions every table shares: soft deletion and names stored as JSON text. */
+
+export interface LookupOptions {
+  /** Find the row even when it was (softly) deleted. */
+  readonly includeDeleted?: boolean;
+}
 /**
  * `deletedAt` only on a deleted row: a live one reads exactly as it was created. (PostgreSQL
  * returns BIGINT as text.)

@@ -1,8 +1,17 @@
 /** Conversations: at most one active per room, closed with a reason. */
 import type { Assignment, Conversation, ConversationState, EndedReason } from '../../model/types.js';
-import type { ConversationFilter } from '../store.js';
 import type { SqlExecutor } from './executor.js';
 import { type Page, type PageRequest, pageOf } from './paging.js';
+
+export interface ConversationFilter {
+  readonly state?: ConversationState | undefined;
+  readonly botId?: string | undefined;
+  readonly userId?: string | undefined;
+  /** Started at or after (ms). */
+  readonly startedFrom?: number | undefined;
+  /** Started before (ms). */
+  readonly startedTo?: number | undefined;
+}
 
 export interface ConversationRow {
   id: string;
@@ -34,6 +43,10 @@ export const toConversation = (r: ConversationRow): Conversation => ({
 
 export class ConversationQueries {
   constructor(private readonly x: SqlExecutor) {}
+  /**
+   * Inserts an active conversation; false, and nothing written, when its room already has one
+   * (the one-active index decides, also between nodes racing on the same pair).
+   */
   async insert(c: Conversation): Promise<boolean> {
     // ON CONFLICT rather than a caught unique violation: PostgreSQL would need a savepoint around
     // the insert to keep the transaction usable, two more round trips on every start.
@@ -70,6 +83,7 @@ export class ConversationQueries {
     );
     return r && toConversation(r);
   }
+  /** Returns false when the conversation was not active (closed meanwhile by someone else). */
   async close(id: string, endAt: number, reason: EndedReason): Promise<boolean> {
     const changed = await this.x.run(
       "UPDATE conversations SET state = 'closed', end_at = ?, ended_reason = ? WHERE id = ? AND state = 'active'",
@@ -79,6 +93,7 @@ export class ConversationQueries {
     );
     return changed > 0;
   }
+  /** Conversations of a project, newest first; the cursor is the last id seen. */
   async list(projectId: string, f: ConversationFilter, page: PageRequest): Promise<Page<Conversation>> {
     const where = ['project_id = ?'];
     const params: unknown[] = [projectId];

@@ -51,6 +51,7 @@ export class CredentialQueries {
     );
     return rows.map(toCredential);
   }
+  /** Returns false when no live credential of this project has that id. */
   async revoke(projectId: string, id: string, at: number): Promise<boolean> {
     const r = await this.x.run(
       'UPDATE credentials SET revoked_at = ? WHERE project_id = ? AND id = ? AND revoked_at IS NULL',
@@ -60,6 +61,7 @@ export class CredentialQueries {
     );
     return r > 0;
   }
+  /** Revokes every live credential of a project; returns their ids. */
   async revokeAllOfProject(projectId: string, at: number): Promise<string[]> {
     const rows = await this.x.all<{ id: string }>(
       'UPDATE credentials SET revoked_at = ? WHERE project_id = ? AND revoked_at IS NULL RETURNING id',

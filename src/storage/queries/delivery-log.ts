@@ -64,6 +64,12 @@ export class DeliveryLogQueries {
       ...attemptValues(a),
     );
   }
+  /**
+   * A delivered attempt: its row, its event settled as delivered (if `owner` still holds the
+   * lease), and when `clearFailure` its integration's failure clock stopped. One statement where
+   * the database can (PostgreSQL), so that it may run with no transaction around it
+   * (`Store.statement`).
+   */
   async recordDelivered(
     a: DeliveryAttempt,
     owner: string,

@@ -1,9 +1,16 @@
 /** End users (the people bots talk to), including the sweep of silent web chat sessions. */
 import type { EndUser } from '../../model/types.js';
-import type { EndUserPatch, LookupOptions } from '../store.js';
+import type { LookupOptions } from './columns.js';
 import { deletion, nameOf, nameText } from './columns.js';
 import { LIVE, type SqlExecutor } from './executor.js';
 import { type Page, type PageRequest, pageOf } from './paging.js';
+
+export interface EndUserPatch {
+  /** Absent: unchanged. */
+  readonly names?: string | undefined;
+  /** Absent: unchanged; null: cleared. */
+  readonly referenceId?: string | null | undefined;
+}
 
 export interface EndUserRow {
   id: string;
@@ -50,6 +57,7 @@ export class EndUserQueries {
       u.createdAt,
     );
   }
+  /** A live end user; with `includeDeleted`, a deleted one too (reading history: names stay). */
   async get(projectId: string, id: string, options: LookupOptions = {}): Promise<EndUser | undefined> {
     const r = await this.x.one<EndUserRow>(
       `SELECT * FROM end_users WHERE project_id = ? AND id = ?${options.includeDeleted ? '' : LIVE}`,
@@ -58,6 +66,7 @@ export class EndUserQueries {
     );
     return r && toEndUser(r);
   }
+  /** The live end user with this referenceId (a deleted user's referenceId is free again). */
   async getByReference(projectId: string, referenceId: string): Promise<EndUser | undefined> {
     const r = await this.x.one<EndUserRow>(
       `SELECT * FROM end_users WHERE project_id = ? AND reference_id = ?${LIVE}`,
@@ -75,6 +84,10 @@ export class EndUserQueries {
     );
     return pageOf(rows.map(toEndUser), page.limit);
   }
+  /**
+   * Changes a live end user's names and/or referenceId (null clears it); undefined when there is
+   * none. A referenceId another live user has is refused (UniqueViolation end_users_reference).
+   */
   async update(projectId: string, id: string, patch: EndUserPatch): Promise<EndUser | undefined> {
     const sets: string[] = [];
     const params: unknown[] = [];
@@ -96,6 +109,7 @@ export class EndUserQueries {
     );
     return changed === 0 ? undefined : this.get(projectId, id);
   }
+  /** Marks a live end user deleted; false when there is none. */
   async softDelete(projectId: string, id: string, at: number): Promise<boolean> {
     const changed = await this.x.run(
       `UPDATE end_users SET deleted_at = ? WHERE project_id = ? AND id = ?${LIVE}`,
@@ -105,6 +119,10 @@ export class EndUserQueries {
     );
     return changed > 0;
   }
+  /**
+   * Up to `limit` web chat end users created before `createdBefore` who never wrote, whose
+   * rooms (all of web chat bots) never had a conversation or an event.
+   */
   async silentWebchat(createdBefore: number, limit: number): Promise<string[]> {
     const rows = await this.x.all<{ id: string }>(
       `SELECT u.id FROM end_users u WHERE ${SILENT_WEBCHAT_USER} ORDER BY u.created_at LIMIT ?`,
@@ -113,6 +131,10 @@ export class EndUserQueries {
     );
     return rows.map((r) => r.id);
   }
+  /**
+   * Deletes such a user with their rooms and the rooms' messages (the bot's greeting), checking
+   * the conditions again; false when the user no longer qualifies (or is gone already).
+   */
   async deleteSilentWebchat(userId: string, createdBefore: number): Promise<boolean> {
     const qualifies = await this.x.one(
       `SELECT u.id FROM end_users u WHERE u.id = ? AND ${SILENT_WEBCHAT_USER}`,

@@ -1,7 +1,7 @@
 /** How the queries reach a database (one connection or transaction at a time), and SQL they share. */
 import type { Dialect } from '../migrations/index.js';
 
-/** How SqlQueries reaches a database: one connection or transaction at a time. */
+/** How the queries reach a database: one connection or transaction at a time. */
 export interface SqlExecutor {
   readonly dialect: Dialect;
   readonly dialectSql: DialectSql;

@@ -1,6 +1,39 @@
+/** Idempotency keys: claims, stored answers (their bodies sealed here: they may carry secrets) and their purge. */
 import type { SecretBox } from '../secret-box.js';
-import type { IdempotencyClaim, IdempotencyHold, IdempotencyRecord, StoredResponse } from '../store.js';
 import type { SqlExecutor } from './executor.js';
+
+export interface IdempotencyRecord {
+  readonly requestHash: string;
+  readonly state: 'in_flight' | 'done';
+  readonly response: StoredResponse | null;
+}
+
+export interface StoredResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface IdempotencyClaim extends IdempotencyHold {
+  /** Hash of what makes two requests "the same": method, route and body. */
+  readonly requestHash: string;
+  readonly now: number;
+  /** Until when the claim is the holder's (a holder that dies gives it up at this time). */
+  readonly lockedUntil: number;
+  readonly expiresAt: number;
+}
+
+/** A claim as its holder knows it: completing or releasing it needs the holder's token. */
+export interface IdempotencyHold extends IdempotencyId {
+  /** Random per claim; a claim taken over gets a new one. */
+  readonly holder: string;
+}
+
+export interface IdempotencyId {
+  readonly projectId: string;
+  readonly route: string;
+  readonly key: string;
+}
 
 export class IdempotencyQueries {
   constructor(
@@ -8,6 +41,10 @@ export class IdempotencyQueries {
     /** Seals stored response bodies (they may carry secrets). */
     private readonly box: SecretBox,
   ) {}
+  /**
+   * Claims `key` for a new request, or returns the record already there. A claim whose holder
+   * died (locked_until passed) is taken over, so a crash mid-request does not block the key.
+   */
   async claim(
     c: IdempotencyClaim,
   ): Promise<{ claimed: true } | { claimed: false; record: IdempotencyRecord }> {
@@ -81,6 +118,7 @@ export class IdempotencyQueries {
       },
     };
   }
+  /** Stores the answer, if `hold` still holds the claim (one taken over is not overwritten). */
   async complete(id: IdempotencyHold, response: StoredResponse): Promise<void> {
     await this.x.run(
       `UPDATE idempotency_keys SET state = 'done', locked_until = NULL, response_status = ?, response_headers = ?,
@@ -95,6 +133,10 @@ export class IdempotencyQueries {
       id.holder,
     );
   }
+  /**
+   * Forgets a claim whose request failed in a way worth retrying (5xx): the key may be used
+   * again. Only while `hold` still holds it.
+   */
   async release(id: IdempotencyHold): Promise<void> {
     await this.x.run(
       "DELETE FROM idempotency_keys WHERE project_id = ? AND route = ? AND idem_key = ? AND state = 'in_flight' AND holder = ?",
@@ -104,6 +146,7 @@ export class IdempotencyQueries {
       id.holder,
     );
   }
+  /** Deletes records past their retention; returns how many. */
   async purge(now: number): Promise<number> {
     return await this.x.run('DELETE FROM idempotency_keys WHERE expires_at < ?', now);
   }

@@ -3,8 +3,17 @@
 import { randomBytes } from 'node:crypto';
 import type { AuthType, Integration } from '../../model/types.js';
 import type { SecretBox } from '../secret-box.js';
-import type { IntegrationPatch } from '../store.js';
 import type { SqlExecutor } from './executor.js';
+
+export interface IntegrationPatch {
+  readonly webhookUrl?: string;
+  readonly authType?: Integration['authType'];
+  readonly authorization?: string | null;
+  readonly signingSecret?: string;
+  readonly enabled?: boolean;
+  readonly disabledReason?: string | null;
+  readonly updatedAt: number;
+}
 
 export interface IntegrationRow {
   id: string;
@@ -82,6 +91,12 @@ export class IntegrationQueries {
       signingSecret: this.box.open(i.signingSecret),
     };
   }
+  /**
+   * The signing secret of a project's integration, for checking an inbound signature (api.md
+   * §4.10). The same work whether or not there is one: one statement that always returns one
+   * row, and one decryption (of a decoy when there is no secret), so that its time does not
+   * tell whether a project has an integration.
+   */
   async signingSecretOf(projectId: string): Promise<string | undefined> {
     // A scalar subquery: exactly one row, NULL when there is no integration.
     const r = await this.x.one<{ signing_secret: string | null }>(
@@ -92,11 +107,13 @@ export class IntegrationQueries {
     const opened = this.box.open(stored ?? decoySecret(this.box));
     return stored === null ? undefined : opened;
   }
+  /** Whether the project has an integration, enabled or not (no secrets read or decrypted). */
   async exists(projectId: string): Promise<boolean> {
     return (
       (await this.x.one('SELECT 1 AS one FROM integrations WHERE project_id = ?', projectId)) !== undefined
     );
   }
+  /** Returns the updated integration, or undefined when the project has none. */
   async update(projectId: string, patch: IntegrationPatch): Promise<Integration | undefined> {
     const sets: string[] = ['updated_at = ?'];
     const params: unknown[] = [patch.updatedAt];
@@ -127,6 +144,7 @@ export class IntegrationQueries {
   async delete(projectId: string): Promise<boolean> {
     return (await this.x.run('DELETE FROM integrations WHERE project_id = ?', projectId)) > 0;
   }
+  /** Starts the failure clock if it is not running; returns when the run of failures began. */
   async noteFailure(projectId: string, at: number): Promise<number> {
     const r = await this.x.one<{ failing_since: number | null }>(
       'UPDATE integrations SET failing_since = COALESCE(failing_since, ?) WHERE project_id = ? RETURNING failing_since',

@@ -38,6 +38,7 @@ export class MessageQueries {
     );
     return r && toMessage(r);
   }
+  /** A conversation's transcript, oldest first. */
   async listOfConversation(conversationId: string, page: PageRequest): Promise<Page<Message>> {
     const rows = await this.x.all<MessageRow>(
       'SELECT * FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?',
@@ -47,6 +48,7 @@ export class MessageQueries {
     );
     return pageOf(rows.map(toMessage), page.limit);
   }
+  /** A room's whole history across conversations, oldest first (the web chat's history). */
   async listOfRoom(roomId: string, page: PageRequest): Promise<Page<Message>> {
     const rows = await this.x.all<MessageRow>(
       'SELECT * FROM messages WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?',

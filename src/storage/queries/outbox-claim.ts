@@ -3,9 +3,17 @@
  * (the one statement that differs between databases, so it comes from the executor's dialect).
  */
 import type { OutboxEvent } from '../../model/types.js';
-import type { EventClaim } from '../store.js';
 import type { SqlExecutor } from './executor.js';
 import { type EventRow, toEvent } from './outbox.js';
+
+export interface EventClaim {
+  readonly now: number;
+  readonly limit: number;
+  readonly perProjectLimit: number;
+  readonly excludeProjects: readonly string[];
+  readonly owner: string;
+  readonly leaseUntil: number;
+}
 
 /**
  * Which pending events can be sent now: panel events while the project's integration exists and

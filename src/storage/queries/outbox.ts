@@ -1,11 +1,30 @@
 /** The outbox: events to deliver, their leases and their settlement. Writing events is a transaction's. */
 import type { DeliveryStatus, EventDestination, EventType, OutboxEvent } from '../../model/types.js';
-import type { EventClaim, EventFilter, EventSettlement, RequeueSelection } from '../store.js';
 import type { TxRecord } from '../tx-record.js';
 import type { SqlExecutor } from './executor.js';
+import type { EventClaim } from './outbox-claim.js';
 import { claimDueEvents, ROOM_HEAD, SENDABLE, SENDABLE_JOIN } from './outbox-claim.js';
 import { type Page, type PageRequest, pageOf } from './paging.js';
 import type { RoomQueries } from './rooms.js';
+
+export type RequeueSelection =
+  | { readonly kind: 'one'; readonly eventId: string }
+  | { readonly kind: 'since'; readonly since: number; readonly conversationId?: string | undefined };
+
+/** Filters of the delivery log; it only ever lists events for the panel. */
+export interface EventFilter {
+  readonly status?: DeliveryStatus | undefined;
+  readonly type?: EventType | undefined;
+  readonly conversationId?: string | undefined;
+}
+
+export interface EventSettlement {
+  readonly status: DeliveryStatus;
+  readonly attemptCount: number;
+  readonly nextAttemptAt: number | null;
+  readonly deliveredAt: number | null;
+  readonly lastError: string | null;
+}
 
 export interface EventRow {
   id: string;
@@ -68,6 +87,7 @@ export class OutboxQueries {
     const r = await this.x.one<EventRow>('SELECT * FROM events WHERE id = ?', id);
     return r && toEvent(r);
   }
+  /** Pending and not-yet-sent events of a project become `cancelled`; returns how many. */
   async cancelPending(projectId: string): Promise<number> {
     return await this.x.run(
       "UPDATE events SET status = 'cancelled', next_attempt_at = NULL WHERE project_id = ? AND status = 'pending' AND destination = 'panel'",
@@ -79,6 +99,7 @@ export class OutboxQueries {
     return claimDueEvents(this.x, c);
   }
 
+  /** The earliest time a pending event becomes due, or undefined when none is pending. */
   async nextDueAt(): Promise<number | undefined> {
     const r = await this.x.one<{ due: number | null }>(
       `SELECT MIN(CASE WHEN e.lease_until IS NOT NULL AND e.lease_until > e.next_attempt_at
@@ -89,6 +110,10 @@ export class OutboxQueries {
     );
     return r?.due === null || r?.due === undefined ? undefined : Number(r.due);
   }
+  /**
+   * Leases one event known by id (just committed by this process) if it is still pending, not
+   * leased, and the earliest pending event of its room; false otherwise.
+   */
   async lease(eventId: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
     const changed = await this.x.run(
       // The room-order rule is the search's own (ROOM_HEAD), on the row being leased.
@@ -101,6 +126,10 @@ export class OutboxQueries {
     );
     return changed > 0;
   }
+  /**
+   * Due, unleased pending events with ids after `afterId`, in id order (this process's commit
+   * order): what a ready queue that overflowed left in the outbox.
+   */
   async pendingAfter(afterId: string, now: number, limit: number): Promise<OutboxEvent[]> {
     const rows = await this.x.all<EventRow>(
       `SELECT * FROM events
@@ -113,6 +142,7 @@ export class OutboxQueries {
     );
     return rows.map(toEvent);
   }
+  /** Gives a leased event back without an attempt (shutdown, integration disabled meanwhile). */
   async releaseLease(eventId: string, owner: string): Promise<void> {
     await this.x.run(
       'UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE id = ? AND lease_owner = ?',
@@ -120,11 +150,13 @@ export class OutboxQueries {
       owner,
     );
   }
+  /** Voids every lease (single-process databases, at start-up: their holder is gone). */
   async releaseAllLeases(): Promise<number> {
     return await this.x.run(
       'UPDATE events SET lease_until = NULL, lease_owner = NULL WHERE lease_owner IS NOT NULL',
     );
   }
+  /** Applies the outcome of an attempt if the event is still pending and leased by `owner`. */
   async settle(eventId: string, owner: string, x: EventSettlement): Promise<boolean> {
     const r = await this.x.run(
       `UPDATE events SET status = ?, attempt_count = ?, next_attempt_at = ?, delivered_at = ?, last_error = ?,
@@ -186,6 +218,7 @@ export class OutboxTxQueries extends OutboxQueries {
     );
     if (e.status === 'pending') this.written.events.push(e);
   }
+  /** Appends an event at its room's next position (rooms.nextSeq and insert in one). */
   async insertAtNextSeq(e: Omit<OutboxEvent, 'roomSeq'>): Promise<OutboxEvent> {
     const oneStatement = this.x.dialectSql.insertEventAtNextSeq;
     if (oneStatement === undefined) {
@@ -200,6 +233,7 @@ export class OutboxTxQueries extends OutboxQueries {
     if (event.status === 'pending') this.written.events.push(event);
     return event;
   }
+  /** Makes events due now for a new delivery cycle (attempt count reset); returns how many. */
   async requeue(projectId: string, select: RequeueSelection, now: number): Promise<number> {
     const fresh = `status = 'pending', attempt_count = 0, next_attempt_at = ?, delivered_at = NULL, last_error = NULL,
       lease_until = NULL, lease_owner = NULL`;

@@ -28,6 +28,7 @@ export class ProjectQueries {
       p.createdAt,
     );
   }
+  /** A live project: a deleted one is not found (as for bots and end users below). */
   async get(id: string): Promise<Project | undefined> {
     const r = await this.x.one<ProjectRow>('SELECT * FROM projects WHERE id = ? AND deleted_at IS NULL', id);
     return r && toProject(r);
@@ -40,6 +41,7 @@ export class ProjectQueries {
     );
     return pageOf(rows.map(toProject), page.limit);
   }
+  /** Renames a live project; false when there is none. */
   async rename(id: string, name: string): Promise<boolean> {
     return (
       (await this.x.run(
@@ -49,6 +51,10 @@ export class ProjectQueries {
       )) > 0
     );
   }
+  /**
+   * Marks a live project deleted, with its live bots and end users; false when there is none.
+   * Its credentials, integration and conversations are the service's to deal with.
+   */
   async softDelete(id: string, at: number): Promise<boolean> {
     const changed = await this.x.run(
       'UPDATE projects SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL',

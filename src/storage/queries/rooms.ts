@@ -1,11 +1,21 @@
-/** Rooms (one per bot and end user), their event order (room_seq) and the pair lookup. */
-
-import type { Room } from '../../model/types.js';
-import type { PairState } from '../store.js';
+/** Rooms (one per bot and end user), their event order (room_seq) and the pair lookup (findPair). */
+import type { Bot, Conversation, EndUser, Room } from '../../model/types.js';
 import { type BotRow, toBot } from './bots.js';
 import { type ConversationRow, toConversation } from './conversations.js';
 import { type EndUserRow, toEndUser } from './end-users.js';
 import type { SqlExecutor } from './executor.js';
+
+/** What `findPair` finds; each part is absent when it does not exist. */
+export interface PairState {
+  readonly bot: Bot | undefined;
+  readonly user: EndUser | undefined;
+  readonly room: Room | undefined;
+  readonly active: Conversation | undefined;
+  /** Whether the project has an integration: its events are pending (see appendEvent). */
+  readonly hasIntegration: boolean;
+  /** The bot's rules as stored (JSON), null when it has none: read here for the hand-back. */
+  readonly botRules: string | null;
+}
 
 export interface RoomRow {
   id: string;
@@ -117,6 +127,12 @@ export class RoomQueries {
     );
     return r && toRoom(r);
   }
+  /**
+   * A project's bot and end user by id, their room and its active conversation, in one read:
+   * what starting or closing a conversation needs first. Deleted bots and users are found too,
+   * with their `deletedAt`: starting refuses them, closing a conversation still open on one
+   * does not.
+   */
   async findPair(projectId: string, botId: string, userId: string): Promise<PairState> {
     const row = await this.x.tuple(
       `SELECT ${PAIR_SELECT}
@@ -154,6 +170,7 @@ export class RoomQueries {
       r.createdAt,
     );
   }
+  /** Reserves the next position in the room's event order (row-locks the room where it can). */
   async nextSeq(roomId: string): Promise<number> {
     const r = await this.x.one<{ last_seq: number }>(
       'UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq',

@@ -66,7 +66,7 @@ export function translateSqliteError(e: unknown): unknown {
   return e;
 }
 
-/** Runs SqlQueries on one better-sqlite3 connection, with its prepared statements cached. */
+/** Runs the queries (storage/queries) on one better-sqlite3 connection, with its prepared statements cached. */
 class SqliteExecutor implements SqlExecutor {
   readonly dialect = 'sqlite' as const;
   readonly dialectSql: DialectSql = {
