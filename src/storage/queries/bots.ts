@@ -4,7 +4,7 @@ import type { SecretBox } from '../secret-box.js';
 import type { LookupOptions } from './columns.js';
 import { deletion, nameOf, nameText } from './columns.js';
 import { LIVE, type SqlExecutor } from './executor.js';
-import { type Page, type PageRequest, pageOf } from './paging.js';
+import { type Page, type PageRequest, selectPage } from './paging.js';
 
 export interface BotRow {
   id: string;
@@ -71,13 +71,14 @@ export class BotQueries {
     return r && toBot(r);
   }
   async list(projectId: string, page: PageRequest): Promise<Page<Bot>> {
-    const rows = await this.x.all<BotRow>(
+    return selectPage(
+      this.x,
+      page,
+      toBot,
       `SELECT * FROM bots WHERE project_id = ? AND id > ?${LIVE} ORDER BY id LIMIT ?`,
       projectId,
       page.after ?? '',
-      page.limit + 1,
     );
-    return pageOf(rows.map(toBot), page.limit);
   }
   /** Renames a live bot; undefined when there is none. */
   async rename(projectId: string, id: string, name: string): Promise<Bot | undefined> {

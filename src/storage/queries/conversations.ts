@@ -1,7 +1,7 @@
 /** Conversations: at most one active per room, closed with a reason. */
 import type { Assignment, Conversation, ConversationState, EndedReason } from '../../model/types.js';
 import type { SqlExecutor } from './executor.js';
-import { type Page, type PageRequest, pageOf } from './paging.js';
+import { type Page, type PageRequest, selectPage } from './paging.js';
 
 export interface ConversationFilter {
   readonly state?: ConversationState | undefined;
@@ -107,11 +107,12 @@ export class ConversationQueries {
     if (f.userId !== undefined) add('user_id = ?', f.userId);
     if (f.startedFrom !== undefined) add('start_at >= ?', f.startedFrom);
     if (f.startedTo !== undefined) add('start_at < ?', f.startedTo);
-    const rows = await this.x.all<ConversationRow>(
+    return selectPage(
+      this.x,
+      page,
+      toConversation,
       `SELECT * FROM conversations WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
       ...params,
-      page.limit + 1,
     );
-    return pageOf(rows.map(toConversation), page.limit);
   }
 }

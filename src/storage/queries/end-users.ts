@@ -3,7 +3,7 @@ import type { EndUser } from '../../model/types.js';
 import type { LookupOptions } from './columns.js';
 import { deletion, nameOf, nameText } from './columns.js';
 import { LIVE, type SqlExecutor } from './executor.js';
-import { type Page, type PageRequest, pageOf } from './paging.js';
+import { type Page, type PageRequest, selectPage } from './paging.js';
 
 export interface EndUserPatch {
   /** Absent: unchanged. */
@@ -76,13 +76,14 @@ export class EndUserQueries {
     return r && toEndUser(r);
   }
   async list(projectId: string, page: PageRequest): Promise<Page<EndUser>> {
-    const rows = await this.x.all<EndUserRow>(
+    return selectPage(
+      this.x,
+      page,
+      toEndUser,
       `SELECT * FROM end_users WHERE project_id = ? AND id > ?${LIVE} ORDER BY id LIMIT ?`,
       projectId,
       page.after ?? '',
-      page.limit + 1,
     );
-    return pageOf(rows.map(toEndUser), page.limit);
   }
   /**
    * Changes a live end user's names and/or referenceId (null clears it); undefined when there is

@@ -2,7 +2,7 @@
 import type { Message, MessageSender, MessageType } from '../../model/types.js';
 import type { TxRecord } from '../tx-record.js';
 import type { SqlExecutor } from './executor.js';
-import { type Page, type PageRequest, pageOf } from './paging.js';
+import { type Page, type PageRequest, selectPage } from './paging.js';
 
 export interface MessageRow {
   id: string;
@@ -40,23 +40,25 @@ export class MessageQueries {
   }
   /** A conversation's transcript, oldest first. */
   async listOfConversation(conversationId: string, page: PageRequest): Promise<Page<Message>> {
-    const rows = await this.x.all<MessageRow>(
+    return selectPage(
+      this.x,
+      page,
+      toMessage,
       'SELECT * FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?',
       conversationId,
       page.after ?? '',
-      page.limit + 1,
     );
-    return pageOf(rows.map(toMessage), page.limit);
   }
   /** A room's whole history across conversations, oldest first (the web chat's history). */
   async listOfRoom(roomId: string, page: PageRequest): Promise<Page<Message>> {
-    const rows = await this.x.all<MessageRow>(
+    return selectPage(
+      this.x,
+      page,
+      toMessage,
       'SELECT * FROM messages WHERE room_id = ? AND id > ? ORDER BY id LIMIT ?',
       roomId,
       page.after ?? '',
-      page.limit + 1,
     );
-    return pageOf(rows.map(toMessage), page.limit);
   }
 }
 

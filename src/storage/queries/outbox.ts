@@ -4,7 +4,7 @@ import type { TxRecord } from '../tx-record.js';
 import type { SqlExecutor } from './executor.js';
 import type { EventClaim } from './outbox-claim.js';
 import { claimDueEvents, ROOM_HEAD, SENDABLE, SENDABLE_JOIN } from './outbox-claim.js';
-import { type Page, type PageRequest, pageOf } from './paging.js';
+import { type Page, type PageRequest, selectPage } from './paging.js';
 import type { RoomQueries } from './rooms.js';
 
 export type RequeueSelection =
@@ -192,12 +192,13 @@ export class OutboxQueries {
       where.push('conversation_id = ?');
       params.push(filter.conversationId);
     }
-    const rows = await this.x.all<EventRow>(
+    return selectPage(
+      this.x,
+      page,
+      toEvent,
       `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ?`,
       ...params,
-      page.limit + 1,
     );
-    return pageOf(rows.map(toEvent), page.limit);
   }
 }
 

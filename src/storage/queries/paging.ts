@@ -1,4 +1,5 @@
 /** Keyset pages over ids (which sort by creation time): the one shape every list returns. */
+import type { SqlExecutor } from './executor.js';
 
 export interface Page<T> {
   readonly items: T[];
@@ -20,4 +21,19 @@ export function pageOf<T extends { id: string }>(rows: T[], limit: number): Page
   const hasMore = rows.length > limit;
   const items = hasMore ? rows.slice(0, limit) : rows;
   return { items, nextCursor: hasMore ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+/**
+ * Runs a list's `sql`, which ends in `LIMIT ?`, with `params` and one row more than the page asks
+ * for, and makes the page of its rows mapped by `map`.
+ */
+export async function selectPage<R, T extends { id: string }>(
+  x: SqlExecutor,
+  page: PageRequest,
+  map: (row: R) => T,
+  sql: string,
+  ...params: unknown[]
+): Promise<Page<T>> {
+  const rows = await x.all<R>(sql, ...params, page.limit + 1);
+  return pageOf(rows.map(map), page.limit);
 }

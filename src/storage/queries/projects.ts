@@ -2,7 +2,7 @@
 import type { Project } from '../../model/types.js';
 import { deletion, nameOf, nameText } from './columns.js';
 import type { SqlExecutor } from './executor.js';
-import { type Page, type PageRequest, pageOf } from './paging.js';
+import { type Page, type PageRequest, selectPage } from './paging.js';
 
 export interface ProjectRow {
   id: string;
@@ -34,12 +34,13 @@ export class ProjectQueries {
     return r && toProject(r);
   }
   async list(page: PageRequest): Promise<Page<Project>> {
-    const rows = await this.x.all<ProjectRow>(
+    return selectPage(
+      this.x,
+      page,
+      toProject,
       'SELECT * FROM projects WHERE id > ? AND deleted_at IS NULL ORDER BY id LIMIT ?',
       page.after ?? '',
-      page.limit + 1,
     );
-    return pageOf(rows.map(toProject), page.limit);
   }
   /** Renames a live project; false when there is none. */
   async rename(id: string, name: string): Promise<boolean> {
