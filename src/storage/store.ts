@@ -116,7 +116,7 @@ export interface Queries {
   insertIntegration(i: Integration): Promise<void>;
   getIntegration(projectId: string): Promise<Integration | undefined>;
   /**
-   * The signing secret of a project's integration, for checking an inbound signature (api.md
+   * The signing secret of a project's integration, for checking an inbound signature (docs/api.md
    * §4.10). The same work whether or not there is one: one statement that always returns one
    * row, and one decryption (of a decoy when there is no secret), so that its time does not
    * tell whether a project has an integration.
@@ -222,7 +222,7 @@ export interface Queries {
   noteIntegrationFailure(projectId: string, at: number): Promise<number>;
   clearIntegrationFailure(projectId: string): Promise<void>;
 
-  // --- idempotency keys (api.md §5) ---
+  // --- idempotency keys (docs/api.md §5.1) ---
 
   /**
    * Claims `key` for a new request, or returns the record already there. A claim whose holder

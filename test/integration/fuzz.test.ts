@@ -318,7 +318,7 @@ function problemWith(route: Route, res: LightMyRequestResponse): string | undefi
   const entry = CATALOGUE[code];
   if (entry === undefined || err.key !== code) return `unknown code ${String(code)}`;
   if (e.message !== entry.message || e.statusMessage !== 'failure' || e.status !== 0) return 'envelope head';
-  // api.md §4.3: update-integration answers its validation errors with 400.
+  // docs/api.md §4.3: update-integration answers its validation errors with 400.
   const statusOk =
     res.statusCode === entry.status || (code === 'unprocessable_entity' && res.statusCode === 400);
   if (!statusOk) return `code ${code} with status ${res.statusCode}`;
