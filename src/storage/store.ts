@@ -1,6 +1,6 @@
 /**
  * The storage interface every database implements. Rows are mapped to the domain types of
- * domain/types.ts at this boundary: nothing untyped leaves storage. Services receive a `Tx` and
+ * model/types.ts at this boundary: nothing untyped leaves storage. Services receive a `Tx` and
  * never open transactions themselves; the route owns the boundary.
  */
 import type {
