@@ -40,7 +40,7 @@ export interface AppDeps {
   readonly clock?: () => number;
 }
 
-/** The documented prefixes, all serving the same management routes (api.md §1). */
+/** The documented prefixes, all serving the same management routes (docs/api.md §1). */
 export const API_PREFIXES = ['/jelouapi/v1', '/platform/v1', '/v1'] as const;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

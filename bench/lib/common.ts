@@ -141,7 +141,7 @@ export async function httpJson<T>(
   return JSON.parse(answer.body) as T;
 }
 
-/** The success envelope of the API (api.md §3), written in the documented key order. */
+/** The success envelope of the API (docs/api.md §3), written in the documented key order. */
 export function successEnvelope(message: string, data: unknown): string {
   return `{"message":${JSON.stringify([message])},"statusMessage":"success","status":1,"data":${JSON.stringify(data)}}`;
 }

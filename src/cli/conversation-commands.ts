@@ -1,6 +1,6 @@
 /**
  * `relevo conversations …`: a project's conversations from the command line, on the database
- * directly with the services behind the HTTP routes (api.md §4.6–§4.8, §4.10 and the §5 list
+ * directly with the services behind the HTTP routes (docs/api.md §4.6–§4.8, §4.10 and the §5 list
  * and transcript). Each prints what the matching route answers as `data`; what they write (a
  * message for the end user, a close event) is delivered by the running server's worker, as if
  * it had come through the API.
@@ -36,7 +36,7 @@ import type { Command, ParsedArgs } from './command.js';
 const str = optionString;
 const arg = (args: ParsedArgs, i: number): string => args.positionals[i] ?? '';
 
-/** api.md §4.6 and §4.7: an initial message and a redirect text are 1 to 4096 characters. */
+/** docs/api.md §4.6 and §4.7: an initial message and a redirect text are 1 to 4096 characters. */
 function checkedText(field: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (value.length === 0) throw validationError({ [field]: ['must not be empty'] });
@@ -46,7 +46,7 @@ function checkedText(field: string, value: string | undefined): string | undefin
   return value;
 }
 
-/** The `data` of start and close (api.md §4.6, §4.7). */
+/** The `data` of start and close (docs/api.md §4.6, §4.7). */
 const summary = (c: Conversation) => ({
   conversationId: c.id,
   botId: c.botId,
@@ -55,7 +55,7 @@ const summary = (c: Conversation) => ({
 });
 
 /**
- * `{ type, content }` of api.md §4.9 from the options, or the options' own mistakes; the content
+ * `{ type, content }` of docs/api.md §4.9 from the options, or the options' own mistakes; the content
  * itself is checked by parsePanelMessage, as for the HTTP route.
  */
 function messageValue(a: ParsedArgs): { type: string; content: Record<string, string> } {
@@ -215,7 +215,7 @@ export const CONVERSATION_COMMANDS: readonly Command[] = [
       ],
     ],
     details:
-      'Stores the message as POST external-support/webhook would (api.md §4.10), without its\n' +
+      'Stores the message as POST external-support/webhook would (docs/api.md §4.10), without its\n' +
       "signature: the database is trusted. That route needs the panel's own id of the message\n" +
       '(value.id); without --id one is generated, cli-<random UUID>. Give --id to make a retry\n' +
       'safe: an id already used in the room is acknowledged with the same messageId, not sent\n' +
@@ -276,7 +276,7 @@ export const CONVERSATION_COMMANDS: readonly Command[] = [
     ],
     details:
       'The room goes back to the bot, as POST external-support/{projectId}/conversations/close does\n' +
-      '(api.md §4.7). Prints { conversationId, botId, userId, status }.',
+      '(docs/api.md §4.7). Prints { conversationId, botId, userId, status }.',
     run: (ctx, a) => {
       const text = checkedText('redirectPayload.text', str(a, 'redirect-text'));
       const edge = checkedText('redirectPayload.text', str(a, 'redirect-edge'));

@@ -1,5 +1,5 @@
 /**
- * `relevo deliveries …`: the delivery log from the command line (api.md §5), acting on the
+ * `relevo deliveries …`: the delivery log from the command line (docs/api.md §5.5), acting on the
  * database directly with the same operations as the HTTP routes. A retry or replay written
  * here is picked up by the running server's worker within its safety poll (1 s) on SQLite, and
  * at once on PostgreSQL (NOTIFY).

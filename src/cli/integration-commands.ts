@@ -1,5 +1,5 @@
 /**
- * `relevo integrations …`: a project's webhook integration from the command line (api.md
+ * `relevo integrations …`: a project's webhook integration from the command line (docs/api.md
  * §4.1–§4.5), on the database directly with the same service as the HTTP routes, the network
  * policy included (RELEVO_WEBHOOK_ALLOW relaxes it, as for the server). Each prints what the
  * matching route answers as `data`.
@@ -110,7 +110,7 @@ export const INTEGRATION_COMMANDS: readonly Command[] = [
     options: {},
     details:
       'Events stop at once: undelivered events stay in the delivery log as cancelled, never sent\n' +
-      '(api.md §4.4). Prints { brainId, deleted, cancelledEvents }.',
+      '(docs/api.md §4.4). Prints { brainId, deleted, cancelledEvents }.',
     run: (ctx, a) => {
       const projectId = a.positionals[0] ?? '';
       return withProject(ctx, projectId, async (store) => {

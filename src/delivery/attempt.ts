@@ -58,7 +58,7 @@ export async function attempt(
     'user-agent': `relevo/${VERSION}`,
     ...target.headers,
     // Signed with the secret current at this attempt: a regenerated secret applies to
-    // retries of older events too (api.md §4.5).
+    // retries of older events too (docs/api.md §4.5).
     ...signEvent(event.payload, target.secret, event.id, Math.floor(startedAt / 1000)),
   };
   const result = await d.sender.send({

@@ -1,5 +1,5 @@
 /**
- * The webhook network policy (webhooks.md, "Network policy"): relevo posts to URLs its API
+ * The webhook network policy (docs/webhooks.md, "Network policy and DNS"): relevo posts to URLs its API
  * callers choose, so without a policy any caller could make the server reach its own loopback,
  * the private network around it or a cloud metadata service (SSRF). A URL is checked when an
  * integration is created or updated, and every resolved address is checked again when the

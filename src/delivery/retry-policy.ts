@@ -1,5 +1,5 @@
 /**
- * What to do after one delivery attempt (webhooks.md, "Outcome of one attempt" and
+ * What to do after one delivery attempt (docs/webhooks.md, "What your answer means" and
  * "Retries"), as a pure function: no clock, no randomness of its own. The worker passes the
  * time and a random number in, so every branch is testable with fixed inputs.
  */
@@ -21,14 +21,14 @@ export type Decision =
   | { action: 'disable' };
 
 /**
- * "An integration whose every attempt has failed for 5 days is disabled" (webhooks.md,
+ * "An integration whose every attempt has failed for 5 days is disabled" (docs/webhooks.md,
  * "Retries"; Svix uses the same 5 days). 5 × 24 × 3600 × 1000 = 432 000 000 ms. One event's
  * default schedule spans ≈ 27 h, so the rule needs failures across several events' schedules
  * with no success in between: a receiver down over a weekend is not disabled by one dead letter.
  */
 export const DISABLE_AFTER_FAILING_MS = 5 * 24 * 3600 * 1000;
 
-/** ±20 %, as in the schedule of webhooks.md: spreads the retries of a burst that failed together. */
+/** ±20 %, as in the schedule of docs/webhooks.md: spreads the retries of a burst that failed together. */
 const JITTER_LOW = 0.8;
 const JITTER_SPAN = 0.4;
 
@@ -91,7 +91,7 @@ export function decide(input: {
 
   // Success and 410 are verdicts on this attempt whatever the count: a 410 on the last attempt
   // still disables the integration rather than dead-lettering the event, so the event is
-  // sent once the integration is updated (webhooks.md: "until it is updated again").
+  // sent once the integration is updated (docs/webhooks.md, "Retries").
   if (outcome.kind === 'response') {
     const verdict = classify(outcome.status);
     if (verdict === 'delivered') return { action: 'delivered' };

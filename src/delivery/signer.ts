@@ -1,6 +1,6 @@
 /**
- * Signatures on every webhook attempt (webhooks.md, "Request"), and verification of the
- * signature on the inbound send-message route (api.md §4.10).
+ * Signatures on every webhook attempt (docs/webhooks.md, "The request"), and verification of the
+ * signature on the inbound send-message route (docs/api.md §4.10).
  *
  * Two signatures travel together, both HMAC-SHA256 keyed with the UTF-8 bytes of the
  * integration's signingSecret string exactly as stored. relevo's own secrets are 64 hex

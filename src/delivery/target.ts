@@ -52,7 +52,7 @@ export class TargetMemo {
   }
 }
 
-/** The integration's own credential for its webhook (webhooks.md, "Request"). */
+/** The integration's own credential for its webhook (docs/webhooks.md, "The request"). */
 export function authHeader(i: Pick<Integration, 'authType' | 'authorization'>): Record<string, string> {
   const value = i.authorization ?? '';
   switch (i.authType) {

@@ -18,7 +18,7 @@ import { HostResolver } from './host-resolver.js';
 import { type AllowList, checkResolvedAddress } from './network-policy.js';
 import { type AttemptOutcome, parseRetryAfter } from './retry-policy.js';
 
-/** The delivery log keeps this much of each response body (webhooks.md: "the first 4 KiB"). */
+/** The delivery log keeps this much of each response body (docs/webhooks.md, "What your answer means"). */
 export const RESPONSE_KEEP_BYTES = 4096;
 /** A response body is drained up to this size to keep the connection reusable, then cut. */
 const RESPONSE_DRAIN_BYTES = 64 * 1024;

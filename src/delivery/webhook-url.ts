@@ -12,7 +12,7 @@ import { type AllowList, checkWebhookUrl, type Resolver } from './network-policy
 export const WEBHOOK_URL_MAX_LENGTH = 2048;
 
 /**
- * The network policy (webhooks.md), answered as a validation error on `webhookUrl` with the
+ * The network policy (docs/webhooks.md), answered as a validation error on `webhookUrl` with the
  * caller's status. Call it before any transaction: it resolves DNS. The routes' schema checks
  * the length too; the command line has only this.
  */

@@ -1,6 +1,6 @@
 /**
- * The events the panel receives, built with their keys in the documented order (the seed page
- * for conversation.start; api.md §4.7 and §4.9 for the others). JSON.stringify keeps insertion
+ * The events the panel receives, built with their keys in the documented order (docs/webhooks.md,
+ * "The events"). JSON.stringify keeps insertion
  * order, so the order of the object literals below IS the wire format: do not reorder. Each
  * builder returns the static type of its schema in http/event-schemas.ts, the one the OpenAPI
  * document shows, so the compiler holds the two together.
@@ -49,7 +49,7 @@ export interface ConversationCloseInput extends Common {
   readonly redirectPayload?: { readonly type: 'text' | 'edge'; readonly text: string } | undefined;
 }
 
-/** api.md §4.7 (decision): the start envelope; `conversation` carries only its id. */
+/** docs/api.md §4.7 (decision): the start envelope; `conversation` carries only its id. */
 export function conversationCloseEvent(i: ConversationCloseInput): ConversationCloseEvent {
   const value: ConversationCloseEvent['value'] = { reason: 'closed_by_operator' };
   if (i.redirectPayload !== undefined) {
@@ -74,7 +74,7 @@ export interface MessageEventInput extends Common {
   readonly message: Pick<Message, 'id' | 'type' | 'content'>;
 }
 
-/** api.md §4.9: a message from the end user while the panel owns the room. */
+/** docs/api.md §4.9: a message from the end user while the panel owns the room. */
 export function messageEvent(i: MessageEventInput): MessageEvent {
   return {
     field: 'messages',

@@ -23,8 +23,8 @@ export interface NewEvent {
 export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
   const destination = e.destination ?? 'panel';
   // Pending whenever the project has an integration, even a disabled one: its events wait and
-  // go out, in order, once it is updated and enabled again (webhooks.md: "events keep being
-  // stored, none sent" while disabled).
+  // go out, in order, once it is updated and enabled again (docs/webhooks.md, "Retries": new events are
+  // recorded and wait while it is disabled).
   // A channel event is only appended for a channel that has somewhere to send it.
   const sendable =
     destination === 'channel' || (e.projectHasIntegration ?? (await tx.integrations.exists(e.projectId)));
@@ -37,8 +37,8 @@ export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
     type: e.type,
     payload: JSON.stringify(e.payload),
     createdAt: e.createdAt,
-    // A project without an integration records its events and sends nothing (webhooks.md,
-    // "Which events are sent"); they stay available to replay.
+    // A project without an integration records its events and sends nothing (docs/webhooks.md,
+    // "The delivery log API"); they stay available to replay.
     status: sendable ? 'pending' : 'skipped',
     attemptCount: 0,
     nextAttemptAt: sendable ? e.createdAt : null,

@@ -1,5 +1,5 @@
 /**
- * Authentication of management routes (api.md §2) and of the admin API (runtime.md).
+ * Authentication of management routes (docs/api.md §2) and of the admin API (docs/admin.md).
  *
  * A credential authenticates as exactly one project; any failure — missing, malformed, unknown,
  * revoked, wrong secret, or another project than the path's — is the same 401, so the answer

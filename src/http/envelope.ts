@@ -1,5 +1,5 @@
 /**
- * The two envelopes of api.md §3, written by hand so the key order is exactly the documented one
+ * The two envelopes of docs/api.md §3, written by hand so the key order is exactly the documented one
  * whatever the data: message, statusMessage, status, then data / error, validationError.
  */
 import { type ApiError, CATALOGUE, type Lang, type Localised } from '../errors.js';

@@ -12,7 +12,7 @@ import { toValidationErrors } from './validation.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** HTTP status for schema validation failures on this route (api.md §4.3 uses 400). */
+    /** HTTP status for schema validation failures on this route (docs/api.md §4.3 uses 400). */
     validationStatus?: number;
   }
 }

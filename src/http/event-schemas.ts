@@ -25,7 +25,7 @@ const Contact = Type.Object(
 const BotRef = Type.Object({ id: Type.String(), name: Type.String() }, { additionalProperties: false });
 
 /**
- * `{ id, type, content }`: the same per-type schema as the messages the panel sends (api.md
+ * `{ id, type, content }`: the same per-type schema as the messages the panel sends (docs/api.md
  * §4.9), with relevo's own message id. Its static type is the domain's, which the builders hold.
  */
 function messageOf<Extra extends object>(extra: TProperties, description: string) {
@@ -36,7 +36,7 @@ function messageOf<Extra extends object>(extra: TProperties, description: string
 
 const MessageId = Type.String({ description: "relevo's id of the message" });
 
-/** The keys every panel event shares, after its first ones (webhooks.md). */
+/** The keys every panel event shares, after its first ones (docs/webhooks.md). */
 function roomKeys() {
   return {
     project_id: Type.String(),

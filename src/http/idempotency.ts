@@ -1,5 +1,5 @@
 /**
- * `Idempotency-Key` on every POST of the management and admin APIs (api.md §5), with the
+ * `Idempotency-Key` on every POST of the management and admin APIs (docs/api.md §5.1), with the
  * semantics of the IETF httpapi idempotency-key draft and Stripe's 24 h retention:
  *
  *   - no header: the route runs as if this module did not exist (one header lookup);

@@ -1,5 +1,5 @@
 /**
- * The JSON body parser. Standard JSON.parse, as api.md §4.6 promises for `metadata` (a
+ * The JSON body parser. Standard JSON.parse, as docs/api.md §4.6 promises for `metadata` (a
  * `__proto__` key becomes an ordinary own property, never a prototype); an empty body is "no
  * body" rather than an error, so DELETE and regenerate calls from clients that always send
  * Content-Type: application/json still work.

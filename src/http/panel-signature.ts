@@ -1,5 +1,5 @@
 /**
- * The signature of a send-message request (api.md §4.10): `X-Jelou-Signature` over the raw body,
+ * The signature of a send-message request (docs/api.md §4.10): `X-Jelou-Signature` over the raw body,
  * keyed with the signingSecret of the integration of the body's `project_id`. Checked once per
  * request: the idempotency hook needs the project (to scope the key) before the route runs, and
  * the route needs the verdict; both get this one answer.

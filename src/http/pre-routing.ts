@@ -1,6 +1,6 @@
 /**
  * Answers given before any route runs — by Node's HTTP parser, by Fastify's router, by the
- * server itself — in the same error envelope as every other answer (api.md §3):
+ * server itself — in the same error envelope as every other answer (docs/api.md §3):
  *
  *   - the parser's client errors (a NUL or other forbidden byte in a header, an invalid
  *     Content-Length or Transfer-Encoding, a broken chunk, an unknown method, headers over

@@ -1,5 +1,5 @@
 /**
- * Abuse limits (api.md §5, "Rate limits"): what one caller may cost the server.
+ * Abuse limits (docs/api.md §5.2): what one caller may cost the server.
  *
  *   - Per-credential rate limit on the management routes: a token bucket per credential id,
  *     `RELEVO_RATE_LIMIT` (e.g. `100/s`), off by default. Over it → 429 `rate_limited` with

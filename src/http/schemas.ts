@@ -1,6 +1,6 @@
 /**
  * Request and response schemas of the external-support API. They validate requests (with
- * unknown fields refused, api.md §4.6) and feed the OpenAPI document at /openapi.json.
+ * unknown fields refused, docs/api.md §4.6) and feed the OpenAPI document at /openapi.json.
  */
 import { type TSchema, Type } from '@sinclair/typebox';
 
@@ -8,7 +8,7 @@ export const ProjectParams = Type.Object({
   projectId: Type.String({ description: 'Identifier of the project' }),
 });
 
-/** The success envelope of api.md §3 around `data`. */
+/** The success envelope of docs/api.md §3 around `data`. */
 export function successEnvelope(data: TSchema | undefined, example: string) {
   const props = {
     message: Type.Array(Type.String(), { examples: [[example]] }),
@@ -34,7 +34,9 @@ export const ErrorEnvelope = Type.Object(
     }),
     validationError: Type.Record(Type.String(), Type.Array(Type.String())),
   },
-  { description: 'The error envelope (api.md §3); error.code is one of the catalogue in docs/errors.md' },
+  {
+    description: 'The error envelope (docs/api.md §3); error.code is one of the catalogue in docs/errors.md',
+  },
 );
 
 /** A string from a fixed list, as a plain `enum` so a refusal names every allowed value once. */

@@ -84,7 +84,7 @@ export function randomHex(bytes: number): string {
 
 /**
  * A new signingSecret of an integration: 32 random bytes, written as the 64 hex characters
- * api.md §4.1 shows. The decoys that stand in for a missing one (§4.10's check) come from here
+ * docs/api.md §4.1 shows. The decoys that stand in for a missing one (§4.10's check) come from here
  * too, so that they keep a real secret's length.
  */
 export function newSigningSecret(): string {

@@ -27,7 +27,7 @@ export interface Credential {
   readonly id: string;
   readonly projectId: string;
   readonly clientId: string;
-  /** Salted hash of the API key's secret part (see auth/credential-hash.ts). */
+  /** Salted hash of the API key's secret part (see auth/credential-secrets.ts). */
   readonly apiKeyHash: string;
   readonly clientSecretHash: string;
   readonly createdAt: number;

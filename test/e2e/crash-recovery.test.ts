@@ -1,5 +1,5 @@
 /**
- * webhooks.md guarantee 1: a `kill -9` at any moment loses no acknowledged event. A real server
+ * docs/webhooks.md, "At least once": a `kill -9` at any moment loses no acknowledged event. A real server
  * process takes a burst of starts while its webhook is slow, is killed mid-burst, restarts on
  * the same SQLite file, and every conversation it answered 200 for reaches the receiver —
  * de-duplicated by webhook-id, because an attempt in flight at the kill may be repeated.

@@ -137,7 +137,7 @@ describe.skipIf(!haveChromium)('web chat in a browser', () => {
     }
   }
 
-  /** The panel's side of api.md §4.10: a message for the end user, signed with the secret. */
+  /** The panel's side of docs/api.md §4.10: a message for the end user, signed with the secret. */
   async function panelSays(start: PanelEvent, id: string, type: string, content: Record<string, string>) {
     const raw = JSON.stringify({
       field: 'messages',

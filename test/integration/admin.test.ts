@@ -1,5 +1,5 @@
 /**
- * The admin API (runtime.md "Admin API") through the real app: token check, every route, the
+ * The admin API (docs/admin.md) through the real app: token check, every route, the
  * shapes of their answers, pagination, and that a revoked credential stops working at once on
  * the management routes.
  */

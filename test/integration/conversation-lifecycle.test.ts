@@ -1,5 +1,5 @@
 /**
- * api.md §4.7, §4.8 and the §5 list and transcript: close, get, list and read a conversation,
+ * docs/api.md §4.7, §4.8 and the §5 list and transcript: close, get, list and read a conversation,
  * byte for byte where the wire format is documented, through every prefix and both auth
  * schemes, with every error the routes can give.
  */

@@ -1,5 +1,5 @@
 /**
- * The delivery log over the API (api.md §5; webhooks.md "Replay and manual redelivery") against a
+ * The delivery log over the API (docs/api.md §5.5; docs/webhooks.md, "The delivery log API") against a
  * real receiver on loopback and the in-process worker: list and filters, one delivery with its
  * attempts, retry, replay, and the errors each route gives. Retry schedules are milliseconds.
  */

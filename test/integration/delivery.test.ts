@@ -1,5 +1,5 @@
 /**
- * webhooks.md against a real receiver on loopback: signatures, auth headers, outcomes and
+ * docs/webhooks.md against a real receiver on loopback: signatures, auth headers, outcomes and
  * retries, per-room order, fairness, secret rotation, deletion and the connect-time guard.
  * Retry schedules are shortened to milliseconds through RELEVO_WEBHOOK_RETRY_SCHEDULE.
  */

@@ -89,7 +89,7 @@ describe('/openapi.json', () => {
       // Anything else must not be an alias of a management route.
       expect(path, `${path} is under an alias prefix`).not.toMatch(/^\/platform\/v1(\/|$)/);
       if (path.startsWith('/v1/')) {
-        // runtime.md puts the custom channel at /v1/custom-channel/{botId}: a route of its own,
+        // docs/channels.md puts the custom channel at /v1/custom-channel/{botId}: a route of its own,
         // not an alias of a /jelouapi/v1 route.
         expect(path, `${path} is under the /v1 alias prefix`).toMatch(/^\/v1\/custom-channel\//);
         expect(doc.paths[`/jelouapi${path}`]).toBeUndefined();
@@ -264,7 +264,7 @@ describe('examples', () => {
           expect(CATALOGUE[code], where).toBeDefined();
           expect(example.message, where).toBe(CATALOGUE[code].message);
           expect(example.error.developerMessages, where).toEqual(CATALOGUE[code].developer);
-          // A validation failure keeps its code whatever the route's status (api.md §4.3's 400).
+          // A validation failure keeps its code whatever the route's status (docs/api.md §4.3's 400).
           if (code !== 'unprocessable_entity') expect(CATALOGUE[code].status, where).toBe(Number(status));
         }
       }

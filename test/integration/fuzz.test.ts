@@ -318,7 +318,7 @@ function problemWith(route: Route, res: LightMyRequestResponse): string | undefi
   const entry = CATALOGUE[code];
   if (entry === undefined || err.key !== code) return `unknown code ${String(code)}`;
   if (e.message !== entry.message || e.statusMessage !== 'failure' || e.status !== 0) return 'envelope head';
-  // api.md §4.3: update-integration answers its validation errors with 400.
+  // docs/api.md §4.3: update-integration answers its validation errors with 400.
   const statusOk =
     res.statusCode === entry.status || (code === 'unprocessable_entity' && res.statusCode === 400);
   if (!statusOk) return `code ${code} with status ${res.statusCode}`;
@@ -930,13 +930,6 @@ describe('hostile input on every route', () => {
 });
 
 /**
- * U+0000 (NUL), which JSON allows in any string (`\u0000`) and a URL carries as `%00`.
- * PostgreSQL's text type refuses it (SQLSTATE 22021), which was a 500 there: now names, metadata
- * and message content keep it (stored as JSON text), an id holding one is a 422 on every
- * database, and a lookup keyed by one matches nothing. The random inputs above send NUL too;
- * these are the cases that found it, on purpose.
- */
-/**
  * Client data round-trips exactly, whatever its strings hold (NUL, unpaired surrogates, every
  * plane): random metadata and initial messages come back from GET conversation (§4.8), the
  * transcript and the stored `conversation.start` event deep-equal to what was sent, and as the
@@ -1005,6 +998,13 @@ describe('client data round-trips', () => {
   });
 });
 
+/**
+ * U+0000 (NUL), which JSON allows in any string (`\u0000`) and a URL carries as `%00`.
+ * PostgreSQL's text type refuses it (SQLSTATE 22021), which was a 500 there: now names, metadata
+ * and message content keep it (stored as JSON text), an id holding one is a 422 on every
+ * database, and a lookup keyed by one matches nothing. The random inputs above send NUL too;
+ * these are the cases that found it, on purpose.
+ */
 describe('U+0000 in strings that reach the database', () => {
   const cases = (): Array<[string, Attempt]> => {
     const route = (method: Method, template: string) => {

@@ -1,8 +1,8 @@
 /**
- * The http custom channel (runtime.md, "Channels") against a real panel receiver, a real channel
+ * The http custom channel (docs/channels.md, "The http channel") against a real panel receiver, a real channel
  * receiver and the in-process delivery worker: first contact, the rule bot's answers, the handoff
  * to the panel, user messages as §4.9 `message` events, the channel's retries, every refusal of
- * the inbound route, and the full round trip with api.md §4.10.
+ * the inbound route, and the full round trip with docs/api.md §4.10.
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

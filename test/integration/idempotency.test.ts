@@ -1,5 +1,5 @@
 /**
- * api.md §5 — `Idempotency-Key` on every POST: the first answer is stored and replayed byte for
+ * docs/api.md §5.1 — `Idempotency-Key` on every POST: the first answer is stored and replayed byte for
  * byte with `Idempotent-Replay: true` without running the route again; another request under a
  * used key is 422 `idempotency_key_reused`; a key still in flight is 409 `request_in_progress`.
  * Keys are scoped to (project, route); the three prefixes are one route.

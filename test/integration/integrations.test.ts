@@ -1,5 +1,5 @@
 /**
- * api.md §4.1–§4.5: create, read, update, delete an integration and regenerate its secret,
+ * docs/api.md §4.1–§4.5: create, read, update, delete an integration and regenerate its secret,
  * through every prefix and both auth schemes, with every error each route can give.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * api.md §4.10 — the panel sends a message to the end user — against a real panel receiver, a
+ * docs/api.md §4.10 — the panel sends a message to the end user — against a real panel receiver, a
  * real channel receiver and the in-process delivery worker: the signed request, the message
  * reaching the bot's http channel signed with its signingKey, idempotency on value.id, and every
  * refusal in the documented order (415, 422 malformed, 401, 422 schema, 404).

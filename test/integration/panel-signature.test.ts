@@ -1,5 +1,5 @@
 /**
- * api.md §4.10's signature check does the same work whether or not the body's project exists and
+ * docs/api.md §4.10's signature check does the same work whether or not the body's project exists and
  * has an integration, so that its timing does not tell. Proven structurally — the same storage
  * calls, the same decryption count, one HMAC check over the same bytes with a key of the same
  * length — never by measuring time.

@@ -1,6 +1,6 @@
 /**
  * Answers given before any route runs — Node's HTTP parser, Fastify's router, the server itself —
- * are in the error envelope with a catalogued code, like every other answer (api.md §3). Each
+ * are in the error envelope with a catalogued code, like every other answer (docs/api.md §3). Each
  * case goes over a bare TCP socket to a listening server, since no HTTP client sends such bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Abuse limits (api.md §5): the per-credential rate limit, the throttle on repeated
+ * Abuse limits (docs/api.md §5.2): the per-credential rate limit, the throttle on repeated
  * authentication failures, and the server's timeouts and connection cap against slow clients
  * (over a real port: a slowloris attack is about sockets, which inject() has none of).
  */

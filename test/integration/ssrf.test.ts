@@ -1,5 +1,5 @@
 /**
- * The network policy end to end (webhooks.md, "Network policy"), where a unit test cannot reach:
+ * The network policy end to end (docs/webhooks.md, "Network policy and DNS"), where a unit test cannot reach:
  * a webhook that redirects to an internal service is never followed, and a host name that is
  * public when the URL is checked but internal when the sender connects (DNS rebinding) is
  * refused at connect time. The internal service is a real server on another loopback address,

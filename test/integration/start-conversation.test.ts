@@ -1,5 +1,5 @@
 /**
- * api.md §4.6 and the seed page: start conversation, byte for byte, through every prefix and
+ * docs/api.md §4.6: start conversation, byte for byte, through every prefix and
  * both auth schemes, with every error the route can give.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * loadConfig: the defaults of runtime.md, one clear line naming the variable for every invalid
+ * loadConfig: the defaults of docs/configuration.md, one clear line naming the variable for every invalid
  * value, the retry schedule's units, and a frozen result.
  */
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 
 describe('defaults', () => {
-  it('match runtime.md when nothing is set', () => {
+  it('match docs/configuration.md when nothing is set', () => {
     const expected: Config = {
       port: 8080,
       host: '0.0.0.0',

@@ -1,5 +1,5 @@
 /**
- * webhooks.md "Outcome of one attempt" and "Retries": the decision after each attempt, the
+ * docs/webhooks.md, "What your answer means" and "Retries": the decision after each attempt, the
  * default schedule with its ±20 % jitter, Retry-After and its clamp.
  */
 import fc from 'fast-check';

@@ -1,7 +1,7 @@
 /**
- * webhooks.md "Request": both signatures over the exact bytes sent, checked against vectors
+ * docs/webhooks.md, "The request": both signatures over the exact bytes sent, checked against vectors
  * computed by an independent HMAC implementation, and against the reference Standard Webhooks
- * library a receiver would use. api.md §4.10: verification of the inbound signature.
+ * library a receiver would use. docs/api.md §4.10: verification of the inbound signature.
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';

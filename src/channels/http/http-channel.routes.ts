@@ -1,7 +1,7 @@
 /**
- * The `http` custom channel, inbound (runtime.md, "Channels"): the project's own app sends its
+ * The `http` custom channel, inbound (docs/channels.md, "The http channel"): the project's own app sends its
  * user's messages to `POST /v1/custom-channel/{botId}`, signed with the bot's channel signingKey
- * in `X-Jelou-Signature` (the scheme of api.md §4.10, over the raw body). Served once, under /v1
+ * in `X-Jelou-Signature` (the scheme of docs/api.md §4.10, over the raw body). Served once, under /v1
  * only: it is the channel's address, not a management route with aliases.
  *
  * Checks, in this order: 415 not JSON → 422 malformed JSON → 404 bot_not_found (no such bot, not

@@ -1,5 +1,5 @@
 /**
- * The `http` custom channel (runtime.md, "Channels"): messages for the end user are POSTed to the
+ * The `http` custom channel (docs/channels.md, "The http channel"): messages for the end user are POSTed to the
  * channel's webhookUrl, signed with its signingKey exactly like panel webhooks, through the same
  * outbox and dispatcher (so they are durable, ordered per room and retried).
  */

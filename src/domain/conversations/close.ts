@@ -20,7 +20,7 @@ export interface CloseConversationInput {
 }
 
 /**
- * api.md §4.7: closes the active conversation of a bot and user and hands the room back to the
+ * docs/api.md §4.7: closes the active conversation of a bot and user and hands the room back to the
  * bot. A `text` redirect is the last message the user gets from the panel; an `edge` redirect
  * names the bot flow step where the bot resumes.
  */

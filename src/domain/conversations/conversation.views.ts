@@ -1,5 +1,5 @@
 /**
- * Reading conversations: the shapes the API answers with (api.md §4.8 and the §5 list and
+ * Reading conversations: the shapes the API answers with (docs/api.md §4.8 and the §5 list and
  * transcript) and the checks on the text a caller filters them with. Kept apart from the HTTP
  * routes so the command line can give exactly the same answers from the same database.
  */
@@ -23,7 +23,7 @@ export const CONVERSATION_STATES: readonly ConversationState[] = ['active', 'clo
 export const CONVERSATION_PAGE_DEFAULT = 50;
 export const CONVERSATION_PAGE_MAX = 200;
 
-/** REST times are ISO-8601 UTC with milliseconds (api.md §4). */
+/** REST times are ISO-8601 UTC with milliseconds (docs/api.md §4). */
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 // ---------------------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ export interface PageView<T> {
 }
 
 /**
- * api.md §4.8. JSON.stringify keeps insertion order, so the order of the keys below is the order
+ * docs/api.md §4.8. JSON.stringify keeps insertion order, so the order of the keys below is the order
  * on the wire: the documented keys first, then the extensions. Keys that do not apply are left
  * out, not set to null: the documentation shows endAt and endedReason on closed conversations
  * only, and an extension must stay invisible to a client that never asked for it.
@@ -141,7 +141,7 @@ async function viewsOf(
   return out;
 }
 
-/** api.md §4.8: a conversation of this project; 404 for any other id, another project's included. */
+/** docs/api.md §4.8: a conversation of this project; 404 for any other id, another project's included. */
 export async function getConversationView(
   q: Queries,
   projectId: string,
@@ -154,7 +154,7 @@ export async function getConversationView(
   return view;
 }
 
-/** api.md §5: the project's conversations, newest first. */
+/** docs/api.md §5.3: the project's conversations, newest first. */
 export async function listConversationViews(
   q: Queries,
   projectId: string,
@@ -165,7 +165,7 @@ export async function listConversationViews(
   return { items: await viewsOf(q, projectId, found.items), nextCursor: found.nextCursor };
 }
 
-/** api.md §5: a conversation's transcript, oldest first; 404 unless it is of this project. */
+/** docs/api.md §5.4: a conversation's transcript, oldest first; 404 unless it is of this project. */
 export async function listTranscript(
   q: Queries,
   projectId: string,

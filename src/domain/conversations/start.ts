@@ -20,7 +20,7 @@ export interface StartConversationInput {
   readonly metadata?: Record<string, unknown> | undefined;
   readonly assignment?: Assignment | undefined;
   /**
-   * Who wrote initialMessage: the panel (api.md §4.6: it is delivered to the end user as the
+   * Who wrote initialMessage: the panel (docs/api.md §4.6: it is delivered to the end user as the
    * first message) or the user (a bot's handoff: the user's own message, already stored, is
    * only echoed as initial_message in the event).
    */
@@ -50,7 +50,7 @@ export interface Started {
   readonly room: Room;
 }
 
-/** api.md §4.6; 409 conversation_already_active when the pair has one (or another start won). */
+/** docs/api.md §4.6; 409 conversation_already_active when the pair has one (or another start won). */
 export async function startConversation(tx: Tx, input: StartConversationInput): Promise<Started> {
   const outcome = await tryStartConversation(tx, input);
   if ('activeId' in outcome) throw alreadyActive(outcome.activeId);

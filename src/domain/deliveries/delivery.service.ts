@@ -1,5 +1,5 @@
 /**
- * The delivery log (api.md §5, webhooks.md "Replay and manual redelivery"): what was sent to the
+ * The delivery log (docs/api.md §5.5, docs/webhooks.md, "The delivery log API"): what was sent to the
  * panel's webhook, how each attempt ended, and the two ways to send again. A delivery is an
  * outbox event seen from the panel's side, so its id is the event id — the `webhook-id` the
  * receiver saw on every attempt.
@@ -34,7 +34,7 @@ export const DELIVERY_PAGE_MAX = 200;
 /** Ids are a short prefix and 26 characters; anything far longer is not a cursor we gave out. */
 export const DELIVERY_CURSOR_MAX = 64;
 
-/** REST times are ISO-8601 UTC with milliseconds (api.md §4). */
+/** REST times are ISO-8601 UTC with milliseconds (docs/api.md §4). */
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 

@@ -1,6 +1,6 @@
 /**
  * Integrations: a project's webhook URL, the auth relevo presents to it, and the secret that
- * signs every event (api.md §4.1–§4.5). Functions take the transaction; the route owns its
+ * signs every event (docs/api.md §4.1–§4.5). Functions take the transaction; the route owns its
  * boundary and checks the URL against the network policy (delivery/webhook-url.ts) before
  * opening it (DNS is I/O).
  */
@@ -170,7 +170,7 @@ export async function getIntegration(q: Queries, projectId: string): Promise<Int
 
 /**
  * §4.3: only the fields sent change. Any successful update re-enables an integration that a
- * 410 Gone disabled ("until it is updated again", webhooks.md). `status` is the route's
+ * 410 Gone disabled (docs/webhooks.md, "Retries"). `status` is the route's
  * status for invalid values (400 here).
  */
 export async function updateIntegration(

@@ -1,6 +1,6 @@
 /**
  * Messages from the end user, whatever the channel: stored in the room, then routed to whoever
- * owns the room — the panel while a conversation is active (a `message` event, api.md §4.9), the
+ * owns the room — the panel while a conversation is active (a `message` event, docs/api.md §4.9), the
  * bot otherwise.
  */
 

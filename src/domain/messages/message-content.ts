@@ -1,5 +1,5 @@
 /**
- * The five message types (api.md §4.9), one table for both directions. Validated by hand rather
+ * The five message types (docs/api.md §4.9), one table for both directions. Validated by hand rather
  * than by a schema union, so a refusal names the exact field (`value.content.url`) instead of
  * every branch of a oneOf.
  */
@@ -8,7 +8,7 @@ import type { MessageType } from '../../model/types.js';
 
 export const MESSAGE_TYPES: readonly MessageType[] = ['text', 'image', 'video', 'audio', 'document'];
 
-/** A text body's limit, as for initialMessage (api.md §4.6). */
+/** A text body's limit, as for initialMessage (docs/api.md §4.6). */
 export const TEXT_MAX_CHARS = 4096;
 const FIELD_MAX_CHARS = 2048;
 
@@ -75,7 +75,7 @@ export function parseMessage(
   raw: unknown,
   path: string,
   errors: ValidationErrors,
-  /** Other keys the caller reads itself (e.g. `id` in api.md §4.10's `value`). */
+  /** Other keys the caller reads itself (e.g. `id` in docs/api.md §4.10's `value`). */
   extraKeys: readonly string[] = [],
 ): MessageInput | undefined {
   const at = (p: string) => (path === '' ? p : `${path}.${p}`);

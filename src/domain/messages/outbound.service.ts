@@ -13,7 +13,7 @@ export interface ToUser {
   readonly conversationId: string | null;
   readonly sender: Exclude<MessageSender, 'user'>;
   readonly message: MessageInput;
-  /** The panel's own id (api.md §4.10), for idempotency. */
+  /** The panel's own id (docs/api.md §4.10), for idempotency. */
   readonly externalId?: string | null;
   readonly now: number;
 }

@@ -1,5 +1,5 @@
 /**
- * api.md §4.10: a message the panel sends to the end user. The route is not API-key
+ * docs/api.md §4.10: a message the panel sends to the end user. The route is not API-key
  * authenticated; the body itself names the project whose signingSecret must have signed it, so
  * reading `project_id` comes before anything else, and validating the body comes after the
  * signature (an unsigned caller learns nothing about the schema or the rooms).

@@ -32,7 +32,7 @@ export interface Deleted {
 export interface ProjectDeleted extends Deleted {
   /** The credentials revoked, for the serving node's cache to forget at once. */
   readonly revokedCredentialIds: readonly string[];
-  /** Undelivered events of the panel cancelled with the integration (api.md §4.4). */
+  /** Undelivered events of the panel cancelled with the integration (docs/api.md §4.4). */
   readonly cancelledEvents: number;
   readonly integrationDeleted: boolean;
 }
@@ -68,7 +68,7 @@ async function refuseIfActive(tx: Tx, projectId: string, filter: ConversationFil
 }
 
 /**
- * Closes every active conversation the filter selects, as the panel's close would (api.md
+ * Closes every active conversation the filter selects, as the panel's close would (docs/api.md
  * §4.7: the conversation.close event, reason closed_by_operator), after the bot or user was
  * marked deleted, so that no welcome-back follows. Returns how many.
  */
@@ -103,7 +103,7 @@ export async function renameProject(tx: Tx, projectId: string, name: string): Pr
 /**
  * The project goes, with everything that acts for it: its bots and end users (deleted too, so
  * its channels stop taking messages), its credentials (revoked) and its integration (deleted,
- * its undelivered events cancelled as api.md §4.4 says, the close events of this deletion
+ * its undelivered events cancelled as docs/api.md §4.4 says, the close events of this deletion
  * included).
  */
 export async function deleteProject(tx: Tx, projectId: string, d: Deletion): Promise<ProjectDeleted> {

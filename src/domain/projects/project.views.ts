@@ -9,7 +9,7 @@ import type { Bot, ChannelKind, EndUser, Project } from '../../model/types.js';
 export const NAME_MAX = 200;
 export const REFERENCE_ID_MAX = 200;
 
-/** REST times are ISO-8601 UTC with milliseconds (api.md §4). */
+/** REST times are ISO-8601 UTC with milliseconds (docs/api.md §4). */
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 export interface ProjectSummaryView {

@@ -27,12 +27,15 @@ const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
 const TAGS = [
   {
     name: 'integrations',
-    description: "The project's webhook: where relevo sends every event (api.md §4.1–§4.5).",
+    description: "The project's webhook: where relevo sends every event (docs/api.md §4.1–§4.5).",
   },
-  { name: 'conversations', description: 'Start, close, list and read conversations (api.md §4.6–§4.8).' },
+  {
+    name: 'conversations',
+    description: 'Start, close, list and read conversations (docs/api.md §4.6–§4.8).',
+  },
   {
     name: 'messages',
-    description: 'Send a message to the end user (api.md §4.10), signed with the signingSecret.',
+    description: 'Send a message to the end user (docs/api.md §4.10), signed with the signingSecret.',
   },
   {
     name: 'deliveries',

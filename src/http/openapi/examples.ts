@@ -142,7 +142,7 @@ function overlay(base: unknown, over: unknown): unknown {
 /** Error codes by `METHOD path` and status, where the path alone does not tell them. */
 const ERROR_CODES: Readonly<Record<string, Partial<Record<number, readonly ErrorCode[]>>>> = {
   [`POST ${M}`]: { 409: ['integration_already_exists', 'request_in_progress'] },
-  // api.md §4.3: an invalid update is a 400 with the 422's envelope.
+  // docs/api.md §4.3: an invalid update is a 400 with the 422's envelope.
   [`PATCH ${M}`]: { 400: ['unprocessable_entity'] },
   [`POST ${M}/conversations/start`]: {
     404: ['bot_not_found', 'user_not_found'],

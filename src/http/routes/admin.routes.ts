@@ -1,5 +1,5 @@
 /**
- * The admin API (runtime.md "Admin API"): projects, their credentials, bots and end users, and
+ * The admin API (docs/admin.md): projects, their credentials, bots and end users, and
  * each bot's rules and channel configuration.
  *
  * The operations themselves (`adminOps`) live here too, apart from the routes, because the
@@ -7,7 +7,7 @@
  * checked, which service is called and what shape comes back, so the HTTP answer and the CLI's
  * JSON output cannot drift.
  *
- * Responses are plain JSON, as runtime.md says (not the management success envelope); errors
+ * Responses are plain JSON, as docs/admin.md says (not the management success envelope); errors
  * use the error envelope like every other route.
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
@@ -56,7 +56,7 @@ export const WEBHOOK_URL_MAX = 2048;
 /** 32 random bytes, written as 64 hex characters, like an integration's signingSecret. */
 const SIGNING_KEY_BYTES = 32;
 
-/** REST times are ISO-8601 UTC with milliseconds (api.md §4). */
+/** REST times are ISO-8601 UTC with milliseconds (docs/api.md §4). */
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 

@@ -1,4 +1,4 @@
-/** Conversation routes of the external-support API (api.md §4.6–§4.8, and the §5 list and transcript). */
+/** Conversation routes of the external-support API (docs/api.md §4.6–§4.8, and the §5 list and transcript). */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { closeConversation } from '../../domain/conversations/close.js';
@@ -26,10 +26,10 @@ import {
 import type { RouteDeps } from './route-deps.js';
 import { sendSuccess } from './send.js';
 
-/** api.md §4.6: metadata at most 16 KiB serialised. */
+/** docs/api.md §4.6: metadata at most 16 KiB serialised. */
 const METADATA_MAX_BYTES = 16 * 1024;
 
-/** api.md §4.7: both fields required when the redirect is sent; unknown fields refused as in §4.6. */
+/** docs/api.md §4.7: both fields required when the redirect is sent; unknown fields refused as in §4.6. */
 const CloseConversationBody = Type.Object(
   {
     botId: Type.String({ minLength: 1 }),
@@ -69,7 +69,7 @@ const LimitParam = Type.String({
   examples: ['50'],
 });
 
-/** api.md §4.8, with the assignment and metadata extensions. */
+/** docs/api.md §4.8, with the assignment and metadata extensions. */
 const ConversationViewSchema = Type.Object({
   _id: Type.String({ description: 'Identifier of the conversation' }),
   roomId: Type.String({ description: 'The room of the (bot, end user) pair, shared by its conversations' }),
@@ -102,7 +102,7 @@ const ConversationViewSchema = Type.Object({
   ),
 });
 
-// Unknown parameters are refused like unknown body fields (api.md §4.6): a misspelt filter would
+// Unknown parameters are refused like unknown body fields (docs/api.md §4.6): a misspelt filter would
 // otherwise list everything and look like an answer.
 const ListConversationsQuery = Type.Object(
   {
@@ -150,7 +150,7 @@ const MessageViewSchema = Type.Object({
   type: StringEnum(['text', 'image', 'video', 'audio', 'document']),
   content: Type.Object(
     {},
-    { additionalProperties: true, description: 'As in api.md §4.9, by type: { body } for text' },
+    { additionalProperties: true, description: 'As in docs/api.md §4.9, by type: { body } for text' },
   ),
   createdAt: Timestamp('When it was stored'),
 });

@@ -1,4 +1,4 @@
-/** The delivery log of the external-support API (api.md §5; webhooks.md "Replay and manual redelivery"). */
+/** The delivery log of the external-support API (docs/api.md §5.5; docs/webhooks.md, "The delivery log API"). */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
@@ -34,7 +34,7 @@ const DeliveryParams = Type.Object({
   }),
 });
 
-// Unknown parameters are refused like unknown body fields (api.md §4.6): a misspelt filter
+// Unknown parameters are refused like unknown body fields (docs/api.md §4.6): a misspelt filter
 // would otherwise list everything and look like an answer.
 const DeliveriesQuery = Type.Object(
   {

@@ -1,4 +1,4 @@
-/** Integration routes of the external-support API (api.md §4.1–§4.5). */
+/** Integration routes of the external-support API (docs/api.md §4.1–§4.5). */
 
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -20,7 +20,7 @@ import { errorResponses, ProjectParams, StringEnum, successEnvelope } from '../s
 import type { RouteDeps } from './route-deps.js';
 import { sendSuccess } from './send.js';
 
-/** api.md §4.3: invalid values on update are a 400, not the 422 of every other route. */
+/** docs/api.md §4.3: invalid values on update are a 400, not the 422 of every other route. */
 const UPDATE_INVALID_STATUS = 400;
 
 const WebhookUrl = Type.String({

@@ -1,5 +1,5 @@
 /**
- * api.md §4.10: the panel sends a message to the end user — `POST {base}/external-support/webhook`.
+ * docs/api.md §4.10: the panel sends a message to the end user — `POST {base}/external-support/webhook`.
  *
  * No API key: the body is authenticated by `X-Jelou-Signature` alone, keyed with the signingSecret
  * of the project the body names. Checks, in this order (each one answers before the next runs):
@@ -49,7 +49,7 @@ const CONTENT: Record<(typeof MESSAGE_TYPES)[number], TProperties> = {
 };
 
 /**
- * `{ type, content }` of api.md §4.9 as one branch per type (plus `extra` properties), for the
+ * `{ type, content }` of docs/api.md §4.9 as one branch per type (plus `extra` properties), for the
  * OpenAPI document; requests are checked by parseMessage, which names the exact field.
  */
 export function messageSchema(extra: TProperties = {}, description?: string): TSchema {

@@ -1,7 +1,7 @@
 import type { Migration } from './migration.js';
 
 /**
- * Idempotency keys (api.md §5): the first response to a POST with an `Idempotency-Key` is kept
+ * Idempotency keys (docs/api.md §5.1): the first response to a POST with an `Idempotency-Key` is kept
  * for 24 h and replayed to any retry with the same key, project and route.
  */
 export const m0004Idempotency: Migration = {
