@@ -5,36 +5,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxEvent } from '../../src/model/types.js';
-import { authHeaders, call as callApi } from '../helpers/api.js';
-import { ADMIN_TOKEN, createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import { adminCall, authHeaders, call as callApi, expectAdminError } from '../helpers/api.js';
+import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 
-const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 // biome-ignore lint/suspicious/noExplicitAny: tests read response JSON loosely and assert on it.
 type Json = any;
 
-async function admin(
+/** An admin request to `/admin/v1` + `url`. */
+const admin = (
   h: Harness,
   method: Method,
   url: string,
   payload?: unknown,
-  headers: Record<string, string> = AUTH,
-): Promise<{ status: number; body: Json }> {
-  const res = await h.app.server.inject({
-    method,
-    url: `/admin/v1${url}`,
-    headers,
-    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-  });
-  return { status: res.statusCode, body: res.json() };
-}
-
-function expectError(res: { status: number; body: Json }, status: number, code: string): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body).toMatchObject({ statusMessage: 'failure', status: 0, error: { code } });
-}
+  headers?: Record<string, string>,
+) => adminCall(h, method, `/admin/v1${url}`, payload, headers);
 
 /** Starts a conversation through the management API; returns its id. */
 async function start(h: Harness, s: Seed, botId = s.bot.id, userId = s.user.id): Promise<string> {
@@ -94,8 +81,8 @@ describe('admin API: rename and delete need the admin token', () => {
     ['PATCH', '/projects/prj_x/users/usr_x', { names: 'x' }],
     ['DELETE', '/projects/prj_x/users/usr_x', undefined],
   ])('%s %s → 401 admin_unauthorized, before any validation', async (method, url, payload) => {
-    expectError(await admin(h, method, url, payload, {}), 401, 'admin_unauthorized');
-    expectError(
+    expectAdminError(await admin(h, method, url, payload, {}), 401, 'admin_unauthorized');
+    expectAdminError(
       await admin(h, method, url, { nonsense: true }, { authorization: 'Bearer wrong' }),
       401,
       'admin_unauthorized',
@@ -141,17 +128,17 @@ describe('admin API: rename', () => {
 
   it('refuses a bad project rename: 422 with the field, 404 for an unknown project', async () => {
     const empty = await admin(h, 'PATCH', `/projects/${s.project.id}`);
-    expectError(empty, 422, 'unprocessable_entity');
+    expectAdminError(empty, 422, 'unprocessable_entity');
     expect(empty.body.validationError).toHaveProperty('name');
     const extra = await admin(h, 'PATCH', `/projects/${s.project.id}`, { name: 'x', plan: 'gold' });
-    expectError(extra, 422, 'unprocessable_entity');
+    expectAdminError(extra, 422, 'unprocessable_entity');
     expect(extra.body.validationError).toHaveProperty('plan');
-    expectError(
+    expectAdminError(
       await admin(h, 'PATCH', `/projects/${s.project.id}`, { name: '' }),
       422,
       'unprocessable_entity',
     );
-    expectError(await admin(h, 'PATCH', '/projects/prj_nope', { name: 'x' }), 404, 'project_not_found');
+    expectAdminError(await admin(h, 'PATCH', '/projects/prj_nope', { name: 'x' }), 404, 'project_not_found');
     expect((await admin(h, 'GET', `/projects/${s.project.id}`)).body.name).toBe('Acme Support');
   });
 
@@ -194,14 +181,14 @@ describe('admin API: rename', () => {
       name: 'x',
       channel: 'http',
     });
-    expectError(res, 422, 'unprocessable_entity');
+    expectAdminError(res, 422, 'unprocessable_entity');
     expect(res.body.validationError).toHaveProperty('channel');
-    expectError(
+    expectAdminError(
       await admin(h, 'PATCH', `/projects/${s.project.id}/bots/bot_nope`, { name: 'x' }),
       404,
       'bot_not_found',
     );
-    expectError(
+    expectAdminError(
       await admin(h, 'PATCH', `/projects/prj_nope/bots/${s.bot.id}`, { name: 'x' }),
       404,
       'project_not_found',
@@ -228,11 +215,11 @@ describe('admin API: rename', () => {
   it('refuses an end user update: no field, a referenceId taken, an unknown user', async () => {
     const url = `/projects/${s.project.id}/users/${s.user.id}`;
     const empty = await admin(h, 'PATCH', url, {});
-    expectError(empty, 422, 'unprocessable_entity');
+    expectAdminError(empty, 422, 'unprocessable_entity');
     expect(empty.body.validationError).toEqual({ body: ['must contain at least one of names, referenceId'] });
     await admin(h, 'POST', `/projects/${s.project.id}/users`, { names: 'Other', referenceId: 'taken' });
-    expectError(await admin(h, 'PATCH', url, { referenceId: 'taken' }), 409, 'reference_id_taken');
-    expectError(
+    expectAdminError(await admin(h, 'PATCH', url, { referenceId: 'taken' }), 409, 'reference_id_taken');
+    expectAdminError(
       await admin(h, 'PATCH', `/projects/${s.project.id}/users/usr_nope`, { names: 'x' }),
       404,
       'user_not_found',
@@ -255,7 +242,7 @@ describe('admin API: deleting a bot', () => {
     const conversationId = await start(h, s, bot);
     for (const query of ['', '?force=false']) {
       const res = await admin(h, 'DELETE', `/projects/${s.project.id}/bots/${bot}${query}`);
-      expectError(res, 409, 'active_conversations');
+      expectAdminError(res, 409, 'active_conversations');
       expect(res.body.error.developerMessages.en).toContain(conversationId);
     }
     expect((await conversation(h, s, conversationId)).state).toBe('active');
@@ -294,17 +281,21 @@ describe('admin API: deleting a bot', () => {
     expect(messages.filter((m) => m.createdAt >= Date.parse(res.body.deletedAt))).toEqual([]);
 
     // Gone for every live use.
-    expectError(
+    expectAdminError(
       await admin(h, 'DELETE', `/projects/${s.project.id}/bots/${bot}?force=true`),
       404,
       'bot_not_found',
     );
-    expectError(
+    expectAdminError(
       await admin(h, 'PATCH', `/projects/${s.project.id}/bots/${bot}`, { name: 'x' }),
       404,
       'bot_not_found',
     );
-    expectError(await admin(h, 'GET', `/projects/${s.project.id}/bots/${bot}/rules`), 404, 'bot_not_found');
+    expectAdminError(
+      await admin(h, 'GET', `/projects/${s.project.id}/bots/${bot}/rules`),
+      404,
+      'bot_not_found',
+    );
     const listed = (await admin(h, 'GET', `/projects/${s.project.id}/bots`)).body.items;
     expect(listed.map((b: Json) => b.id)).not.toContain(bot);
     const again = await startStatus(h, s, bot, s.user.id);
@@ -323,10 +314,18 @@ describe('admin API: deleting a bot', () => {
 
   it('refuses a force that is not true or false, and unknown bots and projects', async () => {
     const res = await admin(h, 'DELETE', `/projects/${s.project.id}/bots/${s.bot.id}?force=yes`);
-    expectError(res, 422, 'unprocessable_entity');
+    expectAdminError(res, 422, 'unprocessable_entity');
     expect(res.body.validationError).toHaveProperty('force');
-    expectError(await admin(h, 'DELETE', `/projects/${s.project.id}/bots/bot_nope`), 404, 'bot_not_found');
-    expectError(await admin(h, 'DELETE', `/projects/prj_nope/bots/${s.bot.id}`), 404, 'project_not_found');
+    expectAdminError(
+      await admin(h, 'DELETE', `/projects/${s.project.id}/bots/bot_nope`),
+      404,
+      'bot_not_found',
+    );
+    expectAdminError(
+      await admin(h, 'DELETE', `/projects/prj_nope/bots/${s.bot.id}`),
+      404,
+      'project_not_found',
+    );
   });
 });
 
@@ -346,7 +345,7 @@ describe('admin API: deleting an end user', () => {
     ).body.id;
     const conversationId = await start(h, s, s.bot.id, user);
     const refused = await admin(h, 'DELETE', `/projects/${s.project.id}/users/${user}`);
-    expectError(refused, 409, 'active_conversations');
+    expectAdminError(refused, 409, 'active_conversations');
     expect(refused.body.error.developerMessages.es).toContain(conversationId);
 
     const res = await admin(h, 'DELETE', `/projects/${s.project.id}/users/${user}?force=true`);
@@ -367,8 +366,12 @@ describe('admin API: deleting an end user', () => {
       ['conversation.close', 'pending'],
     ]);
 
-    expectError(await admin(h, 'DELETE', `/projects/${s.project.id}/users/${user}`), 404, 'user_not_found');
-    expectError(
+    expectAdminError(
+      await admin(h, 'DELETE', `/projects/${s.project.id}/users/${user}`),
+      404,
+      'user_not_found',
+    );
+    expectAdminError(
       await admin(h, 'PATCH', `/projects/${s.project.id}/users/${user}`, { names: 'x' }),
       404,
       'user_not_found',
@@ -418,7 +421,7 @@ describe('admin API: deleting a project', () => {
     const s = await h.seed('Doomed');
     await withIntegration(h, s);
     const conversationId = await start(h, s);
-    expectError(await admin(h, 'DELETE', `/projects/${s.project.id}`), 409, 'active_conversations');
+    expectAdminError(await admin(h, 'DELETE', `/projects/${s.project.id}`), 409, 'active_conversations');
 
     const res = await admin(h, 'DELETE', `/projects/${s.project.id}?force=true`);
     expect(res.status).toBe(200);
@@ -440,14 +443,18 @@ describe('admin API: deleting a project', () => {
     expect((await h.store.queries.getConversation(s.project.id, conversationId))?.state).toBe('closed');
 
     // Gone: the admin API, the credentials, the channels.
-    expectError(await admin(h, 'GET', `/projects/${s.project.id}`), 404, 'project_not_found');
-    expectError(await admin(h, 'DELETE', `/projects/${s.project.id}?force=true`), 404, 'project_not_found');
-    expectError(
+    expectAdminError(await admin(h, 'GET', `/projects/${s.project.id}`), 404, 'project_not_found');
+    expectAdminError(
+      await admin(h, 'DELETE', `/projects/${s.project.id}?force=true`),
+      404,
+      'project_not_found',
+    );
+    expectAdminError(
       await admin(h, 'PATCH', `/projects/${s.project.id}`, { name: 'x' }),
       404,
       'project_not_found',
     );
-    expectError(
+    expectAdminError(
       await admin(h, 'POST', `/projects/${s.project.id}/bots`, { name: 'x' }),
       404,
       'project_not_found',
