@@ -118,6 +118,25 @@ export async function createHarness(
   };
 }
 
+export interface TwoProjects {
+  readonly h: Harness;
+  /** The project under test, 'Acme'. */
+  readonly s: Seed;
+  /** Another project, 'Other', whose credentials and data must not reach or be reached by `s`. */
+  readonly other: Seed;
+}
+
+/** A harness with two seeded projects, for the tests that keep one project out of the other's way. */
+export async function harnessWithTwoProjects(
+  env: NodeJS.ProcessEnv = {},
+  options: HarnessOptions = {},
+): Promise<TwoProjects> {
+  const h = await createHarness(env, options);
+  const s = await h.seed('Acme');
+  const other = await h.seed('Other');
+  return { h, s, other };
+}
+
 export function basic(seed: Pick<Seed, 'clientId' | 'clientSecret'>): string {
   return `Basic ${Buffer.from(`${seed.clientId}:${seed.clientSecret}`).toString('base64')}`;
 }

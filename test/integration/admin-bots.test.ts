@@ -9,7 +9,7 @@ import { receiveFromUser } from '../../src/domain/messages/inbound.service.js';
 import { handBackToBot } from '../../src/domain/rooms/bot-turn.js';
 import type { Bot, EndUser } from '../../src/model/types.js';
 import { ADMIN_AUTH, adminCall, expectAdminError } from '../helpers/api.js';
-import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import { createHarness, type Harness, harnessWithTwoProjects, type Seed } from '../helpers/harness.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -65,9 +65,7 @@ describe('admin API: unknown projects and bots', () => {
   let seed: Seed;
   let other: Seed;
   beforeAll(async () => {
-    h = await createHarness();
-    seed = await h.seed('Acme');
-    other = await h.seed('Other');
+    ({ h, s: seed, other } = await harnessWithTwoProjects());
   });
   afterAll(async () => h.close());
 

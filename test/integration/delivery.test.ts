@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { standardWebhooksSecret } from '../../src/delivery/signer.js';
-import { authHeaders, call } from '../helpers/api.js';
+import { authHeaders, call, createIntegration } from '../helpers/api.js';
 import { appendTestEvent, eventually, startedPair } from '../helpers/events.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -22,18 +22,8 @@ async function setup(env: NodeJS.ProcessEnv = {}, integration: Record<string, un
   const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,30ms,30ms', ...env }, { worker: true });
   open.push(receiver, h);
   const s = await h.seed();
-  const created = await createIntegration(h, s, receiver.url, integration);
+  const created = await createIntegration(h.app, s, receiver.url, integration);
   return { h, s, receiver, signingSecret: created.signingSecret as string };
-}
-
-async function createIntegration(h: Harness, s: Seed, url: string, extra: Record<string, unknown> = {}) {
-  const res = await call(h.app, {
-    url: `/v1/external-support/${s.project.id}`,
-    headers: authHeaders(s, 'apiKey'),
-    body: { webhookUrl: url, ...extra },
-  });
-  expect(res.statusCode).toBe(200);
-  return res.json().data;
 }
 
 const status = (h: Harness, id: string) => h.store.queries.getEvent(id);
@@ -195,7 +185,7 @@ describe('outcomes', () => {
     const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,10ms,10ms' }, { worker: true });
     open.push(h);
     const s = await h.seed();
-    await createIntegration(h, s, closedUrl);
+    await createIntegration(h.app, s, closedUrl);
     const pair = await startedPair(h.store, s.project.id);
     const e = await eventually(
       () => status(h, pair.eventId),
@@ -320,7 +310,7 @@ describe('order and fairness', () => {
     );
     open.push(receiver, h);
     const s = await h.seed();
-    await createIntegration(h, s, receiver.url);
+    await createIntegration(h.app, s, receiver.url);
     const failing = failFirstRoom(receiver, 2, 503);
     const pairs = await roomsWithMessages(h, s, 10, 6);
     await receiver.waitFor(10 * 7 + 2);
@@ -351,8 +341,8 @@ describe('order and fairness', () => {
     open.push(slow, fast, h);
     const a = await h.seed('Slow');
     const b = await h.seed('Fast');
-    await createIntegration(h, a, slow.url);
-    await createIntegration(h, b, fast.url);
+    await createIntegration(h.app, a, slow.url);
+    await createIntegration(h.app, b, fast.url);
     await Promise.all(Array.from({ length: 40 }, (_, i) => startedPair(h.store, a.project.id, i)));
     await slow.waitFor(4);
     await Promise.all(Array.from({ length: 40 }, (_, i) => startedPair(h.store, b.project.id, i)));
@@ -417,7 +407,7 @@ describe('network policy at connect time', () => {
     const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0' }, { worker: false });
     open.push(receiver, h);
     const s = await h.seed();
-    await createIntegration(h, s, receiver.url.replace('127.0.0.1', 'localhost'));
+    await createIntegration(h.app, s, receiver.url.replace('127.0.0.1', 'localhost'));
     const { startDeliveryWorker } = await import('../../src/delivery/delivery-worker.js');
     const pino = (await import('pino')).default;
     const worker = await startDeliveryWorker({
@@ -546,7 +536,7 @@ describe('a receiver that answers garbage', () => {
     const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,20ms,20ms,20ms' }, { worker: true });
     open.push(h);
     const s = await h.seed();
-    await createIntegration(h, s, `http://127.0.0.1:${port}/hooks`);
+    await createIntegration(h.app, s, `http://127.0.0.1:${port}/hooks`);
     const pair = await startedPair(h.store, s.project.id);
     const e = await eventually(
       () => status(h, pair.eventId),

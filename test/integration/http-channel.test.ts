@@ -11,9 +11,9 @@ import { startConversation } from '../../src/domain/conversations/start.js';
 import { createBot } from '../../src/domain/projects/project.service.js';
 import { CATALOGUE } from '../../src/errors.js';
 import type { ChannelKind } from '../../src/model/types.js';
-import { authHeaders, call, errorOf } from '../helpers/api.js';
+import { call, createIntegration, errorOf } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
-import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import { type Harness, harnessWithTwoProjects, type Seed } from '../helpers/harness.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
 
 let h: Harness;
@@ -26,16 +26,11 @@ let secret: string;
 beforeAll(async () => {
   panel = await startReceiver();
   channel = await startReceiver();
-  h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,30ms,30ms' }, { worker: true });
-  s = await h.seed('Acme');
-  other = await h.seed('Other');
-  const res = await call(h.app, {
-    url: `/v1/external-support/${s.project.id}`,
-    headers: authHeaders(s, 'apiKey'),
-    body: { webhookUrl: panel.url },
-  });
-  expect(res.statusCode).toBe(200);
-  secret = res.json().data.signingSecret;
+  ({ h, s, other } = await harnessWithTwoProjects(
+    { RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,30ms,30ms' },
+    { worker: true },
+  ));
+  secret = (await createIntegration(h.app, s, panel.url)).signingSecret;
 });
 afterAll(async () => {
   await h?.close();

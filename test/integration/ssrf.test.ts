@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkWebhookUrl, parseAllowList, type Resolver } from '../../src/delivery/network-policy.js';
 import { WebhookSender } from '../../src/delivery/webhook-sender.js';
-import { authHeaders, call } from '../helpers/api.js';
+import { authHeaders, call, createIntegration } from '../helpers/api.js';
 import { eventually, startedPair } from '../helpers/events.js';
 import { createHarness } from '../helpers/harness.js';
 import { startReceiver } from '../helpers/receiver.js';
@@ -37,12 +37,10 @@ describe('redirects', () => {
       open.push(panel, internal, h);
       panel.respond(() => ({ kind: 'status', status, headers: { location: `${internal.url}/steal` } }));
       const s = await h.seed();
-      const created = await call(h.app, {
-        url: `/v1/external-support/${s.project.id}`,
-        headers: authHeaders(s, 'apiKey'),
-        body: { webhookUrl: panel.url, authType: 'bearer', authorization: 'panel-secret-token' },
+      await createIntegration(h.app, s, panel.url, {
+        authType: 'bearer',
+        authorization: 'panel-secret-token',
       });
-      expect(created.statusCode).toBe(200);
       // The operator's policy really forbids the internal service: it cannot be set directly.
       const direct = await call(h.app, {
         method: 'PATCH',
