@@ -5,7 +5,7 @@
  * its build from dist-bench/test/helpers/, so nothing here may import vitest or find the
  * repository by a fixed number of `..`.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -128,6 +128,24 @@ export function spawnRelevo(o: RelevoCommand): ChildProcess {
     env: { PATH: process.env.PATH, PORT: String(o.port), HOST: '127.0.0.1', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
+  });
+}
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a relevo command of the build to its end, with PATH and `env` as its whole environment. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH, ...env } },
+      (err, stdout, stderr) => done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
