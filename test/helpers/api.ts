@@ -99,3 +99,21 @@ export function expectAdminError(res: { status: number; body: unknown }, status:
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.body).toMatchObject({ statusMessage: 'failure', status: 0, error: { code } });
 }
+
+/** What POST /webchat/:botId/sessions answers. */
+export interface WebchatSession {
+  sessionToken: string;
+  userId: string;
+  roomId: string;
+}
+
+/** Opens a web chat session with `botId` as a visitor does; expects 201. */
+export async function openWebchatSession(
+  app: App,
+  botId: string,
+  body: unknown = {},
+): Promise<WebchatSession> {
+  const res = await call(app, { url: `/webchat/${botId}/sessions`, body });
+  expect(res.statusCode).toBe(201);
+  return res.json();
+}
