@@ -4,8 +4,15 @@
  * gone for every live use (404, 401) while its history still reads with its names.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { OutboxEvent } from '../../src/model/types.js';
-import { adminCall, authHeaders, call as callApi, expectAdminError } from '../helpers/api.js';
+import {
+  adminCall,
+  authHeaders,
+  call as callApi,
+  createIntegration,
+  expectAdminError,
+} from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -52,15 +59,8 @@ async function conversation(h: Harness, s: Seed, id: string): Promise<Json> {
   return res.json().data;
 }
 
-async function withIntegration(h: Harness, s: Seed): Promise<void> {
-  // No worker runs in these tests: events stay queued (pending) until something settles them.
-  const res = await callApi(h.app, {
-    url: `/v1/external-support/${s.project.id}`,
-    headers: authHeaders(s, 'apiKey'),
-    body: { webhookUrl: 'http://127.0.0.1:9/hooks' },
-  });
-  expect(res.statusCode).toBe(200);
-}
+// No worker runs in these tests: events stay queued (pending) until something settles them.
+const withIntegration = (h: Harness, s: Seed) => createIntegration(h.app, s, 'http://127.0.0.1:9/hooks');
 
 async function events(h: Harness, projectId: string): Promise<OutboxEvent[]> {
   return (await h.store.queries.listEvents(projectId, {}, { limit: 200 })).items.reverse();

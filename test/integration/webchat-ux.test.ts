@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { personName } from '../../src/channels/webchat/webchat-handoff.js';
 import type { Conversation } from '../../src/model/types.js';
-import { call, errorOf, openWebchatSession, type WebchatSession } from '../helpers/api.js';
+import { call, createIntegration, errorOf, openWebchatSession, type WebchatSession } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { openStream } from '../helpers/sse.js';
 
@@ -21,12 +21,7 @@ beforeAll(async () => {
   s = await h.seed('Acme');
   // The panel's integration: its events are what tell the stream of a start without a message.
   // No worker runs, so nothing is sent to this address.
-  const integration = await call(h.app, {
-    url: `/v1/external-support/${s.project.id}`,
-    headers: { 'x-api-key': s.apiKey },
-    body: { webhookUrl: 'http://127.0.0.1:9/panel' },
-  });
-  expect(integration.statusCode).toBe(200);
+  await createIntegration(h.app, s, 'http://127.0.0.1:9/panel');
   await h.app.server.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(h.app.server.server.address() as AddressInfo).port}`;
 });
