@@ -28,6 +28,15 @@ async function setup(env: NodeJS.ProcessEnv = {}, integration: Record<string, un
 
 const status = (h: Harness, id: string) => h.store.queries.getEvent(id);
 
+/** A harness with its worker and retry `schedule`, an integration to `url`, and one started pair's event. */
+async function oneEventTo(url: string, schedule: string) {
+  const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: schedule }, { worker: true });
+  open.push(h);
+  const s = await h.seed();
+  await createIntegration(h.app, s, url);
+  return { h, pair: await startedPair(h.store, s.project.id) };
+}
+
 /** Answers `status` to the first `times` requests of the first room to arrive, 200 to all else. */
 function failFirstRoom(receiver: Receiver, times: number, status: number) {
   let room: string | undefined;
@@ -182,11 +191,7 @@ describe('outcomes', () => {
     const receiver = await startReceiver();
     const closedUrl = receiver.url;
     await receiver.close();
-    const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,10ms,10ms' }, { worker: true });
-    open.push(h);
-    const s = await h.seed();
-    await createIntegration(h.app, s, closedUrl);
-    const pair = await startedPair(h.store, s.project.id);
+    const { h, pair } = await oneEventTo(closedUrl, '0,10ms,10ms');
     const e = await eventually(
       () => status(h, pair.eventId),
       (e) => e?.status === 'failed',
@@ -533,11 +538,7 @@ describe('a receiver that answers garbage', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     open.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
     const port = (server.address() as { port: number }).port;
-    const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,20ms,20ms,20ms' }, { worker: true });
-    open.push(h);
-    const s = await h.seed();
-    await createIntegration(h.app, s, `http://127.0.0.1:${port}/hooks`);
-    const pair = await startedPair(h.store, s.project.id);
+    const { h, pair } = await oneEventTo(`http://127.0.0.1:${port}/hooks`, '0,20ms,20ms,20ms');
     const e = await eventually(
       () => status(h, pair.eventId),
       (x) => x?.status === 'delivered',

@@ -13,9 +13,10 @@ import { CATALOGUE } from '../../src/errors.js';
 import type { ChannelKind } from '../../src/model/types.js';
 import { call, createIntegration, errorOf } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
-import { type Harness, harnessWithTwoProjects, type Seed } from '../helpers/harness.js';
+import { type ChannelRig, type Harness, harnessWithChannel, type Seed } from '../helpers/harness.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
 
+let rig: ChannelRig;
 let h: Harness;
 let panel: Receiver;
 let channel: Receiver;
@@ -24,19 +25,11 @@ let other: Seed;
 let secret: string;
 
 beforeAll(async () => {
-  panel = await startReceiver();
-  channel = await startReceiver();
-  ({ h, s, other } = await harnessWithTwoProjects(
-    { RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,30ms,30ms' },
-    { worker: true },
-  ));
+  rig = await harnessWithChannel();
+  ({ h, s, other, panel, channel } = rig);
   secret = (await createIntegration(h.app, s, panel.url)).signingSecret;
 });
-afterAll(async () => {
-  await h?.close();
-  await panel?.close();
-  await channel?.close();
-});
+afterAll(async () => rig?.close());
 
 interface TestBot {
   readonly id: string;

@@ -13,9 +13,10 @@ import { roomFor } from '../../src/domain/rooms/rooms.js';
 import { CATALOGUE } from '../../src/errors.js';
 import { authHeaders, call, createIntegration, errorOf, PREFIXES } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
-import { type Harness, harnessWithTwoProjects, type Seed } from '../helpers/harness.js';
-import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
+import { type ChannelRig, type Harness, harnessWithChannel, type Seed } from '../helpers/harness.js';
+import type { Received, Receiver } from '../helpers/receiver.js';
 
+let rig: ChannelRig;
 let h: Harness;
 let panel: Receiver;
 let channel: Receiver;
@@ -33,21 +34,13 @@ const signingSecretOf = async (seed: Seed, url: string): Promise<string> =>
   (await createIntegration(h.app, seed, url)).signingSecret;
 
 beforeAll(async () => {
-  panel = await startReceiver();
-  channel = await startReceiver();
-  ({ h, s, other } = await harnessWithTwoProjects(
-    { RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,30ms,30ms' },
-    { worker: true },
-  ));
+  rig = await harnessWithChannel();
+  ({ h, s, other, panel, channel } = rig);
   bare = await h.seed('Bare');
   secret = await signingSecretOf(s, panel.url);
   otherSecret = await signingSecretOf(other, panel.url);
 });
-afterAll(async () => {
-  await h?.close();
-  await panel?.close();
-  await channel?.close();
-});
+afterAll(async () => rig?.close());
 
 interface Pair {
   readonly projectId: string;
