@@ -66,6 +66,14 @@ describe.skipIf(!haveChromium)('web chat in a browser: connection, handoff, layo
   let botId: string;
   let signingSecret: string;
 
+  /** A conversation's room, read through the management API. */
+  const roomOf = async (conversationId: string): Promise<string> =>
+    (
+      await requestJson(port, 'GET', `/v1/external-support/${projectId}/conversations/${conversationId}`, {
+        'x-api-key': apiKey,
+      })
+    ).json.data.roomId;
+
   beforeAll(async () => {
     ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'relevo-webchat-ux-'));
@@ -285,14 +293,7 @@ describe.skipIf(!haveChromium)('web chat in a browser: connection, handoff, layo
     expect(started.status, JSON.stringify(started.json)).toBe(200);
     await page.waitForFunction((n) => document.querySelector('#title')?.textContent === n, agentName);
     expect(await page.locator('#avatar').textContent()).toBe('<');
-    const roomId = (
-      await requestJson(
-        port,
-        'GET',
-        `/v1/external-support/${projectId}/conversations/${started.json.data.conversationId}`,
-        key,
-      )
-    ).json.data.roomId;
+    const roomId = await roomOf(started.json.data.conversationId);
     await panelSays(roomId, userId, 'xss-name-hello', 'Hello from Ana');
     await shows(page, 'operator', 'Hello from Ana');
     expect(await page.locator('#log .msg.operator .label').last().textContent()).toBe(agentName);
@@ -408,14 +409,7 @@ describe.skipIf(!haveChromium)('web chat in a browser: connection, handoff, layo
         expect(await page.locator('#role').textContent()).toBe('Human support');
         expect(await page.locator('#avatar').textContent()).toBe('A');
 
-        const roomId = (
-          await requestJson(
-            port,
-            'GET',
-            `/v1/external-support/${projectId}/conversations/${started.json.data.conversationId}`,
-            key,
-          )
-        ).json.data.roomId;
+        const roomId = await roomOf(started.json.data.conversationId);
         await panelSays(roomId, userId, `${name}-hello`, 'Hi, I am Ana. Let me check.');
         await shows(page, 'operator', 'Hi, I am Ana. Let me check.');
         expect(await page.locator('#log .msg.operator .label').first().textContent()).toBe('Ana Lima');

@@ -28,6 +28,14 @@ async function setup(env: NodeJS.ProcessEnv = {}, integration: Record<string, un
 
 const status = (h: Harness, id: string) => h.store.queries.getEvent(id);
 
+/** GET /v1/external-support/:projectId: the integration as the panel sees it. */
+const showIntegration = (h: Harness, s: Seed) =>
+  call(h.app, {
+    method: 'GET',
+    url: `/v1/external-support/${s.project.id}`,
+    headers: authHeaders(s, 'apiKey'),
+  });
+
 /** A harness with its worker and retry `schedule`, an integration to `url`, and one started pair's event. */
 async function oneEventTo(url: string, schedule: string) {
   const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: schedule }, { worker: true });
@@ -242,11 +250,7 @@ describe('outcomes', () => {
       (i) => i?.enabled === false,
     );
     // §4.2 says so: when and why.
-    const shown = await call(h.app, {
-      method: 'GET',
-      url: `/v1/external-support/${s.project.id}`,
-      headers: authHeaders(s, 'apiKey'),
-    });
+    const shown = await showIntegration(h, s);
     expect(shown.json().data).toMatchObject({
       disabled: true,
       disabledAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
@@ -474,11 +478,7 @@ describe('the 5-day rule', () => {
       (i) => i?.enabled === false,
     );
     expect(integration!.disabledReason).toBe('every attempt failed for 5 days');
-    const shown = await call(h.app, {
-      method: 'GET',
-      url: `/v1/external-support/${s.project.id}`,
-      headers: authHeaders(s, 'apiKey'),
-    });
+    const shown = await showIntegration(h, s);
     expect(shown.json().data).toMatchObject({
       disabled: true,
       disabledAt: new Date(integration!.disabledAt!).toISOString(),

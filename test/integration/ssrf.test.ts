@@ -73,18 +73,20 @@ describe('DNS rebinding', () => {
     // "localhost" stands for the attacker's name: the create-time check is given a public
     // answer, while the system resolver the sender uses answers loopback.
     const url = receiver.url.replace('127.0.0.1', 'localhost');
+    const sendEvent = (through: WebhookSender) =>
+      through.send({
+        url,
+        headers: { 'content-type': 'application/json' },
+        body: '{"event":"conversation.start"}',
+        timeoutMs: 5_000,
+      });
     const none = parseAllowList([]);
     const atCreate = await checkWebhookUrl(url, none, publicDns);
     expect(atCreate.ok).toBe(true);
 
     const sender = new WebhookSender({ allow: none, connectionsPerOrigin: 1 });
     open.push(sender);
-    const result = await sender.send({
-      url,
-      headers: { 'content-type': 'application/json' },
-      body: '{"event":"conversation.start"}',
-      timeoutMs: 5_000,
-    });
+    const result = await sendEvent(sender);
     expect(result.outcome.kind).toBe('refused');
     expect(result.statusCode).toBeNull();
     expect(result.error).toMatch(
@@ -99,12 +101,7 @@ describe('DNS rebinding', () => {
       connectionsPerOrigin: 1,
     });
     open.push(allowed);
-    const ok = await allowed.send({
-      url,
-      headers: { 'content-type': 'application/json' },
-      body: '{"event":"conversation.start"}',
-      timeoutMs: 5_000,
-    });
+    const ok = await sendEvent(allowed);
     expect(ok.statusCode).toBe(200);
     expect(receiver.received).toHaveLength(1);
   });
