@@ -8,7 +8,7 @@ import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { receiveFromUser } from '../../src/domain/messages/inbound.service.js';
 import { handBackToBot } from '../../src/domain/rooms/bot-turn.js';
 import type { Bot, EndUser } from '../../src/model/types.js';
-import { ADMIN_AUTH, adminCall, expectAdminError } from '../helpers/api.js';
+import { ADMIN_AUTH as AUTH, adminCall as call, expectAdminError as expectError } from '../helpers/api.js';
 import { createHarness, type Harness, harnessWithTwoProjects, type Seed } from '../helpers/harness.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -19,13 +19,13 @@ type Json = any;
 
 /** A 422 whose validationError has `field`, with a problem matching `problem`. */
 function expectInvalid(res: { status: number; body: Json }, field: string, problem: RegExp | string): void {
-  expectAdminError(res, 422, 'unprocessable_entity');
+  expectError(res, 422, 'unprocessable_entity');
   expect(Object.keys(res.body.validationError), JSON.stringify(res.body.validationError)).toContain(field);
   expect(res.body.validationError[field].join(' ')).toMatch(problem);
 }
 
 async function createBot(h: Harness, projectId: string, channel: 'http' | 'webchat'): Promise<string> {
-  const res = await adminCall(h, 'POST', `/admin/v1/projects/${projectId}/bots`, {
+  const res = await call(h, 'POST', `/admin/v1/projects/${projectId}/bots`, {
     name: `${channel} bot`,
     channel,
   });
@@ -51,9 +51,9 @@ describe('admin API: bot routes need the admin token', () => {
     ['PUT', `${base}/channel`, {}],
     ['POST', `${base}/channel/signing-key/regenerate`, {}],
   ])('%s %s without a token → 401, before any validation', async (method, url, payload) => {
-    expectAdminError(await adminCall(h, method, url, payload, {}), 401, 'admin_unauthorized');
-    expectAdminError(
-      await adminCall(h, method, url, { nonsense: true }, { authorization: 'Bearer wrong-token-0123456789' }),
+    expectError(await call(h, method, url, payload, {}), 401, 'admin_unauthorized');
+    expectError(
+      await call(h, method, url, { nonsense: true }, { authorization: 'Bearer wrong-token-0123456789' }),
       401,
       'admin_unauthorized',
     );
@@ -81,22 +81,17 @@ describe('admin API: unknown projects and bots', () => {
   it.each(routes)(
     '%s …/%s: 404 project_not_found, then bot_not_found for a missing or foreign bot',
     async (method, tail, payload) => {
-      expectAdminError(
-        await adminCall(h, method, `${botPath('prj_missing', seed.bot.id)}/${tail}`, payload),
+      expectError(
+        await call(h, method, `${botPath('prj_missing', seed.bot.id)}/${tail}`, payload),
         404,
         'project_not_found',
       );
-      const missing = await adminCall(
-        h,
-        method,
-        `${botPath(seed.project.id, 'bot_missing')}/${tail}`,
-        payload,
-      );
-      expectAdminError(missing, 404, 'bot_not_found');
+      const missing = await call(h, method, `${botPath(seed.project.id, 'bot_missing')}/${tail}`, payload);
+      expectError(missing, 404, 'bot_not_found');
       expect(missing.body.error.description).toContain('bot_missing');
       // The bot exists, but in another project.
-      expectAdminError(
-        await adminCall(h, method, `${botPath(seed.project.id, other.bot.id)}/${tail}`, payload),
+      expectError(
+        await call(h, method, `${botPath(seed.project.id, other.bot.id)}/${tail}`, payload),
         404,
         'bot_not_found',
       );
@@ -104,7 +99,7 @@ describe('admin API: unknown projects and bots', () => {
   );
 
   it('a foreign bot is left untouched', async () => {
-    const r = await adminCall(h, 'GET', `${botPath(other.project.id, other.bot.id)}/rules`);
+    const r = await call(h, 'GET', `${botPath(other.project.id, other.bot.id)}/rules`);
     expect(r.body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
   });
 });
@@ -137,21 +132,21 @@ describe('admin API: bot rules', () => {
   };
 
   it('a bot without rules runs on the defaults', async () => {
-    const r = await adminCall(h, 'GET', rulesUrl);
+    const r = await call(h, 'GET', rulesUrl);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
   });
 
   it('PUT stores the rules and answers them; GET then shows them as not the defaults', async () => {
-    const put = await adminCall(h, 'PUT', rulesUrl, RULES);
+    const put = await call(h, 'PUT', rulesUrl, RULES);
     expect(put.status).toBe(200);
     expect(put.body).toEqual(RULES);
     expect(JSON.parse((await h.store.queries.getBotRules(seed.bot.id)) ?? 'null')).toEqual(RULES);
-    expect((await adminCall(h, 'GET', rulesUrl)).body).toEqual({ rules: RULES, isDefault: false });
+    expect((await call(h, 'GET', rulesUrl)).body).toEqual({ rules: RULES, isDefault: false });
   });
 
   it('accepts empty rules (a bot that stays silent), and rules at every limit', async () => {
-    expect((await adminCall(h, 'PUT', rulesUrl, {})).body).toEqual({});
+    expect((await call(h, 'PUT', rulesUrl, {})).body).toEqual({});
     const atLimits = {
       greeting: 'g'.repeat(4096),
       answers: Array.from({ length: 100 }, (_, i) => ({
@@ -161,7 +156,7 @@ describe('admin API: bot rules', () => {
       handoff: { keywords: ['human'], assignment: { type: 'team', target: 't' } },
       steps: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${i}`.padEnd(100, 's'), 'x'])),
     };
-    const r = await adminCall(h, 'PUT', rulesUrl, atLimits);
+    const r = await call(h, 'PUT', rulesUrl, atLimits);
     expect(r.status).toBe(200);
     expect(r.body).toEqual(atLimits);
   });
@@ -174,7 +169,7 @@ describe('admin API: bot rules', () => {
       })),
     };
     expect(Buffer.byteLength(JSON.stringify(big))).toBeGreaterThan(h.config.bodyLimitBytes);
-    const r = await adminCall(h, 'PUT', rulesUrl, big);
+    const r = await call(h, 'PUT', rulesUrl, big);
     expect(r.status).toBe(200);
     expect(r.body).toEqual(big);
   });
@@ -310,43 +305,43 @@ describe('admin API: bot rules', () => {
   it.each(cases)(
     'refuses %s with 422 naming the field, and keeps the stored rules',
     async (_what, body, field, problem) => {
-      await adminCall(h, 'PUT', rulesUrl, RULES);
-      expectInvalid(await adminCall(h, 'PUT', rulesUrl, body), field, problem);
-      expect((await adminCall(h, 'GET', rulesUrl)).body).toEqual({ rules: RULES, isDefault: false });
+      await call(h, 'PUT', rulesUrl, RULES);
+      expectInvalid(await call(h, 'PUT', rulesUrl, body), field, problem);
+      expect((await call(h, 'GET', rulesUrl)).body).toEqual({ rules: RULES, isDefault: false });
     },
   );
 
   it('reports every problem of a body at once', async () => {
-    const r = await adminCall(h, 'PUT', rulesUrl, {
+    const r = await call(h, 'PUT', rulesUrl, {
       greeting: '',
       answers: [{ keywords: [], reply: '' }],
       x: 1,
     });
-    expectAdminError(r, 422, 'unprocessable_entity');
+    expectError(r, 422, 'unprocessable_entity');
     expect(Object.keys(r.body.validationError).sort()).toEqual(
       ['answers.0.keywords', 'answers.0.reply', 'greeting', 'x'].sort(),
     );
   });
 
   it('refuses a missing body, a body that is not JSON, and one that is not an object', async () => {
-    expectInvalid(await adminCall(h, 'PUT', rulesUrl), 'body', /must be a JSON object/);
+    expectInvalid(await call(h, 'PUT', rulesUrl), 'body', /must be a JSON object/);
     const notJson = await h.app.server.inject({
       method: 'PUT',
       url: rulesUrl,
-      headers: { ...ADMIN_AUTH, 'content-type': 'application/json' },
+      headers: { ...AUTH, 'content-type': 'application/json' },
       payload: '{"greeting": ',
     });
     expect(notJson.statusCode).toBe(422);
     expect(notJson.json().validationError.body[0]).toMatch(/is not valid JSON/);
     expectInvalid(
-      await adminCall(h, 'PUT', rulesUrl, 'null', { ...ADMIN_AUTH, 'content-type': 'application/json' }),
+      await call(h, 'PUT', rulesUrl, 'null', { ...AUTH, 'content-type': 'application/json' }),
       'body',
       /JSON object/,
     );
     const text = await h.app.server.inject({
       method: 'PUT',
       url: rulesUrl,
-      headers: { ...ADMIN_AUTH, 'content-type': 'text/plain' },
+      headers: { ...AUTH, 'content-type': 'text/plain' },
       payload: 'greeting: hi',
     });
     expect(text.statusCode).toBe(415);
@@ -354,31 +349,31 @@ describe('admin API: bot rules', () => {
 
   it('validates before looking the bot up, like the other admin routes', async () => {
     expectInvalid(
-      await adminCall(h, 'PUT', `${botPath(seed.project.id, 'bot_missing')}/rules`, { greeting: '' }),
+      await call(h, 'PUT', `${botPath(seed.project.id, 'bot_missing')}/rules`, { greeting: '' }),
       'greeting',
       /empty/,
     );
   });
 
   it('DELETE goes back to the defaults, and is harmless when repeated or when none were set', async () => {
-    await adminCall(h, 'PUT', rulesUrl, RULES);
-    const del = await adminCall(h, 'DELETE', rulesUrl);
+    await call(h, 'PUT', rulesUrl, RULES);
+    const del = await call(h, 'DELETE', rulesUrl);
     expect(del.status).toBe(200);
     expect(del.body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
-    expect((await adminCall(h, 'GET', rulesUrl)).body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
-    expect((await adminCall(h, 'DELETE', rulesUrl)).body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
+    expect((await call(h, 'GET', rulesUrl)).body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
+    expect((await call(h, 'DELETE', rulesUrl)).body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
 
     const fresh = await createBot(h, seed.project.id, 'webchat');
     const url = `${botPath(seed.project.id, fresh)}/rules`;
-    expect((await adminCall(h, 'DELETE', url)).body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
+    expect((await call(h, 'DELETE', url)).body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
     // Nothing was written for a bot that had no rules: it keeps following DEFAULT_RULES.
     expect(await h.store.queries.getBotRules(fresh)).toBeUndefined();
   });
 
   it('rules equal to the defaults count as the defaults', async () => {
-    await adminCall(h, 'PUT', rulesUrl, RULES);
-    expect((await adminCall(h, 'PUT', rulesUrl, DEFAULT_RULES)).status).toBe(200);
-    expect((await adminCall(h, 'GET', rulesUrl)).body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
+    await call(h, 'PUT', rulesUrl, RULES);
+    expect((await call(h, 'PUT', rulesUrl, DEFAULT_RULES)).status).toBe(200);
+    expect((await call(h, 'GET', rulesUrl)).body).toEqual({ rules: DEFAULT_RULES, isDefault: true });
   });
 });
 
@@ -398,7 +393,7 @@ describe('admin API: the rule bot answers with the rules set', () => {
   let userCount = 0;
   async function newUser(): Promise<EndUser> {
     userCount += 1;
-    const r = await adminCall(h, 'POST', `/admin/v1/projects/${seed.project.id}/users`, {
+    const r = await call(h, 'POST', `/admin/v1/projects/${seed.project.id}/users`, {
       names: `User ${userCount}`,
     });
     const user = await h.store.queries.getEndUser(seed.project.id, r.body.id);
@@ -433,7 +428,7 @@ describe('admin API: the rule bot answers with the rules set', () => {
   }
 
   it('greets, answers, falls back and hands off with the assignment, as the rules say', async () => {
-    const set = await adminCall(h, 'PUT', rulesUrl, {
+    const set = await call(h, 'PUT', rulesUrl, {
       greeting: 'Welcome to Acme!',
       answers: [{ keywords: ['price'], reply: 'Plans start at 10 USD.' }],
       handoff: {
@@ -473,15 +468,15 @@ describe('admin API: the rule bot answers with the rules set', () => {
   });
 
   it('changed rules apply from the next message on', async () => {
-    await adminCall(h, 'PUT', rulesUrl, { answers: [{ keywords: ['price'], reply: 'OLD' }] });
+    await call(h, 'PUT', rulesUrl, { answers: [{ keywords: ['price'], reply: 'OLD' }] });
     const user = await newUser();
     expect((await write(user, 'price')).said).toEqual(['OLD']);
-    await adminCall(h, 'PUT', rulesUrl, { answers: [{ keywords: ['price'], reply: 'NEW' }] });
+    await call(h, 'PUT', rulesUrl, { answers: [{ keywords: ['price'], reply: 'NEW' }] });
     expect((await write(user, 'price')).said).toEqual(['NEW']);
   });
 
   it('hands the room back at a step the rules name, or with welcomeBack', async () => {
-    await adminCall(h, 'PUT', rulesUrl, {
+    await call(h, 'PUT', rulesUrl, {
       steps: { survey: 'How did we do?' },
       welcomeBack: 'Back with the bot.',
     });
@@ -501,8 +496,8 @@ describe('admin API: the rule bot answers with the rules set', () => {
   });
 
   it('after a reset the bot runs on DEFAULT_RULES again', async () => {
-    await adminCall(h, 'PUT', rulesUrl, { greeting: 'Custom', fallback: 'Custom fallback' });
-    expect((await adminCall(h, 'DELETE', rulesUrl)).status).toBe(200);
+    await call(h, 'PUT', rulesUrl, { greeting: 'Custom', fallback: 'Custom fallback' });
+    expect((await call(h, 'DELETE', rulesUrl)).status).toBe(200);
     const user = await newUser();
     const hello = await write(user, 'hello');
     expect(hello.said).toEqual([DEFAULT_RULES.fallback]);
@@ -529,14 +524,14 @@ describe('admin API: bot channels', () => {
 
   it('a webchat bot has its chat page and nothing to configure', async () => {
     const url = `${botPath(seed.project.id, seed.bot.id)}/channel`;
-    const got = await adminCall(h, 'GET', url);
+    const got = await call(h, 'GET', url);
     expect(got.status).toBe(200);
     expect(got.body).toEqual({ botId: seed.bot.id, channel: 'webchat', url: `/webchat/${seed.bot.id}` });
 
     for (const res of [
-      await adminCall(h, 'PUT', url, { webhookUrl: 'http://127.0.0.1:9/hook' }),
-      await adminCall(h, 'PUT', url, {}),
-      await adminCall(h, 'POST', `${url}/signing-key/regenerate`, {}),
+      await call(h, 'PUT', url, { webhookUrl: 'http://127.0.0.1:9/hook' }),
+      await call(h, 'PUT', url, {}),
+      await call(h, 'POST', `${url}/signing-key/regenerate`, {}),
     ]) {
       expectInvalid(res, 'channel', /webchat, which needs no configuration/);
     }
@@ -547,14 +542,14 @@ describe('admin API: bot channels', () => {
     const botId = await createBot(h, seed.project.id, 'http');
     const url = `${botPath(seed.project.id, botId)}/channel`;
 
-    expect((await adminCall(h, 'GET', url)).body).toEqual({
+    expect((await call(h, 'GET', url)).body).toEqual({
       botId,
       channel: 'http',
       webhookUrl: null,
       hasSigningKey: false,
     });
 
-    const created = await adminCall(h, 'PUT', url, { webhookUrl: 'http://127.0.0.1:9/hook' });
+    const created = await call(h, 'PUT', url, { webhookUrl: 'http://127.0.0.1:9/hook' });
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
       botId,
@@ -565,7 +560,7 @@ describe('admin API: bot channels', () => {
     const key = created.body.signingKey as string;
     expect((await h.store.queries.getBotChannel(botId))?.signingKey).toBe(key);
 
-    const shown = await adminCall(h, 'GET', url);
+    const shown = await call(h, 'GET', url);
     expect(shown.body).toEqual({
       botId,
       channel: 'http',
@@ -574,7 +569,7 @@ describe('admin API: bot channels', () => {
     });
     expect(shown.text).not.toContain(key);
 
-    const updated = await adminCall(h, 'PUT', url, { webhookUrl: 'https://[::1]:8443/other' });
+    const updated = await call(h, 'PUT', url, { webhookUrl: 'https://[::1]:8443/other' });
     expect(updated.status).toBe(200);
     expect(updated.body).toEqual({
       botId,
@@ -586,7 +581,7 @@ describe('admin API: bot channels', () => {
 
     // No body, or an empty one, changes nothing but still answers the configuration.
     for (const payload of [undefined, {}]) {
-      const same = await adminCall(h, 'PUT', url, payload);
+      const same = await call(h, 'PUT', url, payload);
       expect(same.status).toBe(200);
       expect(same.body.webhookUrl).toBe('https://[::1]:8443/other');
       expect(same.text).not.toContain(key);
@@ -597,7 +592,7 @@ describe('admin API: bot channels', () => {
   it('a first PUT without a webhook URL creates the key; the URL can come later', async () => {
     const botId = await createBot(h, seed.project.id, 'http');
     const url = `${botPath(seed.project.id, botId)}/channel`;
-    const created = await adminCall(h, 'PUT', url);
+    const created = await call(h, 'PUT', url);
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
       botId,
@@ -605,7 +600,7 @@ describe('admin API: bot channels', () => {
       webhookUrl: null,
       signingKey: expect.stringMatching(HEX64),
     });
-    const later = await adminCall(h, 'PUT', url, { webhookUrl: 'http://127.0.0.1:9/late' });
+    const later = await call(h, 'PUT', url, { webhookUrl: 'http://127.0.0.1:9/late' });
     expect(later.status).toBe(200);
     expect(later.body).toEqual({
       botId,
@@ -618,10 +613,10 @@ describe('admin API: bot channels', () => {
   it('regenerate replaces the key, shows the new one once, and keeps the webhook URL', async () => {
     const botId = await createBot(h, seed.project.id, 'http');
     const url = `${botPath(seed.project.id, botId)}/channel`;
-    const created = await adminCall(h, 'PUT', url, { webhookUrl: 'http://127.0.0.1:9/hook' });
+    const created = await call(h, 'PUT', url, { webhookUrl: 'http://127.0.0.1:9/hook' });
     const first = created.body.signingKey as string;
 
-    const regenerated = await adminCall(h, 'POST', `${url}/signing-key/regenerate`);
+    const regenerated = await call(h, 'POST', `${url}/signing-key/regenerate`);
     expect(regenerated.status).toBe(200);
     expect(regenerated.body).toEqual({
       botId,
@@ -634,12 +629,12 @@ describe('admin API: bot channels', () => {
     const stored = await h.store.queries.getBotChannel(botId);
     expect(stored).toMatchObject({ signingKey: second, webhookUrl: 'http://127.0.0.1:9/hook' });
 
-    const again = await adminCall(h, 'POST', `${url}/signing-key/regenerate`, {});
+    const again = await call(h, 'POST', `${url}/signing-key/regenerate`, {});
     expect(again.body.signingKey).not.toBe(second);
-    expect((await adminCall(h, 'GET', url)).text).not.toContain(again.body.signingKey);
+    expect((await call(h, 'GET', url)).text).not.toContain(again.body.signingKey);
 
     expectInvalid(
-      await adminCall(h, 'POST', `${url}/signing-key/regenerate`, { signingKey: 'mine' }),
+      await call(h, 'POST', `${url}/signing-key/regenerate`, { signingKey: 'mine' }),
       'signingKey',
       /not a known field/,
     );
@@ -648,7 +643,7 @@ describe('admin API: bot channels', () => {
   it('regenerate on an unconfigured http bot creates its configuration', async () => {
     const botId = await createBot(h, seed.project.id, 'http');
     const url = `${botPath(seed.project.id, botId)}/channel`;
-    const r = await adminCall(h, 'POST', `${url}/signing-key/regenerate`);
+    const r = await call(h, 'POST', `${url}/signing-key/regenerate`);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({
       botId,
@@ -656,7 +651,7 @@ describe('admin API: bot channels', () => {
       webhookUrl: null,
       signingKey: expect.stringMatching(HEX64),
     });
-    expect((await adminCall(h, 'GET', url)).body.hasSigningKey).toBe(true);
+    expect((await call(h, 'GET', url)).body.hasSigningKey).toBe(true);
   });
 
   it.each([
@@ -672,11 +667,11 @@ describe('admin API: bot channels', () => {
   ])('refuses %s with 422 on webhookUrl, changing nothing', async (_what, webhookUrl, reason) => {
     const botId = await createBot(h, seed.project.id, 'http');
     const url = `${botPath(seed.project.id, botId)}/channel`;
-    expectInvalid(await adminCall(h, 'PUT', url, { webhookUrl }), 'webhookUrl', reason);
+    expectInvalid(await call(h, 'PUT', url, { webhookUrl }), 'webhookUrl', reason);
     expect(await h.store.queries.getBotChannel(botId)).toBeUndefined();
 
-    await adminCall(h, 'PUT', url, { webhookUrl: 'http://127.0.0.1:9/ok' });
-    expectInvalid(await adminCall(h, 'PUT', url, { webhookUrl }), 'webhookUrl', reason);
+    await call(h, 'PUT', url, { webhookUrl: 'http://127.0.0.1:9/ok' });
+    expectInvalid(await call(h, 'PUT', url, { webhookUrl }), 'webhookUrl', reason);
     expect((await h.store.queries.getBotChannel(botId))?.webhookUrl).toBe('http://127.0.0.1:9/ok');
   });
 
@@ -684,11 +679,11 @@ describe('admin API: bot channels', () => {
     const botId = await createBot(h, seed.project.id, 'http');
     const url = `${botPath(seed.project.id, botId)}/channel`;
     expectInvalid(
-      await adminCall(h, 'PUT', url, { signingKey: 'a'.repeat(64) }),
+      await call(h, 'PUT', url, { signingKey: 'a'.repeat(64) }),
       'signingKey',
       /not a known field/,
     );
-    expectInvalid(await adminCall(h, 'PUT', url, { webhookUrl: 42 }), 'webhookUrl', /must be a string/);
+    expectInvalid(await call(h, 'PUT', url, { webhookUrl: 42 }), 'webhookUrl', /must be a string/);
     expect(await h.store.queries.getBotChannel(botId)).toBeUndefined();
   });
 });

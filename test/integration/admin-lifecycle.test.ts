@@ -4,14 +4,13 @@
  * gone for every live use (404, 401) while its history still reads with its names.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
 import type { OutboxEvent } from '../../src/model/types.js';
 import {
   adminCall,
   authHeaders,
   call as callApi,
   createIntegration,
-  expectAdminError,
+  expectAdminError as expectError,
 } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 
@@ -81,8 +80,8 @@ describe('admin API: rename and delete need the admin token', () => {
     ['PATCH', '/projects/prj_x/users/usr_x', { names: 'x' }],
     ['DELETE', '/projects/prj_x/users/usr_x', undefined],
   ])('%s %s → 401 admin_unauthorized, before any validation', async (method, url, payload) => {
-    expectAdminError(await admin(h, method, url, payload, {}), 401, 'admin_unauthorized');
-    expectAdminError(
+    expectError(await admin(h, method, url, payload, {}), 401, 'admin_unauthorized');
+    expectError(
       await admin(h, method, url, { nonsense: true }, { authorization: 'Bearer wrong' }),
       401,
       'admin_unauthorized',
@@ -128,17 +127,17 @@ describe('admin API: rename', () => {
 
   it('refuses a bad project rename: 422 with the field, 404 for an unknown project', async () => {
     const empty = await admin(h, 'PATCH', `/projects/${s.project.id}`);
-    expectAdminError(empty, 422, 'unprocessable_entity');
+    expectError(empty, 422, 'unprocessable_entity');
     expect(empty.body.validationError).toHaveProperty('name');
     const extra = await admin(h, 'PATCH', `/projects/${s.project.id}`, { name: 'x', plan: 'gold' });
-    expectAdminError(extra, 422, 'unprocessable_entity');
+    expectError(extra, 422, 'unprocessable_entity');
     expect(extra.body.validationError).toHaveProperty('plan');
-    expectAdminError(
+    expectError(
       await admin(h, 'PATCH', `/projects/${s.project.id}`, { name: '' }),
       422,
       'unprocessable_entity',
     );
-    expectAdminError(await admin(h, 'PATCH', '/projects/prj_nope', { name: 'x' }), 404, 'project_not_found');
+    expectError(await admin(h, 'PATCH', '/projects/prj_nope', { name: 'x' }), 404, 'project_not_found');
     expect((await admin(h, 'GET', `/projects/${s.project.id}`)).body.name).toBe('Acme Support');
   });
 
@@ -181,14 +180,14 @@ describe('admin API: rename', () => {
       name: 'x',
       channel: 'http',
     });
-    expectAdminError(res, 422, 'unprocessable_entity');
+    expectError(res, 422, 'unprocessable_entity');
     expect(res.body.validationError).toHaveProperty('channel');
-    expectAdminError(
+    expectError(
       await admin(h, 'PATCH', `/projects/${s.project.id}/bots/bot_nope`, { name: 'x' }),
       404,
       'bot_not_found',
     );
-    expectAdminError(
+    expectError(
       await admin(h, 'PATCH', `/projects/prj_nope/bots/${s.bot.id}`, { name: 'x' }),
       404,
       'project_not_found',
@@ -215,11 +214,11 @@ describe('admin API: rename', () => {
   it('refuses an end user update: no field, a referenceId taken, an unknown user', async () => {
     const url = `/projects/${s.project.id}/users/${s.user.id}`;
     const empty = await admin(h, 'PATCH', url, {});
-    expectAdminError(empty, 422, 'unprocessable_entity');
+    expectError(empty, 422, 'unprocessable_entity');
     expect(empty.body.validationError).toEqual({ body: ['must contain at least one of names, referenceId'] });
     await admin(h, 'POST', `/projects/${s.project.id}/users`, { names: 'Other', referenceId: 'taken' });
-    expectAdminError(await admin(h, 'PATCH', url, { referenceId: 'taken' }), 409, 'reference_id_taken');
-    expectAdminError(
+    expectError(await admin(h, 'PATCH', url, { referenceId: 'taken' }), 409, 'reference_id_taken');
+    expectError(
       await admin(h, 'PATCH', `/projects/${s.project.id}/users/usr_nope`, { names: 'x' }),
       404,
       'user_not_found',
@@ -242,7 +241,7 @@ describe('admin API: deleting a bot', () => {
     const conversationId = await start(h, s, bot);
     for (const query of ['', '?force=false']) {
       const res = await admin(h, 'DELETE', `/projects/${s.project.id}/bots/${bot}${query}`);
-      expectAdminError(res, 409, 'active_conversations');
+      expectError(res, 409, 'active_conversations');
       expect(res.body.error.developerMessages.en).toContain(conversationId);
     }
     expect((await conversation(h, s, conversationId)).state).toBe('active');
@@ -281,21 +280,17 @@ describe('admin API: deleting a bot', () => {
     expect(messages.filter((m) => m.createdAt >= Date.parse(res.body.deletedAt))).toEqual([]);
 
     // Gone for every live use.
-    expectAdminError(
+    expectError(
       await admin(h, 'DELETE', `/projects/${s.project.id}/bots/${bot}?force=true`),
       404,
       'bot_not_found',
     );
-    expectAdminError(
+    expectError(
       await admin(h, 'PATCH', `/projects/${s.project.id}/bots/${bot}`, { name: 'x' }),
       404,
       'bot_not_found',
     );
-    expectAdminError(
-      await admin(h, 'GET', `/projects/${s.project.id}/bots/${bot}/rules`),
-      404,
-      'bot_not_found',
-    );
+    expectError(await admin(h, 'GET', `/projects/${s.project.id}/bots/${bot}/rules`), 404, 'bot_not_found');
     const listed = (await admin(h, 'GET', `/projects/${s.project.id}/bots`)).body.items;
     expect(listed.map((b: Json) => b.id)).not.toContain(bot);
     const again = await startStatus(h, s, bot, s.user.id);
@@ -314,18 +309,10 @@ describe('admin API: deleting a bot', () => {
 
   it('refuses a force that is not true or false, and unknown bots and projects', async () => {
     const res = await admin(h, 'DELETE', `/projects/${s.project.id}/bots/${s.bot.id}?force=yes`);
-    expectAdminError(res, 422, 'unprocessable_entity');
+    expectError(res, 422, 'unprocessable_entity');
     expect(res.body.validationError).toHaveProperty('force');
-    expectAdminError(
-      await admin(h, 'DELETE', `/projects/${s.project.id}/bots/bot_nope`),
-      404,
-      'bot_not_found',
-    );
-    expectAdminError(
-      await admin(h, 'DELETE', `/projects/prj_nope/bots/${s.bot.id}`),
-      404,
-      'project_not_found',
-    );
+    expectError(await admin(h, 'DELETE', `/projects/${s.project.id}/bots/bot_nope`), 404, 'bot_not_found');
+    expectError(await admin(h, 'DELETE', `/projects/prj_nope/bots/${s.bot.id}`), 404, 'project_not_found');
   });
 });
 
@@ -345,7 +332,7 @@ describe('admin API: deleting an end user', () => {
     ).body.id;
     const conversationId = await start(h, s, s.bot.id, user);
     const refused = await admin(h, 'DELETE', `/projects/${s.project.id}/users/${user}`);
-    expectAdminError(refused, 409, 'active_conversations');
+    expectError(refused, 409, 'active_conversations');
     expect(refused.body.error.developerMessages.es).toContain(conversationId);
 
     const res = await admin(h, 'DELETE', `/projects/${s.project.id}/users/${user}?force=true`);
@@ -366,12 +353,8 @@ describe('admin API: deleting an end user', () => {
       ['conversation.close', 'pending'],
     ]);
 
-    expectAdminError(
-      await admin(h, 'DELETE', `/projects/${s.project.id}/users/${user}`),
-      404,
-      'user_not_found',
-    );
-    expectAdminError(
+    expectError(await admin(h, 'DELETE', `/projects/${s.project.id}/users/${user}`), 404, 'user_not_found');
+    expectError(
       await admin(h, 'PATCH', `/projects/${s.project.id}/users/${user}`, { names: 'x' }),
       404,
       'user_not_found',
@@ -421,7 +404,7 @@ describe('admin API: deleting a project', () => {
     const s = await h.seed('Doomed');
     await withIntegration(h, s);
     const conversationId = await start(h, s);
-    expectAdminError(await admin(h, 'DELETE', `/projects/${s.project.id}`), 409, 'active_conversations');
+    expectError(await admin(h, 'DELETE', `/projects/${s.project.id}`), 409, 'active_conversations');
 
     const res = await admin(h, 'DELETE', `/projects/${s.project.id}?force=true`);
     expect(res.status).toBe(200);
@@ -443,18 +426,14 @@ describe('admin API: deleting a project', () => {
     expect((await h.store.queries.getConversation(s.project.id, conversationId))?.state).toBe('closed');
 
     // Gone: the admin API, the credentials, the channels.
-    expectAdminError(await admin(h, 'GET', `/projects/${s.project.id}`), 404, 'project_not_found');
-    expectAdminError(
-      await admin(h, 'DELETE', `/projects/${s.project.id}?force=true`),
-      404,
-      'project_not_found',
-    );
-    expectAdminError(
+    expectError(await admin(h, 'GET', `/projects/${s.project.id}`), 404, 'project_not_found');
+    expectError(await admin(h, 'DELETE', `/projects/${s.project.id}?force=true`), 404, 'project_not_found');
+    expectError(
       await admin(h, 'PATCH', `/projects/${s.project.id}`, { name: 'x' }),
       404,
       'project_not_found',
     );
-    expectAdminError(
+    expectError(
       await admin(h, 'POST', `/projects/${s.project.id}/bots`, { name: 'x' }),
       404,
       'project_not_found',

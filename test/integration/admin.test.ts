@@ -4,7 +4,7 @@
  * the management routes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_AUTH, adminCall, expectAdminError } from '../helpers/api.js';
+import { ADMIN_AUTH as AUTH, adminCall as call, expectAdminError as expectError } from '../helpers/api.js';
 import { ADMIN_TOKEN, basic, createHarness, type Harness } from '../helpers/harness.js';
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -21,19 +21,19 @@ interface Created {
 type Json = Record<string, unknown>;
 
 async function createProject(h: Harness, name = 'Acme'): Promise<Created> {
-  const res = await adminCall(h, 'POST', '/admin/v1/projects', { name });
+  const res = await call(h, 'POST', '/admin/v1/projects', { name });
   expect(res.status).toBe(201);
   return res.body as unknown as Created;
 }
 
 async function createBot(h: Harness, projectId: string, name = 'Helper'): Promise<string> {
-  const res = await adminCall(h, 'POST', `/admin/v1/projects/${projectId}/bots`, { name });
+  const res = await call(h, 'POST', `/admin/v1/projects/${projectId}/bots`, { name });
   expect(res.status).toBe(201);
   return res.body.id as string;
 }
 
 async function createUser(h: Harness, projectId: string, names = 'Maria'): Promise<string> {
-  const res = await adminCall(h, 'POST', `/admin/v1/projects/${projectId}/users`, { names });
+  const res = await call(h, 'POST', `/admin/v1/projects/${projectId}/users`, { names });
   expect(res.status).toBe(201);
   return res.body.id as string;
 }
@@ -46,13 +46,7 @@ async function startConversation(
   userId: string,
   headers: Record<string, string>,
 ) {
-  return adminCall(
-    h,
-    'POST',
-    `/v1/external-support/${projectId}/conversations/start`,
-    { botId, userId },
-    headers,
-  );
+  return call(h, 'POST', `/v1/external-support/${projectId}/conversations/start`, { botId, userId }, headers);
 }
 
 describe('admin API: authentication', () => {
@@ -75,7 +69,7 @@ describe('admin API: authentication', () => {
   ];
 
   it.each(routes)('%s %s without a token → 401', async (method, url, payload) => {
-    expectAdminError(await adminCall(h, method, url, payload, {}), 401, 'admin_unauthorized');
+    expectError(await call(h, method, url, payload, {}), 401, 'admin_unauthorized');
   });
 
   it.each([
@@ -84,8 +78,8 @@ describe('admin API: authentication', () => {
     ['another scheme', `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}`],
     ['an empty bearer', 'Bearer '],
   ])('%s → 401', async (_what, authorization) => {
-    expectAdminError(
-      await adminCall(h, 'GET', '/admin/v1/projects', undefined, { authorization }),
+    expectError(
+      await call(h, 'GET', '/admin/v1/projects', undefined, { authorization }),
       401,
       'admin_unauthorized',
     );
@@ -93,8 +87,8 @@ describe('admin API: authentication', () => {
 
   it('a project credential is not an admin credential', async () => {
     const p = await createProject(h);
-    expectAdminError(
-      await adminCall(h, 'GET', '/admin/v1/projects', undefined, { 'x-api-key': p.apiKey }),
+    expectError(
+      await call(h, 'GET', '/admin/v1/projects', undefined, { 'x-api-key': p.apiKey }),
       401,
       'admin_unauthorized',
     );
@@ -107,8 +101,8 @@ describe('admin API: authentication', () => {
       { 'x-api-key': 'k' },
     ];
     for (const headers of attempts) {
-      const res = await adminCall(h, 'GET', '/admin/v1/projects', undefined, headers);
-      expectAdminError(res, 401, 'admin_unauthorized');
+      const res = await call(h, 'GET', '/admin/v1/projects', undefined, headers);
+      expectError(res, 401, 'admin_unauthorized');
       const error = res.body.error as { developerMessages: Record<string, string> };
       for (const lang of ['en', 'es', 'pt']) {
         expect(error.developerMessages[lang]).toContain('Authorization: Bearer <RELEVO_ADMIN_TOKEN>');
@@ -118,11 +112,7 @@ describe('admin API: authentication', () => {
   });
 
   it('authenticates before validating: a bad body without a token is 401, not 422', async () => {
-    expectAdminError(
-      await adminCall(h, 'POST', '/admin/v1/projects', { nope: 1 }, {}),
-      401,
-      'admin_unauthorized',
-    );
+    expectError(await call(h, 'POST', '/admin/v1/projects', { nope: 1 }, {}), 401, 'admin_unauthorized');
   });
 });
 
@@ -141,9 +131,9 @@ describe('admin API switched off (RELEVO_ADMIN_TOKEN=off)', () => {
     ['GET', '/admin'],
   ] as const)('%s %s → 404 admin_api_disabled, whatever the token', async (method, url) => {
     const payload = method === 'POST' ? { name: 'x' } : undefined;
-    for (const headers of [ADMIN_AUTH, {}]) {
-      const res = await adminCall(h, method, url, payload, headers);
-      expectAdminError(res, 404, 'admin_api_disabled');
+    for (const headers of [AUTH, {}]) {
+      const res = await call(h, method, url, payload, headers);
+      expectError(res, 404, 'admin_api_disabled');
       const error = res.body.error as { description: string; developerMessages: { en: string } };
       expect(error.description).toBe('The admin API is off on this server (RELEVO_ADMIN_TOKEN=off).');
       expect(error.developerMessages.en).toContain('RELEVO_ADMIN_TOKEN');
@@ -162,11 +152,11 @@ describe('admin API switched off (RELEVO_ADMIN_TOKEN=off)', () => {
   });
 
   it('leaves other unknown paths to route_not_found', async () => {
-    expectAdminError(await adminCall(h, 'GET', '/administrator', undefined, {}), 404, 'route_not_found');
+    expectError(await call(h, 'GET', '/administrator', undefined, {}), 404, 'route_not_found');
   });
 
   it('leaves the admin routes out of the OpenAPI document', async () => {
-    const doc = (await adminCall(h, 'GET', '/openapi.json', undefined, {})).body as { paths: Json };
+    const doc = (await call(h, 'GET', '/openapi.json', undefined, {})).body as { paths: Json };
     expect(Object.keys(doc.paths).filter((p) => p.startsWith('/admin'))).toEqual([]);
   });
 });
@@ -179,7 +169,7 @@ describe('admin API: projects and credentials', () => {
   afterAll(async () => h.close());
 
   it('creates a project whose credential works on the management API at once', async () => {
-    const res = await adminCall(h, 'POST', '/admin/v1/projects', { name: 'Acme Support' });
+    const res = await call(h, 'POST', '/admin/v1/projects', { name: 'Acme Support' });
     expect(res.status).toBe(201);
     expect(res.text.startsWith('{"id":')).toBe(true);
     expect(Object.keys(res.body)).toEqual([
@@ -214,17 +204,17 @@ describe('admin API: projects and credentials', () => {
     ['name not a string', { name: 42 }, 'name'],
     ['unknown field', { name: 'ok', plan: 'gold' }, 'plan'],
   ])('POST /projects with %s → 422 naming %s', async (_what, body, field) => {
-    const res = await adminCall(h, 'POST', '/admin/v1/projects', body);
-    expectAdminError(res, 422, 'unprocessable_entity');
+    const res = await call(h, 'POST', '/admin/v1/projects', body);
+    expectError(res, 422, 'unprocessable_entity');
     expect(Object.keys(res.body.validationError as Json)).toContain(field);
   });
 
   it('accepts a 200-character name and answers 415 for a body that is not JSON', async () => {
-    expect((await adminCall(h, 'POST', '/admin/v1/projects', { name: 'x'.repeat(200) })).status).toBe(201);
+    expect((await call(h, 'POST', '/admin/v1/projects', { name: 'x'.repeat(200) })).status).toBe(201);
     const res = await h.app.server.inject({
       method: 'POST',
       url: '/admin/v1/projects',
-      headers: { ...ADMIN_AUTH, 'content-type': 'text/plain' },
+      headers: { ...AUTH, 'content-type': 'text/plain' },
       payload: 'name=x',
     });
     expect(res.statusCode).toBe(415);
@@ -232,8 +222,8 @@ describe('admin API: projects and credentials', () => {
 
   it('shows a project with its credentials and never a secret', async () => {
     const p = await createProject(h, 'Shown');
-    const extra = await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/credentials`, {});
-    const res = await adminCall(h, 'GET', `/admin/v1/projects/${p.id}`);
+    const extra = await call(h, 'POST', `/admin/v1/projects/${p.id}/credentials`, {});
+    const res = await call(h, 'GET', `/admin/v1/projects/${p.id}`);
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(['id', 'name', 'createdAt', 'credentials']);
     expect(res.body).toMatchObject({ id: p.id, name: 'Shown' });
@@ -254,43 +244,39 @@ describe('admin API: projects and credentials', () => {
 
   it('answers 404 project_not_found for an unknown project on every project route', async () => {
     const id = 'prj_doesnotexist';
-    expectAdminError(await adminCall(h, 'GET', `/admin/v1/projects/${id}`), 404, 'project_not_found');
-    expectAdminError(
-      await adminCall(h, 'POST', `/admin/v1/projects/${id}/credentials`, {}),
+    expectError(await call(h, 'GET', `/admin/v1/projects/${id}`), 404, 'project_not_found');
+    expectError(await call(h, 'POST', `/admin/v1/projects/${id}/credentials`, {}), 404, 'project_not_found');
+    expectError(
+      await call(h, 'DELETE', `/admin/v1/projects/${id}/credentials/cred_x`),
       404,
       'project_not_found',
     );
-    expectAdminError(
-      await adminCall(h, 'DELETE', `/admin/v1/projects/${id}/credentials/cred_x`),
+    expectError(
+      await call(h, 'POST', `/admin/v1/projects/${id}/bots`, { name: 'b' }),
       404,
       'project_not_found',
     );
-    expectAdminError(
-      await adminCall(h, 'POST', `/admin/v1/projects/${id}/bots`, { name: 'b' }),
+    expectError(await call(h, 'GET', `/admin/v1/projects/${id}/bots`), 404, 'project_not_found');
+    expectError(
+      await call(h, 'POST', `/admin/v1/projects/${id}/users`, { names: 'u' }),
       404,
       'project_not_found',
     );
-    expectAdminError(await adminCall(h, 'GET', `/admin/v1/projects/${id}/bots`), 404, 'project_not_found');
-    expectAdminError(
-      await adminCall(h, 'POST', `/admin/v1/projects/${id}/users`, { names: 'u' }),
-      404,
-      'project_not_found',
-    );
-    expectAdminError(await adminCall(h, 'GET', `/admin/v1/projects/${id}/users`), 404, 'project_not_found');
+    expectError(await call(h, 'GET', `/admin/v1/projects/${id}/users`), 404, 'project_not_found');
   });
 
   it('adds a further credential, with or without a {} body; unknown fields are refused', async () => {
     const p = await createProject(h);
-    const res = await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/credentials`, {});
+    const res = await call(h, 'POST', `/admin/v1/projects/${p.id}/credentials`, {});
     expect(res.status).toBe(201);
     expect(Object.keys(res.body)).toEqual(['id', 'apiKey', 'clientId', 'clientSecret']);
     expect(res.body.id).not.toBe(p.credentialId);
 
-    const noBody = await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/credentials`);
+    const noBody = await call(h, 'POST', `/admin/v1/projects/${p.id}/credentials`);
     expect(noBody.status).toBe(201);
 
-    const bad = await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/credentials`, { label: 'ci' });
-    expectAdminError(bad, 422, 'unprocessable_entity');
+    const bad = await call(h, 'POST', `/admin/v1/projects/${p.id}/credentials`, { label: 'ci' });
+    expectError(bad, 422, 'unprocessable_entity');
     expect(bad.body.validationError).toHaveProperty('label');
 
     const bot = await createBot(h, p.id);
@@ -301,33 +287,25 @@ describe('admin API: projects and credentials', () => {
 
   it('revokes a credential at once: the next management call with it is 401, the others still work', async () => {
     const p = await createProject(h);
-    const second = (await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/credentials`, {})).body;
+    const second = (await call(h, 'POST', `/admin/v1/projects/${p.id}/credentials`, {})).body;
     const bot = await createBot(h, p.id);
     const u1 = await createUser(h, p.id, 'One');
     const u2 = await createUser(h, p.id, 'Two');
     const u3 = await createUser(h, p.id, 'Three');
     expect((await startConversation(h, p.id, bot, u1, { 'x-api-key': p.apiKey })).status).toBe(200);
 
-    const res = await adminCall(h, 'DELETE', `/admin/v1/projects/${p.id}/credentials/${p.credentialId}`);
+    const res = await call(h, 'DELETE', `/admin/v1/projects/${p.id}/credentials/${p.credentialId}`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: p.credentialId, clientId: p.clientId });
     expect(res.body.revokedAt).toMatch(ISO_MS);
 
-    expectAdminError(
-      await startConversation(h, p.id, bot, u2, { 'x-api-key': p.apiKey }),
-      401,
-      'unauthorized',
-    );
-    expectAdminError(
-      await startConversation(h, p.id, bot, u2, { authorization: basic(p) }),
-      401,
-      'unauthorized',
-    );
+    expectError(await startConversation(h, p.id, bot, u2, { 'x-api-key': p.apiKey }), 401, 'unauthorized');
+    expectError(await startConversation(h, p.id, bot, u2, { authorization: basic(p) }), 401, 'unauthorized');
     expect((await startConversation(h, p.id, bot, u3, { 'x-api-key': String(second.apiKey) })).status).toBe(
       200,
     );
 
-    const shown = await adminCall(h, 'GET', `/admin/v1/projects/${p.id}`);
+    const shown = await call(h, 'GET', `/admin/v1/projects/${p.id}`);
     const creds = shown.body.credentials as Json[];
     expect(creds.find((c) => c.id === p.credentialId)?.revokedAt).toBe(res.body.revokedAt);
     expect(creds.find((c) => c.id === second.id)?.revokedAt).toBeNull();
@@ -338,16 +316,12 @@ describe('admin API: projects and credentials', () => {
     const other = await createProject(h, 'Other');
     const url = (projectId: string, credentialId: string) =>
       `/admin/v1/projects/${projectId}/credentials/${credentialId}`;
-    expectAdminError(await adminCall(h, 'DELETE', url(p.id, 'cred_nope')), 404, 'credential_not_found');
-    expectAdminError(
-      await adminCall(h, 'DELETE', url(p.id, other.credentialId)),
-      404,
-      'credential_not_found',
-    );
-    expect((await adminCall(h, 'DELETE', url(p.id, p.credentialId))).status).toBe(200);
-    expectAdminError(await adminCall(h, 'DELETE', url(p.id, p.credentialId)), 404, 'credential_not_found');
+    expectError(await call(h, 'DELETE', url(p.id, 'cred_nope')), 404, 'credential_not_found');
+    expectError(await call(h, 'DELETE', url(p.id, other.credentialId)), 404, 'credential_not_found');
+    expect((await call(h, 'DELETE', url(p.id, p.credentialId))).status).toBe(200);
+    expectError(await call(h, 'DELETE', url(p.id, p.credentialId)), 404, 'credential_not_found');
     // The foreign project's credential was not touched.
-    const shown = await adminCall(h, 'GET', `/admin/v1/projects/${other.id}`);
+    const shown = await call(h, 'GET', `/admin/v1/projects/${other.id}`);
     expect((shown.body.credentials as Json[])[0]?.revokedAt).toBeNull();
   });
 });
@@ -365,7 +339,7 @@ describe('admin API: pagination', () => {
     let after: string | null = null;
     do {
       const q: string = `?limit=${limit}${after === null ? '' : `&after=${encodeURIComponent(after)}`}`;
-      const res = await adminCall(h, 'GET', `${url}${q}`);
+      const res = await call(h, 'GET', `${url}${q}`);
       expect(res.status).toBe(200);
       expect(Object.keys(res.body)).toEqual(['items', 'nextCursor']);
       const items = res.body.items as Json[];
@@ -385,7 +359,7 @@ describe('admin API: pagination', () => {
     expect(ids).toEqual(created);
     expect(pages).toBe(3);
 
-    const all = await adminCall(h, 'GET', '/admin/v1/projects');
+    const all = await call(h, 'GET', '/admin/v1/projects');
     expect(all.body.nextCursor).toBeNull();
     const items = all.body.items as Json[];
     expect(items.map((i) => i.id)).toEqual(created);
@@ -395,11 +369,11 @@ describe('admin API: pagination', () => {
 
   it('creates and pages bots; channel defaults to webchat', async () => {
     const p = await createProject(h);
-    const first = await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/bots`, { name: 'Web' });
+    const first = await call(h, 'POST', `/admin/v1/projects/${p.id}/bots`, { name: 'Web' });
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ name: 'Web', channel: 'webchat' });
     expect(Object.keys(first.body)).toEqual(['id', 'name', 'channel', 'createdAt']);
-    const second = await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/bots`, {
+    const second = await call(h, 'POST', `/admin/v1/projects/${p.id}/bots`, {
       name: 'App',
       channel: 'http',
     });
@@ -412,7 +386,7 @@ describe('admin API: pagination', () => {
 
     // Another project's list is its own.
     const other = await createProject(h);
-    expect((await adminCall(h, 'GET', `/admin/v1/projects/${other.id}/bots`)).body).toEqual({
+    expect((await call(h, 'GET', `/admin/v1/projects/${other.id}/bots`)).body).toEqual({
       items: [],
       nextCursor: null,
     });
@@ -425,36 +399,34 @@ describe('admin API: pagination', () => {
     ['unknown field', { name: 'b', webhookUrl: 'http://x' }, 'webhookUrl'],
   ])('POST /bots with %s → 422 naming %s', async (_what, body, field) => {
     const p = await createProject(h);
-    const res = await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/bots`, body);
-    expectAdminError(res, 422, 'unprocessable_entity');
+    const res = await call(h, 'POST', `/admin/v1/projects/${p.id}/bots`, body);
+    expectError(res, 422, 'unprocessable_entity');
     expect(Object.keys(res.body.validationError as Json)).toEqual([field]);
   });
 
   it('creates and pages end users; referenceId is null when absent and unique per project', async () => {
     const p = await createProject(h);
-    const plain = await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/users`, { names: 'Maria Silva' });
+    const plain = await call(h, 'POST', `/admin/v1/projects/${p.id}/users`, { names: 'Maria Silva' });
     expect(plain.status).toBe(201);
     expect(Object.keys(plain.body)).toEqual(['id', 'names', 'referenceId', 'createdAt']);
     expect(plain.body).toMatchObject({ names: 'Maria Silva', referenceId: null });
 
-    const ref = await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/users`, {
+    const ref = await call(h, 'POST', `/admin/v1/projects/${p.id}/users`, {
       names: 'Ana',
       referenceId: 'crm-1',
     });
     expect(ref.body).toMatchObject({ names: 'Ana', referenceId: 'crm-1' });
 
-    const dup = await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/users`, {
+    const dup = await call(h, 'POST', `/admin/v1/projects/${p.id}/users`, {
       names: 'Ana 2',
       referenceId: 'crm-1',
     });
-    expectAdminError(dup, 409, 'reference_id_taken');
+    expectError(dup, 409, 'reference_id_taken');
 
     // Two users without a referenceId never collide, and another project may reuse the id.
-    expect((await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/users`, { names: 'No ref' })).status).toBe(
-      201,
-    );
+    expect((await call(h, 'POST', `/admin/v1/projects/${p.id}/users`, { names: 'No ref' })).status).toBe(201);
     const other = await createProject(h);
-    const reuse = await adminCall(h, 'POST', `/admin/v1/projects/${other.id}/users`, {
+    const reuse = await call(h, 'POST', `/admin/v1/projects/${other.id}/users`, {
       names: 'Ana',
       referenceId: 'crm-1',
     });
@@ -474,8 +446,8 @@ describe('admin API: pagination', () => {
     ['unknown field', { names: 'n', email: 'a@b.c' }, 'email'],
   ])('POST /users with %s → 422 naming %s', async (_what, body, field) => {
     const p = await createProject(h);
-    const res = await adminCall(h, 'POST', `/admin/v1/projects/${p.id}/users`, body);
-    expectAdminError(res, 422, 'unprocessable_entity');
+    const res = await call(h, 'POST', `/admin/v1/projects/${p.id}/users`, body);
+    expectError(res, 422, 'unprocessable_entity');
     expect(Object.keys(res.body.validationError as Json)).toEqual([field]);
   });
 
@@ -495,15 +467,15 @@ describe('admin API: pagination', () => {
       `/admin/v1/projects/${p.id}/bots`,
       `/admin/v1/projects/${p.id}/users`,
     ]) {
-      const res = await adminCall(h, 'GET', `${url}?${query}`);
-      expectAdminError(res, 422, 'unprocessable_entity');
+      const res = await call(h, 'GET', `${url}?${query}`);
+      expectError(res, 422, 'unprocessable_entity');
       expect(Object.keys(res.body.validationError as Json)).toEqual([param]);
     }
   });
 
   it('accepts limit=1 and limit=200', async () => {
-    expect((await adminCall(h, 'GET', '/admin/v1/projects?limit=1')).status).toBe(200);
-    expect((await adminCall(h, 'GET', '/admin/v1/projects?limit=200')).status).toBe(200);
+    expect((await call(h, 'GET', '/admin/v1/projects?limit=1')).status).toBe(200);
+    expect((await call(h, 'GET', '/admin/v1/projects?limit=200')).status).toBe(200);
   });
 });
 
@@ -515,7 +487,7 @@ describe('admin API in the OpenAPI document', () => {
   afterAll(async () => h.close());
 
   it('lists every admin route under the admin tag with the bearer scheme', async () => {
-    const doc = (await adminCall(h, 'GET', '/openapi.json', undefined, {})).body as {
+    const doc = (await call(h, 'GET', '/openapi.json', undefined, {})).body as {
       paths: Record<string, Record<string, { tags?: string[]; security?: unknown }>>;
       components: { securitySchemes: Json };
     };
@@ -555,6 +527,6 @@ describe('admin API during shutdown', () => {
 
   it('refuses new admin calls with 503 once shutdown has begun', async () => {
     h.app.beginShutdown();
-    expectAdminError(await adminCall(h, 'GET', '/admin/v1/projects'), 503, 'service_unavailable');
+    expectError(await call(h, 'GET', '/admin/v1/projects'), 503, 'service_unavailable');
   });
 });
