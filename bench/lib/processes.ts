@@ -12,7 +12,10 @@ import { freePort, ROOT, spawnRelevo } from '../../test/helpers/spawned-server.j
 import type { LoadJob, LoadResult } from '../load.js';
 import { httpCall, sleep } from './common.js';
 
-export { freePort, ROOT };
+// How relevo is started is shared with the end-to-end tests: test/helpers/spawned-server.ts
+// imports neither vitest nor src/, so bench/tsconfig.json compiles it alongside the benchmark (as
+// it does test/setup/postgres-cluster.ts), and a change to the way relevo starts reaches both.
+export { ROOT };
 export const BENCH_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The relevo executable: the build in dist/, or another build given with --relevo (an experiment). */
 export let RELEVO_CLI = join(ROOT, 'dist/cli/main.js');
