@@ -6,14 +6,16 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, ROOT, spawnRelevo } from '../../test/helpers/spawned-server.js';
 import type { LoadJob, LoadResult } from '../load.js';
 import { httpCall, sleep } from './common.js';
 
-/** dist-bench/bench/lib → the repository root. */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+// How relevo is started is shared with the end-to-end tests: test/helpers/spawned-server.ts
+// imports neither vitest nor src/, so bench/tsconfig.json compiles it alongside the benchmark (as
+// it does test/setup/postgres-cluster.ts), and a change to the way relevo starts reaches both.
+export { ROOT };
 export const BENCH_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The relevo executable: the build in dist/, or another build given with --relevo (an experiment). */
 export let RELEVO_CLI = join(ROOT, 'dist/cli/main.js');
@@ -28,18 +30,6 @@ export function killAll(): void {
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      s.close(() => done(port));
-    });
-  });
 }
 
 export interface Running {
@@ -128,12 +118,10 @@ export interface RunningRelevo extends Running {
   readonly adminToken: string;
 }
 
-function relevoEnv(databaseUrl: string, port: number, adminToken: string): NodeJS.ProcessEnv {
+/** The benchmark's environment over the one every spawned relevo gets (PATH, PORT, HOST). */
+function relevoEnv(databaseUrl: string, adminToken: string): NodeJS.ProcessEnv {
   return {
-    PATH: process.env.PATH,
     HOME: process.env.HOME,
-    PORT: String(port),
-    HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
     RELEVO_ADMIN_TOKEN: adminToken,
     RELEVO_WEBHOOK_ALLOW: '127.0.0.0/8',
@@ -143,9 +131,11 @@ function relevoEnv(databaseUrl: string, port: number, adminToken: string): NodeJ
 
 /** `relevo migrate` on a database, as an operator runs it. */
 export async function migrateRelevo(databaseUrl: string): Promise<void> {
-  const child = spawn(process.execPath, [RELEVO_CLI, 'migrate'], {
-    env: relevoEnv(databaseUrl, 0, 'x'.repeat(32)),
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawnRelevo({
+    cli: RELEVO_CLI,
+    command: 'migrate',
+    port: 0,
+    env: relevoEnv(databaseUrl, 'x'.repeat(32)),
   });
   const { output, exited } = track('relevo migrate', child);
   await exited;
@@ -156,9 +146,11 @@ export async function migrateRelevo(databaseUrl: string): Promise<void> {
 export async function startRelevo(o: RelevoOptions): Promise<RunningRelevo> {
   const port = await freePort();
   const adminToken = randomBytes(24).toString('hex');
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), RELEVO_CLI, 'serve'], {
-    env: { ...relevoEnv(o.databaseUrl, port, adminToken), ...o.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawnRelevo({
+    cli: RELEVO_CLI,
+    port,
+    env: { ...relevoEnv(o.databaseUrl, adminToken), ...o.env },
+    ...(o.nodeArgs === undefined ? {} : { nodeArgs: o.nodeArgs }),
     ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
   });
   const { output, exited } = track(o.name, child);

@@ -1,17 +1,10 @@
-/**
- * `relevo conversations …`, `integrations …` and the rename/delete commands, run as an operator
- * runs them (the built executable, a child process) on the database file of a running app with
- * its delivery worker: what they write reaches real receivers, and what they print is the JSON
- * the HTTP routes answer. Also: a project-scoped command on an unknown project fails (exit 1).
- */
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyJelouSignature } from '../../src/delivery/signer.js';
 import { call } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
 import { ADMIN_TOKEN, createHarness, type Harness } from '../helpers/harness.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { CLI, ensureBuilt } from '../helpers/spawned-server.js';
+import { ensureBuilt, runCli } from '../helpers/spawned-server.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read the printed JSON loosely and assert on it.
 type Json = any;
@@ -32,22 +25,8 @@ afterAll(async () => {
   await channel?.close();
 });
 
-function relevo(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      {
-        env: {
-          PATH: process.env.PATH,
-          DATABASE_URL: h.config.databaseUrl,
-          RELEVO_WEBHOOK_ALLOW: '127.0.0.0/8',
-        },
-      },
-      (err, stdout, stderr) => done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const relevo = (args: string[]) =>
+  runCli(args, { DATABASE_URL: h.config.databaseUrl, RELEVO_WEBHOOK_ALLOW: '127.0.0.0/8' });
 
 /** A command that succeeds: one line of JSON on stdout, nothing on stderr. */
 async function json(args: string[]): Promise<Json> {

@@ -1,14 +1,9 @@
-/**
- * `relevo deliveries …` against a real database file that a running app writes to: list, show,
- * retry and replay answer the same JSON as the delivery-log routes.
- */
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { authHeaders, call } from '../helpers/api.js';
+import { createIntegration } from '../helpers/api.js';
 import { eventually, startedPair } from '../helpers/events.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { CLI, ensureBuilt } from '../helpers/spawned-server.js';
+import { ensureBuilt, runCli } from '../helpers/spawned-server.js';
 
 let h: Harness;
 let s: Seed;
@@ -20,34 +15,15 @@ beforeAll(async () => {
   receiver.respond(() => ({ kind: 'status', status: 500 }));
   h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,10ms' }, { worker: true });
   s = await h.seed();
-  const res = await call(h.app, {
-    url: `/v1/external-support/${s.project.id}`,
-    headers: authHeaders(s, 'apiKey'),
-    body: { webhookUrl: receiver.url },
-  });
-  expect(res.statusCode).toBe(200);
+  await createIntegration(h.app, s, receiver.url);
 });
 afterAll(async () => {
   await h.close();
   await receiver.close();
 });
 
-function relevo(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      {
-        env: {
-          PATH: process.env.PATH,
-          DATABASE_URL: h.config.databaseUrl,
-          RELEVO_WEBHOOK_ALLOW: '127.0.0.0/8',
-        },
-      },
-      (err, stdout, stderr) => done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const relevo = (args: string[]) =>
+  runCli(args, { DATABASE_URL: h.config.databaseUrl, RELEVO_WEBHOOK_ALLOW: '127.0.0.0/8' });
 
 it('lists, shows, retries and replays deliveries from the command line', async () => {
   const pair = await startedPair(h.store, s.project.id);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { postJson as post } from '../helpers/http-client.js';
+import { postJson as post, seedOverHttp } from '../helpers/http-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
 
@@ -42,24 +42,12 @@ afterAll(async () => {
 it('delivers every acknowledged conversation.start after a SIGKILL mid-burst', async () => {
   const first = await spawnServer(env);
   servers.push(first);
-  const admin = { authorization: `Bearer ${ADMIN}` };
-  const project = (await post(first.port, '/admin/v1/projects', admin, { name: 'Crash' })).json;
-  const key = { 'x-api-key': project.apiKey as string };
-  const integration = await post(first.port, `/v1/external-support/${project.id}`, key, {
-    webhookUrl: receiver.url,
-  });
-  expect(integration.status).toBe(200);
-
   const PAIRS = 200;
-  const pairs: Array<{ botId: string; userId: string }> = [];
-  for (let i = 0; i < PAIRS; i++) {
-    const bot = (await post(first.port, `/admin/v1/projects/${project.id}/bots`, admin, { name: `Bot ${i}` }))
-      .json;
-    const user = (
-      await post(first.port, `/admin/v1/projects/${project.id}/users`, admin, { names: `User ${i}` })
-    ).json;
-    pairs.push({ botId: bot.id, userId: user.id });
-  }
+  const { projectId, key, pairs } = await seedOverHttp([first.port], ADMIN, {
+    name: 'Crash',
+    webhookUrl: receiver.url,
+    pairs: PAIRS,
+  });
 
   // A slow receiver keeps a backlog in the outbox while the burst runs.
   receiver.respond(() => ({ kind: 'wait', release: new Promise((r) => setTimeout(r, 20)), status: 200 }));
@@ -67,7 +55,7 @@ it('delivers every acknowledged conversation.start after a SIGKILL mid-burst', a
   let killed = false;
   const burst = pairs.map(async (pair) => {
     try {
-      const res = await post(first.port, `/v1/external-support/${project.id}/conversations/start`, key, pair);
+      const res = await post(first.port, `/v1/external-support/${projectId}/conversations/start`, key, pair);
       if (res.status === 200) acknowledged.add(res.json.data.conversationId);
       if (acknowledged.size === PAIRS / 2 && !killed) {
         killed = true;

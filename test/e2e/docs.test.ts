@@ -5,22 +5,17 @@
  * same server, on a desktop and on a phone-sized screen. Debian's Chromium drives the page; no
  * browser is downloaded. Without /usr/bin/chromium the test is skipped, loudly.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveChromiumFor, launchChromium } from '../helpers/browser.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 
 declare const document: { documentElement: { scrollWidth: number } };
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(
-    `\n*** ${CHROMIUM} not found: the /docs browser test is SKIPPED. Install Debian's chromium package to run it. ***\n`,
-  );
-}
+const haveChromium = haveChromiumFor('the /docs browser test');
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const GET_INTEGRATION = 'operations-integrations-get_jelouapi_v1_external_support__projectId_';
@@ -37,19 +32,10 @@ describe.skipIf(!haveChromium)('/docs in a browser, offline', () => {
     s = await h.seed('Acme');
     await h.app.server.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(h.app.server.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // No name resolves but loopback: a CDN, a font host or a validator could not be reached.
-        '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-      ],
-    });
+    browser = await launchChromium([
+      // No name resolves but loopback: a CDN, a font host or a validator could not be reached.
+      '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+    ]);
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 

@@ -14,12 +14,13 @@
  * Screenshots go to a directory under the system's temp dir (printed once).
  */
 import { createHmac } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
+import { haveChromiumFor, launchChromium } from '../helpers/browser.js';
 import { postJson, requestJson } from '../helpers/http-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
@@ -39,11 +40,7 @@ declare const document: {
 declare const localStorage: Record<string, string>;
 declare const window: { __pwned?: number };
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(`\n*** ${CHROMIUM} not found: the web chat UX browser test is SKIPPED. ***\n`);
-}
+const haveChromium = haveChromiumFor('the web chat UX browser test');
 
 const ADMIN = 'webchat-ux-admin-token-0123456789';
 const SHOTS = join(tmpdir(), 'relevo-webchat-screenshots');
@@ -68,6 +65,14 @@ describe.skipIf(!haveChromium)('web chat in a browser: connection, handoff, layo
   let apiKey: string;
   let botId: string;
   let signingSecret: string;
+
+  /** A conversation's room, read through the management API. */
+  const roomOf = async (conversationId: string): Promise<string> =>
+    (
+      await requestJson(port, 'GET', `/v1/external-support/${projectId}/conversations/${conversationId}`, {
+        'x-api-key': apiKey,
+      })
+    ).json.data.roomId;
 
   beforeAll(async () => {
     ensureBuilt();
@@ -100,18 +105,7 @@ describe.skipIf(!haveChromium)('web chat in a browser: connection, handoff, layo
     );
     expect(integration.status).toBe(200);
     signingSecret = integration.json.data.signingSecret;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(['--disable-quic']);
   }, 60_000);
 
   afterAll(async () => {
@@ -299,14 +293,7 @@ describe.skipIf(!haveChromium)('web chat in a browser: connection, handoff, layo
     expect(started.status, JSON.stringify(started.json)).toBe(200);
     await page.waitForFunction((n) => document.querySelector('#title')?.textContent === n, agentName);
     expect(await page.locator('#avatar').textContent()).toBe('<');
-    const roomId = (
-      await requestJson(
-        port,
-        'GET',
-        `/v1/external-support/${projectId}/conversations/${started.json.data.conversationId}`,
-        key,
-      )
-    ).json.data.roomId;
+    const roomId = await roomOf(started.json.data.conversationId);
     await panelSays(roomId, userId, 'xss-name-hello', 'Hello from Ana');
     await shows(page, 'operator', 'Hello from Ana');
     expect(await page.locator('#log .msg.operator .label').last().textContent()).toBe(agentName);
@@ -422,14 +409,7 @@ describe.skipIf(!haveChromium)('web chat in a browser: connection, handoff, layo
         expect(await page.locator('#role').textContent()).toBe('Human support');
         expect(await page.locator('#avatar').textContent()).toBe('A');
 
-        const roomId = (
-          await requestJson(
-            port,
-            'GET',
-            `/v1/external-support/${projectId}/conversations/${started.json.data.conversationId}`,
-            key,
-          )
-        ).json.data.roomId;
+        const roomId = await roomOf(started.json.data.conversationId);
         await panelSays(roomId, userId, `${name}-hello`, 'Hi, I am Ana. Let me check.');
         await shows(page, 'operator', 'Hi, I am Ana. Let me check.');
         expect(await page.locator('#log .msg.operator .label').first().textContent()).toBe('Ana Lima');

@@ -5,14 +5,15 @@
  * downloaded. Without /usr/bin/chromium the test is skipped, loudly.
  */
 import { createHmac } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
-import { call } from '../helpers/api.js';
+import { call, createIntegration } from '../helpers/api.js';
+import { haveChromiumFor, launchChromium } from '../helpers/browser.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
@@ -35,13 +36,7 @@ declare const document: {
 declare const localStorage: Record<string, string>;
 declare const window: { __pwned?: number };
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(
-    `\n*** ${CHROMIUM} not found: the web chat browser test is SKIPPED. Install Debian's chromium package to run it. ***\n`,
-  );
-}
+const haveChromium = haveChromiumFor('the web chat browser test');
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const HUMAN = 'I want to talk to a human';
@@ -94,25 +89,8 @@ describe.skipIf(!haveChromium)('web chat in a browser', () => {
     base = `http://127.0.0.1:${(h.app.server.server.address() as AddressInfo).port}`;
     receiver = await startReceiver();
     media = await startMediaServer();
-    const created = await call(h.app, {
-      url: `/v1/external-support/${s.project.id}`,
-      headers: { 'x-api-key': s.apiKey },
-      body: { webhookUrl: receiver.url },
-    });
-    expect(created.statusCode).toBe(200);
-    signingSecret = created.json().data.signingSecret;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    signingSecret = (await createIntegration(h.app, s, receiver.url)).signingSecret;
+    browser = await launchChromium(['--disable-quic']);
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 

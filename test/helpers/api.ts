@@ -1,7 +1,8 @@
-/** Small helpers for calling the management API in tests. */
+/** Small helpers for calling the management and admin APIs in tests. */
 import type { LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
 import type { App } from '../../src/app.js';
-import { basic, type Seed } from './harness.js';
+import { ADMIN_TOKEN, basic, type Harness, type Seed } from './harness.js';
 
 export type AuthScheme = 'apiKey' | 'basic';
 export const PREFIXES = ['/jelouapi/v1', '/platform/v1', '/v1'] as const;
@@ -45,4 +46,74 @@ export function errorOf(res: { body: string }): {
   validationError: Record<string, string[]>;
 } {
   return JSON.parse(res.body);
+}
+
+/**
+ * Creates the project's integration (POST /v1/external-support/:projectId with the API key),
+ * expects 200 and returns the answer's `data` (with its signingSecret).
+ */
+export async function createIntegration(
+  app: App,
+  seed: Seed,
+  webhookUrl: string,
+  extra: Record<string, unknown> = {},
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response JSON loosely and assert on it.
+): Promise<any> {
+  const res = await call(app, {
+    url: `/v1/external-support/${seed.project.id}`,
+    headers: authHeaders(seed, 'apiKey'),
+    body: { webhookUrl, ...extra },
+  });
+  expect(res.statusCode).toBe(200);
+  return res.json().data;
+}
+
+export const ADMIN_AUTH: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+export interface AdminAnswer {
+  readonly status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response JSON loosely and assert on it.
+  readonly body: any;
+  readonly text: string;
+}
+
+/** One admin API request, with the admin token unless `headers` says otherwise. */
+export async function adminCall(
+  h: Pick<Harness, 'app'>,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  payload?: unknown,
+  headers: Record<string, string> = ADMIN_AUTH,
+): Promise<AdminAnswer> {
+  const res = await h.app.server.inject({
+    method,
+    url,
+    headers,
+    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+  });
+  return { status: res.statusCode, body: res.json(), text: res.body };
+}
+
+/** An admin API error: its status, and the envelope with `code`. */
+export function expectAdminError(res: { status: number; body: unknown }, status: number, code: string): void {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.body).toMatchObject({ statusMessage: 'failure', status: 0, error: { code } });
+}
+
+/** What POST /webchat/:botId/sessions answers. */
+export interface WebchatSession {
+  sessionToken: string;
+  userId: string;
+  roomId: string;
+}
+
+/** Opens a web chat session with `botId` as a visitor does; expects 201. */
+export async function openWebchatSession(
+  app: App,
+  botId: string,
+  body: unknown = {},
+): Promise<WebchatSession> {
+  const res = await call(app, { url: `/webchat/${botId}/sessions`, body });
+  expect(res.statusCode).toBe(201);
+  return res.json();
 }

@@ -13,6 +13,7 @@ import { createBot, createEndUser, createProject } from '../../src/domain/projec
 import type { Bot, EndUser, Project } from '../../src/model/types.js';
 import { SecretBox } from '../../src/storage/secret-box.js';
 import type { Store } from '../../src/storage/store.js';
+import { type Receiver, startReceiver } from './receiver.js';
 import { createTestDatabase } from './test-database.js';
 
 export interface Seed {
@@ -114,6 +115,56 @@ export async function createHarness(
       await app.server.close();
       await db.drop();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TwoProjects {
+  readonly h: Harness;
+  /** The project under test, 'Acme'. */
+  readonly s: Seed;
+  /** Another project, 'Other', whose credentials and data must not reach or be reached by `s`. */
+  readonly other: Seed;
+}
+
+/** A harness with two seeded projects, for the tests that keep one project out of the other's way. */
+export async function harnessWithTwoProjects(
+  env: NodeJS.ProcessEnv = {},
+  options: HarnessOptions = {},
+): Promise<TwoProjects> {
+  const h = await createHarness(env, options);
+  const s = await h.seed('Acme');
+  const other = await h.seed('Other');
+  return { h, s, other };
+}
+
+export interface ChannelRig extends TwoProjects {
+  /** The panel's webhook receiver. */
+  readonly panel: Receiver;
+  /** The receiver of the bots' http channel. */
+  readonly channel: Receiver;
+  close(): Promise<void>;
+}
+
+/**
+ * The http channel's set-up: two projects on a harness whose worker retries fast (0, 30 ms,
+ * 30 ms), a receiver standing for the panel and one for the channel's bot.
+ */
+export async function harnessWithChannel(): Promise<ChannelRig> {
+  const panel = await startReceiver();
+  const channel = await startReceiver();
+  const two = await harnessWithTwoProjects(
+    { RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,30ms,30ms' },
+    { worker: true },
+  );
+  return {
+    ...two,
+    panel,
+    channel,
+    async close() {
+      await two.h.close();
+      await panel.close();
+      await channel.close();
     },
   };
 }

@@ -1,14 +1,28 @@
 /**
- * The built server as an operator runs it: `relevo serve` in a child process, its JSON log
- * lines, and the port it listens on. Shared by the end-to-end tests.
+ * The built server as an operator runs it: `relevo serve` (or another command) in a child
+ * process, its JSON log lines, and the port it listens on. Shared by the end-to-end tests and the
+ * benchmark (bench/lib/processes.ts): vitest runs this file from test/helpers/, the benchmark runs
+ * its build from dist-bench/test/helpers/, so nothing here may import vitest or find the
+ * repository by a fixed number of `..`.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The nearest folder at or above `from` that holds package.json: the repository root. */
+function findRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${from}`);
+    dir = up;
+  }
+  return dir;
+}
+
+export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const CLI = join(ROOT, 'dist/cli/main.js');
 
 /**
@@ -94,16 +108,54 @@ export class Served {
   }
 }
 
+export interface RelevoCommand {
+  /** The relevo executable (default: the build in dist/). */
+  readonly cli?: string;
+  /** The CLI command (default `serve`). */
+  readonly command?: string;
+  /** PORT of the child; it listens on 127.0.0.1. */
+  readonly port: number;
+  /** Environment over PATH, PORT and HOST; nothing else of this process's leaks in. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Arguments for node itself, e.g. --cpu-prof. */
+  readonly nodeArgs?: readonly string[];
+  readonly cwd?: string;
+}
+
+/** Starts a relevo command as a child process, stdout and stderr piped. */
+export function spawnRelevo(o: RelevoCommand): ChildProcess {
+  return spawn(process.execPath, [...(o.nodeArgs ?? []), o.cli ?? CLI, o.command ?? 'serve'], {
+    env: { PATH: process.env.PATH, PORT: String(o.port), HOST: '127.0.0.1', ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
+  });
+}
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a relevo command of the build to its end, with PATH and `env` as its whole environment. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH, ...env } },
+      (err, stdout, stderr) => done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 /**
  * Spawns `relevo serve` and waits until it listens: on a free port, or on `port` (a restart on
  * the same address, for clients that reconnect).
  */
 export async function spawnServer(env: NodeJS.ProcessEnv, port?: number): Promise<Served> {
   port ??= await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve'], {
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnRelevo({ port, env });
   const served = new Served(child, port);
   await served.waitFor((l) => l.msg === 'relevo listening', 'relevo listening', 20_000);
   return served;

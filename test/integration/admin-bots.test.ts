@@ -8,35 +8,14 @@ import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { receiveFromUser } from '../../src/domain/messages/inbound.service.js';
 import { handBackToBot } from '../../src/domain/rooms/bot-turn.js';
 import type { Bot, EndUser } from '../../src/model/types.js';
-import { ADMIN_TOKEN, createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import { ADMIN_AUTH as AUTH, adminCall as call, expectAdminError as expectError } from '../helpers/api.js';
+import { createHarness, type Harness, harnessWithTwoProjects, type Seed } from '../helpers/harness.js';
 
-const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const HEX64 = /^[0-9a-f]{64}$/;
 
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 // biome-ignore lint/suspicious/noExplicitAny: tests read response JSON loosely and assert on it.
 type Json = any;
-
-async function call(
-  h: Harness,
-  method: Method,
-  url: string,
-  payload?: unknown,
-  headers: Record<string, string> = AUTH,
-): Promise<{ status: number; body: Json; text: string }> {
-  const res = await h.app.server.inject({
-    method,
-    url,
-    headers,
-    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-  });
-  return { status: res.statusCode, body: res.json(), text: res.body };
-}
-
-function expectError(res: { status: number; body: Json }, status: number, code: string): void {
-  expect(res.status).toBe(status);
-  expect(res.body).toMatchObject({ statusMessage: 'failure', status: 0, error: { code } });
-}
 
 /** A 422 whose validationError has `field`, with a problem matching `problem`. */
 function expectInvalid(res: { status: number; body: Json }, field: string, problem: RegExp | string): void {
@@ -86,9 +65,7 @@ describe('admin API: unknown projects and bots', () => {
   let seed: Seed;
   let other: Seed;
   beforeAll(async () => {
-    h = await createHarness();
-    seed = await h.seed('Acme');
-    other = await h.seed('Other');
+    ({ h, s: seed, other } = await harnessWithTwoProjects());
   });
   afterAll(async () => h.close());
 
@@ -335,7 +312,11 @@ describe('admin API: bot rules', () => {
   );
 
   it('reports every problem of a body at once', async () => {
-    const r = await call(h, 'PUT', rulesUrl, { greeting: '', answers: [{ keywords: [], reply: '' }], x: 1 });
+    const r = await call(h, 'PUT', rulesUrl, {
+      greeting: '',
+      answers: [{ keywords: [], reply: '' }],
+      x: 1,
+    });
     expectError(r, 422, 'unprocessable_entity');
     expect(Object.keys(r.body.validationError).sort()).toEqual(
       ['answers.0.keywords', 'answers.0.reply', 'greeting', 'x'].sort(),

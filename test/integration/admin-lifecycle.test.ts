@@ -5,36 +5,29 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxEvent } from '../../src/model/types.js';
-import { authHeaders, call as callApi } from '../helpers/api.js';
-import { ADMIN_TOKEN, createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import {
+  adminCall,
+  authHeaders,
+  call as callApi,
+  createIntegration,
+  expectAdminError as expectError,
+} from '../helpers/api.js';
+import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 
-const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 // biome-ignore lint/suspicious/noExplicitAny: tests read response JSON loosely and assert on it.
 type Json = any;
 
-async function admin(
+/** An admin request to `/admin/v1` + `url`. */
+const admin = (
   h: Harness,
   method: Method,
   url: string,
   payload?: unknown,
-  headers: Record<string, string> = AUTH,
-): Promise<{ status: number; body: Json }> {
-  const res = await h.app.server.inject({
-    method,
-    url: `/admin/v1${url}`,
-    headers,
-    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
-  });
-  return { status: res.statusCode, body: res.json() };
-}
-
-function expectError(res: { status: number; body: Json }, status: number, code: string): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.body).toMatchObject({ statusMessage: 'failure', status: 0, error: { code } });
-}
+  headers?: Record<string, string>,
+) => adminCall(h, method, `/admin/v1${url}`, payload, headers);
 
 /** Starts a conversation through the management API; returns its id. */
 async function start(h: Harness, s: Seed, botId = s.bot.id, userId = s.user.id): Promise<string> {
@@ -65,15 +58,8 @@ async function conversation(h: Harness, s: Seed, id: string): Promise<Json> {
   return res.json().data;
 }
 
-async function withIntegration(h: Harness, s: Seed): Promise<void> {
-  // No worker runs in these tests: events stay queued (pending) until something settles them.
-  const res = await callApi(h.app, {
-    url: `/v1/external-support/${s.project.id}`,
-    headers: authHeaders(s, 'apiKey'),
-    body: { webhookUrl: 'http://127.0.0.1:9/hooks' },
-  });
-  expect(res.statusCode).toBe(200);
-}
+// No worker runs in these tests: events stay queued (pending) until something settles them.
+const withIntegration = (h: Harness, s: Seed) => createIntegration(h.app, s, 'http://127.0.0.1:9/hooks');
 
 async function events(h: Harness, projectId: string): Promise<OutboxEvent[]> {
   return (await h.store.queries.outbox.list(projectId, {}, { limit: 200 })).items.reverse();

@@ -4,9 +4,9 @@
  * the management routes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_AUTH as AUTH, adminCall as call, expectAdminError as expectError } from '../helpers/api.js';
 import { ADMIN_TOKEN, basic, createHarness, type Harness } from '../helpers/harness.js';
 
-const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 interface Created {
@@ -19,22 +19,6 @@ interface Created {
 }
 
 type Json = Record<string, unknown>;
-
-async function call(
-  h: Harness,
-  method: 'GET' | 'POST' | 'DELETE',
-  url: string,
-  payload?: unknown,
-  headers: Record<string, string> = AUTH,
-) {
-  const res = await h.app.server.inject({
-    method,
-    url,
-    headers,
-    ...(payload === undefined ? {} : { payload: payload as Json }),
-  });
-  return { status: res.statusCode, body: res.json() as Json, text: res.body };
-}
 
 async function createProject(h: Harness, name = 'Acme'): Promise<Created> {
   const res = await call(h, 'POST', '/admin/v1/projects', { name });
@@ -63,11 +47,6 @@ async function startConversation(
   headers: Record<string, string>,
 ) {
   return call(h, 'POST', `/v1/external-support/${projectId}/conversations/start`, { botId, userId }, headers);
-}
-
-function expectError(res: { status: number; body: Json }, status: number, code: string): void {
-  expect(res.status).toBe(status);
-  expect(res.body).toMatchObject({ statusMessage: 'failure', status: 0, error: { code } });
 }
 
 describe('admin API: authentication', () => {
@@ -394,7 +373,10 @@ describe('admin API: pagination', () => {
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ name: 'Web', channel: 'webchat' });
     expect(Object.keys(first.body)).toEqual(['id', 'name', 'channel', 'createdAt']);
-    const second = await call(h, 'POST', `/admin/v1/projects/${p.id}/bots`, { name: 'App', channel: 'http' });
+    const second = await call(h, 'POST', `/admin/v1/projects/${p.id}/bots`, {
+      name: 'App',
+      channel: 'http',
+    });
     expect(second.body).toMatchObject({ name: 'App', channel: 'http' });
     const third = await createBot(h, p.id, 'Third');
 

@@ -8,7 +8,7 @@ import { parseSince } from '../../src/domain/deliveries/delivery.service.js';
 import { appendEvent } from '../../src/domain/outbox.js';
 import { ApiError } from '../../src/errors.js';
 import type { EventType } from '../../src/model/types.js';
-import { authHeaders, call, errorOf } from '../helpers/api.js';
+import { authHeaders, call, createIntegration, errorOf } from '../helpers/api.js';
 import { eventually, startedPair } from '../helpers/events.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { startReceiver } from '../helpers/receiver.js';
@@ -51,17 +51,8 @@ async function setup(schedule = '0,20ms') {
   const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: schedule }, { worker: true });
   open.push(receiver, h);
   const s = await h.seed();
-  await createIntegration(h, s, receiver.url);
+  await createIntegration(h.app, s, receiver.url);
   return { h, s, receiver };
-}
-
-async function createIntegration(h: Harness, s: Seed, url: string): Promise<void> {
-  const res = await call(h.app, {
-    url: `/v1/external-support/${s.project.id}`,
-    headers: authHeaders(s, 'apiKey'),
-    body: { webhookUrl: url },
-  });
-  expect(res.statusCode).toBe(200);
 }
 
 /** An event of a conversation's room, carrying `n` so the receiver can tell them apart. */
@@ -381,7 +372,7 @@ describe('POST …/deliveries/{deliveryId}/retry', () => {
     // Refused means untouched.
     expect((await h.store.queries.outbox.get(pair.eventId))!.status).toBe('skipped');
 
-    await createIntegration(h, s, receiver.url);
+    await createIntegration(h.app, s, receiver.url);
     const again = await post(h, s, `${deliveries(s.project.id)}/${pair.eventId}/retry`);
     expect(again.statusCode).toBe(200);
     const [got] = await receiver.waitFor(1);
@@ -515,7 +506,7 @@ describe('authentication and isolation', () => {
   it('404 for an event of another project; lists never show it', async () => {
     const { h, s, receiver } = await setup();
     const other = await h.seed('Other');
-    await createIntegration(h, other, receiver.url);
+    await createIntegration(h.app, other, receiver.url);
     const mine = await conversation(h, s.project.id, 0);
     await receiver.waitFor(1);
 

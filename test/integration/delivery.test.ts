@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { standardWebhooksSecret } from '../../src/delivery/signer.js';
-import { authHeaders, call } from '../helpers/api.js';
+import { authHeaders, call, createIntegration } from '../helpers/api.js';
 import { appendTestEvent, eventually, startedPair } from '../helpers/events.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -22,21 +22,28 @@ async function setup(env: NodeJS.ProcessEnv = {}, integration: Record<string, un
   const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,30ms,30ms', ...env }, { worker: true });
   open.push(receiver, h);
   const s = await h.seed();
-  const created = await createIntegration(h, s, receiver.url, integration);
+  const created = await createIntegration(h.app, s, receiver.url, integration);
   return { h, s, receiver, signingSecret: created.signingSecret as string };
 }
 
-async function createIntegration(h: Harness, s: Seed, url: string, extra: Record<string, unknown> = {}) {
-  const res = await call(h.app, {
+const status = (h: Harness, id: string) => h.store.queries.outbox.get(id);
+
+/** GET /v1/external-support/:projectId: the integration as the panel sees it. */
+const showIntegration = (h: Harness, s: Seed) =>
+  call(h.app, {
+    method: 'GET',
     url: `/v1/external-support/${s.project.id}`,
     headers: authHeaders(s, 'apiKey'),
-    body: { webhookUrl: url, ...extra },
   });
-  expect(res.statusCode).toBe(200);
-  return res.json().data;
-}
 
-const status = (h: Harness, id: string) => h.store.queries.outbox.get(id);
+/** A harness with its worker and retry `schedule`, an integration to `url`, and one started pair's event. */
+async function oneEventTo(url: string, schedule: string) {
+  const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: schedule }, { worker: true });
+  open.push(h);
+  const s = await h.seed();
+  await createIntegration(h.app, s, url);
+  return { h, pair: await startedPair(h.store, s.project.id) };
+}
 
 /** Answers `status` to the first `times` requests of the first room to arrive, 200 to all else. */
 function failFirstRoom(receiver: Receiver, times: number, status: number) {
@@ -192,11 +199,7 @@ describe('outcomes', () => {
     const receiver = await startReceiver();
     const closedUrl = receiver.url;
     await receiver.close();
-    const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,10ms,10ms' }, { worker: true });
-    open.push(h);
-    const s = await h.seed();
-    await createIntegration(h, s, closedUrl);
-    const pair = await startedPair(h.store, s.project.id);
+    const { h, pair } = await oneEventTo(closedUrl, '0,10ms,10ms');
     const e = await eventually(
       () => status(h, pair.eventId),
       (e) => e?.status === 'failed',
@@ -247,11 +250,7 @@ describe('outcomes', () => {
       (i) => i?.enabled === false,
     );
     // §4.2 says so: when and why.
-    const shown = await call(h.app, {
-      method: 'GET',
-      url: `/v1/external-support/${s.project.id}`,
-      headers: authHeaders(s, 'apiKey'),
-    });
+    const shown = await showIntegration(h, s);
     expect(shown.json().data).toMatchObject({
       disabled: true,
       disabledAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
@@ -320,7 +319,7 @@ describe('order and fairness', () => {
     );
     open.push(receiver, h);
     const s = await h.seed();
-    await createIntegration(h, s, receiver.url);
+    await createIntegration(h.app, s, receiver.url);
     const failing = failFirstRoom(receiver, 2, 503);
     const pairs = await roomsWithMessages(h, s, 10, 6);
     await receiver.waitFor(10 * 7 + 2);
@@ -351,8 +350,8 @@ describe('order and fairness', () => {
     open.push(slow, fast, h);
     const a = await h.seed('Slow');
     const b = await h.seed('Fast');
-    await createIntegration(h, a, slow.url);
-    await createIntegration(h, b, fast.url);
+    await createIntegration(h.app, a, slow.url);
+    await createIntegration(h.app, b, fast.url);
     await Promise.all(Array.from({ length: 40 }, (_, i) => startedPair(h.store, a.project.id, i)));
     await slow.waitFor(4);
     await Promise.all(Array.from({ length: 40 }, (_, i) => startedPair(h.store, b.project.id, i)));
@@ -417,7 +416,7 @@ describe('network policy at connect time', () => {
     const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0' }, { worker: false });
     open.push(receiver, h);
     const s = await h.seed();
-    await createIntegration(h, s, receiver.url.replace('127.0.0.1', 'localhost'));
+    await createIntegration(h.app, s, receiver.url.replace('127.0.0.1', 'localhost'));
     const { startDeliveryWorker } = await import('../../src/delivery/delivery-worker.js');
     const pino = (await import('pino')).default;
     const worker = await startDeliveryWorker({
@@ -479,11 +478,7 @@ describe('the 5-day rule', () => {
       (i) => i?.enabled === false,
     );
     expect(integration!.disabledReason).toBe('every attempt failed for 5 days');
-    const shown = await call(h.app, {
-      method: 'GET',
-      url: `/v1/external-support/${s.project.id}`,
-      headers: authHeaders(s, 'apiKey'),
-    });
+    const shown = await showIntegration(h, s);
     expect(shown.json().data).toMatchObject({
       disabled: true,
       disabledAt: new Date(integration!.disabledAt!).toISOString(),
@@ -545,11 +540,7 @@ describe('a receiver that answers garbage', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     open.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
     const port = (server.address() as { port: number }).port;
-    const h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,20ms,20ms,20ms' }, { worker: true });
-    open.push(h);
-    const s = await h.seed();
-    await createIntegration(h, s, `http://127.0.0.1:${port}/hooks`);
-    const pair = await startedPair(h.store, s.project.id);
+    const { h, pair } = await oneEventTo(`http://127.0.0.1:${port}/hooks`, '0,20ms,20ms,20ms');
     const e = await eventually(
       () => status(h, pair.eventId),
       (x) => x?.status === 'delivered',

@@ -11,11 +11,12 @@ import { startConversation } from '../../src/domain/conversations/start.js';
 import { createBot } from '../../src/domain/projects/project.service.js';
 import { CATALOGUE } from '../../src/errors.js';
 import type { ChannelKind } from '../../src/model/types.js';
-import { authHeaders, call, errorOf } from '../helpers/api.js';
+import { call, createIntegration, errorOf } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
-import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import { type ChannelRig, type Harness, harnessWithChannel, type Seed } from '../helpers/harness.js';
 import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
 
+let rig: ChannelRig;
 let h: Harness;
 let panel: Receiver;
 let channel: Receiver;
@@ -24,24 +25,11 @@ let other: Seed;
 let secret: string;
 
 beforeAll(async () => {
-  panel = await startReceiver();
-  channel = await startReceiver();
-  h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,30ms,30ms' }, { worker: true });
-  s = await h.seed('Acme');
-  other = await h.seed('Other');
-  const res = await call(h.app, {
-    url: `/v1/external-support/${s.project.id}`,
-    headers: authHeaders(s, 'apiKey'),
-    body: { webhookUrl: panel.url },
-  });
-  expect(res.statusCode).toBe(200);
-  secret = res.json().data.signingSecret;
+  rig = await harnessWithChannel();
+  ({ h, s, other, panel, channel } = rig);
+  secret = (await createIntegration(h.app, s, panel.url)).signingSecret;
 });
-afterAll(async () => {
-  await h?.close();
-  await panel?.close();
-  await channel?.close();
-});
+afterAll(async () => rig?.close());
 
 interface TestBot {
   readonly id: string;

@@ -13,16 +13,14 @@ import { startConversation } from '../../src/domain/conversations/start.js';
 import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import { LOCK_MS, RETENTION_MS } from '../../src/http/idempotency.js';
 import { authHeaders, call, errorOf, PREFIXES } from '../helpers/api.js';
-import { ADMIN_TOKEN, createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import { ADMIN_TOKEN, type Harness, harnessWithTwoProjects, type Seed } from '../helpers/harness.js';
 
 let h: Harness;
 let s: Seed;
 let other: Seed;
 
 beforeAll(async () => {
-  h = await createHarness();
-  s = await h.seed('Acme');
-  other = await h.seed('Other');
+  ({ h, s, other } = await harnessWithTwoProjects());
 });
 afterAll(async () => h.close());
 

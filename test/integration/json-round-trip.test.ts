@@ -10,7 +10,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBot } from '../../src/domain/projects/project.service.js';
-import { authHeaders, call } from '../helpers/api.js';
+import { authHeaders, call, createIntegration } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
 import { ADMIN_TOKEN, createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -36,13 +36,7 @@ beforeAll(async () => {
   channel = await startReceiver();
   h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,30ms,30ms' }, { worker: true });
   s = await h.seed('Acme');
-  const res = await call(h.app, {
-    url: `/v1/external-support/${s.project.id}`,
-    headers: authHeaders(s, 'apiKey'),
-    body: { webhookUrl: panel.url },
-  });
-  expect(res.statusCode).toBe(200);
-  secret = res.json().data.signingSecret;
+  secret = (await createIntegration(h.app, s, panel.url)).signingSecret;
   const key = 'channel-key-round-trip';
   bot = await h.store.transaction(async (tx) => {
     const now = Date.now();

@@ -11,11 +11,12 @@ import { startConversation } from '../../src/domain/conversations/start.js';
 import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import { roomFor } from '../../src/domain/rooms/rooms.js';
 import { CATALOGUE } from '../../src/errors.js';
-import { authHeaders, call, errorOf, PREFIXES } from '../helpers/api.js';
+import { authHeaders, call, createIntegration, errorOf, PREFIXES } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
-import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
-import { type Received, type Receiver, startReceiver } from '../helpers/receiver.js';
+import { type ChannelRig, type Harness, harnessWithChannel, type Seed } from '../helpers/harness.js';
+import type { Received, Receiver } from '../helpers/receiver.js';
 
+let rig: ChannelRig;
 let h: Harness;
 let panel: Receiver;
 let channel: Receiver;
@@ -29,31 +30,17 @@ let bare: Seed;
 
 const SIGNING_KEY = 'channel-signing-key-for-tests-0123456789';
 
-async function createIntegration(seed: Seed, url: string): Promise<string> {
-  const res = await call(h.app, {
-    url: `/v1/external-support/${seed.project.id}`,
-    headers: authHeaders(seed, 'apiKey'),
-    body: { webhookUrl: url },
-  });
-  expect(res.statusCode).toBe(200);
-  return res.json().data.signingSecret;
-}
+const signingSecretOf = async (seed: Seed, url: string): Promise<string> =>
+  (await createIntegration(h.app, seed, url)).signingSecret;
 
 beforeAll(async () => {
-  panel = await startReceiver();
-  channel = await startReceiver();
-  h = await createHarness({ RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,30ms,30ms' }, { worker: true });
-  s = await h.seed('Acme');
-  other = await h.seed('Other');
+  rig = await harnessWithChannel();
+  ({ h, s, other, panel, channel } = rig);
   bare = await h.seed('Bare');
-  secret = await createIntegration(s, panel.url);
-  otherSecret = await createIntegration(other, panel.url);
+  secret = await signingSecretOf(s, panel.url);
+  otherSecret = await signingSecretOf(other, panel.url);
 });
-afterAll(async () => {
-  await h?.close();
-  await panel?.close();
-  await channel?.close();
-});
+afterAll(async () => rig?.close());
 
 interface Pair {
   readonly projectId: string;
@@ -441,7 +428,7 @@ describe('401 invalid_signature', () => {
 
   it('signed with the old secret after regenerate; the new one works', async () => {
     const seed = await h.seed('Rotating');
-    const oldSecret = await createIntegration(seed, panel.url);
+    const oldSecret = await signingSecretOf(seed, panel.url);
     const p = await activePair(seed);
     expect((await send(bodyFor(p), oldSecret)).statusCode).toBe(200);
     const regen = await call(h.app, {
@@ -740,12 +727,7 @@ describe('routing', () => {
     }
     // The parametric route still serves real project ids.
     const seed = await h.seed('Fresh');
-    const created = await call(h.app, {
-      url: `/v1/external-support/${seed.project.id}`,
-      headers: authHeaders(seed, 'apiKey'),
-      body: { webhookUrl: panel.url },
-    });
-    expect(created.statusCode).toBe(200);
+    await createIntegration(h.app, seed, panel.url);
   });
 
   it('is documented in /openapi.json with its body, the signature header and the 401', async () => {

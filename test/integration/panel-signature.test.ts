@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import * as signer from '../../src/delivery/signer.js';
 import { DECOY_SIGNING_SECRET } from '../../src/http/panel-signature.js';
 import { SecretBox } from '../../src/storage/secret-box.js';
-import { authHeaders, call, errorOf } from '../helpers/api.js';
+import { call, createIntegration, errorOf } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 
 // The real signer, watched: every call goes through to it.
@@ -29,14 +29,8 @@ beforeAll(async () => {
   h = await createHarness({ RELEVO_ENCRYPTION_KEY: KEY });
   s = await h.seed('Acme');
   bare = await h.seed('Bare');
-  const res = await call(h.app, {
-    url: `/v1/external-support/${s.project.id}`,
-    headers: authHeaders(s, 'apiKey'),
-    // Never called: no event is sent in this file.
-    body: { webhookUrl: 'http://127.0.0.1:9/never' },
-  });
-  expect(res.statusCode).toBe(200);
-  secret = res.json().data.signingSecret;
+  // Never called: no event is sent in this file.
+  secret = (await createIntegration(h.app, s, 'http://127.0.0.1:9/never')).signingSecret;
 });
 afterAll(async () => {
   await h?.close();

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkWebhookUrl, parseAllowList, type Resolver } from '../../src/delivery/network-policy.js';
 import { WebhookSender } from '../../src/delivery/webhook-sender.js';
-import { authHeaders, call } from '../helpers/api.js';
+import { authHeaders, call, createIntegration } from '../helpers/api.js';
 import { eventually, startedPair } from '../helpers/events.js';
 import { createHarness } from '../helpers/harness.js';
 import { startReceiver } from '../helpers/receiver.js';
@@ -37,12 +37,10 @@ describe('redirects', () => {
       open.push(panel, internal, h);
       panel.respond(() => ({ kind: 'status', status, headers: { location: `${internal.url}/steal` } }));
       const s = await h.seed();
-      const created = await call(h.app, {
-        url: `/v1/external-support/${s.project.id}`,
-        headers: authHeaders(s, 'apiKey'),
-        body: { webhookUrl: panel.url, authType: 'bearer', authorization: 'panel-secret-token' },
+      await createIntegration(h.app, s, panel.url, {
+        authType: 'bearer',
+        authorization: 'panel-secret-token',
       });
-      expect(created.statusCode).toBe(200);
       // The operator's policy really forbids the internal service: it cannot be set directly.
       const direct = await call(h.app, {
         method: 'PATCH',
@@ -75,18 +73,20 @@ describe('DNS rebinding', () => {
     // "localhost" stands for the attacker's name: the create-time check is given a public
     // answer, while the system resolver the sender uses answers loopback.
     const url = receiver.url.replace('127.0.0.1', 'localhost');
+    const sendEvent = (through: WebhookSender) =>
+      through.send({
+        url,
+        headers: { 'content-type': 'application/json' },
+        body: '{"event":"conversation.start"}',
+        timeoutMs: 5_000,
+      });
     const none = parseAllowList([]);
     const atCreate = await checkWebhookUrl(url, none, publicDns);
     expect(atCreate.ok).toBe(true);
 
     const sender = new WebhookSender({ allow: none, connectionsPerOrigin: 1 });
     open.push(sender);
-    const result = await sender.send({
-      url,
-      headers: { 'content-type': 'application/json' },
-      body: '{"event":"conversation.start"}',
-      timeoutMs: 5_000,
-    });
+    const result = await sendEvent(sender);
     expect(result.outcome.kind).toBe('refused');
     expect(result.statusCode).toBeNull();
     expect(result.error).toMatch(
@@ -101,12 +101,7 @@ describe('DNS rebinding', () => {
       connectionsPerOrigin: 1,
     });
     open.push(allowed);
-    const ok = await allowed.send({
-      url,
-      headers: { 'content-type': 'application/json' },
-      body: '{"event":"conversation.start"}',
-      timeoutMs: 5_000,
-    });
+    const ok = await sendEvent(allowed);
     expect(ok.statusCode).toBe(200);
     expect(receiver.received).toHaveLength(1);
   });

@@ -6,16 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import { CATALOGUE } from '../../src/errors.js';
 import { type AuthScheme, authHeaders, call, errorOf, PREFIXES } from '../helpers/api.js';
-import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import { type Harness, harnessWithTwoProjects, type Seed } from '../helpers/harness.js';
 
 let h: Harness;
 let s: Seed;
 let other: Seed;
 
 beforeAll(async () => {
-  h = await createHarness();
-  s = await h.seed('Acme');
-  other = await h.seed('Other');
+  ({ h, s, other } = await harnessWithTwoProjects());
 });
 afterAll(async () => h.close());
 

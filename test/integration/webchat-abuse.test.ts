@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_BUFFERED_BYTES } from '../../src/channels/webchat/webchat.routes.js';
 import type { Message } from '../../src/model/types.js';
-import { authHeaders, call, errorOf } from '../helpers/api.js';
+import { authHeaders, errorOf, openWebchatSession } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { openStream } from '../helpers/sse.js';
 
@@ -27,11 +27,7 @@ async function listening(env: NodeJS.ProcessEnv = {}): Promise<{ h: Harness; s: 
   return { h, s, base };
 }
 
-async function newSession(h: Harness, s: Seed): Promise<{ sessionToken: string; roomId: string }> {
-  const res = await call(h.app, { url: `/webchat/${s.bot.id}/sessions`, body: {} });
-  expect(res.statusCode).toBe(201);
-  return res.json();
-}
+const newSession = (h: Harness, s: Seed) => openWebchatSession(h.app, s.bot.id);
 
 async function stream(base: string, s: Seed, token: string) {
   const st = await openStream(`${base}/webchat/${s.bot.id}/stream?token=${token}`);

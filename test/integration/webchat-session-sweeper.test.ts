@@ -9,7 +9,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSessionSweeper } from '../../src/channels/webchat/session-sweeper.js';
 import { newId } from '../../src/model/ids.js';
-import { call } from '../helpers/api.js';
+import { call, openWebchatSession } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 
 const HOUR = 3_600_000;
@@ -23,17 +23,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-interface Session {
-  sessionToken: string;
-  userId: string;
-  roomId: string;
-}
-
-async function newSession(): Promise<Session> {
-  const res = await call(h.app, { url: `/webchat/${s.bot.id}/sessions`, body: {} });
-  expect(res.statusCode).toBe(201);
-  return res.json();
-}
+const newSession = () => openWebchatSession(h.app, s.bot.id);
 
 const messagesOf = async (roomId: string) =>
   (await h.store.queries.messages.listOfRoom(roomId, { limit: 200 })).items;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { personName } from '../../src/channels/webchat/webchat-handoff.js';
 import type { Conversation } from '../../src/model/types.js';
-import { call, errorOf } from '../helpers/api.js';
+import { call, createIntegration, errorOf, openWebchatSession, type WebchatSession } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { openStream } from '../helpers/sse.js';
 
@@ -21,12 +21,7 @@ beforeAll(async () => {
   s = await h.seed('Acme');
   // The panel's integration: its events are what tell the stream of a start without a message.
   // No worker runs, so nothing is sent to this address.
-  const integration = await call(h.app, {
-    url: `/v1/external-support/${s.project.id}`,
-    headers: { 'x-api-key': s.apiKey },
-    body: { webhookUrl: 'http://127.0.0.1:9/panel' },
-  });
-  expect(integration.statusCode).toBe(200);
+  await createIntegration(h.app, s, 'http://127.0.0.1:9/panel');
   await h.app.server.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(h.app.server.server.address() as AddressInfo).port}`;
 });
@@ -38,25 +33,15 @@ afterAll(async () => {
   await h.close();
 });
 
-interface Session {
-  sessionToken: string;
-  userId: string;
-  roomId: string;
-}
+const newSession = () => openWebchatSession(h.app, s.bot.id);
 
-async function newSession(): Promise<Session> {
-  const res = await call(h.app, { url: `/webchat/${s.bot.id}/sessions`, body: {} });
-  expect(res.statusCode).toBe(201);
-  return res.json();
-}
+const bearer = (session: WebchatSession) => ({ authorization: `Bearer ${session.sessionToken}` });
 
-const bearer = (session: Session) => ({ authorization: `Bearer ${session.sessionToken}` });
-
-function send(session: Session, body: unknown) {
+function send(session: WebchatSession, body: unknown) {
   return call(h.app, { url: `/webchat/${s.bot.id}/messages`, headers: bearer(session), body });
 }
 
-async function history(session: Session) {
+async function history(session: WebchatSession) {
   const res = await call(h.app, {
     method: 'GET',
     url: `/webchat/${s.bot.id}/messages?limit=200`,
@@ -71,13 +56,13 @@ async function history(session: Session) {
   }>;
 }
 
-const startConversation = (session: Session, extra: Record<string, unknown> = {}) =>
+const startConversation = (session: WebchatSession, extra: Record<string, unknown> = {}) =>
   call(h.app, {
     url: `/v1/external-support/${s.project.id}/conversations/start`,
     headers: { 'x-api-key': s.apiKey },
     body: { botId: s.bot.id, userId: session.userId, ...extra },
   });
-const closeConversation = (session: Session, extra: Record<string, unknown> = {}) =>
+const closeConversation = (session: WebchatSession, extra: Record<string, unknown> = {}) =>
   call(h.app, {
     url: `/v1/external-support/${s.project.id}/conversations/close`,
     headers: { 'x-api-key': s.apiKey },
@@ -152,7 +137,7 @@ describe('sending with a clientMessageId', () => {
   });
 });
 
-const streamUrl = (session: Session, query = '') =>
+const streamUrl = (session: WebchatSession, query = '') =>
   `${base}/webchat/${s.bot.id}/stream?token=${encodeURIComponent(session.sessionToken)}${query}`;
 
 type Frame = { event?: string; data: string };

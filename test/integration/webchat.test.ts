@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { createBot } from '../../src/domain/projects/project.service.js';
 import type { Bot } from '../../src/model/types.js';
-import { call, errorOf } from '../helpers/api.js';
+import { call, errorOf, openWebchatSession, type WebchatSession } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { openStream } from '../helpers/sse.js';
 
@@ -31,21 +31,11 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-interface Session {
-  sessionToken: string;
-  userId: string;
-  roomId: string;
-}
-
-async function newSession(botId = s.bot.id, body: unknown = {}): Promise<Session> {
-  const res = await call(h.app, { url: `/webchat/${botId}/sessions`, body });
-  expect(res.statusCode).toBe(201);
-  return res.json();
-}
+const newSession = (botId = s.bot.id, body: unknown = {}) => openWebchatSession(h.app, botId, body);
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-async function history(session: Session, query = '', botId = s.bot.id) {
+async function history(session: WebchatSession, query = '', botId = s.bot.id) {
   return call(h.app, {
     method: 'GET',
     url: `/webchat/${botId}/messages${query}`,
@@ -53,7 +43,7 @@ async function history(session: Session, query = '', botId = s.bot.id) {
   });
 }
 
-async function say(session: Session, body: string) {
+async function say(session: WebchatSession, body: string) {
   const res = await call(h.app, {
     url: `/webchat/${s.bot.id}/messages`,
     headers: bearer(session.sessionToken),
@@ -363,7 +353,7 @@ describe('sending', () => {
 
 // --- the live stream ---
 
-const streamUrl = (session: Session, query = '') =>
+const streamUrl = (session: WebchatSession, query = '') =>
   `${base}/webchat/${s.bot.id}/stream?token=${encodeURIComponent(session.sessionToken)}${query}`;
 
 async function waitUntil(check: () => boolean, timeoutMs = 5_000) {
@@ -470,7 +460,7 @@ describe('shutdown', () => {
     await own.app.server.listen({ port: 0, host: '127.0.0.1' });
     const port = (own.app.server.server.address() as AddressInfo).port;
     const res = await call(own.app, { url: `/webchat/${seed.bot.id}/sessions`, body: {} });
-    const { sessionToken } = res.json() as Session;
+    const { sessionToken } = res.json() as WebchatSession;
     const stream = await openStream(
       `http://127.0.0.1:${port}/webchat/${seed.bot.id}/stream?token=${sessionToken}`,
     );

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { requestJson as call, type JsonAnswer } from '../helpers/http-client.js';
+import { requestJson as call, type JsonAnswer, seedOverHttp } from '../helpers/http-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
 import { type Cluster, startCluster } from '../setup/postgres-cluster.js';
@@ -47,28 +47,17 @@ it('answers 503 while PostgreSQL is down and recovers by itself, losing nothing 
     LOG_LEVEL: 'info',
   });
   const port = server.port;
-  const admin = { authorization: `Bearer ${ADMIN}` };
-  const project = (await call(port, 'POST', '/admin/v1/projects', admin, { name: 'Restart' })).json;
-  const key = { 'x-api-key': String(project.apiKey) };
-  expect(
-    (await call(port, 'POST', `/v1/external-support/${project.id}`, key, { webhookUrl: receiver.url }))
-      .status,
-  ).toBe(200);
-  const pairs: Array<{ botId: string; userId: string }> = [];
-  for (let i = 0; i < 40; i++) {
-    const bot = (await call(port, 'POST', `/admin/v1/projects/${project.id}/bots`, admin, { name: `B${i}` }))
-      .json;
-    const user = (
-      await call(port, 'POST', `/admin/v1/projects/${project.id}/users`, admin, { names: `U${i}` })
-    ).json;
-    pairs.push({ botId: String(bot.id), userId: String(user.id) });
-  }
+  const { projectId, key, pairs } = await seedOverHttp([port], ADMIN, {
+    name: 'Restart',
+    webhookUrl: receiver.url,
+    pairs: 40,
+  });
 
   const acknowledged = new Set<string>();
   const statuses = new Map<number, number>();
   const badBodies: unknown[] = [];
   let stop = false;
-  const start = `/v1/external-support/${project.id}/conversations/start`;
+  const start = `/v1/external-support/${projectId}/conversations/start`;
   const load = pairs.map(async (pair) => {
     let active = false;
     while (!stop) {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { postJson as post } from '../helpers/http-client.js';
+import { postJson as post, seedOverHttp } from '../helpers/http-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
@@ -53,25 +53,13 @@ it('2 API nodes + 2 workers: a worker SIGKILLed mid-burst loses nothing and keep
   servers.push(api1, api2, worker1, worker2);
   const apis = [api1, api2];
 
-  const admin = { authorization: `Bearer ${ADMIN}` };
-  const project = (await post(api1.port, '/admin/v1/projects', admin, { name: 'Multi' })).json;
-  const key = { 'x-api-key': String(project.apiKey) };
-  const integration = await post(api2.port, `/v1/external-support/${project.id}`, key, {
-    webhookUrl: receiver.url,
-  });
-  expect(integration.status).toBe(200);
-
   const PAIRS = 60;
   const CYCLES = 3;
-  const pairs: Array<{ botId: string; userId: string }> = [];
-  for (let i = 0; i < PAIRS; i++) {
-    const bot = (await post(api1.port, `/admin/v1/projects/${project.id}/bots`, admin, { name: `Bot ${i}` }))
-      .json;
-    const user = (
-      await post(api2.port, `/admin/v1/projects/${project.id}/users`, admin, { names: `User ${i}` })
-    ).json;
-    pairs.push({ botId: String(bot.id), userId: String(user.id) });
-  }
+  const { projectId, key, pairs } = await seedOverHttp([api1.port, api2.port], ADMIN, {
+    name: 'Multi',
+    webhookUrl: receiver.url,
+    pairs: PAIRS,
+  });
 
   // Slow answers keep attempts in flight, so the kill lands mid-attempt.
   receiver.respond(() => ({ kind: 'wait', release: new Promise((r) => setTimeout(r, 5)), status: 200 }));
@@ -79,7 +67,7 @@ it('2 API nodes + 2 workers: a worker SIGKILLed mid-burst loses nothing and keep
   const acked = new Map<string, string[]>();
   let requests = 0;
   let killed = false;
-  const base = `/v1/external-support/${project.id}/conversations`;
+  const base = `/v1/external-support/${projectId}/conversations`;
   await Promise.all(
     pairs.map(async (pair, i) => {
       const list: string[] = [];

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { postJson as post } from '../helpers/http-client.js';
+import { postJson as post, seedOverHttp } from '../helpers/http-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
@@ -41,21 +41,14 @@ it('queues on an exhausted pool and answers every request with 200 or a 503 enve
     LOG_LEVEL: 'info',
   });
   const port = server.port;
-  const admin = { authorization: `Bearer ${ADMIN}` };
-  const project = (await post(port, '/admin/v1/projects', admin, { name: 'Pool' })).json;
-  const key = { 'x-api-key': String(project.apiKey) };
-  expect(
-    (await post(port, `/v1/external-support/${project.id}`, key, { webhookUrl: receiver.url })).status,
-  ).toBe(200);
-  const pairs = [];
-  for (let i = 0; i < 200; i++) {
-    const bot = (await post(port, `/admin/v1/projects/${project.id}/bots`, admin, { name: `B${i}` })).json;
-    const user = (await post(port, `/admin/v1/projects/${project.id}/users`, admin, { names: `U${i}` })).json;
-    pairs.push({ botId: String(bot.id), userId: String(user.id) });
-  }
+  const { projectId, key, pairs } = await seedOverHttp([port], ADMIN, {
+    name: 'Pool',
+    webhookUrl: receiver.url,
+    pairs: 200,
+  });
 
   const results = await Promise.all(
-    pairs.map((pair) => post(port, `/v1/external-support/${project.id}/conversations/start`, key, pair)),
+    pairs.map((pair) => post(port, `/v1/external-support/${projectId}/conversations/start`, key, pair)),
   );
   const statuses = results.map((r) => r.status);
   expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);

@@ -10,7 +10,7 @@ import { type App, buildApp } from '../../src/app.js';
 import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { HEARTBEAT_MS } from '../../src/channels/webchat/webchat.routes.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
-import { call } from '../helpers/api.js';
+import { call, openWebchatSession } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
 import { openStream } from '../helpers/sse.js';
 
@@ -45,9 +45,7 @@ afterAll(async () => {
 
 it("a stream on one node gets, at once, what the visitor sent through the other and the bot's reply", async () => {
   // The session is opened on node A; the browser's stream lands on node B.
-  const opened = await call(nodeA.app, { url: `/webchat/${s.bot.id}/sessions`, body: {} });
-  expect(opened.statusCode).toBe(201);
-  const session = opened.json() as { sessionToken: string };
+  const session = await openWebchatSession(nodeA.app, s.bot.id);
   const stream = await openStream(
     `${baseB}/webchat/${s.bot.id}/stream?token=${encodeURIComponent(session.sessionToken)}`,
   );
