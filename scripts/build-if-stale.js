@@ -29,7 +29,8 @@ function newestUnder(dir) {
 function isStale() {
   if (!existsSync(stamp)) return true;
   const built = statSync(stamp).mtimeMs;
-  if (newestUnder(join(root, 'src')) > built || newestUnder(web) > built) return true;
+  if (newestUnder(join(root, 'src')) > built) return true;
+  if (existsSync(web) && newestUnder(web) > built) return true;
   return inputs.some((file) => existsSync(join(root, file)) && statSync(join(root, file)).mtimeMs > built);
 }
 
@@ -40,6 +41,6 @@ function run(script, ...args) {
 
 if (process.argv.includes('--force') || isStale()) {
   run(join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'));
-  run(join(root, 'scripts', 'build-web.js'));
+  if (existsSync(web)) run(join(root, 'scripts', 'build-web.js'));
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }
