@@ -34,6 +34,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/postgres/**', '**/node_modules/**'],
           env: { RELEVO_TEST_DB: 'sqlite' },
+          globalSetup: ['test/setup/build-global.ts'],
         },
       },
       ...(havePostgres
@@ -44,7 +45,7 @@ export default defineConfig({
                 name: 'postgres',
                 include: ['test/integration/**/*.test.ts', 'test/postgres/**/*.test.ts'],
                 env: { RELEVO_TEST_DB: 'postgres' },
-                globalSetup: ['test/setup/postgres-global.ts'],
+                globalSetup: ['test/setup/build-global.ts', 'test/setup/postgres-global.ts'],
               },
             },
           ]

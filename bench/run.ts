@@ -729,9 +729,12 @@ async function attempt<T>(scenario: string, fn: () => Promise<T>): Promise<T | u
 // ---------------------------------------------------------------------------------------------
 
 function tscIn(cwd: string, args: string[]): Promise<void> {
-  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  return nodeIn(cwd, [join(ROOT, 'node_modules/typescript/bin/tsc'), ...args]);
+}
+
+function nodeIn(cwd: string, args: string[]): Promise<void> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [tsc, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     child.stdout.on('data', (c: Buffer) => {
       text += c.toString();
@@ -758,6 +761,8 @@ async function buildRelevo(): Promise<{ ref?: string; sha?: string }> {
       '--tsBuildInfoFile',
       'dist-bench/relevo.tsbuildinfo',
     ]);
+    // The web chat page the server reads at start-up.
+    await nodeIn(ROOT, ['scripts/build-web.js']);
     return {};
   }
   const sha = git(['rev-parse', '--verify', `${argv.ref}^{commit}`]);
@@ -767,13 +772,17 @@ async function buildRelevo(): Promise<{ ref?: string; sha?: string }> {
   if (!existsSync(cli)) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const tar = execFileSync(
-      'git',
-      ['archive', '--format=tar', sha, 'src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'],
-      { cwd: ROOT, maxBuffer: 256 * 2 ** 20 },
-    );
+    // Commits since the web chat page moved to web/ build it with scripts/build-web.js.
+    const hasWeb = git(['rev-parse', '--verify', '-q', `${sha}:scripts/build-web.js`]) !== undefined;
+    const paths = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+    if (hasWeb) paths.push('web', 'scripts/build-web.js');
+    const tar = execFileSync('git', ['archive', '--format=tar', sha, ...paths], {
+      cwd: ROOT,
+      maxBuffer: 256 * 2 ** 20,
+    });
     execFileSync('tar', ['-x', '-C', dir], { input: tar });
     await tscIn(dir, ['-p', 'tsconfig.build.json']);
+    if (hasWeb) await nodeIn(dir, ['scripts/build-web.js']);
   }
   useRelevoCli(cli);
   return { ref: argv.ref, sha };

@@ -1,8 +1,10 @@
 // Builds dist/ only when a source is newer than the last successful build, so `npm start` on
 // an unchanged checkout starts in well under a second instead of paying tsc's 6–9 s.
-// A build is stale when any file under src/ or the tsconfig/package files was modified after
-// the stamp that a successful build leaves in dist/. Git rewrites the mtime of every file it
-// changes, so a pull or a checkout makes the next start rebuild.
+// A build is stale when any file under src/ or web/ or the tsconfig/package files was modified
+// after the stamp that a successful build leaves in dist/. Git rewrites the mtime of every file
+// it changes, so a pull or a checkout makes the next start rebuild.
+// Two builds: the server (tsconfig.build.json, src/ → dist/) and the browser code of the pages
+// it serves (build-web.js, web/ → dist/web/).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = join(root, 'dist', '.build-stamp');
+const web = join(root, 'web');
 const inputs = ['tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
 
 function newestUnder(dir) {
@@ -27,14 +30,17 @@ function isStale() {
   if (!existsSync(stamp)) return true;
   const built = statSync(stamp).mtimeMs;
   if (newestUnder(join(root, 'src')) > built) return true;
+  if (existsSync(web) && newestUnder(web) > built) return true;
   return inputs.some((file) => existsSync(join(root, file)) && statSync(join(root, file)).mtimeMs > built);
 }
 
-if (process.argv.includes('--force') || isStale()) {
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-  });
+function run(script, ...args) {
+  const result = spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+if (process.argv.includes('--force') || isStale()) {
+  run(join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'));
+  if (existsSync(web)) run(join(root, 'scripts', 'build-web.js'));
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }

@@ -1,6 +1,6 @@
-// `npm run dev`: the gateway for people changing its code. tsc recompiles src/ on every save,
-// node restarts the server when dist/ changes, and the JSON logs are printed as readable lines.
-// Ctrl-C stops all three. Production keeps `npm start` and its JSON logs.
+// `npm run dev`: the gateway for people changing its code. tsc recompiles src/ and web/ on every
+// save, node restarts the server when dist/ changes, and the JSON logs are printed as readable
+// lines. Ctrl-C stops them all. Production keeps `npm start` and its JSON logs.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,10 @@ const tsc = spawn(
   ],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );
+// The pages' browser code (web/ → dist/web/); the server reads it at start-up, and restarts.
+const webBuild = spawn(process.execPath, [join(root, 'scripts', 'build-web.js'), '--watch'], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
 const server = spawn(
   process.execPath,
   ['--watch-path', join(root, 'dist'), join(root, 'dist', 'cli', 'main.js'), 'serve'],
@@ -37,7 +41,7 @@ const pretty = spawn(
 );
 server.stdout.pipe(pretty.stdin);
 
-const children = [tsc, server, pretty];
+const children = [tsc, webBuild, server, pretty];
 let stopping = false;
 const stop = (code) => {
   if (stopping) return;

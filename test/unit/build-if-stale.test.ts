@@ -82,6 +82,28 @@ describe('scripts/build-if-stale.js', () => {
     expect(runs()).toBe(2);
   });
 
+  it("also builds web/ (the pages' browser code), and again after a file under it changed", () => {
+    mkdirSync(join(dir, 'web', 'webchat'), { recursive: true });
+    cpSync(join(process.cwd(), 'scripts', 'build-web.js'), join(dir, 'scripts', 'build-web.js'));
+    writeFileSync(join(dir, 'web', 'tsconfig.json'), '{}\n');
+    writeFileSync(join(dir, 'web', 'webchat', 'chat.css'), 'p{margin:0}\n');
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    for (const path of ['web/webchat/chat.css', 'web/tsconfig.json', 'web/webchat', 'web']) {
+      utimesSync(join(dir, path), aMinuteAgo, aMinuteAgo);
+    }
+    expect(buildIfStale().status).toBe(0);
+    // tsc twice: the server, then web/.
+    expect(runs()).toBe(2);
+    expect(readFileSync(join(dir, 'dist', 'web', 'webchat', 'chat.css'), 'utf8')).toBe('p{margin:0}\n');
+    buildIfStale();
+    expect(runs()).toBe(2);
+    writeFileSync(join(dir, 'web', 'webchat', 'chat.css'), 'p{margin:1px}\n');
+    touch(join(dir, 'web', 'webchat', 'chat.css'));
+    expect(buildIfStale().status).toBe(0);
+    expect(runs()).toBe(4);
+    expect(readFileSync(join(dir, 'dist', 'web', 'webchat', 'chat.css'), 'utf8')).toBe('p{margin:1px}\n');
+  });
+
   it('--force always builds (npm run build)', () => {
     buildIfStale();
     buildIfStale('--force');

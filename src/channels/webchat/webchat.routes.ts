@@ -14,6 +14,7 @@ import type { RouteDeps } from '../../http/routes/route-deps.js';
 import { TokenBuckets } from '../../http/token-buckets.js';
 import type { Bot, Message } from '../../model/types.js';
 import { StreamLimits, type StreamTicket } from './stream-limits.js';
+import { webchatAssets } from './webchat-assets.js';
 import { HandoffTracker } from './webchat-handoff.js';
 import { type RoomListener, WebchatHub } from './webchat-hub.js';
 import { chatPage, notFoundPage, pageSecurityPolicy, wantsHtml } from './webchat-page.js';
@@ -138,6 +139,8 @@ function noStore(reply: FastifyReply): FastifyReply {
 
 export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { store } = deps;
+  // The page's built files, read now: a missing build stops the start, not a visitor's request.
+  webchatAssets();
   const hub = new WebchatHub();
   store.onCommitted(hub.publish);
   app.decorate('webchatHub', hub);

@@ -1,0 +1,53 @@
+// Builds the browser code of the pages relevo serves: web/ → dist/web/. tsc compiles the scripts
+// (web/tsconfig.json: strict, DOM library); the HTML and CSS are copied as they are. No bundler:
+// each page has one classic script, which the server inlines with the response's nonce.
+// `--watch` keeps both up to date (npm run dev).
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, watch } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const web = join(root, 'web');
+const out = join(root, 'dist', 'web');
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const copied = /\.(html|css)$/;
+
+function copyAll(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const from = join(dir, entry.name);
+    if (entry.isDirectory()) copyAll(from);
+    else if (copied.test(entry.name)) copyOne(from);
+  }
+}
+
+function copyOne(from) {
+  const to = join(out, relative(web, from));
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(from, to);
+}
+
+const project = ['-p', join(web, 'tsconfig.json')];
+copyAll(web);
+if (process.argv.includes('--watch')) {
+  const child = spawn(process.execPath, [tsc, ...project, '--watch', '--preserveWatchOutput'], {
+    stdio: 'inherit',
+  });
+  watch(web, { recursive: true }, (_event, name) => {
+    if (name && copied.test(name)) {
+      try {
+        copyOne(join(web, name));
+      } catch {
+        // Deleted or mid-save: the next event copies it.
+      }
+    }
+  });
+  const stop = () => child.kill('SIGTERM');
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  child.on('exit', (code) => process.exit(code ?? 0));
+} else {
+  const result = spawnSync(process.execPath, [tsc, ...project], { stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
