@@ -92,7 +92,7 @@ export class IntegrationQueries {
     };
   }
   /**
-   * The signing secret of a project's integration, for checking an inbound signature (api.md
+   * The signing secret of a project's integration, for checking an inbound signature (docs/api.md
    * §4.10). The same work whether or not there is one: one statement that always returns one
    * row, and one decryption (of a decoy when there is no secret), so that its time does not
    * tell whether a project has an integration.
