@@ -4,7 +4,6 @@
  * they call the very operations behind the admin API, so both answer with the same JSON.
  */
 import { readFile } from 'node:fs/promises';
-import type { ParseArgsConfig } from 'node:util';
 import { HostResolver } from '../delivery/host-resolver.js';
 import { parseAllowList } from '../delivery/network-policy.js';
 import { validationError } from '../errors.js';

@@ -9,8 +9,8 @@ import {
   UnstorableText,
 } from '../errors.js';
 import { ATTEMPT_COLUMNS } from '../queries/delivery-log.js';
+import { EVENT_COLUMNS } from '../queries/event-row.js';
 import type { DialectSql, SqlExecutor } from '../queries/executor.js';
-import { EVENT_COLUMNS } from '../queries/outbox.js';
 import { dueHeadsCte } from '../queries/outbox-claim.js';
 
 /** PostgreSQL names inline UNIQUE constraints itself; map them to the names services use. */

@@ -3,8 +3,8 @@
  * (the one statement that differs between databases, so it comes from the executor's dialect).
  */
 import type { OutboxEvent } from '../../model/types.js';
+import { type EventRow, toEvent } from './event-row.js';
 import type { SqlExecutor } from './executor.js';
-import { type EventRow, toEvent } from './outbox.js';
 
 export interface EventClaim {
   readonly now: number;

@@ -1,6 +1,10 @@
-/** The outbox: events to deliver, their leases and their settlement. Writing events is a transaction's. */
-import type { DeliveryStatus, EventDestination, EventType, OutboxEvent } from '../../model/types.js';
+/**
+ * The outbox: events to deliver, their leases and their settlement. Writing events is a
+ * transaction's. The row and its mapper are in event-row.ts, shared with the claim.
+ */
+import type { DeliveryStatus, EventType, OutboxEvent } from '../../model/types.js';
 import type { TxRecord } from '../tx-record.js';
+import { EVENT_COLUMNS, type EventRow, toEvent } from './event-row.js';
 import type { SqlExecutor } from './executor.js';
 import type { EventClaim } from './outbox-claim.js';
 import { claimDueEvents, ROOM_HEAD, SENDABLE, SENDABLE_JOIN } from './outbox-claim.js';
@@ -25,44 +29,6 @@ export interface EventSettlement {
   readonly deliveredAt: number | null;
   readonly lastError: string | null;
 }
-
-export interface EventRow {
-  id: string;
-  project_id: string;
-  room_id: string;
-  room_seq: number;
-  conversation_id: string | null;
-  destination: string;
-  type: string;
-  payload: string;
-  created_at: number;
-  status: string;
-  attempt_count: number;
-  next_attempt_at: number | null;
-  delivered_at: number | null;
-  last_error: string | null;
-}
-
-export const toEvent = (r: EventRow): OutboxEvent => ({
-  id: r.id,
-  projectId: r.project_id,
-  roomId: r.room_id,
-  roomSeq: Number(r.room_seq),
-  conversationId: r.conversation_id,
-  destination: r.destination as EventDestination,
-  type: r.type as EventType,
-  payload: r.payload,
-  createdAt: Number(r.created_at),
-  status: r.status as DeliveryStatus,
-  attemptCount: Number(r.attempt_count),
-  nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
-  deliveredAt: r.delivered_at === null ? null : Number(r.delivered_at),
-  lastError: r.last_error,
-});
-
-/** The columns an event is inserted with, room_seq aside, in `eventValues` order. */
-export const EVENT_COLUMNS = `id, project_id, room_id, conversation_id, destination, type, payload, created_at,
-  status, attempt_count, next_attempt_at, delivered_at`;
 
 function eventValues(e: Omit<OutboxEvent, 'roomSeq'>): unknown[] {
   return [
