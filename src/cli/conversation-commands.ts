@@ -18,7 +18,6 @@ import {
   parseTranscriptQuery,
 } from '../domain/conversations/conversation.views.js';
 import { startConversation } from '../domain/conversations/start.js';
-import { MESSAGE_TYPES, TEXT_MAX_CHARS } from '../domain/messages/message-content.js';
 import {
   EXTERNAL_ID_MAX_CHARS,
   type PanelMessageSent,
@@ -27,6 +26,7 @@ import {
   sendPanelMessage,
 } from '../domain/messages/panel-message.service.js';
 import { ApiError, validationError } from '../errors.js';
+import { MESSAGE_TYPES, TEXT_MAX_CHARS } from '../model/message-content.js';
 import type { Conversation } from '../model/types.js';
 import { UniqueViolation } from '../storage/errors.js';
 import type { Queries } from '../storage/store.js';

@@ -2,10 +2,16 @@
  * The events the panel receives, built with their keys in the documented order (docs/webhooks.md,
  * "The events"). JSON.stringify keeps insertion
  * order, so the order of the object literals below IS the wire format: do not reorder. Each
- * builder returns the static type of its schema in http/event-schemas.ts, the one the OpenAPI
+ * builder returns the static type of its schema in model/events.ts, the one the OpenAPI
  * document shows, so the compiler holds the two together.
  */
-import type { ConversationCloseEvent, ConversationStartEvent, MessageEvent } from '../http/event-schemas.js';
+import type { OutboundContext } from '../channels/channel.js';
+import type {
+  ChannelMessage,
+  ConversationCloseEvent,
+  ConversationStartEvent,
+  MessageEvent,
+} from '../model/events.js';
 import type { Assignment, Bot, EndUser, Message } from '../model/types.js';
 
 interface Common {
@@ -87,5 +93,21 @@ export function messageEvent(i: MessageEventInput): MessageEvent {
     conversation: { id: i.conversationId },
     bot: { id: i.bot.id, name: i.bot.name },
     value: { id: i.message.id, type: i.message.type, content: i.message.content },
+  };
+}
+
+/**
+ * The body relevo POSTs to the channel's webhookUrl for each message to an end user; its shape is
+ * ChannelMessageSchema, the one the OpenAPI document shows.
+ */
+export function channelMessagePayload(ctx: OutboundContext): ChannelMessage {
+  const m = ctx.message;
+  return {
+    event: 'message',
+    timestamp: m.createdAt,
+    bot_id: ctx.bot.id,
+    room_id: ctx.room.id,
+    user: { id: ctx.user.id, reference_id: ctx.user.referenceId, name: ctx.user.names },
+    message: { id: m.id, type: m.type, content: m.content, sender: m.sender },
   };
 }

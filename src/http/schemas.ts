@@ -3,6 +3,7 @@
  * unknown fields refused, docs/api.md §4.6) and feed the OpenAPI document at /openapi.json.
  */
 import { type TSchema, Type } from '@sinclair/typebox';
+import { AssignmentSchema, StringEnum } from '../model/schema-parts.js';
 
 export const ProjectParams = Type.Object({
   projectId: Type.String({ description: 'Identifier of the project' }),
@@ -39,23 +40,7 @@ export const ErrorEnvelope = Type.Object(
   },
 );
 
-/** A string from a fixed list, as a plain `enum` so a refusal names every allowed value once. */
-export function StringEnum<const T extends string>(
-  values: readonly T[],
-  options: { description?: string } = {},
-) {
-  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
-}
-
-export const AssignmentSchema = Type.Object(
-  {
-    type: StringEnum(['queue', 'operator', 'team'], {
-      description: 'queue, operator or team; echoed in the event exactly as sent',
-    }),
-    target: Type.String({ minLength: 1, description: 'Queue name or agent/team identifier' }),
-  },
-  { additionalProperties: false },
-);
+export { AssignmentSchema, StringEnum } from '../model/schema-parts.js';
 
 export const StartConversationBody = Type.Object(
   {

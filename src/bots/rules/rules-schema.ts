@@ -10,8 +10,8 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
-import { TEXT_MAX_CHARS } from '../../domain/messages/message-content.js';
 import { type ValidationErrors, validationError } from '../../errors.js';
+import { TEXT_MAX_CHARS } from '../../model/message-content.js';
 import type { AssignmentType } from '../../model/types.js';
 import type { BotRules } from './rule-bot.js';
 

@@ -19,15 +19,12 @@ import { type MessageInput, parseMessage } from '../../domain/messages/message-c
 import { ApiError, type ValidationErrors, validationError } from '../../errors.js';
 import { rawBodyOf } from '../../http/json-body-parser.js';
 import { authenticated } from '../../http/rate-limit.js';
-import {
-  messageSchema,
-  signatureHeader,
-  validateInHandler,
-} from '../../http/routes/panel-messages.routes.js';
+import { signatureHeader, validateInHandler } from '../../http/routes/panel-messages.routes.js';
 import type { RouteDeps } from '../../http/routes/route-deps.js';
 import { sendSuccess } from '../../http/routes/send.js';
 import { ErrorEnvelope, errorResponses, StringEnum, successEnvelope } from '../../http/schemas.js';
 import { newId } from '../../model/ids.js';
+import { messageSchema } from '../../model/message-content.js';
 import type { Bot, EndUser } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Tx } from '../../storage/store.js';

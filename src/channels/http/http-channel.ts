@@ -3,25 +3,10 @@
  * channel's webhookUrl, signed with its signingKey exactly like panel webhooks, through the same
  * outbox and dispatcher (so they are durable, ordered per room and retried).
  */
-import { appendEvent } from '../../domain/outbox.js';
-import type { ChannelMessage } from '../../http/event-schemas.js';
-import type { Channel, OutboundContext } from '../channel.js';
 
-/**
- * The body relevo POSTs to the channel's webhookUrl for each message to an end user; its shape is
- * ChannelMessageSchema, the one the OpenAPI document shows.
- */
-export function channelMessagePayload(ctx: OutboundContext): ChannelMessage {
-  const m = ctx.message;
-  return {
-    event: 'message',
-    timestamp: m.createdAt,
-    bot_id: ctx.bot.id,
-    room_id: ctx.room.id,
-    user: { id: ctx.user.id, reference_id: ctx.user.referenceId, name: ctx.user.names },
-    message: { id: m.id, type: m.type, content: m.content, sender: m.sender },
-  };
-}
+import { channelMessagePayload } from '../../domain/events.js';
+import { appendEvent } from '../../domain/outbox.js';
+import type { Channel } from '../channel.js';
 
 export const httpChannel: Channel = {
   kind: 'http',

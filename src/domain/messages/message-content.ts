@@ -1,70 +1,44 @@
 /**
- * The five message types (docs/api.md §4.9), one table for both directions. Validated by hand rather
- * than by a schema union, so a refusal names the exact field (`value.content.url`) instead of
- * every branch of a oneOf.
+ * Checks a message's `{ type, content }` against the one description of each type's content
+ * (model/message-content.ts). By hand rather than by a schema union, so a refusal names the exact
+ * field (`value.content.url`) instead of every branch of a oneOf.
  */
+import type { TObject, TString } from '@sinclair/typebox';
 import type { ValidationErrors } from '../../errors.js';
+import {
+  FIELD_MAX_CHARS,
+  MESSAGE_CONTENT,
+  MESSAGE_TYPES,
+  MimeTypeField,
+  UrlField,
+} from '../../model/message-content.js';
 import type { MessageType } from '../../model/types.js';
-
-export const MESSAGE_TYPES: readonly MessageType[] = ['text', 'image', 'video', 'audio', 'document'];
-
-/** A text body's limit, as for initialMessage (docs/api.md §4.6). */
-export const TEXT_MAX_CHARS = 4096;
-const FIELD_MAX_CHARS = 2048;
-
-interface FieldRule {
-  readonly required: boolean;
-  readonly kind: 'text' | 'url' | 'mime' | 'short';
-}
-
-const FIELDS: Record<MessageType, Record<string, FieldRule>> = {
-  text: { body: { required: true, kind: 'text' } },
-  image: {
-    url: { required: true, kind: 'url' },
-    mime_type: { required: true, kind: 'mime' },
-    caption: { required: false, kind: 'short' },
-  },
-  video: {
-    url: { required: true, kind: 'url' },
-    mime_type: { required: true, kind: 'mime' },
-    caption: { required: false, kind: 'short' },
-  },
-  audio: { url: { required: true, kind: 'url' }, mime_type: { required: true, kind: 'mime' } },
-  document: {
-    url: { required: true, kind: 'url' },
-    mime_type: { required: true, kind: 'mime' },
-    filename: { required: false, kind: 'short' },
-  },
-};
 
 export interface MessageInput {
   readonly type: MessageType;
   readonly content: Record<string, string>;
 }
 
-function problem(kind: FieldRule['kind'], v: string): string | undefined {
-  const length = [...v].length;
-  switch (kind) {
-    case 'text':
-      if (length === 0) return 'must not be empty';
-      return length > TEXT_MAX_CHARS ? `must be at most ${TEXT_MAX_CHARS} characters` : undefined;
-    case 'url': {
-      if (v.length > FIELD_MAX_CHARS) return `must be at most ${FIELD_MAX_CHARS} characters`;
-      try {
-        const u = new URL(v);
-        return u.protocol === 'https:' || u.protocol === 'http:' ? undefined : 'must be an http(s) URL';
-      } catch {
-        return 'must be an absolute http(s) URL';
-      }
+function problem(field: TString, v: string): string | undefined {
+  if (field === UrlField) {
+    if (v.length > FIELD_MAX_CHARS) return `must be at most ${FIELD_MAX_CHARS} characters`;
+    try {
+      const u = new URL(v);
+      return u.protocol === 'https:' || u.protocol === 'http:' ? undefined : 'must be an http(s) URL';
+    } catch {
+      return 'must be an absolute http(s) URL';
     }
-    case 'mime':
-      return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i.test(v) && v.length <= 255
-        ? undefined
-        : 'must be a MIME type such as image/png';
-    case 'short':
-      if (length === 0) return 'must not be empty';
-      return length > FIELD_MAX_CHARS ? `must be at most ${FIELD_MAX_CHARS} characters` : undefined;
   }
+  if (field === MimeTypeField) {
+    return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i.test(v) && v.length <= 255
+      ? undefined
+      : 'must be a MIME type such as image/png';
+  }
+  // Any other field is text, measured in code points as JSON Schema's maxLength is.
+  const length = [...v].length;
+  if (length === 0 && (field.minLength ?? 0) > 0) return 'must not be empty';
+  const max = field.maxLength;
+  return max !== undefined && length > max ? `must be at most ${max} characters` : undefined;
 }
 
 /**
@@ -106,14 +80,21 @@ export function parseMessage(
     add(at('content'), 'must be a JSON object');
     return undefined;
   }
-  if (typeof type !== 'string' || !(type in FIELDS)) return undefined;
-  const rules = FIELDS[type as MessageType];
+  if (typeof type !== 'string' || !(type in MESSAGE_CONTENT)) return undefined;
+  const schema: TObject = MESSAGE_CONTENT[type as MessageType];
+  // `in`, as before the table became schemas: a name inherited by every object (`toString`)
+  // reaches here only with the type error already reported.
+  const rules = (Object.hasOwn(MESSAGE_CONTENT, type) ? schema.properties : schema) as Record<
+    string,
+    TString
+  >;
+  const required = new Set(schema.required ?? []);
   const out: Record<string, string> = {};
   let ok = true;
-  for (const [name, rule] of Object.entries(rules)) {
+  for (const [name, field] of Object.entries(rules)) {
     const v = (content as Record<string, unknown>)[name];
     if (v === undefined) {
-      if (rule.required) {
+      if (required.has(name)) {
         add(at(`content.${name}`), 'is required');
         ok = false;
       }
@@ -124,7 +105,7 @@ export function parseMessage(
       ok = false;
       continue;
     }
-    const why = problem(rule.kind, v);
+    const why = problem(field, v);
     if (why !== undefined) {
       add(at(`content.${name}`), why);
       ok = false;

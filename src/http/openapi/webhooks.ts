@@ -5,14 +5,18 @@
  * by the builders themselves, so they show the wire format exactly, key order included.
  */
 import type { TSchema } from '@sinclair/typebox';
-import { channelMessagePayload } from '../../channels/http/http-channel.js';
-import { conversationCloseEvent, conversationStartEvent, messageEvent } from '../../domain/events.js';
+import {
+  channelMessagePayload,
+  conversationCloseEvent,
+  conversationStartEvent,
+  messageEvent,
+} from '../../domain/events.js';
 import {
   ChannelMessageSchema,
   ConversationCloseEventSchema,
   ConversationStartEventSchema,
   MessageEventSchema,
-} from '../event-schemas.js';
+} from '../../model/events.js';
 import { sampleId } from './sample.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: OpenAPI objects are plain JSON.

@@ -19,9 +19,8 @@
  * The path is static, so Fastify's router prefers it to `external-support/:projectId` (create
  * integration); no project can be called `webhook`, since project ids are generated.
  */
-import { type TProperties, type TSchema, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { MESSAGE_TYPES, TEXT_MAX_CHARS } from '../../domain/messages/message-content.js';
 import {
   EXTERNAL_ID_MAX_CHARS,
   type PanelMessageSent,
@@ -30,43 +29,12 @@ import {
   sendPanelMessage,
 } from '../../domain/messages/panel-message.service.js';
 import { ApiError } from '../../errors.js';
+import { messageSchema } from '../../model/message-content.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import { panelSignature } from '../panel-signature.js';
 import { ErrorEnvelope, errorResponses, StringEnum, successEnvelope } from '../schemas.js';
 import type { RouteDeps } from './route-deps.js';
 import { sendSuccess } from './send.js';
-
-const url = Type.String({ maxLength: 2048, description: 'Absolute http(s) URL of the media' });
-const mimeType = Type.String({ maxLength: 255, description: 'MIME type, e.g. image/png' });
-const short = (description: string) => Type.String({ minLength: 1, maxLength: 2048, description });
-
-const CONTENT: Record<(typeof MESSAGE_TYPES)[number], TProperties> = {
-  text: { body: Type.String({ minLength: 1, maxLength: TEXT_MAX_CHARS }) },
-  image: { url, mime_type: mimeType, caption: Type.Optional(short('Caption shown under the image')) },
-  video: { url, mime_type: mimeType, caption: Type.Optional(short('Caption shown under the video')) },
-  audio: { url, mime_type: mimeType },
-  document: { url, mime_type: mimeType, filename: Type.Optional(short('File name shown to the user')) },
-};
-
-/**
- * `{ type, content }` of docs/api.md §4.9 as one branch per type (plus `extra` properties), for the
- * OpenAPI document; requests are checked by parseMessage, which names the exact field.
- */
-export function messageSchema(extra: TProperties = {}, description?: string): TSchema {
-  return Type.Union(
-    MESSAGE_TYPES.map((type) =>
-      Type.Object(
-        {
-          ...extra,
-          type: StringEnum([type]),
-          content: Type.Object(CONTENT[type], { additionalProperties: false }),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    description === undefined ? {} : { description },
-  );
-}
 
 /** The X-Jelou-Signature header, as documented for both inbound signed routes. */
 export function signatureHeader(keyedWith: string) {

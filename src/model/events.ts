@@ -8,9 +8,9 @@
  * per-type union lists its extra keys (id, sender) before type and content.
  */
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
-import type { MessageSender, MessageType } from '../model/types.js';
-import { messageSchema } from './routes/panel-messages.routes.js';
-import { AssignmentSchema, StringEnum } from './schemas.js';
+import { messageSchema } from './message-content.js';
+import { AssignmentSchema, StringEnum } from './schema-parts.js';
+import type { MessageSender, MessageType } from './types.js';
 
 const Millis = Type.Integer({ description: 'Unix epoch milliseconds', examples: [1776134145523] });
 
