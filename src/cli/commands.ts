@@ -4,20 +4,18 @@
  * they call the very operations behind the admin API, so both answer with the same JSON.
  */
 import { readFile } from 'node:fs/promises';
-import { HostResolver } from '../delivery/host-resolver.js';
-import { parseAllowList } from '../delivery/network-policy.js';
-import { validationError } from '../errors.js';
 import {
-  type AdminContext,
-  adminOps,
   CHANNELS,
   NAME_MAX,
   PAGE_LIMIT_DEFAULT,
   PAGE_LIMIT_MAX,
-  parsePage,
   REFERENCE_ID_MAX,
   WEBHOOK_URL_MAX,
-} from '../http/routes/admin.routes.js';
+} from '../admin/limits.js';
+import { type AdminContext, adminOps, parsePage } from '../admin/operations.js';
+import { HostResolver } from '../delivery/host-resolver.js';
+import { parseAllowList } from '../delivery/network-policy.js';
+import { validationError } from '../errors.js';
 import { MIGRATIONS } from '../storage/migrations/index.js';
 import { openStore } from '../storage/open-store.js';
 import { ADMIN_TOKEN_COMMANDS } from './admin-token-command.js';

@@ -3,8 +3,8 @@
  * PATCH and DELETE operations (lifecycleOps), on the database directly. What a deletion does is
  * in docs/decisions.md ("Deleting projects, bots and end users").
  */
-import { type LifecycleContext, lifecycleOps } from '../domain/projects/lifecycle.ops.js';
-import { NAME_MAX, REFERENCE_ID_MAX } from '../domain/projects/project.views.js';
+import { type LifecycleContext, lifecycleOps } from '../admin/lifecycle-operations.js';
+import { NAME_MAX, REFERENCE_ID_MAX } from '../admin/limits.js';
 import { validationError } from '../errors.js';
 import type { Store } from '../storage/store.js';
 import { optionString, withStore } from './cli-store.js';

@@ -53,17 +53,19 @@ interface Trace {
 /** Sends a body signed with a wrong key and records what the server did with it. */
 async function trace(body: Record<string, unknown>): Promise<Trace> {
   const queries: string[] = [];
-  const store = h.store.queries as unknown as Record<string, unknown>;
-  const proto = Object.getPrototypeOf(store) as Record<string, unknown>;
-  for (const name of Object.getOwnPropertyNames(proto)) {
-    if (name === 'constructor' || typeof proto[name] !== 'function') continue;
-    vi.spyOn(store as Record<string, (...a: unknown[]) => unknown>, name).mockImplementation(function (
-      this: unknown,
-      ...args: unknown[]
-    ) {
-      queries.push(name);
-      return (proto[name] as (...a: unknown[]) => unknown).apply(store, args);
-    });
+  // Every query method of every aggregate (store.queries.projects, .integrations, …), recorded
+  // by its own name.
+  for (const aggregate of Object.values(h.store.queries as unknown as Record<string, unknown>)) {
+    if (typeof aggregate !== 'object' || aggregate === null) continue;
+    const target = aggregate as Record<string, (...a: unknown[]) => unknown>;
+    const proto = Object.getPrototypeOf(aggregate) as Record<string, unknown>;
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name === 'constructor' || typeof proto[name] !== 'function') continue;
+      vi.spyOn(target, name).mockImplementation(function (this: unknown, ...args: unknown[]) {
+        queries.push(name);
+        return (proto[name] as (...a: unknown[]) => unknown).apply(aggregate, args);
+      });
+    }
   }
   const open = vi.spyOn(SecretBox.prototype, 'open');
   const verify = vi.mocked(signer.verifyJelouSignature);

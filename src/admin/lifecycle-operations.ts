@@ -3,9 +3,7 @@
  * command both run them: one place checks the input, opens the transaction and shapes the
  * answer, so the HTTP body and the CLI's JSON cannot drift.
  */
-import type { CredentialCache } from '../../auth/credential-cache.js';
-import { validationError } from '../../errors.js';
-import type { Store } from '../../storage/store.js';
+import type { CredentialCache } from '../auth/credential-cache.js';
 import {
   deleteBot,
   deleteEndUser,
@@ -13,18 +11,12 @@ import {
   renameBot,
   renameProject,
   updateEndUser,
-} from './lifecycle.service.js';
-import {
-  type BotView,
-  botView,
-  checkText,
-  type EndUserView,
-  endUserView,
-  NAME_MAX,
-  type ProjectSummaryView,
-  projectSummaryView,
-  REFERENCE_ID_MAX,
-} from './project.views.js';
+} from '../domain/projects/lifecycle.service.js';
+import { validationError } from '../errors.js';
+import type { Store } from '../storage/store.js';
+import { NAME_MAX, REFERENCE_ID_MAX } from './limits.js';
+import type { BotView, EndUserView, ProjectSummaryView } from './schemas.js';
+import { botView, checkText, endUserView, projectSummaryView } from './views.js';
 
 export interface LifecycleContext {
   readonly store: Store;

@@ -1,6 +1,6 @@
 /**
  * The admin API's rename and delete operations on projects, bots and end users (relevo's own,
- * like the rest of /admin/v1). Registered in the admin scope beside admin.routes.ts, so the
+ * like the rest of /admin/v1). Registered in the admin scope beside the other admin routes (index.ts), so the
  * same bearer-token check runs first; the operations are lifecycleOps, which `relevo projects
  * rename|delete`, `bots rename|delete` and `users update|delete` run too.
  *
@@ -9,10 +9,10 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { lifecycleOps } from '../../domain/projects/lifecycle.ops.js';
-import { NAME_MAX, REFERENCE_ID_MAX } from '../../domain/projects/project.views.js';
-import { ErrorEnvelope, StringEnum } from '../schemas.js';
-import type { RouteDeps } from './route-deps.js';
+import { lifecycleOps } from '../../../admin/lifecycle-operations.js';
+import { NAME_MAX, REFERENCE_ID_MAX } from '../../../admin/limits.js';
+import { ErrorEnvelope, StringEnum } from '../../schemas.js';
+import type { RouteDeps } from '../route-deps.js';
 
 const ProjectIdParams = Type.Object({ projectId: Type.String({ description: 'Identifier of the project' }) });
 const BotParams = Type.Object({
