@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { type Cluster, findPostgresBin, startCluster } from '../test/setup/postgres-cluster.js';
 import { httpJson, median, type Percentiles, percentiles, round, settle, sleep } from './lib/common.js';
+import { type Backend, CONNECTIONS, E2E_STARTS_PER_SECOND_DEFAULT, STORE_FLOOR } from './lib/constants.js';
 import {
   cpuMsOf,
   killAll,
@@ -44,13 +45,12 @@ import { type SeedCounts, seedPostgres, seedSqlite } from './lib/seed.js';
 import { type BenchProject, createBenchProject } from './lib/setup.js';
 import type { ClosedResult, PacedResult, Pair } from './load.js';
 import type { ArrivalRecord, ReceiverStats } from './receiver.js';
+import { type Json, report } from './report.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
 // ---------------------------------------------------------------------------------------------
 
-const CONNECTIONS = 32;
-const E2E_STARTS_PER_SECOND_DEFAULT = 1_000;
 /** Each close of the end-to-end scenario follows its start's 200 by this long. */
 const E2E_CLOSE_AFTER_MS = 100;
 
@@ -106,8 +106,6 @@ const T0 = performance.now();
 // ---------------------------------------------------------------------------------------------
 // Targets under load
 // ---------------------------------------------------------------------------------------------
-
-type Backend = 'sqlite' | 'postgres';
 
 interface LoadTarget {
   readonly label: string;
@@ -314,9 +312,6 @@ async function relevoTarget(
     databaseUrl: url,
   };
 }
-
-/** The label of (a)'s floor: relevo's domain and store behind bare node:http (store-server.ts). */
-const STORE_FLOOR = 'store, bare http';
 
 /** (a)'s floor: what storing a start or a close costs without relevo's HTTP stack; not judged. */
 async function storeFloorTarget(): Promise<LoadTarget> {
@@ -802,250 +797,6 @@ function git(args: string[]): string | undefined {
   }
 }
 
-interface TargetCheck {
-  readonly id: string;
-  readonly backend: Backend;
-  readonly what: string;
-  readonly target: string;
-  readonly value: string;
-  /** null: reported, not judged (PostgreSQL has no target; or the run differs from the target's). */
-  readonly pass: boolean | null;
-  readonly why?: string;
-}
-
-const fmt = (v: unknown, digits = 2): string =>
-  typeof v === 'number'
-    ? Number.isFinite(v)
-      ? String(round(v, digits))
-      : '–'
-    : v === undefined
-      ? '–'
-      : String(v);
-const pct = (v: number | undefined) =>
-  v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)} %`;
-
-/** A text table; `right` lists the columns aligned to the right (numbers). */
-function table(rows: string[][], right: ReadonlySet<number>): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r, j) => {
-      const line = r
-        .map((c, i) => (right.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-        .join('  ')
-        .trimEnd();
-      return j === 0 ? `${line}\n${'-'.repeat(line.length)}` : line;
-    })
-    .join('\n');
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: the report walks the results' plain JSON.
-type Json = any;
-
-function report(results: Json): { text: string; targets: TargetCheck[] } {
-  const rows: string[][] = [
-    [
-      'scenario',
-      'server',
-      'req/s',
-      'p50 ms',
-      'p99 ms',
-      'start p99',
-      'vs baseline',
-      'non-2xx',
-      'cpu µs/req',
-      'notes',
-    ],
-  ];
-  const targets: TargetCheck[] = [];
-  const judge = (backend: Backend, ok: boolean): boolean | null => (backend === 'sqlite' ? ok : null);
-  const ingest = results.scenarios.ingest;
-  if (ingest !== undefined) {
-    for (const [label, s] of Object.entries<Json>(ingest.summary)) {
-      rows.push([
-        '(a) ingest',
-        label,
-        fmt(s.rps, 0),
-        fmt(s.p50),
-        fmt(s.p99),
-        fmt(s.startP99),
-        pct(s.ratio),
-        fmt(s.non2xx + s.errors),
-        fmt(s.cpuUsPerRequest, 0),
-        '',
-      ]);
-      if (s.ratio !== undefined && label !== STORE_FLOOR) {
-        const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
-        targets.push({
-          id: 'a',
-          backend,
-          what: 'ingest req/s vs bare server, and p99',
-          target: '≥ 50 %, p99 ≤ 10 ms',
-          value: `${pct(s.ratio)}, p99 ${fmt(s.p99)} ms`,
-          pass: judge(backend, s.ratio >= 0.5 && s.p99 <= 10 && s.non2xx + s.errors === 0),
-        });
-      }
-    }
-  }
-  const pipeline = results.scenarios.pipeline;
-  if (pipeline !== undefined) {
-    for (const [label, s] of Object.entries<Json>(pipeline.summary)) {
-      rows.push([
-        '(b) pipeline',
-        label,
-        fmt(s.rps, 0),
-        fmt(s.p50),
-        fmt(s.p99),
-        fmt(s.startP99),
-        pct(s.ratio),
-        fmt(s.non2xx + s.errors),
-        fmt(s.cpuUsPerRequest, 0),
-        `lost ${s.lost}/${s.expected}, drain ${fmt(s.drainMs, 0)} ms, delivered ${fmt(s.deliveredPerSecond, 0)}/s`,
-      ]);
-      if (s.ratio !== undefined) {
-        const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
-        targets.push({
-          id: 'b',
-          backend,
-          what: 'pipeline req/s vs bare forwarder, no event lost',
-          target: '≥ 60 %, lost 0',
-          value: `${pct(s.ratio)}, lost ${s.lost}`,
-          pass: judge(backend, s.ratio >= 0.6 && s.lost === 0 && s.non2xx + s.errors === 0),
-        });
-      }
-    }
-  }
-  const e2e = results.scenarios.e2e;
-  if (e2e !== undefined) {
-    for (const [label, s] of Object.entries<Json>(e2e)) {
-      rows.push([
-        `(c) e2e @${E2E_STARTS_PER_SECOND}/s`,
-        label,
-        fmt(s.achievedStartsPerSecond, 0),
-        fmt(s.p50),
-        fmt(s.p99),
-        '',
-        '',
-        fmt(s.non2xx),
-        '',
-        `${E2E_STARTS_PER_SECOND} starts/s + their closes; 200→receiver, every event; starts only p50/p99 ${fmt(s.startP50)}/${fmt(s.startP99)} ms; lost ${s.lost}${s.skipped > 0 ? `; ${s.skipped} starts skipped (no idle pair: the server fell behind)` : ''}`,
-      ]);
-      const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
-      targets.push({
-        id: 'c',
-        backend,
-        what: `200 → receiver at ${E2E_STARTS_PER_SECOND} starts/s, p99`,
-        target: '≤ 50 ms',
-        value: `${fmt(s.p99)} ms`,
-        ...(E2E_STARTS_PER_SECOND === E2E_STARTS_PER_SECOND_DEFAULT
-          ? { pass: judge(backend, s.p99 <= 50 && s.lost === 0 && s.skipped === 0) }
-          : { pass: null, why: `not judged (${E2E_STARTS_PER_SECOND} starts/s)` }),
-      });
-    }
-  }
-  const big = results.scenarios.bigdb;
-  if (big !== undefined) {
-    for (const [label, s] of Object.entries<Json>(big)) {
-      const n = s.seed?.conversations ?? 0;
-      for (const which of ['empty', 'seeded'] as const) {
-        const f = s[which];
-        rows.push([
-          `(d) ${which === 'empty' ? 'empty db' : `${n.toLocaleString('en')} stored`}`,
-          label,
-          fmt(f.rps, 0),
-          fmt(f.p50),
-          fmt(f.p99),
-          fmt(f.startP99),
-          which === 'seeded' ? pct(f.ratio) : '',
-          fmt(f.non2xx + f.errors),
-          fmt(f.cpuUsPerRequest, 0),
-          which === 'seeded'
-            ? `start p50 ×${fmt(s.ratioP50)}, p99 ×${fmt(s.ratioP99)} of empty`
-            : `start p50 ${fmt(f.startP50)} ms`,
-        ]);
-      }
-      const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
-      targets.push({
-        id: 'd',
-        backend,
-        what: `start latency, ${n.toLocaleString('en')} stored vs empty (p50, p99)`,
-        target: '≤ 1.25×',
-        value: `×${fmt(s.ratioP50)}, ×${fmt(s.ratioP99)}`,
-        // The target is about a million stored conversations: a smaller seed (quick mode) is only indicative.
-        ...(n >= 1_000_000
-          ? { pass: judge(backend, s.ratioP50 <= 1.25 && s.ratioP99 <= 1.25) }
-          : { pass: null, why: `not judged (${n.toLocaleString('en')} stored)` }),
-      });
-    }
-  }
-  if (pipeline?.rss !== undefined) {
-    for (const [label, m] of Object.entries<Json>(pipeline.rss)) {
-      rows.push([
-        '(e) peak RSS in (b)',
-        label,
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        `${fmt(m.peakMiB, 1)} MiB (VmHWM)`,
-      ]);
-      const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
-      targets.push({
-        id: 'e',
-        backend,
-        what: 'peak RSS during (b)',
-        target: '≤ 200 MiB',
-        value: `${fmt(m.peakMiB, 1)} MiB`,
-        pass: judge(backend, m.peakMiB <= 200),
-      });
-    }
-  }
-  const m = results.machine;
-  const head = [
-    `relevo benchmark (${results.options.mode}): ${results.options.rounds} round(s) × ${results.options.measureSeconds} s, ${CONNECTIONS} connections, medians over rounds`,
-    `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, node ${m.node}; load average before ${m.loadBefore.join(' ')}, after ${(m.loadAfter ?? []).join(' ')}`,
-    `relevo ${results.relevo.commit ?? '?'}${results.relevo.dirty ? ' + uncommitted changes in src/' : ''}, run from ${results.relevo.cli}${
-      Object.keys(results.relevo.env).length > 0
-        ? ` with ${Object.entries(results.relevo.env)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(' ')}`
-        : ''
-    }`,
-    '',
-  ];
-  const targetRows: string[][] = [['target', 'db', 'what', 'goal', 'measured', 'verdict']];
-  for (const t of targets) {
-    targetRows.push([
-      `(${t.id})`,
-      t.backend,
-      t.what,
-      t.target,
-      t.value,
-      t.pass === null
-        ? t.backend === 'postgres'
-          ? 'no target'
-          : (t.why ?? 'not judged')
-        : t.pass
-          ? 'PASS'
-          : 'FAIL',
-    ]);
-  }
-  return {
-    text: [
-      ...head,
-      table(rows, new Set([2, 3, 4, 5, 6, 7, 8])),
-      '',
-      table(targetRows, new Set()),
-      ...results.failures.map(
-        (f: { scenario: string; error: string }) => `FAILED (${f.scenario}): ${f.error.split('\n')[0]}`,
-      ),
-    ].join('\n'),
-    targets,
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
@@ -1065,7 +816,7 @@ async function main(): Promise<void> {
   const wantPg = !argv['no-pg'] && findPostgresBin() !== undefined;
   if (wantPg) {
     log('starting a PostgreSQL cluster');
-    cluster = await startCluster();
+    cluster = await startCluster({ durable: true });
   } else {
     log('PostgreSQL: skipped (no server binaries, or --no-pg)');
   }
@@ -1117,11 +868,11 @@ async function main(): Promise<void> {
             env: RELEVO_ENV,
           },
     postgres:
-      cluster === undefined ? 'not run' : 'ephemeral cluster started with fsync=off, synchronous_commit=off',
+      cluster === undefined ? 'not run' : "ephemeral cluster with PostgreSQL's durable defaults (fsync on)",
     scenarios,
     failures,
   };
-  const { text, targets } = report(results);
+  const { text, targets } = report(results, E2E_STARTS_PER_SECOND);
   results.targets = targets;
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });

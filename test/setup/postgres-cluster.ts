@@ -49,7 +49,15 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startCluster(): Promise<Cluster> {
+export interface ClusterOptions {
+  /**
+   * PostgreSQL's own durable defaults (fsync, synchronous_commit, full_page_writes on): what a
+   * benchmark must measure, since a production database runs with them.
+   */
+  readonly durable?: boolean;
+}
+
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const bin = findPostgresBin();
   if (bin === undefined) throw new Error('PostgreSQL server binaries (initdb, pg_ctl, postgres) not found');
   const asRoot = process.getuid?.() === 0;
@@ -65,9 +73,10 @@ export async function startCluster(): Promise<Cluster> {
   };
   run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
   const port = await freePort();
-  // fsync off: these clusters hold test data only and die with the run; 200 connections leave
-  // room for several relevo processes with their pools.
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  // Tests run with fsync off: their clusters hold test data only and die with the run. 200
+  // connections leave room for several relevo processes with their pools.
+  const fast = opts.durable === true ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${fast} -c max_connections=200`;
   const start = () =>
     run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   start();
