@@ -5,12 +5,12 @@
  * message for the end user, a close event) is delivered by the running server's worker, as if
  * it had come through the API.
  */
+
 import { randomUUID } from 'node:crypto';
 import { closeConversation } from '../domain/conversations/close.js';
 import {
   CONVERSATION_PAGE_DEFAULT,
   CONVERSATION_PAGE_MAX,
-  CONVERSATION_STATES,
   getConversationView,
   listConversationViews,
   listTranscript,
@@ -26,6 +26,7 @@ import {
   sendPanelMessage,
 } from '../domain/messages/panel-message.service.js';
 import { ApiError, validationError } from '../errors.js';
+import { CONVERSATION_STATES } from '../model/conversation-views.js';
 import { MESSAGE_TYPES, TEXT_MAX_CHARS } from '../model/message-content.js';
 import type { Conversation } from '../model/types.js';
 import { UniqueViolation } from '../storage/errors.js';

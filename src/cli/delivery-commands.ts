@@ -4,11 +4,10 @@
  * here is picked up by the running server's worker within its safety poll (1 s) on SQLite, and
  * at once on PostgreSQL (NOTIFY).
  */
+
 import {
   DELIVERY_PAGE_DEFAULT,
   DELIVERY_PAGE_MAX,
-  DELIVERY_STATUSES,
-  EVENT_TYPES,
   getDelivery,
   listDeliveries,
   parseDeliveryQuery,
@@ -16,6 +15,7 @@ import {
   replayDeliveries,
   retryDelivery,
 } from '../domain/deliveries/delivery.service.js';
+import { DELIVERY_STATUSES, EVENT_TYPES } from '../model/delivery-views.js';
 import { optionString, withProject } from './cli-store.js';
 import type { Command } from './command.js';
 

@@ -5,21 +5,15 @@
  */
 
 import { ApiError, problemMap, type ValidationErrors, validationError } from '../../errors.js';
+import {
+  CONVERSATION_STATES,
+  type ConversationView,
+  type MessageView,
+} from '../../model/conversation-views.js';
 import { parseInstant } from '../../model/time.js';
-import type {
-  Assignment,
-  Bot,
-  Conversation,
-  ConversationState,
-  EndedReason,
-  EndUser,
-  Message,
-  MessageSender,
-  MessageType,
-} from '../../model/types.js';
+import type { Bot, Conversation, EndUser, Message } from '../../model/types.js';
 import type { ConversationFilter, Page, PageRequest, Queries } from '../../storage/store.js';
 
-export const CONVERSATION_STATES: readonly ConversationState[] = ['active', 'closed'];
 export const CONVERSATION_PAGE_DEFAULT = 50;
 export const CONVERSATION_PAGE_MAX = 200;
 
@@ -29,27 +23,6 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 // ---------------------------------------------------------------------------------------------
 // Views
 // ---------------------------------------------------------------------------------------------
-
-export interface ConversationView {
-  readonly _id: string;
-  readonly roomId: string;
-  readonly state: ConversationState;
-  readonly startAt: string;
-  readonly endAt?: string;
-  readonly endedReason?: EndedReason;
-  readonly User: { readonly id: string; readonly names: string; readonly referenceId: string | null };
-  readonly Bot: { readonly id: string; readonly name: string };
-  readonly assignment?: Assignment;
-  readonly metadata?: Record<string, unknown>;
-}
-
-export interface MessageView {
-  readonly id: string;
-  readonly sender: MessageSender;
-  readonly type: MessageType;
-  readonly content: Record<string, unknown>;
-  readonly createdAt: string;
-}
 
 export interface PageView<T> {
   readonly items: T[];

@@ -9,25 +9,17 @@
  */
 
 import { ApiError, problemMap, validationError } from '../../errors.js';
+import {
+  type AttemptView,
+  DELIVERY_STATUSES,
+  type DeliveryDetailView,
+  type DeliveryPageView,
+  type DeliveryView,
+  EVENT_TYPES,
+} from '../../model/delivery-views.js';
 import { parseInstant } from '../../model/time.js';
-import type {
-  AttemptResult,
-  DeliveryAttempt,
-  DeliveryStatus,
-  EventType,
-  OutboxEvent,
-} from '../../model/types.js';
+import type { DeliveryAttempt, OutboxEvent } from '../../model/types.js';
 import type { EventFilter, PageRequest, Queries, Tx } from '../../storage/store.js';
-
-export const DELIVERY_STATUSES: readonly DeliveryStatus[] = [
-  'pending',
-  'delivered',
-  'failed',
-  'cancelled',
-  'skipped',
-];
-export const EVENT_TYPES: readonly EventType[] = ['conversation.start', 'message', 'conversation.close'];
-export const ATTEMPT_OUTCOMES: readonly AttemptResult[] = ['delivered', 'failed', 'gone', 'abandoned'];
 
 export const DELIVERY_PAGE_DEFAULT = 50;
 export const DELIVERY_PAGE_MAX = 200;
@@ -37,42 +29,6 @@ export const DELIVERY_CURSOR_MAX = 64;
 /** REST times are ISO-8601 UTC with milliseconds (docs/api.md §4). */
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
-
-export interface DeliveryView {
-  readonly id: string;
-  readonly eventType: EventType;
-  readonly conversationId: string | null;
-  readonly roomId: string;
-  readonly status: DeliveryStatus;
-  readonly attemptCount: number;
-  readonly nextAttemptAt: string | null;
-  readonly deliveredAt: string | null;
-  readonly createdAt: string;
-  readonly lastError: string | null;
-}
-
-export interface AttemptView {
-  readonly id: string;
-  readonly attemptNumber: number;
-  readonly startedAt: string;
-  readonly durationMs: number;
-  readonly url: string;
-  readonly statusCode: number | null;
-  readonly responseBody: string | null;
-  readonly error: string | null;
-  readonly outcome: AttemptResult;
-}
-
-export interface DeliveryDetailView extends DeliveryView {
-  /** The event exactly as sent, parsed back into JSON. */
-  readonly payload: unknown;
-  readonly attempts: AttemptView[];
-}
-
-export interface DeliveryPageView {
-  readonly items: DeliveryView[];
-  readonly nextCursor: string | null;
-}
 
 // Every view lists its keys, so a column added to OutboxEvent (its lease owner, say) never
 // reaches an answer by accident.

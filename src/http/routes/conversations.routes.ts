@@ -1,11 +1,11 @@
 /** Conversation routes of the external-support API (docs/api.md §4.6–§4.8, and the §5 list and transcript). */
+
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { closeConversation } from '../../domain/conversations/close.js';
 import {
   CONVERSATION_PAGE_DEFAULT,
   CONVERSATION_PAGE_MAX,
-  CONVERSATION_STATES,
   getConversationView,
   listConversationViews,
   listTranscript,
@@ -14,6 +14,12 @@ import {
 } from '../../domain/conversations/conversation.views.js';
 import { startConversation } from '../../domain/conversations/start.js';
 import { validationError } from '../../errors.js';
+import {
+  CONVERSATION_STATES,
+  ConversationPage,
+  ConversationViewSchema,
+  TranscriptPage,
+} from '../../model/conversation-views.js';
 import {
   ConversationSummary,
   errorResponses,
@@ -59,47 +65,9 @@ const ConversationParams = Type.Object({
   conversationId: Type.String({ description: 'Identifier of the conversation' }),
 });
 
-const Timestamp = (description: string) =>
-  Type.String({ format: 'date-time', description, examples: ['2026-01-15T10:30:00.000Z'] });
-const NextCursor = Type.Union([Type.String(), Type.Null()], {
-  description: 'Pass as ?cursor= for the next page; null on the last page',
-});
 const LimitParam = Type.String({
   description: `Page size: a whole number from 1 to ${CONVERSATION_PAGE_MAX} (default ${CONVERSATION_PAGE_DEFAULT})`,
   examples: ['50'],
-});
-
-/** docs/api.md §4.8, with the assignment and metadata extensions. */
-const ConversationViewSchema = Type.Object({
-  _id: Type.String({ description: 'Identifier of the conversation' }),
-  roomId: Type.String({ description: 'The room of the (bot, end user) pair, shared by its conversations' }),
-  state: StringEnum(CONVERSATION_STATES),
-  startAt: Timestamp('When the conversation started'),
-  endAt: Type.Optional(Timestamp('When it was closed; closed conversations only')),
-  endedReason: Type.Optional(
-    StringEnum(['closed_by_operator'], { description: 'Closed conversations only' }),
-  ),
-  User: Type.Object({
-    id: Type.String(),
-    names: Type.String(),
-    referenceId: Type.Union([Type.String(), Type.Null()]),
-  }),
-  Bot: Type.Object({ id: Type.String(), name: Type.String() }),
-  assignment: Type.Optional(
-    Type.Object(
-      { type: StringEnum(['queue', 'operator', 'team']), target: Type.String() },
-      { description: 'Extension: the assignment sent with start, when there was one' },
-    ),
-  ),
-  metadata: Type.Optional(
-    Type.Object(
-      {},
-      {
-        additionalProperties: true,
-        description: 'Extension: the metadata sent with start, when there was one',
-      },
-    ),
-  ),
 });
 
 // Unknown parameters are refused like unknown body fields (docs/api.md §4.6): a misspelt filter would
@@ -136,29 +104,6 @@ const TranscriptQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const ConversationPage = Type.Object({
-  items: Type.Array(ConversationViewSchema, { description: 'Newest first' }),
-  nextCursor: NextCursor,
-});
-
-const MessageViewSchema = Type.Object({
-  id: Type.String(),
-  sender: StringEnum(['user', 'bot', 'operator'], {
-    description: 'user: the end user; operator: the panel; bot: the bot',
-  }),
-  type: StringEnum(['text', 'image', 'video', 'audio', 'document']),
-  content: Type.Object(
-    {},
-    { additionalProperties: true, description: 'As in docs/api.md §4.9, by type: { body } for text' },
-  ),
-  createdAt: Timestamp('When it was stored'),
-});
-
-const TranscriptPage = Type.Object({
-  items: Type.Array(MessageViewSchema, { description: 'Oldest first' }),
-  nextCursor: NextCursor,
-});
 
 export function conversationRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post<{ Params: Static<typeof ProjectParams>; Body: Static<typeof StartConversationBody> }>(

@@ -1,13 +1,11 @@
 /** The delivery log of the external-support API (docs/api.md §5.5; docs/webhooks.md, "The delivery log API"). */
+
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  ATTEMPT_OUTCOMES,
   DELIVERY_CURSOR_MAX,
   DELIVERY_PAGE_DEFAULT,
   DELIVERY_PAGE_MAX,
-  DELIVERY_STATUSES,
-  EVENT_TYPES,
   getDelivery,
   listDeliveries,
   parseDeliveryQuery,
@@ -15,17 +13,13 @@ import {
   replayDeliveries,
   retryDelivery,
 } from '../../domain/deliveries/delivery.service.js';
+import { DELIVERY_STATUSES, DeliveryDetail, DeliveryPage, EVENT_TYPES } from '../../model/delivery-views.js';
 import { errorResponses, ProjectParams, StringEnum, successEnvelope } from '../schemas.js';
 import type { RouteDeps } from './route-deps.js';
 import { sendSuccess } from './send.js';
 
 /** Conversation ids are short; the bound only keeps absurd input out of the database query. */
 const CONVERSATION_ID_MAX = 128;
-
-const Timestamp = (description: string) =>
-  Type.String({ format: 'date-time', description, examples: ['2026-01-15T10:30:00.000Z'] });
-const NullableTimestamp = (description: string) => Type.Union([Timestamp(description), Type.Null()]);
-const NullableString = (description: string) => Type.Union([Type.String(), Type.Null()], { description });
 
 const DeliveryParams = Type.Object({
   projectId: Type.String({ description: 'Identifier of the project' }),
@@ -84,53 +78,6 @@ const ReplayBody = Type.Object(
 
 /** Retry takes no body; an empty object (or no body at all) is tolerated, anything in it is not. */
 const RetryBody = Type.Object({}, { additionalProperties: false, description: 'No fields.' });
-
-const DeliverySummary = Type.Object({
-  id: Type.String({ description: 'The event id; the webhook-id header of every attempt' }),
-  eventType: StringEnum(EVENT_TYPES),
-  conversationId: NullableString('The conversation the event belongs to, when it belongs to one'),
-  roomId: Type.String(),
-  status: StringEnum(DELIVERY_STATUSES, {
-    description:
-      'pending (waiting for an attempt), delivered (a 2xx was received), failed (every scheduled attempt failed), cancelled (the integration was deleted first), skipped (no integration when it happened)',
-  }),
-  attemptCount: Type.Integer({ description: 'Attempts in the current delivery cycle' }),
-  nextAttemptAt: NullableTimestamp('When the next attempt is due; null unless pending'),
-  deliveredAt: NullableTimestamp('When the 2xx was received'),
-  createdAt: Timestamp('When the event happened'),
-  lastError: NullableString('Why the latest attempt failed, while it matters'),
-});
-
-const AttemptSchema = Type.Object({
-  id: Type.String(),
-  attemptNumber: Type.Integer({ description: '1 for the first attempt of each delivery cycle' }),
-  startedAt: Timestamp('When the attempt started'),
-  durationMs: Type.Integer(),
-  url: Type.String({ description: 'The webhook URL at the time of the attempt' }),
-  statusCode: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'null when no response arrived (timeout, connection error)',
-  }),
-  responseBody: NullableString('The first 4 KiB of the response body'),
-  error: NullableString('What went wrong, when something did'),
-  outcome: StringEnum(ATTEMPT_OUTCOMES, {
-    description:
-      'delivered (2xx), failed (to be retried or dead-lettered), gone (410: the integration was disabled), abandoned (cut short by a shutdown; repeated after restart)',
-  }),
-});
-
-const DeliveryDetail = Type.Object({
-  ...DeliverySummary.properties,
-  payload: Type.Object(
-    {},
-    { additionalProperties: true, description: 'The event exactly as sent, as a JSON object' },
-  ),
-  attempts: Type.Array(AttemptSchema, { description: 'Every attempt, oldest first, across delivery cycles' }),
-});
-
-const DeliveryPage = Type.Object({
-  items: Type.Array(DeliverySummary, { description: 'Newest first' }),
-  nextCursor: NullableString('Pass as ?cursor= for the next page; null on the last page'),
-});
 
 const Replayed = Type.Object({
   replayed: Type.Integer({ description: 'How many events start a new delivery cycle' }),
