@@ -1,7 +1,10 @@
 /**
  * The web chat's browser script, inlined into the page with the response's nonce. A classic
- * script (no imports or exports), so the server can inline it as is. Every message is built with
- * textContent and DOM properties, never innerHTML: message text comes from visitors and the panel.
+ * script (no imports or exports), so the server can inline it as is; that is also why it is one
+ * file of ~700 lines: without a bundler a classic script cannot be split into modules. The
+ * console's front-end toolchain will bundle it, and it can be cut then. Every message is built
+ * with textContent and DOM properties, never innerHTML: message text comes from visitors and the
+ * panel.
  */
 
 /** A message as the stream and /messages give it (src/channels/webchat/webchat.routes.ts). */
