@@ -9,7 +9,6 @@ import { HostResolver } from '../delivery/host-resolver.js';
 import { parseAllowList } from '../delivery/network-policy.js';
 import { checkIntegrationUrl } from '../delivery/webhook-url.js';
 import {
-  AUTH_TYPES,
   createdIntegrationView,
   createIntegration,
   deleteIntegration,
@@ -20,6 +19,7 @@ import {
   updateIntegration,
 } from '../domain/integrations/integration.service.js';
 import { validationError } from '../errors.js';
+import { AUTH_TYPES } from '../model/integration-views.js';
 import type { AuthType } from '../model/types.js';
 import { optionString, withProject } from './cli-store.js';
 import type { Command } from './command.js';

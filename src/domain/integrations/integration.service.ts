@@ -6,11 +6,10 @@
  */
 import { ApiError, validationError } from '../../errors.js';
 import { newId, newSigningSecret } from '../../model/ids.js';
+import type { CreatedIntegrationShape, IntegrationViewShape } from '../../model/integration-views.js';
 import type { AuthType, Integration } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Queries, Tx } from '../../storage/store.js';
-
-export const AUTH_TYPES: readonly AuthType[] = ['no_auth', 'bearer', 'api_key', 'basic'];
 
 /** Long enough for any real token (JWTs with many claims run to 2-3 KB), short enough for a header. */
 export const AUTHORIZATION_MAX_LENGTH = 4096;
@@ -39,7 +38,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  * disabled (a 410 Gone, or 5 days of failures) sends nothing until it is updated, and the panel
  * must be able to see that.
  */
-export function integrationView(i: Integration) {
+export function integrationView(i: Integration): IntegrationViewShape {
   return {
     id: i.id,
     brainId: i.projectId,
@@ -54,7 +53,7 @@ export function integrationView(i: Integration) {
 }
 
 /** §4.1: the only response besides §4.5 that shows the signing secret. */
-export function createdIntegrationView(i: Integration) {
+export function createdIntegrationView(i: Integration): CreatedIntegrationShape {
   return {
     id: i.id,
     brainId: i.projectId,

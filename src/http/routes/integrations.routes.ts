@@ -4,7 +4,6 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { checkIntegrationUrl, WEBHOOK_URL_MAX_LENGTH } from '../../delivery/webhook-url.js';
 import {
-  AUTH_TYPES,
   AUTHORIZATION_MAX_LENGTH,
   createdIntegrationView,
   createIntegration,
@@ -16,7 +15,13 @@ import {
   updateIntegration,
 } from '../../domain/integrations/integration.service.js';
 import { validationError } from '../../errors.js';
-import { errorResponses, ProjectParams, StringEnum, successEnvelope } from '../schemas.js';
+import {
+  AuthTypeSchema,
+  CreatedIntegration,
+  IntegrationView,
+  RegeneratedSecret,
+} from '../../model/integration-views.js';
+import { errorResponses, ProjectParams, successEnvelope } from '../schemas.js';
 import type { RouteDeps } from './route-deps.js';
 import { sendSuccess } from './send.js';
 
@@ -29,11 +34,6 @@ const WebhookUrl = Type.String({
   description:
     'Absolute http(s) URL that receives every event. Refused when its host is, or resolves to, a loopback, private, link-local, CGNAT, multicast, reserved or cloud-metadata address, unless the operator allows it.',
   examples: ['https://panel.example.com/jelou/events'],
-});
-
-const AuthTypeSchema = StringEnum(AUTH_TYPES, {
-  description:
-    'How relevo authenticates to the webhook: no_auth (default), bearer (Authorization: Bearer), api_key (X-API-Key) or basic (Authorization: Basic).',
 });
 
 const Authorization = Type.String({
@@ -66,50 +66,6 @@ const UpdateIntegrationBody = Type.Object(
 
 /** §4.5 takes no body; an empty object (or no body at all) is tolerated, anything in it is not. */
 const RegenerateBody = Type.Object({}, { additionalProperties: false, description: 'No fields.' });
-
-const Timestamp = Type.String({ format: 'date-time', examples: ['2026-01-15T10:30:00.000Z'] });
-
-const CreatedIntegration = Type.Object({
-  id: Type.String(),
-  brainId: Type.String({ description: 'The project id' }),
-  webhookUrl: Type.String(),
-  authType: AuthTypeSchema,
-  signingSecret: Type.String({
-    description: '64 hex characters; shown here and by secret/regenerate only, never readable again',
-  }),
-  createdAt: Timestamp,
-});
-
-const IntegrationView = Type.Object({
-  id: Type.String(),
-  brainId: Type.String({ description: 'The project id' }),
-  webhookUrl: Type.String(),
-  authType: AuthTypeSchema,
-  createdAt: Timestamp,
-  updatedAt: Timestamp,
-  disabled: Type.Boolean({
-    description:
-      'true once relevo stopped sending: the webhook answered 410 Gone, or every attempt failed for 5 days. Events keep being stored and go out, in order, after the next update (PATCH) re-enables it.',
-  }),
-  disabledAt: Type.Unsafe<string | null>({
-    type: 'string',
-    format: 'date-time',
-    nullable: true,
-    description: 'When it was disabled; null while enabled',
-  }),
-  disabledReason: Type.Unsafe<string | null>({
-    type: 'string',
-    nullable: true,
-    description:
-      "Why: 'the webhook answered 410 Gone' or 'every attempt failed for 5 days'; null while enabled",
-  }),
-});
-
-const RegeneratedSecret = Type.Object({
-  brainId: Type.String({ description: 'The project id' }),
-  signingSecret: Type.String({ description: '64 hex characters; the previous secret stops working at once' }),
-  regeneratedAt: Timestamp,
-});
 
 type Params = Static<typeof ProjectParams>;
 
