@@ -1,7 +1,7 @@
 /**
  * The `webhooks` of the OpenAPI 3.1 document: what relevo POSTs to the panel's webhookUrl (the
  * three events of docs/webhooks.md) and to an http channel's webhookUrl (docs/channels.md).
- * Bodies use the schemas the builders are typed by (../event-schemas.ts); the examples are made
+ * Bodies use the schemas the builders are typed by (src/model/events.ts); the examples are made
  * by the builders themselves, so they show the wire format exactly, key order included.
  */
 import type { TSchema } from '@sinclair/typebox';
