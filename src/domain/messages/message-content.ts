@@ -80,14 +80,11 @@ export function parseMessage(
     add(at('content'), 'must be a JSON object');
     return undefined;
   }
-  if (typeof type !== 'string' || !(type in MESSAGE_CONTENT)) return undefined;
+  // Own keys only: a name every object inherits (`toString`, `constructor`) is no message type
+  // and no content field, and must be reported as such rather than slip through.
+  if (typeof type !== 'string' || !Object.hasOwn(MESSAGE_CONTENT, type)) return undefined;
   const schema: TObject = MESSAGE_CONTENT[type as MessageType];
-  // `in`, as before the table became schemas: a name inherited by every object (`toString`)
-  // reaches here only with the type error already reported.
-  const rules = (Object.hasOwn(MESSAGE_CONTENT, type) ? schema.properties : schema) as Record<
-    string,
-    TString
-  >;
+  const rules = schema.properties as Record<string, TString>;
   const required = new Set(schema.required ?? []);
   const out: Record<string, string> = {};
   let ok = true;
@@ -114,7 +111,7 @@ export function parseMessage(
     out[name] = v;
   }
   for (const name of Object.keys(content)) {
-    if (!(name in rules)) {
+    if (!Object.hasOwn(rules, name)) {
       add(at(`content.${name}`), `is not a field of a ${type} message`);
       ok = false;
     }
