@@ -6,7 +6,7 @@
 // Two builds: the server (tsconfig.build.json, src/ → dist/) and the browser code of the pages
 // it serves (build-web.js, web/ → dist/web/).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,5 +42,9 @@ function run(script, ...args) {
 if (process.argv.includes('--force') || isStale()) {
   run(join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'));
   if (existsSync(web)) run(join(root, 'scripts', 'build-web.js'));
+  // tsc writes a new file as 0644. `npx relevo` sets the bit only when it first links the
+  // project into its cache; a later fresh build (a new clone at the same path) would then
+  // answer "relevo: Permission denied".
+  chmodSync(join(root, 'dist', 'cli', 'main.js'), 0o755);
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }
