@@ -166,6 +166,34 @@ export const CATALOGUE = {
       pt: 'Já existe uma conversa em andamento.',
     },
   },
+  room_owned_by_panel: {
+    status: 409,
+    message: 'Room owned by panel',
+    developer: {
+      en: 'A conversation with the panel is active in this room, so the panel answers the user, not the bot; wait for conversation.close before replying.',
+      es: 'Hay una conversación activa con el panel en esta sala: el panel responde al usuario, no el bot; espera conversation.close antes de responder.',
+      pt: 'Há uma conversa ativa com o painel nesta sala: o painel responde ao usuário, não o bot; aguarde conversation.close antes de responder.',
+    },
+    client: {
+      en: 'An agent is taking care of this conversation.',
+      es: 'Un agente está atendiendo esta conversación.',
+      pt: 'Um atendente está cuidando desta conversa.',
+    },
+  },
+  engine_has_no_secret: {
+    status: 409,
+    message: 'Engine has no secret',
+    developer: {
+      en: "Only an external engine has a signing secret; set the bot's engine to external first.",
+      es: 'Solo un motor external tiene secreto de firma; configura primero el motor del bot como external.',
+      pt: 'Só um motor external tem segredo de assinatura; defina primeiro o motor do bot como external.',
+    },
+    client: {
+      en: 'This action is not available right now.',
+      es: 'Esta acción no está disponible ahora.',
+      pt: 'Esta ação não está disponível agora.',
+    },
+  },
   delivery_not_found: {
     status: 404,
     message: 'Delivery not found',

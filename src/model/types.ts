@@ -15,6 +15,12 @@
 
 export type ChannelKind = 'webchat' | 'http';
 
+/**
+ * What answers a bot's end users (docs/bots.md, "Engines"): the built-in rule bot, the company's
+ * own bot over signed webhooks, or a Rasa assistant over its REST channel.
+ */
+export type BotEngineType = 'rules' | 'external' | 'rasa';
+
 export interface Project {
   readonly id: string;
   readonly name: string;
@@ -39,9 +45,27 @@ export interface Bot {
   readonly projectId: string;
   readonly name: string;
   readonly channel: ChannelKind;
+  /** What answers its end users while it owns a room; `rules` unless set. */
+  readonly engine: BotEngineType;
   readonly createdAt: number;
   /** When it was deleted (soft: the row stays for history); absent or null while live. */
   readonly deletedAt?: number | null;
+}
+
+/**
+ * An outside engine's settings (bot_engines). Kept when the bot switches engine, so switching
+ * back to `external` keeps the secret the bot already verifies with.
+ */
+export interface BotEngineConfig {
+  readonly botId: string;
+  /** The `external` engine's webhook. */
+  readonly webhookUrl: string | null;
+  /** The `rasa` engine's server (its REST channel is `{rasaUrl}/webhooks/rest/webhook`). */
+  readonly rasaUrl: string | null;
+  /** Signs what goes to the `external` engine; null until it is first set. */
+  readonly signingSecret: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
 }
 
 export interface EndUser {
@@ -136,10 +160,11 @@ export interface Integration {
 export type EventType = 'conversation.start' | 'message' | 'conversation.close';
 
 /**
- * Where an event goes: the project's panel webhook (every documented event), or the bot's
- * channel (a message for the end user through the `http` channel).
+ * Where an event goes: the project's panel webhook (every documented event), the bot's
+ * channel (a message for the end user through the `http` channel), or the bot's outside engine
+ * (the user's messages and the room's start and close, for an `external` or `rasa` bot).
  */
-export type EventDestination = 'panel' | 'channel';
+export type EventDestination = 'panel' | 'channel' | 'bot';
 
 /** Where an event stands on its way to the webhook. */
 export type DeliveryStatus =

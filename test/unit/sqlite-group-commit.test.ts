@@ -115,6 +115,7 @@ describe('SQLite group commit', () => {
         projectId: 'prj_e',
         name: 'b',
         channel: 'webchat',
+        engine: 'rules',
         createdAt: now,
       });
       await tx.endUsers.insert({

@@ -57,7 +57,7 @@ export async function createBot(
   now: number,
 ): Promise<Bot> {
   await requireProject(tx, projectId);
-  const bot: Bot = { id: newId('bot', now), projectId, name, channel, createdAt: now };
+  const bot: Bot = { id: newId('bot', now), projectId, name, channel, engine: 'rules', createdAt: now };
   await tx.bots.insert(bot);
   return bot;
 }

@@ -56,6 +56,7 @@ export const WEBHOOK_EXAMPLES = {
       projectId: sampleId('prj'),
       name: 'Helper Bot',
       channel: 'http',
+      engine: 'rules',
       createdAt: T,
     },
     user: {

@@ -15,6 +15,7 @@ import { m0007SoftDelete } from './0007-soft-delete.js';
 import { m0008AdminToken } from './0008-admin-token.js';
 import { m0009NamesAsJson } from './0009-names-as-json.js';
 import { m0010WebchatSessionSweep } from './0010-webchat-session-sweep.js';
+import { m0011BotEngines } from './0011-bot-engines.js';
 import type { Migration } from './migration.js';
 
 export type { Dialect, Migration, Statement } from './migration.js';
@@ -30,6 +31,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0008AdminToken,
   m0009NamesAsJson,
   m0010WebchatSessionSweep,
+  m0011BotEngines,
 ];
 
 export { statementFor } from './migration.js';

@@ -1,5 +1,11 @@
 /** Bots, with their rules and their channel configuration (whose signing key is sealed here). */
-import type { Bot, BotChannelConfig, ChannelKind } from '../../model/types.js';
+import type {
+  Bot,
+  BotChannelConfig,
+  BotEngineConfig,
+  BotEngineType,
+  ChannelKind,
+} from '../../model/types.js';
 import type { SecretBox } from '../secret-box.js';
 import type { LookupOptions } from './columns.js';
 import { deletion, nameOf, nameText } from './columns.js';
@@ -11,6 +17,7 @@ export interface BotRow {
   project_id: string;
   name: string;
   channel: string;
+  engine: string;
   created_at: number;
   deleted_at: number | null;
 }
@@ -20,6 +27,7 @@ export const toBot = (r: BotRow): Bot => ({
   projectId: r.project_id,
   name: nameOf(r.name),
   channel: r.channel as ChannelKind,
+  engine: (r.engine ?? 'rules') as BotEngineType,
   createdAt: Number(r.created_at),
   ...deletion(r.deleted_at),
 });
@@ -40,6 +48,15 @@ export const toBotChannel = (r: BotChannelRow): BotChannelConfig => ({
   updatedAt: Number(r.updated_at),
 });
 
+export interface BotEngineRow {
+  bot_id: string;
+  webhook_url: string | null;
+  rasa_url: string | null;
+  signing_secret: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export class BotQueries {
   constructor(
     private readonly x: SqlExecutor,
@@ -48,11 +65,12 @@ export class BotQueries {
   ) {}
   async insert(b: Bot): Promise<void> {
     await this.x.run(
-      'INSERT INTO bots (id, project_id, name, channel, created_at) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO bots (id, project_id, name, channel, engine, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       b.id,
       b.projectId,
       nameText(b.name),
       b.channel,
+      b.engine,
       b.createdAt,
     );
   }
@@ -131,5 +149,41 @@ export class BotQueries {
       rulesJson,
       at,
     );
+  }
+  /** The outside engines' settings of a bot, the signing secret opened; undefined when never set. */
+  async getEngine(botId: string): Promise<BotEngineConfig | undefined> {
+    const r = await this.x.one<BotEngineRow>('SELECT * FROM bot_engines WHERE bot_id = ?', botId);
+    if (r === undefined) return undefined;
+    return {
+      botId: r.bot_id,
+      webhookUrl: r.webhook_url,
+      rasaUrl: r.rasa_url,
+      signingSecret: r.signing_secret === null ? null : this.box.open(r.signing_secret),
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+    };
+  }
+  /** Sets which engine answers a live bot and that engine's settings; false when there is no such bot. */
+  async setEngine(projectId: string, type: BotEngineType, c: BotEngineConfig): Promise<boolean> {
+    const changed = await this.x.run(
+      `UPDATE bots SET engine = ? WHERE project_id = ? AND id = ?${LIVE}`,
+      type,
+      projectId,
+      c.botId,
+    );
+    if (changed === 0) return false;
+    await this.x.run(
+      `INSERT INTO bot_engines (bot_id, webhook_url, rasa_url, signing_secret, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (bot_id) DO UPDATE SET webhook_url = excluded.webhook_url, rasa_url = excluded.rasa_url,
+         signing_secret = excluded.signing_secret, updated_at = excluded.updated_at`,
+      c.botId,
+      c.webhookUrl,
+      c.rasaUrl,
+      c.signingSecret === null ? null : this.box.seal(c.signingSecret),
+      c.createdAt,
+      c.updatedAt,
+    );
+    return true;
   }
 }

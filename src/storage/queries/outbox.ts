@@ -60,6 +60,18 @@ export class OutboxQueries {
       projectId,
     );
   }
+  /**
+   * A bot's events for its outside engine that are still pending become `cancelled` with
+   * `reason` (the bot went back to the rule bot); returns how many.
+   */
+  async cancelPendingForBot(botId: string, reason: string): Promise<number> {
+    return await this.x.run(
+      `UPDATE events SET status = 'cancelled', next_attempt_at = NULL, last_error = ?
+       WHERE destination = 'bot' AND status = 'pending' AND room_id IN (SELECT id FROM rooms WHERE bot_id = ?)`,
+      reason,
+      botId,
+    );
+  }
   /** See outbox-claim.ts: the hot claim lives in its own file. */
   claimDue(c: EventClaim): Promise<OutboxEvent[]> {
     return claimDueEvents(this.x, c);

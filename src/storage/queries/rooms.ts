@@ -38,7 +38,9 @@ export const toRoom = (r: RoomRow): Room => ({
 
 /** The columns of the tables that `PAIR_SELECT` joins, under the aliases b, u, r and c. */
 const PAIR_COLUMNS = {
-  b: ['id', 'project_id', 'name', 'channel', 'created_at', 'deleted_at'] satisfies Array<keyof BotRow>,
+  b: ['id', 'project_id', 'name', 'channel', 'engine', 'created_at', 'deleted_at'] satisfies Array<
+    keyof BotRow
+  >,
   u: ['id', 'project_id', 'names', 'reference_id', 'created_at', 'deleted_at'] satisfies Array<
     keyof EndUserRow
   >,
