@@ -45,6 +45,7 @@ if (process.argv.includes('--force') || isStale()) {
   // tsc writes a new file as 0644. `npx relevo` sets the bit only when it first links the
   // project into its cache; a later fresh build (a new clone at the same path) would then
   // answer "relevo: Permission denied".
-  chmodSync(join(root, 'dist', 'cli', 'main.js'), 0o755);
+  const bin = join(root, 'dist', 'cli', 'main.js');
+  if (existsSync(bin)) chmodSync(bin, 0o755);
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }

@@ -1,8 +1,16 @@
-/** Which engine answers for a bot. Every bot runs the built-in rule bot today. */
-import type { Bot } from '../model/types.js';
+/** Which engine answers for a bot: the one its settings name (docs/bots.md, "Engines"). */
+import type { Bot, BotEngineType } from '../model/types.js';
 import type { BotEngine } from './engine.js';
+import { externalEngine } from './external/external-engine.js';
+import { rasaEngine } from './rasa/rasa-engine.js';
 import { rulesEngine } from './rules/rules-engine.js';
 
-export function engineOf(_bot: Bot): BotEngine {
-  return rulesEngine;
+const ENGINES: Readonly<Record<BotEngineType, BotEngine>> = {
+  rules: rulesEngine,
+  external: externalEngine,
+  rasa: rasaEngine,
+};
+
+export function engineOf(bot: Bot): BotEngine {
+  return ENGINES[bot.engine] ?? rulesEngine;
 }

@@ -51,23 +51,38 @@ export async function attempt(
     await store.transaction((tx) => tx.outbox.releaseLease(event.id, d.owner));
     return;
   }
+  if (target.kind === 'instead') {
+    await store.transaction(async (tx) => {
+      const settled = await tx.outbox.settle(event.id, d.owner, {
+        status: 'cancelled',
+        attemptCount: event.attemptCount,
+        nextAttemptAt: null,
+        deliveredAt: null,
+        lastError: target.reason,
+      });
+      if (settled) await target.run(tx);
+    });
+    return;
+  }
 
   const startedAt = d.clock();
+  const body = target.body ?? event.payload;
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': `relevo/${VERSION}`,
     ...target.headers,
     // Signed with the secret current at this attempt: a regenerated secret applies to
     // retries of older events too (docs/api.md §4.5).
-    ...signEvent(event.payload, target.secret, event.id, Math.floor(startedAt / 1000)),
+    ...(target.secret === null ? {} : signEvent(body, target.secret, event.id, Math.floor(startedAt / 1000))),
   };
   const result = await d.sender.send({
     url: target.url,
     headers,
-    body: event.payload,
+    body,
     timeoutMs: d.timeoutMs,
     integration: laneOf(event),
     signal,
+    keepBytes: target.keepBytes,
   });
   const attemptNumber = event.attemptCount + 1;
 
@@ -88,10 +103,31 @@ export async function attempt(
     scheduleMs: d.scheduleMs,
     random: d.random(),
   });
-  // A channel has no integration to disable: its 410 ends this message's journey.
-  if (decision.action === 'disable' && event.destination === 'channel') decision = { action: 'dead' };
+  // A channel or a bot has no integration to disable: its 410 ends this message's journey.
+  if (decision.action === 'disable' && event.destination !== 'panel') decision = { action: 'dead' };
   const settledAt = d.clock();
-  if (decision.action === 'delivered') {
+  const answer = target.answer;
+  if (decision.action === 'delivered' && answer !== undefined) {
+    // An engine that answers (Rasa): the answer's effects commit with the delivery, or neither.
+    const note = await store.transaction(async (tx) => {
+      const row = attemptRow(event, target.url, attemptNumber, startedAt, result, 'delivered');
+      await tx.deliveryLog.insert(row);
+      const settled = await tx.outbox.settle(event.id, d.owner, {
+        status: 'delivered',
+        attemptCount: attemptNumber,
+        nextAttemptAt: null,
+        deliveredAt: settledAt,
+        lastError: null,
+      });
+      if (!settled) return null;
+      const why = await answer(tx, result.fullBody ?? result.responseBody ?? '');
+      if (why !== null) await tx.deliveryLog.noteError(row.id, storable(why) ?? why);
+      return why;
+    });
+    if (note !== null) {
+      d.log.warn({ eventId: event.id, projectId: event.projectId, note }, 'bot engine answer partly used');
+    }
+  } else if (decision.action === 'delivered') {
     // The common case, in one statement where the database allows (no transaction around it).
     const attempt = attemptRow(event, target.url, attemptNumber, startedAt, result, 'delivered');
     await store.statement((q) =>

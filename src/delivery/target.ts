@@ -2,14 +2,29 @@
  * Where an event goes now, with what credentials, or why it cannot go: the first step of an
  * attempt, read in the transaction that leases the event.
  */
+import type { EngineRequest } from '../bots/engine.js';
+import { parties } from '../domain/parties.js';
 import type { Integration, OutboxEvent } from '../model/types.js';
 import type { Queries } from '../storage/store.js';
 
+type EngineSend = Extract<EngineRequest, { kind: 'send' }>;
+
 export type Target =
-  | { kind: 'send'; url: string; secret: string; headers: Record<string, string> }
+  | {
+      kind: 'send';
+      url: string;
+      /** Signs the body; null: sent unsigned (a Rasa server). */
+      secret: string | null;
+      headers: Record<string, string>;
+      /** What is sent when it is not the event's own payload (a Rasa request). */
+      body?: string | undefined;
+      keepBytes?: number | undefined;
+      answer?: EngineSend['answer'];
+    }
   /** Not sendable now (integration disabled, channel without a webhook): the event waits. */
   | { kind: 'wait' }
-  | { kind: 'cancel'; reason: string };
+  | { kind: 'cancel'; reason: string }
+  | Extract<EngineRequest, { kind: 'instead' }>;
 
 /**
  * Where events go now, with what credentials, or why they cannot go: read in the transaction that
@@ -23,6 +38,7 @@ export class TargetMemo {
 
   of(event: OutboxEvent): Promise<Target> {
     if (event.destination === 'channel') return this.channel(event);
+    if (event.destination === 'bot') return this.bot(event);
     let t = this.panels.get(event.projectId);
     if (t === undefined) {
       t = this.panel(event.projectId);
@@ -42,6 +58,21 @@ export class TargetMemo {
       secret: integration.signingSecret,
       headers: authHeader(integration),
     };
+  }
+
+  /** An outside engine's event: its bot's engine, as it is now, says how it goes (bots/engine.ts). */
+  private async bot(event: OutboxEvent): Promise<Target> {
+    const room = await this.q.rooms.get(event.projectId, event.roomId);
+    const bot = room && (await this.q.bots.get(event.projectId, room.botId));
+    const user = room && (await this.q.endUsers.get(event.projectId, room.userId));
+    if (room === undefined || bot === undefined || user === undefined) {
+      return { kind: 'cancel', reason: 'the bot or the end user was deleted' };
+    }
+    const engine = parties().engineOf(bot);
+    if (engine.request === undefined)
+      return { kind: 'cancel', reason: `the bot's engine is now ${bot.engine}` };
+    const r = await engine.request(this.q, { bot, user, room, now: Date.now() }, event);
+    return r.kind === 'send' ? { ...r, headers: {} } : r;
   }
 
   private async channel(event: OutboxEvent): Promise<Target> {

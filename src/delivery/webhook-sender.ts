@@ -42,12 +42,19 @@ export interface SendRequest {
   readonly integration?: string | undefined;
   /** Aborts the attempt (graceful shutdown gives up on it). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Read this much of the answer into `fullBody` (a Rasa server's answer is what it says to the
+   * user); at most the drain limit, 64 KiB. The log's `responseBody` keeps 4 KiB whatever this is.
+   */
+  readonly keepBytes?: number | undefined;
 }
 
 export interface SendResult {
   readonly outcome: AttemptOutcome | { kind: 'aborted' };
   readonly statusCode: number | null;
   readonly responseBody: string | null;
+  /** The answer up to the request's `keepBytes`, when it asked for more than the log keeps. */
+  readonly fullBody?: string | undefined;
   /** A one-line description of what went wrong, for the delivery log. */
   readonly error: string | null;
   readonly durationMs: number;
@@ -207,15 +214,19 @@ export class WebhookSender {
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
       });
-      const responseBody = await readCapped(res.body);
+      const keep = Math.min(Math.max(req.keepBytes ?? 0, RESPONSE_KEEP_BYTES), RESPONSE_DRAIN_BYTES);
+      const read = await readCapped(res.body, keep);
+      // The log keeps 4 KiB as before (a UTF-8 sequence cut in two decodes as U+FFFD).
+      const responseBody = read.subarray(0, RESPONSE_KEEP_BYTES);
       return {
+        ...(req.keepBytes === undefined ? {} : { fullBody: read.toString('utf8') }),
         outcome: {
           kind: 'response',
           status: res.statusCode,
           retryAfterMs: parseRetryAfter(res.headers['retry-after'], Date.now()),
         },
         statusCode: res.statusCode,
-        responseBody,
+        responseBody: responseBody.toString('utf8'),
         error: res.statusCode >= 200 && res.statusCode < 300 ? null : `HTTP ${res.statusCode}`,
         durationMs: elapsed(),
       };
@@ -257,15 +268,15 @@ function fail(outcome: SendResult['outcome'], error: string, durationMs: number)
   return { outcome, statusCode: null, responseBody: null, error, durationMs };
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, keep: number): Promise<Buffer> {
   const kept: Buffer[] = [];
   let keptBytes = 0;
   let seen = 0;
   try {
     for await (const chunk of body) {
       seen += chunk.length;
-      if (keptBytes < RESPONSE_KEEP_BYTES) {
-        const part = chunk.subarray(0, RESPONSE_KEEP_BYTES - keptBytes);
+      if (keptBytes < keep) {
+        const part = chunk.subarray(0, keep - keptBytes);
         kept.push(part);
         keptBytes += part.length;
       }
@@ -277,7 +288,7 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Pr
   } catch {
     // A body cut short still leaves its status; what was read is kept.
   }
-  return Buffer.concat(kept).toString('utf8');
+  return Buffer.concat(kept);
 }
 
 /** The first error code along the cause chain (undici wraps socket errors). */

@@ -7,6 +7,7 @@
  */
 import type { OutboundContext } from '../channels/channel.js';
 import type {
+  BotMessageEvent,
   ChannelMessage,
   ConversationCloseEvent,
   ConversationStartEvent,
@@ -94,6 +95,15 @@ export function messageEvent(i: MessageEventInput): MessageEvent {
     bot: { id: i.bot.id, name: i.bot.name },
     value: { id: i.message.id, type: i.message.type, content: i.message.content },
   };
+}
+
+/**
+ * docs/bots.md: the same message as the bot's outside engine receives it while the bot owns the
+ * room. The conversation key keeps its place (an assignment to an existing key does not move
+ * it), so the bytes match the panel's event but for `"id":null`.
+ */
+export function botMessageEvent(i: Omit<MessageEventInput, 'conversationId'>): BotMessageEvent {
+  return { ...messageEvent({ ...i, conversationId: '' }), conversation: { id: null } };
 }
 
 /**

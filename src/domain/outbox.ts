@@ -25,9 +25,10 @@ export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
   // Pending whenever the project has an integration, even a disabled one: its events wait and
   // go out, in order, once it is updated and enabled again (docs/webhooks.md, "Retries": new events are
   // recorded and wait while it is disabled).
-  // A channel event is only appended for a channel that has somewhere to send it.
+  // A channel event is only appended for a channel that has somewhere to send it, a bot event
+  // only for a bot whose engine is outside.
   const sendable =
-    destination === 'channel' || (e.projectHasIntegration ?? (await tx.integrations.exists(e.projectId)));
+    destination !== 'panel' || (e.projectHasIntegration ?? (await tx.integrations.exists(e.projectId)));
   return await tx.outbox.insertAtNextSeq({
     id: newId('evt', e.createdAt),
     projectId: e.projectId,

@@ -134,6 +134,12 @@ export const MessageEventSchema = Type.Object(
 );
 export type MessageEvent = Static<typeof MessageEventSchema>;
 
+/**
+ * A user's message as an `external` bot receives it while it owns the room (docs/bots.md): the
+ * panel's message event, key for key, with `conversation.id` null (there is no conversation).
+ */
+export type BotMessageEvent = Omit<MessageEvent, 'conversation'> & { conversation: { id: null } };
+
 export const ChannelMessageSchema = Type.Object(
   {
     event: Type.Literal('message'),

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
+import { conversationCloseEvent } from '../../src/domain/events.js';
 import { receiveFromUser } from '../../src/domain/messages/inbound.service.js';
 import { handBackToBot } from '../../src/domain/rooms/bot-turn.js';
 import type { Bot, EndUser } from '../../src/model/types.js';
@@ -490,7 +491,19 @@ describe('admin API: the rule bot answers with the rules set', () => {
       [undefined, 'Back with the bot.'],
     ] as const) {
       const before = (await roomTexts(user)).length;
-      await h.store.transaction((tx) => handBackToBot(tx, { bot, user, room, now: Date.now(), edge }));
+      const now = Date.now();
+      const conversationId = 'conv_handback';
+      const event = conversationCloseEvent({
+        timestamp: now,
+        projectId: seed.project.id,
+        roomId,
+        user,
+        bot,
+        conversationId,
+      });
+      await h.store.transaction((tx) =>
+        handBackToBot(tx, { bot, user, room, now, edge, conversationId, event }),
+      );
       expect((await roomTexts(user)).slice(before)).toEqual([{ sender: 'bot', text: said }]);
     }
   });

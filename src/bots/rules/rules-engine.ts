@@ -10,13 +10,16 @@ async function rulesOf(tx: Tx, botId: string, stored?: string | null): Promise<B
 }
 
 export const rulesEngine: BotEngine = {
-  async opened(tx, bot) {
-    return onRoomOpened(await rulesOf(tx, bot.id));
+  async opened(tx, p) {
+    return onRoomOpened(await rulesOf(tx, p.bot.id));
   },
-  async userText(tx, bot, text) {
-    return onUserText(await rulesOf(tx, bot.id), text);
+  async userMessage(tx, p) {
+    return onUserText(await rulesOf(tx, p.bot.id), p.text);
   },
-  async handedBack(tx, bot, edge, storedRules) {
-    return onHandBack(await rulesOf(tx, bot.id, storedRules), edge);
+  async conversationStarted() {
+    // The rule bot keeps no state of its own: a room with a conversation is simply not its turn.
+  },
+  async handedBack(tx, p) {
+    return onHandBack(await rulesOf(tx, p.bot.id, p.storedRules), p.edge);
   },
 };

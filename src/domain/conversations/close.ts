@@ -57,6 +57,15 @@ export async function closeConversation(
       now,
     });
   }
+  const event = conversationCloseEvent({
+    timestamp: now,
+    projectId,
+    roomId: room.id,
+    user,
+    bot,
+    conversationId: active.id,
+    redirectPayload: redirect,
+  });
   await appendEvent(tx, {
     projectId,
     roomId: room.id,
@@ -64,15 +73,7 @@ export async function closeConversation(
     type: 'conversation.close',
     createdAt: now,
     projectHasIntegration: found.hasIntegration,
-    payload: conversationCloseEvent({
-      timestamp: now,
-      projectId,
-      roomId: room.id,
-      user,
-      bot,
-      conversationId: active.id,
-      redirectPayload: redirect,
-    }),
+    payload: event,
   });
   // A deleted bot or user (the close of a deletion, or of a conversation that raced it) gets no
   // welcome-back: nobody is left on one side to talk to.
@@ -82,6 +83,8 @@ export async function closeConversation(
       user,
       room,
       edge: redirect?.type === 'edge' ? redirect.text : undefined,
+      conversationId: active.id,
+      event,
       storedRules: found.botRules,
       now,
     });

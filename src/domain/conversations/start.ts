@@ -10,6 +10,7 @@ import type { Tx } from '../../storage/store.js';
 import { conversationStartEvent } from '../events.js';
 import { sendToUser } from '../messages/outbound.service.js';
 import { appendEvent } from '../outbox.js';
+import { parties } from '../parties.js';
 import { createRoom, findPair } from '../rooms/rooms.js';
 
 export interface StartConversationInput {
@@ -91,6 +92,17 @@ export async function tryStartConversation(
     const winner = await tx.conversations.getActive(room.id);
     return { activeId: winner?.id ?? 'unknown' };
   }
+  const event = conversationStartEvent({
+    timestamp: now,
+    projectId,
+    roomId: room.id,
+    user,
+    bot,
+    conversationId: conversation.id,
+    assignment: input.assignment,
+    initialMessage: input.initialMessage,
+    metadata: input.metadata,
+  });
   // The event first: the panel hears of the conversation before any message in it.
   await appendEvent(tx, {
     projectId,
@@ -99,18 +111,12 @@ export async function tryStartConversation(
     type: 'conversation.start',
     createdAt: now,
     projectHasIntegration: found.hasIntegration,
-    payload: conversationStartEvent({
-      timestamp: now,
-      projectId,
-      roomId: room.id,
-      user,
-      bot,
-      conversationId: conversation.id,
-      assignment: input.assignment,
-      initialMessage: input.initialMessage,
-      metadata: input.metadata,
-    }),
+    payload: event,
   });
+  // The bot's engine hears of it too (an outside bot must stop answering the room).
+  await parties()
+    .engineOf(bot)
+    .conversationStarted(tx, { bot, user, room, now, conversationId: conversation.id, event });
   if (input.initialMessage !== undefined && input.initialMessageFrom !== 'user') {
     await sendToUser(tx, {
       bot,

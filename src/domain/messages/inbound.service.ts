@@ -4,8 +4,9 @@
  * bot otherwise.
  */
 
+import type { BotMessageEvent, MessageEvent } from '../../model/events.js';
 import { newId } from '../../model/ids.js';
-import type { Bot, EndUser, Message, Room } from '../../model/types.js';
+import type { Bot, EndUser, Message, OutboxEvent, Room } from '../../model/types.js';
 import type { Tx } from '../../storage/store.js';
 import { messageEvent } from '../events.js';
 import { appendEvent } from '../outbox.js';
@@ -56,28 +57,28 @@ export async function receiveFromUser(tx: Tx, input: FromUser): Promise<Received
   const { bot, user, now } = input;
   const { room } = await openRoom(tx, bot, user, now);
   // The id first: ids sort by creation, and the message comes before the bot's replies to it.
-  const messageId = newId('msg', now);
+  const toBot: Message = {
+    id: newId('msg', now),
+    projectId: bot.projectId,
+    roomId: room.id,
+    conversationId: null,
+    sender: 'user',
+    type: input.message.type,
+    content: input.message.content,
+    externalId: input.externalId ?? null,
+    createdAt: now,
+  };
   const store = async (conversationId: string | null): Promise<Message> => {
-    const message: Message = {
-      id: messageId,
-      projectId: bot.projectId,
-      roomId: room.id,
-      conversationId,
-      sender: 'user',
-      type: input.message.type,
-      content: input.message.content,
-      externalId: input.externalId ?? null,
-      createdAt: now,
-    };
+    const message = conversationId === null ? toBot : { ...toBot, conversationId };
     await tx.messages.insert(message);
     return message;
   };
   const text = messageText(input.message);
-  const ctx = { bot, user, room, now, text };
+  const ctx = { bot, user, room, now, text, message: toBot };
   for (let round = 1; ; round++) {
     const active = await tx.conversations.getActive(room.id);
     if (active !== undefined) return toPanel(tx, input, room, active.id, await store(active.id));
-    const turn = await botTurn(tx, bot, text);
+    const turn = await botTurn(tx, ctx);
     let started: string | null = null;
     // Past the last round the message stays with the bot, unanswered, rather than being lost.
     if (turn.handoff !== undefined && round <= ROUTING_ROUNDS) {
@@ -120,4 +121,29 @@ async function toPanel(
     }),
   });
   return { message, room, routedTo: 'panel', conversationId };
+}
+
+/**
+ * A user's message that was queued for the bot's outside engine (a Rasa bot) goes to the
+ * conversation the panel holds now instead: the panel took the room before the engine answered,
+ * and the panel answers from here on. It joins the conversation's transcript and reaches the
+ * panel as a §4.9 message event, after the conversation.start, in the room's order.
+ */
+export async function forwardToConversation(
+  tx: Tx,
+  p: { readonly bot: Bot; readonly room: Room; readonly now: number },
+  queued: OutboxEvent,
+  conversationId: string,
+): Promise<void> {
+  const payload = JSON.parse(queued.payload) as BotMessageEvent;
+  await tx.messages.assignConversation(payload.value.id, conversationId);
+  const forwarded: MessageEvent = { ...payload, conversation: { id: conversationId } };
+  await appendEvent(tx, {
+    projectId: p.bot.projectId,
+    roomId: p.room.id,
+    conversationId,
+    type: 'message',
+    createdAt: p.now,
+    payload: forwarded,
+  });
 }

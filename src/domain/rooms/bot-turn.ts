@@ -4,7 +4,8 @@
  * the transaction, and replies go out through the bot's channel.
  */
 import type { BotTurn } from '../../bots/engine.js';
-import type { Bot, EndUser, Room } from '../../model/types.js';
+import type { ConversationCloseEvent } from '../../model/events.js';
+import type { Bot, EndUser, Message, Room } from '../../model/types.js';
 import type { Tx } from '../../storage/store.js';
 import { tryStartConversation } from '../conversations/start.js';
 import { sendBotTexts } from '../messages/outbound.service.js';
@@ -19,13 +20,20 @@ interface RoomContext {
 
 /** A room just opened (first contact): the bot greets. */
 export async function greet(tx: Tx, ctx: RoomContext): Promise<void> {
-  const turn = await parties().engineOf(ctx.bot).opened(tx, ctx.bot);
+  const turn = await parties().engineOf(ctx.bot).opened(tx, ctx);
   await sendBotTexts(tx, ctx, turn.replies);
 }
 
-/** What the bot does with a user's text: its turn, decided by the bot's engine. */
-export async function botTurn(tx: Tx, bot: Bot, text: string): Promise<BotTurn> {
-  return await parties().engineOf(bot).userText(tx, bot, text);
+/**
+ * What the bot does with a user's message: its turn, decided by the bot's engine (an outside
+ * engine queues the message for the bot and answers later, through the reply route or Rasa's
+ * answer).
+ */
+export async function botTurn(
+  tx: Tx,
+  ctx: RoomContext & { message: Message; text: string },
+): Promise<BotTurn> {
+  return await parties().engineOf(ctx.bot).userMessage(tx, ctx);
 }
 
 /**
@@ -60,9 +68,14 @@ export async function sendTurnReplies(tx: Tx, ctx: RoomContext, turn: BotTurn): 
 /** The panel closed the conversation: the bot takes the room back, at `edge` when named. */
 export async function handBackToBot(
   tx: Tx,
-  ctx: RoomContext & { edge: string | undefined; storedRules?: string | null },
+  ctx: RoomContext & {
+    edge: string | undefined;
+    conversationId: string;
+    event: ConversationCloseEvent;
+    storedRules?: string | null;
+  },
 ): Promise<void> {
   await tx.rooms.setBotStep(ctx.room.id, ctx.edge ?? null);
-  const turn = await parties().engineOf(ctx.bot).handedBack(tx, ctx.bot, ctx.edge, ctx.storedRules);
+  const turn = await parties().engineOf(ctx.bot).handedBack(tx, ctx);
   await sendBotTexts(tx, ctx, turn.replies);
 }

@@ -100,6 +100,10 @@ export class DeliveryLogQueries {
     });
     if (clearFailure) await this.integrations.clearFailure(a.projectId);
   }
+  /** Adds what went wrong to a delivered attempt (an engine's answer that could not all be used). */
+  async noteError(attemptId: string, error: string): Promise<void> {
+    await this.x.run('UPDATE attempts SET error = ? WHERE id = ?', error, attemptId);
+  }
   async list(eventId: string): Promise<DeliveryAttempt[]> {
     const rows = await this.x.all<AttemptRow>(
       'SELECT * FROM attempts WHERE event_id = ? ORDER BY id',

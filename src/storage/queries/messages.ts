@@ -70,6 +70,10 @@ export class MessageTxQueries extends MessageQueries {
   ) {
     super(x);
   }
+  /** A message routed to the bot moves into the conversation the panel now holds (a Rasa bot's). */
+  async assignConversation(messageId: string, conversationId: string): Promise<void> {
+    await this.x.run('UPDATE messages SET conversation_id = ? WHERE id = ?', conversationId, messageId);
+  }
   async insert(m: Message): Promise<void> {
     // Only an external id can collide (messages_external); without one, no savepoint is needed.
     const write = m.externalId === null ? this.x.run.bind(this.x) : this.x.guardedRun.bind(this.x);

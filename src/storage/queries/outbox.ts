@@ -2,7 +2,7 @@
  * The outbox: events to deliver, their leases and their settlement. Writing events is a
  * transaction's. The row and its mapper are in event-row.ts, shared with the claim.
  */
-import type { DeliveryStatus, EventType, OutboxEvent } from '../../model/types.js';
+import type { DeliveryStatus, EventDestination, EventType, OutboxEvent } from '../../model/types.js';
 import type { TxRecord } from '../tx-record.js';
 import { EVENT_COLUMNS, type EventRow, toEvent } from './event-row.js';
 import type { SqlExecutor } from './executor.js';
@@ -71,6 +71,28 @@ export class OutboxQueries {
       reason,
       botId,
     );
+  }
+  /** A room's pending events for `destination`, in their order (a leased one included). */
+  async pendingOfRoom(roomId: string, destination: EventDestination): Promise<OutboxEvent[]> {
+    const rows = await this.x.all<EventRow>(
+      "SELECT * FROM events WHERE room_id = ? AND destination = ? AND status = 'pending' ORDER BY room_seq",
+      roomId,
+      destination,
+    );
+    return rows.map(toEvent);
+  }
+  /**
+   * Cancels one pending event with `reason`, whoever holds its lease (an attempt in flight then
+   * finds it settled, and its outcome is not applied); false when it was no longer pending.
+   */
+  async cancel(eventId: string, reason: string): Promise<boolean> {
+    const changed = await this.x.run(
+      `UPDATE events SET status = 'cancelled', next_attempt_at = NULL, last_error = ?, lease_until = NULL,
+         lease_owner = NULL WHERE id = ? AND status = 'pending'`,
+      reason,
+      eventId,
+    );
+    return changed > 0;
   }
   /** See outbox-claim.ts: the hot claim lives in its own file. */
   claimDue(c: EventClaim): Promise<OutboxEvent[]> {
