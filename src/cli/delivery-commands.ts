@@ -11,6 +11,7 @@ import {
   getDelivery,
   listDeliveries,
   parseDeliveryQuery,
+  parseDestination,
   parseSince,
   replayDeliveries,
   retryDelivery,
@@ -26,8 +27,10 @@ export const DELIVERY_COMMANDS: readonly Command[] = [
     name: 'deliveries list',
     summary: "List a project's deliveries to its webhook, newest first",
     args: ['projectId'],
-    usage: '[--status <s>] [--event-type <t>] [--conversation <id>] [--limit <n>] [--cursor <c>]',
+    usage:
+      '[--destination panel|bot] [--status <s>] [--event-type <t>] [--conversation <id>] [--limit <n>] [--cursor <c>]',
     options: {
+      destination: { type: 'string' },
       status: { type: 'string' },
       'event-type': { type: 'string' },
       conversation: { type: 'string' },
@@ -35,6 +38,7 @@ export const DELIVERY_COMMANDS: readonly Command[] = [
       cursor: { type: 'string' },
     },
     optionHelp: [
+      ['--destination <d>', "panel (default) or bot: the bots' outside engines"],
       ['--status <s>', DELIVERY_STATUSES.join(', ')],
       ['--event-type <t>', EVENT_TYPES.join(', ')],
       ['--conversation <id>', 'only the events of this conversation'],
@@ -44,6 +48,7 @@ export const DELIVERY_COMMANDS: readonly Command[] = [
     run: (ctx, a) =>
       withProject(ctx, a.positionals[0] ?? '', (store) => {
         const { filter, page } = parseDeliveryQuery({
+          destination: str(a, 'destination'),
           status: str(a, 'status'),
           eventType: str(a, 'event-type'),
           conversationId: str(a, 'conversation'),
@@ -81,22 +86,24 @@ export const DELIVERY_COMMANDS: readonly Command[] = [
     name: 'deliveries replay',
     summary: 'Send again every event of a project (or of one conversation) since a time',
     args: ['projectId'],
-    usage: '--since <ISO-8601 time> [--conversation <id>]',
-    options: { since: { type: 'string' }, conversation: { type: 'string' } },
+    usage: '--since <ISO-8601 time> [--conversation <id>] [--destination panel|bot]',
+    options: { since: { type: 'string' }, conversation: { type: 'string' }, destination: { type: 'string' } },
     required: ['since'],
     optionHelp: [
       ['--since <time>', 'e.g. 2026-01-15T10:30:00Z (inclusive)'],
       ['--conversation <id>', 'only the events of this conversation'],
+      ['--destination <d>', "panel (default) or bot: the bots' outside engines"],
     ],
     run: (ctx, a) =>
       withProject(ctx, a.positionals[0] ?? '', (store) => {
         const now = Date.now();
         const since = parseSince(str(a, 'since') ?? '', now);
+        const destination = parseDestination(str(a, 'destination'));
         return store.transaction((tx) =>
           replayDeliveries(
             tx,
             a.positionals[0] ?? '',
-            { since, conversationId: str(a, 'conversation') },
+            { since, conversationId: str(a, 'conversation'), destination },
             now,
           ),
         );

@@ -20,7 +20,7 @@ export type {
 } from './queries/idempotency.js';
 export type { Queries, Tx } from './queries/index.js';
 export type { IntegrationPatch } from './queries/integrations.js';
-export type { EventFilter, EventSettlement, RequeueSelection } from './queries/outbox.js';
+export type { EventFilter, EventSettlement, LogDestination, RequeueSelection } from './queries/outbox.js';
 export type { EventClaim } from './queries/outbox-claim.js';
 export type { Page, PageRequest } from './queries/paging.js';
 export type { PairState } from './queries/rooms.js';

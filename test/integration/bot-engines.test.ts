@@ -314,20 +314,87 @@ describe('rasa engine', () => {
   });
 });
 
+async function deliveries(query: string) {
+  const res = await call(h.app, {
+    method: 'GET',
+    url: `/v1/external-support/${s.project.id}/deliveries${query}`,
+    headers: { 'x-api-key': s.apiKey },
+  });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json().data as { items: Json[]; nextCursor: string | null };
+}
+
+describe("the bots' side of the delivery log", () => {
+  it('lists, shows, retries and replays the events for an outside engine apart from the panel', async () => {
+    const bot = await newBot('external');
+    const { roomId } = await userSays(bot, `log-${refs++}`, 'logged');
+    await until(() => inRoom(botHook, roomId), 1);
+    const mine = async (query: string) => (await deliveries(query)).items.filter((i) => i.roomId === roomId);
+    // The panel's log is unchanged: the bot's message never went to the panel.
+    expect(await mine('')).toEqual([]);
+    const [item] = await eventually(
+      () => mine('?destination=bot&status=delivered'),
+      (l) => l.length === 1,
+    );
+    expect(item).toMatchObject({ eventType: 'message', conversationId: null, status: 'delivered' });
+    const detail = await call(h.app, {
+      method: 'GET',
+      url: `/v1/external-support/${s.project.id}/deliveries/${item?.id}`,
+      headers: { 'x-api-key': s.apiKey },
+    });
+    expect(detail.json().data.attempts).toMatchObject([
+      { attemptNumber: 1, url: botHook.url, outcome: 'delivered' },
+    ]);
+    expect(detail.json().data.payload.conversation).toEqual({ id: null });
+
+    const retry = await call(h.app, {
+      url: `/v1/external-support/${s.project.id}/deliveries/${item?.id}/retry`,
+      headers: { 'x-api-key': s.apiKey },
+    });
+    expect(retry.statusCode, retry.body).toBe(200);
+    await until(() => inRoom(botHook, roomId), 2);
+    const replay = await call(h.app, {
+      url: `/v1/external-support/${s.project.id}/deliveries/replay`,
+      headers: { 'x-api-key': s.apiKey },
+      body: { since: new Date(Date.now() - 60_000).toISOString(), destination: 'bot' },
+    });
+    expect(replay.statusCode, replay.body).toBe(200);
+    expect(replay.json().data.replayed).toBeGreaterThanOrEqual(1);
+    const got = await until(() => inRoom(botHook, roomId), 3);
+    expect(new Set(got.map((g) => g.headers['webhook-id']))).toEqual(new Set([item?.id]));
+
+    const bad = await call(h.app, {
+      method: 'GET',
+      url: `/v1/external-support/${s.project.id}/deliveries?destination=channel`,
+      headers: { 'x-api-key': s.apiKey },
+    });
+    expect(bad.statusCode).toBe(422);
+  });
+});
+
 describe('switching engines', () => {
   it('cancels what waits for an outside engine when the bot goes back to rules, with the reason', async () => {
     const bot = await newBot('external');
     botHook.respond(() => ({ kind: 'status', status: 503 }));
     try {
-      const { roomId } = await userSays(bot, `sw-${refs++}`, 'stuck');
+      const ref = `sw-${refs++}`;
+      const { roomId } = await userSays(bot, ref, 'stuck');
       await until(() => inRoom(botHook, roomId), 1);
       await h.store.transaction((tx) =>
         setBotEngine(tx, s.project.id, bot.id, { type: 'rules' }, Date.now()),
       );
-      const events = await h.store.queries.outbox.pendingOfRoom(roomId, 'bot');
-      expect(events).toEqual([]);
-      const list = await h.store.queries.outbox.list(s.project.id, {}, { limit: 200 });
-      expect(list.items).toBeDefined();
+      expect(await h.store.queries.outbox.pendingOfRoom(roomId, 'bot')).toEqual([]);
+      const [item] = (await deliveries('?destination=bot&status=cancelled')).items.filter(
+        (i: Json) => i.roomId === roomId,
+      );
+      expect(item).toMatchObject({
+        eventType: 'message',
+        status: 'cancelled',
+        lastError: "the bot's engine changed from external to rules",
+      });
+      // The rule bot answers from now on: its greeting and fallback reach the channel.
+      await userSays(bot, ref, 'hello again');
+      expect((await until(() => said(roomId), 1)).length).toBeGreaterThanOrEqual(1);
     } finally {
       botHook.respond(() => ({ kind: 'status', status: 200 }));
     }

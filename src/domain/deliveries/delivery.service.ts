@@ -19,7 +19,10 @@ import {
 } from '../../model/delivery-views.js';
 import { parseInstant } from '../../model/time.js';
 import type { DeliveryAttempt, OutboxEvent } from '../../model/types.js';
-import type { EventFilter, PageRequest, Queries, Tx } from '../../storage/store.js';
+import type { EventFilter, LogDestination, PageRequest, Queries, Tx } from '../../storage/store.js';
+
+/** The delivery log's two sides (docs/webhooks.md, "The delivery log API"). */
+export const LOG_DESTINATIONS: readonly LogDestination[] = ['panel', 'bot'];
 
 export const DELIVERY_PAGE_DEFAULT = 50;
 export const DELIVERY_PAGE_MAX = 200;
@@ -76,6 +79,7 @@ export function deliveryDetailView(e: OutboxEvent, attempts: readonly DeliveryAt
 // ---------------------------------------------------------------------------------------------
 
 export interface DeliveryQueryText {
+  readonly destination?: string | undefined;
   readonly status?: string | undefined;
   readonly eventType?: string | undefined;
   readonly conversationId?: string | undefined;
@@ -90,6 +94,8 @@ export interface DeliveryQueryText {
  */
 export function parseDeliveryQuery(q: DeliveryQueryText): { filter: EventFilter; page: PageRequest } {
   const problems = problemMap();
+  const destination = LOG_DESTINATIONS.find((d) => d === q.destination);
+  if (q.destination !== undefined && destination === undefined) problems.destination = [DESTINATION_PROBLEM];
   const status = DELIVERY_STATUSES.find((s) => s === q.status);
   if (q.status !== undefined && status === undefined) {
     problems.status = [`must be one of: ${DELIVERY_STATUSES.join(', ')}`];
@@ -114,9 +120,19 @@ export function parseDeliveryQuery(q: DeliveryQueryText): { filter: EventFilter;
   }
   if (Object.keys(problems).length > 0) throw validationError(problems);
   return {
-    filter: { status, type, conversationId: q.conversationId },
+    filter: { destination, status, type, conversationId: q.conversationId },
     page: { limit, after: q.cursor },
   };
+}
+
+const DESTINATION_PROBLEM = `must be one of: ${LOG_DESTINATIONS.join(', ')}`;
+
+/** A replay's `destination` as text (the command line's option); undefined means the panel. */
+export function parseDestination(text: string | undefined): LogDestination | undefined {
+  if (text === undefined) return undefined;
+  const destination = LOG_DESTINATIONS.find((d) => d === text);
+  if (destination === undefined) throw validationError({ destination: [DESTINATION_PROBLEM] });
+  return destination;
 }
 
 /**
@@ -148,13 +164,13 @@ function notFound(id: string): ApiError {
 }
 
 /**
- * The event only when it is one of this project's panel events: another project's id is simply
- * not found, and so is a message on its way to a bot's channel, which the panel never receives
- * and the list never shows.
+ * The event only when it is one of this project's events for the panel or for a bot's outside
+ * engine: another project's id is simply not found, and so is a message on its way to a bot's
+ * channel, which the log never shows.
  */
 async function eventOf(q: Queries, projectId: string, id: string): Promise<OutboxEvent> {
   const event = await q.outbox.get(id);
-  if (event === undefined || event.projectId !== projectId || event.destination !== 'panel') {
+  if (event === undefined || event.projectId !== projectId || event.destination === 'channel') {
     throw notFound(id);
   }
   return event;
@@ -202,8 +218,9 @@ export async function retryDelivery(
   id: string,
   now: number,
 ): Promise<RetryResult> {
-  await eventOf(tx, projectId, id);
-  await requireIntegration(tx, projectId);
+  const event = await eventOf(tx, projectId, id);
+  // A bot's event goes to its engine, not to the integration.
+  if (event.destination === 'panel') await requireIntegration(tx, projectId);
   const requeued = (await tx.outbox.requeue(projectId, { kind: 'one', eventId: id }, now)) > 0;
   return { delivery: await getDelivery(tx, projectId, id), requeued };
 }
@@ -212,6 +229,8 @@ export interface ReplayInput {
   /** Epoch milliseconds, inclusive. */
   readonly since: number;
   readonly conversationId?: string | undefined;
+  /** The panel's events (default) or the bots' outside engines'. */
+  readonly destination?: LogDestination | undefined;
 }
 
 /**
@@ -225,7 +244,7 @@ export async function replayDeliveries(
   input: ReplayInput,
   now: number,
 ): Promise<{ replayed: number }> {
-  await requireIntegration(tx, projectId);
+  if (input.destination !== 'bot') await requireIntegration(tx, projectId);
   if (input.conversationId !== undefined) {
     // An unknown conversation would replay nothing and answer 200; a typo deserves a 404.
     const conversation = await tx.conversations.get(projectId, input.conversationId);
@@ -238,7 +257,12 @@ export async function replayDeliveries(
   }
   const replayed = await tx.outbox.requeue(
     projectId,
-    { kind: 'since', since: input.since, conversationId: input.conversationId },
+    {
+      kind: 'since',
+      since: input.since,
+      conversationId: input.conversationId,
+      destination: input.destination,
+    },
     now,
   );
   return { replayed };

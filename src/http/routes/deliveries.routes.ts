@@ -7,6 +7,7 @@ import {
   DELIVERY_PAGE_DEFAULT,
   DELIVERY_PAGE_MAX,
   getDelivery,
+  LOG_DESTINATIONS,
   listDeliveries,
   parseDeliveryQuery,
   parseSince,
@@ -30,8 +31,14 @@ const DeliveryParams = Type.Object({
 
 // Unknown parameters are refused like unknown body fields (docs/api.md §4.6): a misspelt filter
 // would otherwise list everything and look like an answer.
+const DestinationParam = StringEnum(LOG_DESTINATIONS, {
+  description:
+    "panel (default): events for the project's webhook; bot: events for the bots' outside engines (docs/bots.md)",
+});
+
 const DeliveriesQuery = Type.Object(
   {
+    destination: Type.Optional(DestinationParam),
     status: Type.Optional(StringEnum(DELIVERY_STATUSES, { description: 'Only deliveries in this state' })),
     eventType: Type.Optional(StringEnum(EVENT_TYPES, { description: 'Only events of this type' })),
     conversationId: Type.Optional(
@@ -72,6 +79,7 @@ const ReplayBody = Type.Object(
         description: 'Replay only the events of this conversation',
       }),
     ),
+    destination: Type.Optional(DestinationParam),
   },
   { additionalProperties: false },
 );
@@ -183,9 +191,9 @@ export function deliveryRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const { projectId } = request.params;
       const now = deps.clock();
       const since = parseSince(request.body.since, now);
-      const conversationId = request.body.conversationId;
+      const { conversationId, destination } = request.body;
       const data = await deps.store.transaction((tx) =>
-        replayDeliveries(tx, projectId, { since, conversationId }, now),
+        replayDeliveries(tx, projectId, { since, conversationId, destination }, now),
       );
       request.log.info({ projectId, since, conversationId, replayed: data.replayed }, 'deliveries replayed');
       return sendSuccess(reply, 'Replay scheduled successfully', data);

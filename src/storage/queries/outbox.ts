@@ -13,10 +13,19 @@ import type { RoomQueries } from './rooms.js';
 
 export type RequeueSelection =
   | { readonly kind: 'one'; readonly eventId: string }
-  | { readonly kind: 'since'; readonly since: number; readonly conversationId?: string | undefined };
+  | {
+      readonly kind: 'since';
+      readonly since: number;
+      readonly conversationId?: string | undefined;
+      readonly destination?: LogDestination | undefined;
+    };
 
-/** Filters of the delivery log; it only ever lists events for the panel. */
+/** Filters of the delivery log: events for the panel, or for the bots' outside engines. */
+/** Whose deliveries the log shows: the panel's webhook (default) or the bots' outside engines. */
+export type LogDestination = Extract<EventDestination, 'panel' | 'bot'>;
+
 export interface EventFilter {
+  readonly destination?: LogDestination | undefined;
   readonly status?: DeliveryStatus | undefined;
   readonly type?: EventType | undefined;
   readonly conversationId?: string | undefined;
@@ -174,8 +183,8 @@ export class OutboxQueries {
   }
   async list(projectId: string, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEvent>> {
     // Newest first: the cursor is the last id seen, and the next page holds older ids.
-    const where = ["project_id = ? AND destination = 'panel'"];
-    const params: unknown[] = [projectId];
+    const where = ['project_id = ? AND destination = ?'];
+    const params: unknown[] = [projectId, filter.destination ?? 'panel'];
     if (page.after !== undefined) {
       where.push('id < ?');
       params.push(page.after);
@@ -244,7 +253,7 @@ export class OutboxTxQueries extends OutboxQueries {
       // new delivery cycle.
       rows = await this.x.all<EventRow>(
         `UPDATE events SET next_attempt_at = ?
-         WHERE project_id = ? AND id = ? AND destination = 'panel' AND status = 'pending' AND lease_owner IS NULL
+         WHERE project_id = ? AND id = ? AND destination IN ('panel', 'bot') AND status = 'pending' AND lease_owner IS NULL
          RETURNING *`,
         now,
         projectId,
@@ -253,14 +262,14 @@ export class OutboxTxQueries extends OutboxQueries {
       if (rows.length === 0) {
         rows = await this.x.all<EventRow>(
           `UPDATE events SET ${fresh}
-           WHERE project_id = ? AND id = ? AND destination = 'panel' AND status <> 'pending' RETURNING *`,
+           WHERE project_id = ? AND id = ? AND destination IN ('panel', 'bot') AND status <> 'pending' RETURNING *`,
           now,
           projectId,
           select.eventId,
         );
       }
     } else {
-      const params: unknown[] = [now, projectId, select.since];
+      const params: unknown[] = [now, projectId, select.since, select.destination ?? 'panel'];
       let extra = '';
       if (select.conversationId !== undefined) {
         extra = ' AND conversation_id = ?';
@@ -268,7 +277,7 @@ export class OutboxTxQueries extends OutboxQueries {
       }
       rows = await this.x.all<EventRow>(
         `UPDATE events SET ${fresh}
-         WHERE project_id = ? AND created_at >= ? AND destination = 'panel' AND status <> 'pending'${extra} RETURNING *`,
+         WHERE project_id = ? AND created_at >= ? AND destination = ? AND status <> 'pending'${extra} RETURNING *`,
         ...params,
       );
     }
