@@ -219,7 +219,6 @@ export class WebhookSender {
       // The log keeps 4 KiB as before (a UTF-8 sequence cut in two decodes as U+FFFD).
       const responseBody = read.subarray(0, RESPONSE_KEEP_BYTES);
       return {
-        ...(req.keepBytes === undefined ? {} : { fullBody: read.toString('utf8') }),
         outcome: {
           kind: 'response',
           status: res.statusCode,
@@ -227,6 +226,7 @@ export class WebhookSender {
         },
         statusCode: res.statusCode,
         responseBody: responseBody.toString('utf8'),
+        fullBody: req.keepBytes === undefined ? undefined : read.toString('utf8'),
         error: res.statusCode >= 200 && res.statusCode < 300 ? null : `HTTP ${res.statusCode}`,
         durationMs: elapsed(),
       };
