@@ -268,6 +268,45 @@ describe('rasa engine', () => {
     expect(said(roomId)).toEqual(['Connecting you…', 'Welcome back!']);
   });
 
+  it('skips what it does not understand in an answer, relays the rest, and says so in the delivery log', async () => {
+    const bot = await newBot('rasa');
+    rasaSays = (m) =>
+      m === 'odd'
+        ? json([
+            { text: 'kept' },
+            { attachment: { foo: 1 } },
+            42,
+            { custom: { other: true } },
+            { text: 'also kept' },
+          ])
+        : m === 'broken'
+          ? { kind: 'status', status: 200, body: '{"not":"an array"}' }
+          : json([]);
+    const ref = `rasa-${refs++}`;
+    const { roomId } = await userSays(bot, ref, 'odd');
+    await until(() => said(roomId), 2);
+    await userSays(bot, ref, 'broken');
+    const items = await eventually(
+      async () =>
+        (await deliveries('?destination=bot&status=delivered')).items.filter((i) => i.roomId === roomId),
+      (l) => l.length === 2,
+    );
+    const errors: string[] = [];
+    for (const item of items) {
+      const detail = await call(h.app, {
+        method: 'GET',
+        url: `/v1/external-support/${s.project.id}/deliveries/${item.id}`,
+        headers: { 'x-api-key': s.apiKey },
+      });
+      errors.push(detail.json().data.attempts[0].error);
+    }
+    expect(errors.sort()).toEqual([
+      'Rasa answered something that is not a JSON array; nothing was relayed',
+      "Rasa's answer had 3 element(s) relevo does not understand (index 1, 2, 3); they were skipped",
+    ]);
+    expect(said(roomId)).toEqual(['kept', 'also kept']);
+  });
+
   it('keeps later messages waiting while Rasa is down and answers them in order once it is back', async () => {
     const bot = await newBot('rasa');
     // The test schedule has three attempts ('0,30ms,30ms'): two failures, then Rasa is back.
