@@ -127,10 +127,16 @@ export interface ChannelSettings {
  * The network policy, as for integrations: refused as a validation error on `webhookUrl`. Call
  * it before any transaction: it resolves DNS.
  */
-async function checkedWebhookUrl(ctx: AdminContext, url: string, projectId: string): Promise<string> {
-  checkText('webhookUrl', url, WEBHOOK_URL_MAX);
+export async function checkedWebhookUrl(
+  ctx: AdminContext,
+  url: string,
+  projectId: string,
+  /** The field the caller named it by (a Rasa server's is `url`). */
+  field = 'webhookUrl',
+): Promise<string> {
+  checkText(field, url, WEBHOOK_URL_MAX);
   const check = await checkWebhookUrl(url, ctx.allowList, ctx.resolve, projectId);
-  if (!check.ok) throw validationError({ webhookUrl: [check.reason] });
+  if (!check.ok) throw validationError({ [field]: [check.reason] });
   // Stored as sent: the sender parses it with the same WHATWG parser and checks the addresses
   // again when it connects.
   return url;

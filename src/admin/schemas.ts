@@ -96,6 +96,40 @@ export const ChannelKeySchema = Type.Object({
   }),
 });
 
+/** docs/bots.md, "Engines": which engine answers a bot's users (never its secret). */
+export const EngineSchema = Type.Union([
+  Type.Object({ type: Type.Literal('rules') }),
+  Type.Object({
+    type: Type.Literal('external'),
+    webhookUrl: Type.String({
+      description: "Where the bot's events are POSTed, signed with its signingSecret",
+    }),
+    hasSigningSecret: Type.Literal(true),
+  }),
+  Type.Object({ type: Type.Literal('rasa'), url: Type.String({ description: 'The Rasa server' }) }),
+]);
+
+/** A PUT's answer: the engine, with the external engine's secret the one time it is made. */
+export const EngineSetSchema = Type.Union([
+  Type.Object({ type: Type.Literal('rules') }),
+  Type.Object({
+    type: Type.Literal('external'),
+    webhookUrl: Type.String(),
+    hasSigningSecret: Type.Literal(true),
+    signingSecret: Type.Optional(
+      Type.String({
+        description:
+          '64 hex characters; signs the events sent to the bot. Only in the answer of the first external setting',
+      }),
+    ),
+  }),
+  Type.Object({ type: Type.Literal('rasa'), url: Type.String() }),
+]);
+
+export const EngineSecretSchema = Type.Object({
+  signingSecret: Type.String({ description: '64 hex characters; the previous one stops working at once' }),
+});
+
 export const PageOf = (item: TSchema) =>
   Type.Object({
     items: Type.Array(item),

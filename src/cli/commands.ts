@@ -3,7 +3,9 @@
  * DATABASE_URL directly, so an operator can bootstrap a fresh install before any server runs;
  * they call the very operations behind the admin API, so both answer with the same JSON.
  */
+
 import { readFile } from 'node:fs/promises';
+import { ENGINE_TYPES, engineOps } from '../admin/engine-operations.js';
 import {
   CHANNELS,
   NAME_MAX,
@@ -226,6 +228,49 @@ export const COMMANDS: readonly Command[] = [
         // Regenerating last means the key printed is the one in force.
         return regenerate ? adminOps.regenerateChannelKey(admin, projectId, botId) : configured;
       }),
+  },
+  {
+    name: 'bots engine get',
+    summary: "Show what answers a bot's users: rules, external or rasa (never the signing secret)",
+    args: ['projectId', 'botId'],
+    usage: '',
+    options: {},
+    run: (ctx, a) => withAdmin(ctx, (admin) => engineOps.get(admin, arg(a, 0), arg(a, 1))),
+  },
+  {
+    name: 'bots engine set',
+    summary: "Set what answers a bot's users",
+    args: ['projectId', 'botId'],
+    usage: '--type rules|external|rasa [--url <url>]',
+    options: { type: { type: 'string' }, url: { type: 'string' } },
+    required: ['type'],
+    optionHelp: [
+      ['--type <type>', ENGINE_TYPES.join(', ')],
+      ['--url <url>', "external: the bot's webhook; rasa: the Rasa server (its REST channel is under it)"],
+    ],
+    details:
+      'The first external setting prints the signing secret the bot verifies its events with, once.\n' +
+      'URLs are checked against the webhook network policy (RELEVO_WEBHOOK_ALLOW relaxes it).\n' +
+      'Events waiting for an outside engine go to the one set now; switching to rules cancels them.',
+    run: (ctx, a) =>
+      withAdmin(ctx, (admin) => {
+        const type = str(a, 'type') ?? '';
+        const url = str(a, 'url');
+        return engineOps.set(
+          admin,
+          arg(a, 0),
+          arg(a, 1),
+          type === 'external' ? { type, webhookUrl: url } : { type, url },
+        );
+      }),
+  },
+  {
+    name: 'bots engine regenerate',
+    summary: "Replace an external engine's signing secret (printed once; the old one stops at once)",
+    args: ['projectId', 'botId'],
+    usage: '',
+    options: {},
+    run: (ctx, a) => withAdmin(ctx, (admin) => engineOps.regenerate(admin, arg(a, 0), arg(a, 1))),
   },
   {
     name: 'users create',

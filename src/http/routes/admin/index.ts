@@ -9,6 +9,7 @@ import type { AdminContext } from '../../../admin/operations.js';
 import type { RouteDeps } from '../route-deps.js';
 import { botRoutes } from './bots.routes.js';
 import { endUserRoutes } from './end-users.routes.js';
+import { engineRoutes } from './engine.routes.js';
 import { projectRoutes } from './projects.routes.js';
 
 /**
@@ -36,5 +37,6 @@ export function adminRoutes(
 
   projectRoutes(app, ctx);
   botRoutes(app, ctx, deps.config.bodyLimitBytes);
+  engineRoutes(app, ctx);
   endUserRoutes(app, ctx);
 }

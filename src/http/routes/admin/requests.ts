@@ -86,6 +86,34 @@ export const ChannelBody = Type.Object(
 
 export const RegenerateBody = Type.Object({}, { additionalProperties: false });
 
+const EngineUrl = (description: string, example: string) =>
+  Type.String({ minLength: 1, maxLength: WEBHOOK_URL_MAX, description, examples: [example] });
+
+/** docs/bots.md, "Engines": one of the three shapes, nothing else. */
+export const EngineBody = Type.Union([
+  Type.Object({ type: Type.Literal('rules') }, { additionalProperties: false }),
+  Type.Object(
+    {
+      type: Type.Literal('external'),
+      webhookUrl: EngineUrl(
+        "Absolute http(s) URL that receives the bot's events; the same network policy as integrations",
+        'https://bot.example.com/relevo',
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('rasa'),
+      url: EngineUrl(
+        'The Rasa server; relevo POSTs to {url}/webhooks/rest/webhook. The same network policy as integrations',
+        'https://rasa.example.com',
+      ),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
 export function errors(...statuses: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {};
   for (const s of [401, 500, ...statuses]) out[s] = ErrorEnvelope;
