@@ -1,6 +1,6 @@
 /**
- * A company's own bot (docs/bots.md, "`external`: your own bot, over signed webhooks") answers its
- * end user (docs/api.md §5.6.1) and asks who owns a room (§5.6.2), with the project's credentials.
+ * A company's own bot (the `external` engine of docs/bots.md) answers its end user
+ * (docs/api.md §5.6.1) and asks who owns a room (§5.6.2), with the project's credentials.
  * The bot speaks only while it owns the room: while a conversation is active the panel does.
  */
 import { ApiError, problemMap, type ValidationErrors, validationError } from '../../errors.js';

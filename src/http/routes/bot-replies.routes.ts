@@ -1,6 +1,6 @@
 /**
- * The routes a company's own bot calls (docs/bots.md, "`external`: your own bot, over signed
- * webhooks"; docs/api.md §5.6), with the project's credentials like every management route:
+ * The routes a company's own bot calls (the `external` engine of docs/bots.md; docs/api.md §5.6),
+ * with the project's credentials like every management route:
  * reply to an end user, and learn who owns the room of a bot and a user.
  */
 import { type Static, Type } from '@sinclair/typebox';
