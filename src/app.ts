@@ -22,6 +22,7 @@ import { registerAbuseLimits, serverOptions } from './http/rate-limit.js';
 import { RouteMethods, trackRouteMethods } from './http/route-methods.js';
 import { adminRoutes } from './http/routes/admin/index.js';
 import { adminLifecycleRoutes } from './http/routes/admin/lifecycle.routes.js';
+import { botReplyRoutes } from './http/routes/bot-replies.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
 import { deliveryRoutes } from './http/routes/deliveries.routes.js';
 import { faviconRoutes } from './http/routes/favicon.routes.js';
@@ -156,6 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         conversationRoutes(scope, routeDeps);
         deliveryRoutes(scope, routeDeps);
         panelMessageRoutes(scope, routeDeps);
+        botReplyRoutes(scope, routeDeps);
       },
       { prefix },
     );

@@ -124,7 +124,10 @@ export async function sendPanelMessage(tx: Tx, m: PanelMessage, now: number): Pr
     );
   }
   const earlier = await tx.messages.getByExternalId(room.id, m.externalId);
-  if (earlier !== undefined) return acknowledged(earlier);
+  // Only the panel's own message is a repeat. A bot's or a visitor's id is kept under its prefix
+  // (`bot:…`, `webchat:…`): a value.id spelt like that is sent, without the id, rather than
+  // acknowledged as that other message.
+  if (earlier?.sender === 'operator') return acknowledged(earlier);
   const active = await tx.conversations.getActive(room.id);
   const bot = await tx.bots.get(m.projectId, room.botId);
   const user = await tx.endUsers.get(m.projectId, room.userId);
@@ -138,7 +141,7 @@ export async function sendPanelMessage(tx: Tx, m: PanelMessage, now: number): Pr
     conversationId: active.id,
     sender: 'operator',
     message: m.message,
-    externalId: m.externalId,
+    externalId: earlier === undefined ? m.externalId : null,
     now,
   });
   return { messageId: message.id, conversationId: active.id, repeated: false };
@@ -146,12 +149,13 @@ export async function sendPanelMessage(tx: Tx, m: PanelMessage, now: number): Pr
 
 /**
  * After a concurrent request with the same `value.id` won the unique index (messages_external):
- * the winner's acknowledgement, read from committed data.
+ * the winner's acknowledgement, read from committed data; undefined when the winner is not the
+ * panel's (sendPanelMessage, run again, then finds it and sends without the id).
  */
 export async function repeatedPanelMessage(
   queries: Queries,
   m: PanelMessage,
 ): Promise<PanelMessageSent | undefined> {
   const earlier = await queries.messages.getByExternalId(m.roomId, m.externalId);
-  return earlier === undefined ? undefined : acknowledged(earlier);
+  return earlier?.sender === 'operator' ? acknowledged(earlier) : undefined;
 }

@@ -6,16 +6,17 @@ import { ApiError } from '../../errors.js';
 import { newId } from '../../model/ids.js';
 import type { Bot, EndUser, Room } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
-import type { PairState, Tx } from '../../storage/store.js';
+import type { PairState, Queries, Tx } from '../../storage/store.js';
 
 /**
  * The bot and end user a request names, their room and its active conversation, in one read;
  * the 404s when the bot or the user does not exist in the project. A deleted bot or user is not
  * found either, unless the pair still has an active conversation and `closing` it: one started
- * while the deletion ran (PostgreSQL, no lock between them) must remain closable.
+ * while the deletion ran (PostgreSQL, no lock between them) must remain closable. A read that
+ * changes nothing may pass the committed queries instead of a transaction.
  */
 export async function findPair(
-  tx: Tx,
+  tx: Pick<Queries, 'rooms'>,
   projectId: string,
   botId: string,
   userId: string,

@@ -38,6 +38,11 @@ const TAGS = [
     description: 'Send a message to the end user (docs/api.md §4.10), signed with the signingSecret.',
   },
   {
+    name: 'bots',
+    description:
+      'Your own bot (engine external): reply to an end user, learn who owns a room (docs/api.md §5.6).',
+  },
+  {
     name: 'deliveries',
     description: 'The delivery log of the events sent to the webhook: look, retry, replay.',
   },

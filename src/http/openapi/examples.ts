@@ -63,6 +63,11 @@ export const REQUEST_BODIES: Readonly<Record<string, unknown>> = {
     user_id: sampleId('usr'),
     value: { id: 'panel-msg-1001', type: 'text', content: { body: 'Hi Maria, this is Ana from support.' } },
   },
+  [`POST ${M}/bots/{botId}/messages`]: {
+    userId: sampleId('usr'),
+    message: { type: 'text', content: { body: 'Your order shipped today; it arrives on Friday.' } },
+    id: 'bot-msg-2001',
+  },
   [`POST ${A}`]: { name: 'Acme' },
   [`POST ${A}/{projectId}/credentials`]: {},
   [`POST ${A}/{projectId}/bots`]: { name: 'Helper Bot', channel: 'webchat' },
@@ -110,6 +115,8 @@ const SUCCESS_OVERRIDES: Readonly<Record<string, unknown>> = {
   [`GET ${M}/conversations/{conversationId}/messages`]: {
     data: { items: [{ content: { body: 'Hello, is anyone there?' } }] },
   },
+  // While the panel owns the room, conversationId names the conversation.
+  [`GET ${M}/bots/{botId}/rooms/{userId}`]: { data: { owner: 'panel' } },
   [`GET ${M}/deliveries`]: { data: { items: [DELIVERY] } },
   [`GET ${M}/deliveries/{deliveryId}`]: {
     data: { ...DELIVERY, payload: new Whole(WEBHOOK_EXAMPLES['conversation.start']), attempts: [ATTEMPT] },
@@ -151,6 +158,11 @@ const ERROR_CODES: Readonly<Record<string, Partial<Record<number, readonly Error
   [`POST ${M}/conversations/close`]: { 404: ['conversation_not_found'] },
   [`POST ${M}/deliveries/replay`]: { 404: ['integration_not_found', 'conversation_not_found'] },
   [`POST ${M}/deliveries/{deliveryId}/retry`]: { 404: ['delivery_not_found', 'integration_not_found'] },
+  [`POST ${M}/bots/{botId}/messages`]: {
+    404: ['bot_not_found', 'user_not_found'],
+    409: ['room_owned_by_panel', 'request_in_progress'],
+  },
+  [`GET ${M}/bots/{botId}/rooms/{userId}`]: { 404: ['bot_not_found', 'user_not_found'] },
   'POST /jelouapi/v1/external-support/webhook': {
     401: ['invalid_signature'],
     404: ['conversation_not_found'],

@@ -119,11 +119,13 @@ export function panelMessageRoutes(app: FastifyInstance, deps: RouteDeps): void 
         sent = await deps.store.transaction((tx) => sendPanelMessage(tx, input, now));
       } catch (e) {
         // Two requests with the same value.id at once: the unique index let one through; the
-        // other is acknowledged with its messageId, as a later repeat would be.
+        // other is acknowledged with its messageId, as a later repeat would be. A winner that is
+        // another sender's message (a bot's `bot:…` id) is found by a second run, which sends
+        // without the id.
         if (!(e instanceof UniqueViolation && e.constraint === 'messages_external')) throw e;
-        const winner = await repeatedPanelMessage(deps.store.queries, input);
-        if (winner === undefined) throw e;
-        sent = winner;
+        sent =
+          (await repeatedPanelMessage(deps.store.queries, input)) ??
+          (await deps.store.transaction((tx) => sendPanelMessage(tx, input, now)));
       }
       if (sent.repeated)
         request.log.info({ messageId: sent.messageId }, 'repeated panel message acknowledged');
