@@ -100,6 +100,10 @@ function commandHelp(c: Command): string {
 
 /** Finds the command the words name; `rest` is what follows the command's name. */
 function resolve(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
+  // Three words first (`bots engine set`), then two, then one.
+  const three = `${argv[0]} ${argv[1]} ${argv[2]}`;
+  const byThree = COMMANDS.find((c) => c.name === three);
+  if (byThree !== undefined) return { command: byThree, rest: argv.slice(3) };
   const two = `${argv[0]} ${argv[1]}`;
   const byTwo = COMMANDS.find((c) => c.name === two);
   if (byTwo !== undefined) return { command: byTwo, rest: argv.slice(2) };

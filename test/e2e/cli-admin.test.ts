@@ -74,6 +74,9 @@ const NEW_COMMANDS = [
   'bots delete',
   'users update',
   'users delete',
+  'bots engine get',
+  'bots engine set',
+  'bots engine regenerate',
 ];
 
 describe('relevo: help of the new commands', () => {
@@ -106,8 +109,65 @@ describe('relevo: an unknown project is an error', () => {
     [['integrations', 'set', 'prj_nope', '--webhook-url', 'http://127.0.0.1:9/']],
     [['integrations', 'rotate', 'prj_nope']],
     [['bots', 'delete', 'prj_nope', 'bot_x']],
+    [['bots', 'engine', 'get', 'prj_nope', 'bot_x']],
   ])('relevo %j: exit 1, project_not_found on stderr, nothing on stdout', async (args) => {
     await refused(args, 1, 'project_not_found');
+  });
+});
+
+describe('relevo bots engine', () => {
+  it('gets, sets (the external secret printed once) and regenerates, as the admin API does', async () => {
+    const project = await json(['projects', 'create', '--name', 'Engines']);
+    const botId = (await json(['bots', 'create', project.id, '--name', 'Own bot', '--channel', 'http'])).id;
+    expect(await json(['bots', 'engine', 'get', project.id, botId])).toEqual({ type: 'rules' });
+    const set = await json([
+      'bots',
+      'engine',
+      'set',
+      project.id,
+      botId,
+      '--type',
+      'external',
+      '--url',
+      channel.url,
+    ]);
+    expect(set).toEqual({
+      type: 'external',
+      webhookUrl: channel.url,
+      hasSigningSecret: true,
+      signingSecret: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(await json(['bots', 'engine', 'get', project.id, botId])).toEqual({
+      type: 'external',
+      webhookUrl: channel.url,
+      hasSigningSecret: true,
+    });
+    const regen = await json(['bots', 'engine', 'regenerate', project.id, botId]);
+    expect(regen.signingSecret).not.toBe(set.signingSecret);
+    expect(
+      await json([
+        'bots',
+        'engine',
+        'set',
+        project.id,
+        botId,
+        '--type',
+        'rasa',
+        '--url',
+        'http://127.0.0.1:5005',
+      ]),
+    ).toEqual({
+      type: 'rasa',
+      url: 'http://127.0.0.1:5005',
+    });
+    await refused(['bots', 'engine', 'regenerate', project.id, botId], 1, 'engine_has_no_secret');
+    await refused(['bots', 'engine', 'set', project.id, botId, '--type', 'robot'], 2, /type must be one of/);
+    await refused(
+      ['bots', 'engine', 'set', project.id, botId, '--type', 'external'],
+      2,
+      /webhookUrl is required/,
+    );
+    await refused(['bots', 'engine', 'get', project.id, 'bot_nope'], 1, 'bot_not_found');
   });
 });
 

@@ -6,6 +6,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
+import { setBotEngine } from '../../src/domain/bots/engine.service.js';
+import { receiveFromUser } from '../../src/domain/messages/inbound.service.js';
 import { StorageUnavailable } from '../../src/storage/errors.js';
 import { SecretBox } from '../../src/storage/secret-box.js';
 import { authHeaders, call } from '../helpers/api.js';
@@ -20,21 +22,13 @@ afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
-/** The raw integrations row, read around the store. */
-async function rawIntegration(
-  h: Harness,
-  projectId: string,
-): Promise<{ signing_secret: string; authorization_value: string | null }> {
+/** One raw row, read around the store; `sql` has one `?` parameter. */
+async function rawRow<T>(h: Harness, sql: string, param: string): Promise<T> {
   if (TEST_DB === 'sqlite') {
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(`${h.dir}/relevo.db`, { readonly: true });
     try {
-      return db
-        .prepare('SELECT signing_secret, authorization_value FROM integrations WHERE project_id = ?')
-        .get(projectId) as {
-        signing_secret: string;
-        authorization_value: string | null;
-      };
+      return db.prepare(sql).get(param) as T;
     } finally {
       db.close();
     }
@@ -42,15 +36,19 @@ async function rawIntegration(
   const client = new pg.Client({ connectionString: h.config.databaseUrl });
   await client.connect();
   try {
-    const r = await client.query(
-      'SELECT signing_secret, authorization_value FROM integrations WHERE project_id = $1',
-      [projectId],
-    );
-    return r.rows[0];
+    return (await client.query(sql.replace('?', '$1'), [param])).rows[0];
   } finally {
     await client.end();
   }
 }
+
+/** The raw integrations row. */
+const rawIntegration = (h: Harness, projectId: string) =>
+  rawRow<{ signing_secret: string; authorization_value: string | null }>(
+    h,
+    'SELECT signing_secret, authorization_value FROM integrations WHERE project_id = ?',
+    projectId,
+  );
 
 it('stores signing secrets and webhook credentials encrypted, and still signs with the real secret', async () => {
   const receiver = await startReceiver();
@@ -72,6 +70,39 @@ it('stores signing secrets and webhook credentials encrypted, and still signs wi
   await startedPair(h.store, s.project.id);
   const [got] = await receiver.waitFor(1);
   expect(got!.headers.authorization).toBe('Bearer panel-token-123');
+  expect(got!.headers['x-jelou-signature']).toBe(
+    `sha256=${createHmac('sha256', secret).update(got!.body).digest('hex')}`,
+  );
+});
+
+it("stores a bot engine's signing secret encrypted, and still signs the bot's events with the real one", async () => {
+  const botHook = await startReceiver();
+  const h = await createHarness({ RELEVO_ENCRYPTION_KEY: KEY }, { worker: true });
+  open.push(botHook, h);
+  const s = await h.seed();
+  const set = await h.store.transaction((tx) =>
+    setBotEngine(tx, s.project.id, s.bot.id, { type: 'external', webhookUrl: botHook.url }, Date.now()),
+  );
+  const secret = set.signingSecret ?? '';
+  expect(secret).toMatch(/^[0-9a-f]{64}$/);
+  const raw = await rawRow<{ signing_secret: string }>(
+    h,
+    'SELECT signing_secret FROM bot_engines WHERE bot_id = ?',
+    s.bot.id,
+  );
+  expect(raw.signing_secret.startsWith('enc:v1:')).toBe(true);
+  expect(raw.signing_secret).not.toContain(secret);
+
+  const text = { type: 'text' as const, content: { body: 'hello' } };
+  await h.store.transaction((tx) =>
+    receiveFromUser(tx, {
+      bot: { ...s.bot, engine: 'external' },
+      user: s.user,
+      message: text,
+      now: Date.now(),
+    }),
+  );
+  const [got] = await botHook.waitFor(1);
   expect(got!.headers['x-jelou-signature']).toBe(
     `sha256=${createHmac('sha256', secret).update(got!.body).digest('hex')}`,
   );
