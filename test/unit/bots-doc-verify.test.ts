@@ -20,7 +20,7 @@ let dir: string;
 
 /** The first ```js block under the heading. */
 function snippet(): string {
-  const doc = readFileSync(join(ROOT, 'docs', 'bots.md'), 'utf8');
+  const doc = readFileSync(join(ROOT, 'docs/bots.md'), 'utf8');
   const section = doc.slice(doc.indexOf('\n### Verifying the events\n'));
   const m = /```js\n([\s\S]*?)\n```/.exec(section);
   if (m?.[1] === undefined) throw new Error('no js block under "Verifying the events" in docs/bots.md');
