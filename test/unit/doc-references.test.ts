@@ -11,7 +11,7 @@ import { API_PREFIXES } from '../../src/app.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const SCANNED = ['src', 'bench', 'test', 'scripts'];
+const SCANNED = ['src', 'bench', 'test', 'scripts', 'examples'];
 const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 const SELF = relative(ROOT, import.meta.filename);
 
