@@ -381,8 +381,10 @@ export async function rasaBotThroughKill(rig: CrashRig): Promise<void> {
         return said.slice('re: '.length);
       }),
     );
+  // Until Rasa was asked every acknowledged message and all it was asked has been relayed (a
+  // message whose request the kill cut may be among them, stored before the kill).
   await until(
-    () => missing(acknowledged, asked()).length === 0 && missing(acknowledged, relayed()).length === 0,
+    () => missing(acknowledged, asked()).length === 0 && relayed().flat().length >= asked().flat().length,
   );
   expect(missing(acknowledged, asked())).toEqual([]);
   const rasaOrder = asked();
