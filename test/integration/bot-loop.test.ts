@@ -97,6 +97,8 @@ async function visitor(botId: string) {
   };
 }
 
+type Visitor = Awaited<ReturnType<typeof visitor>>;
+
 /** The panel's events about a room, parsed, oldest first. */
 const panelEvents = (roomId: string) =>
   panel.received.map((r) => JSON.parse(r.body) as Json).filter((e) => e.room_id === roomId);
@@ -128,6 +130,19 @@ async function panelAnswersAndCloses(botId: string, userId: string, roomId: stri
     expect(closed.status).toBe(200);
     expect(((await closed.json()) as Json).data.status).toBe('closed');
   };
+}
+
+/** While the panel has the room, what the user writes goes to the panel, in its conversation. */
+async function userThanksThePanel(user: Visitor, roomId: string, conversationId: string) {
+  await user.says('Thank you, Marta!');
+  const events = await eventually(
+    async () => panelEvents(roomId),
+    (list) => list.some((e) => e.event_type === 'message'),
+  );
+  expect(events.find((e) => e.event_type === 'message')).toMatchObject({
+    conversation: { id: conversationId },
+    value: { type: 'text', content: { body: 'Thank you, Marta!' } },
+  });
 }
 
 describe('a Rasa bot on the web chat', () => {
@@ -177,6 +192,7 @@ describe('a Rasa bot on the web chat', () => {
 
       const close = await panelAnswersAndCloses(botId, userId, roomId, 'Hi Ana, this is Marta from support.');
       await user.sees('operator: Hi Ana, this is Marta from support.');
+      await userThanksThePanel(user, roomId, String(start?.conversation.id));
       await close();
       await user.sees('bot: resumed at survey');
 
@@ -186,11 +202,16 @@ describe('a Rasa bot on the web chat', () => {
         'user: I want to talk to a person',
         'bot: Connecting you to a person…',
         'operator: Hi Ana, this is Marta from support.',
+        'user: Thank you, Marta!',
         'bot: resumed at survey',
       ];
       expect(user.seen()).toEqual(transcript);
       expect(await user.history()).toEqual(transcript);
-      expect(panelEvents(roomId).map((e) => e.event)).toEqual(['conversation.start', 'conversation.close']);
+      expect(panelEvents(roomId).map((e) => e.event ?? e.event_type)).toEqual([
+        'conversation.start',
+        'message',
+        'conversation.close',
+      ]);
       expect(rasa.received.map((r) => JSON.parse(r.body) as Json).filter((b) => b.sender === userId)).toEqual(
         [
           {
@@ -357,6 +378,7 @@ describe('your own bot (external engine) on the web chat', () => {
 
       const close = await panelAnswersAndCloses(botId, userId, roomId, 'Hi Ana, this is Marta from support.');
       await sees('operator: Hi Ana, this is Marta from support.');
+      await userThanksThePanel(user, roomId, String(start?.conversation.id));
       await close();
       await sees('bot: resumed at survey');
 
@@ -370,10 +392,15 @@ describe('your own bot (external engine) on the web chat', () => {
         // the panel's side (api.md §4.6).
         'operator: A person from our team will answer you here.',
         'operator: Hi Ana, this is Marta from support.',
+        'user: Thank you, Marta!',
         'bot: resumed at survey',
       ]);
       expect(await user.history()).toEqual(seen);
-      expect(panelEvents(roomId).map((e) => e.event)).toEqual(['conversation.start', 'conversation.close']);
+      expect(panelEvents(roomId).map((e) => e.event ?? e.event_type)).toEqual([
+        'conversation.start',
+        'message',
+        'conversation.close',
+      ]);
       expect(bot.events.filter((e) => e.room_id === roomId).map((e) => e.event ?? e.event_type)).toEqual([
         'message',
         'message',
