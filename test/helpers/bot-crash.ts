@@ -10,8 +10,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { expect } from 'vitest';
-import { type EngineSetting, setBotEngine } from '../../src/domain/bots/engine.service.js';
-import { openStore } from '../../src/storage/open-store.js';
+import type { EngineSetting } from '../../src/domain/bots/engine.service.js';
 import { postJson, requestJson } from './http-client.js';
 import { type Behaviour, type Received, type Receiver, startReceiver } from './receiver.js';
 import { type Served, spawnServer } from './spawned-server.js';
@@ -73,29 +72,8 @@ interface HttpBot {
   readonly engineSecret: string;
 }
 
-/** Sets the bot's engine in the server's database, as the domain does (the server reads it per event). */
-async function putEngineInStore(
-  databaseUrl: string,
-  projectId: string,
-  botId: string,
-  engine: EngineSetting,
-) {
-  const store = await openStore(databaseUrl);
-  try {
-    const json = await store.transaction((tx) => setBotEngine(tx, projectId, botId, engine, Date.now()));
-    return { status: 200, json };
-  } finally {
-    await store.close();
-  }
-}
-
-/** A project and an http bot whose channel posts to `channelUrl` (admin API), with `engine`. */
-async function setUpBot(
-  rig: CrashRig,
-  port: number,
-  channelUrl: string,
-  engine: EngineSetting,
-): Promise<HttpBot> {
+/** Over the admin API: a project and an http bot whose channel posts to `channelUrl`, answered by `engine`. */
+async function setUpBot(port: number, channelUrl: string, engine: EngineSetting): Promise<HttpBot> {
   const project = await postJson(port, '/admin/v1/projects', ADMIN_AUTH, { name: 'Bot crash' });
   expect(project.status).toBe(201);
   const projectId = String(project.json.id);
@@ -115,7 +93,14 @@ async function setUpBot(
     },
   );
   expect(channel.status).toBe(201);
-  const set = await putEngineInStore(rig.databaseUrl, projectId, botId, engine);
+  const set = await requestJson(
+    port,
+    'PUT',
+    `/admin/v1/projects/${projectId}/bots/${botId}/engine`,
+    ADMIN_AUTH,
+    engine,
+  );
+  expect(set.status, JSON.stringify(set.json)).toBe(200);
   return {
     projectId,
     botId,
@@ -305,7 +290,7 @@ export async function externalBotThroughKill(rig: CrashRig): Promise<void> {
   const hook = new StandIn(await rig.receiver(), (req) => String(req.headers['webhook-id']));
   const channel = await rig.receiver();
   const first = await rig.spawn();
-  const bot = await setUpBot(rig, first.port, channel.url, {
+  const bot = await setUpBot(first.port, channel.url, {
     type: 'external',
     webhookUrl: hook.receiver.url,
   });
@@ -358,7 +343,7 @@ export async function rasaBotThroughKill(rig: CrashRig): Promise<void> {
   }));
   const channel = await rig.receiver();
   const first = await rig.spawn();
-  const bot = await setUpBot(rig, first.port, channel.url, {
+  const bot = await setUpBot(first.port, channel.url, {
     type: 'rasa',
     url: rasa.receiver.url,
   });

@@ -11,7 +11,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EngineSetting, setBotEngine } from '../../src/domain/bots/engine.service.js';
+import type { EngineSetting } from '../../src/domain/bots/engine.service.js';
 import { adminCall, call, createIntegration, openWebchatSession } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
@@ -44,17 +44,16 @@ afterAll(async () => {
 const hmac = (raw: string, key: string) => `sha256=${createHmac('sha256', key).update(raw).digest('hex')}`;
 
 /** A web chat bot of the project, over the admin API, answered by `engine`; the engine's answer. */
-async function webchatBot(name: string, engine: (botId: string) => EngineSetting) {
+async function webchatBot(name: string, engine: EngineSetting) {
   const created = await adminCall(h, 'POST', `/admin/v1/projects/${s.project.id}/bots`, {
     name,
     channel: 'webchat',
   });
   expect(created.status).toBe(201);
   const botId = String(created.body.id);
-  const set = await h.store.transaction((tx) =>
-    setBotEngine(tx, s.project.id, botId, engine(botId), Date.now()),
-  );
-  return { botId, signingSecret: set.signingSecret };
+  const set = await adminCall(h, 'PUT', `/admin/v1/projects/${s.project.id}/bots/${botId}/engine`, engine);
+  expect(set.status, set.text).toBe(200);
+  return { botId, signingSecret: set.body.signingSecret as string | undefined };
 }
 
 /** A visitor on the web chat: the live stream the page reads, and the page's send. */
@@ -169,7 +168,7 @@ describe('a Rasa bot on the web chat', () => {
   afterAll(async () => rasa?.close());
 
   it('answers, hands off, lets the panel speak, and resumes at the edge the panel named', async () => {
-    const { botId } = await webchatBot('Rasa Bot', () => ({ type: 'rasa', url: rasa.url }));
+    const { botId } = await webchatBot('Rasa Bot', { type: 'rasa', url: rasa.url });
     const user = await visitor(botId);
     const { userId, roomId } = user.session;
     try {
@@ -346,10 +345,7 @@ describe('your own bot (external engine) on the web chat', () => {
   afterAll(async () => bot?.stop());
 
   it('answers through the reply route, hands off with the start call, and resumes at the edge the panel named', async () => {
-    const { botId, signingSecret } = await webchatBot('Own Bot', () => ({
-      type: 'external',
-      webhookUrl: botUrl,
-    }));
+    const { botId, signingSecret } = await webchatBot('Own Bot', { type: 'external', webhookUrl: botUrl });
     bot.secret = String(signingSecret);
     const user = await visitor(botId);
     // When the user does not see what the bot should have said, what the bot ran into says why.
