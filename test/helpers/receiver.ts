@@ -18,8 +18,8 @@ export type Behaviour =
   | { kind: 'hang' }
   /** Destroys the socket without a response. */
   | { kind: 'reset' }
-  /** Answers when `release` resolves. */
-  | { kind: 'wait'; release: Promise<void>; status: number };
+  /** Answers when `release` resolves (with `body`, by default "ok"). */
+  | { kind: 'wait'; release: Promise<void>; status: number; headers?: Record<string, string>; body?: string };
 
 export interface Receiver {
   readonly url: string;
@@ -70,7 +70,7 @@ export async function startReceiver(host = '127.0.0.1'): Promise<Receiver> {
           hanging.add(res);
           void b.release.then(() => {
             hanging.delete(res);
-            res.writeHead(b.status).end('ok');
+            res.writeHead(b.status, b.headers ?? {}).end(b.body ?? 'ok');
           });
           return;
       }
