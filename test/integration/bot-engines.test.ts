@@ -14,6 +14,7 @@ import { eventually } from '../helpers/events.js';
 import { type ChannelRig, type Harness, harnessWithChannel, type Seed } from '../helpers/harness.js';
 import { type Behaviour, type Receiver, startReceiver } from '../helpers/receiver.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read webhook bodies loosely and assert on them.
 type Json = Record<string, any>;
 
 let rig: ChannelRig;
