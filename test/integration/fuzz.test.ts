@@ -138,6 +138,23 @@ function routes(): Route[] {
     },
     {
       method: 'POST',
+      template: '/external-support/:projectId/bots/:botId/messages',
+      auth: 'management',
+      ids: { botId: w.b.bot.id },
+      body: () => ({
+        userId: w.b.user.id,
+        message: { type: 'text', content: { body: 'From the bot' } },
+        id: `bot-${Math.random()}`,
+      }),
+    },
+    {
+      method: 'GET',
+      template: '/external-support/:projectId/bots/:botId/rooms/:userId',
+      auth: 'management',
+      ids: { botId: w.b.bot.id, userId: w.b.user.id },
+    },
+    {
+      method: 'POST',
       template: '/external-support/webhook',
       auth: 'panel',
       body: () => ({
@@ -180,6 +197,12 @@ function routes(): Route[] {
       webhookUrl: 'http://127.0.0.1:9/app',
     })),
     admin('POST', '/projects/:projectId/bots/:botId/channel/signing-key/regenerate', () => ({})),
+    admin('GET', '/projects/:projectId/bots/:botId/engine'),
+    admin('PUT', '/projects/:projectId/bots/:botId/engine', () => ({
+      type: 'external',
+      webhookUrl: 'http://127.0.0.1:9/bot',
+    })),
+    admin('POST', '/projects/:projectId/bots/:botId/engine/secret/regenerate', () => ({})),
     admin('PATCH', '/projects/:projectId', () => ({ name: 'Gamma' })),
     { ...admin('DELETE', '/projects/:projectId'), ids: { projectId: 'prj_fuzz_absent' } },
     admin('PATCH', '/projects/:projectId/bots/:botId', () => ({ name: 'Gamma App' })),
