@@ -385,7 +385,7 @@ describe('your own bot (external engine) on the web chat', () => {
         'user: Can I talk to a person?',
         'bot: Connecting you to a person…',
         // The start call's initialMessage is the conversation's first message to the user, from
-        // the panel's side (api.md §4.6).
+        // the panel's side (docs/api.md §4.6).
         'operator: A person from our team will answer you here.',
         'operator: Hi Ana, this is Marta from support.',
         'user: Thank you, Marta!',
