@@ -23,8 +23,14 @@ import { RouteMethods, trackRouteMethods } from './http/route-methods.js';
 import { adminRoutes } from './http/routes/admin/index.js';
 import { adminLifecycleRoutes } from './http/routes/admin/lifecycle.routes.js';
 import { botReplyRoutes } from './http/routes/bot-replies.routes.js';
+import { conversationMessageRoutes } from './http/routes/conversation-messages.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
 import { deliveryRoutes } from './http/routes/deliveries.routes.js';
+import {
+  adminEventStreamRoutes,
+  eventStreamRoutes,
+  eventStreams,
+} from './http/routes/event-stream.routes.js';
 import { faviconRoutes } from './http/routes/favicon.routes.js';
 import { healthRoutes } from './http/routes/health.routes.js';
 import { integrationRoutes } from './http/routes/integrations.routes.js';
@@ -138,6 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // A worker-only process (RELEVO_ROLE=worker) delivers events and answers health checks only.
   if (deps.config.role === 'worker') return app;
 
+  const streams = eventStreams(server, routeDeps);
   for (const prefix of API_PREFIXES) {
     await server.register(
       async (scope) => {
@@ -158,6 +165,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         deliveryRoutes(scope, routeDeps);
         panelMessageRoutes(scope, routeDeps);
         botReplyRoutes(scope, routeDeps);
+        conversationMessageRoutes(scope, routeDeps);
+        eventStreamRoutes(scope, routeDeps, streams);
       },
       { prefix },
     );
@@ -182,6 +191,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         adminRoutes(scope, { ...routeDeps, authenticate });
         // After adminRoutes: its token check is a hook of this scope.
         adminLifecycleRoutes(scope, routeDeps);
+        adminEventStreamRoutes(scope, { ...routeDeps, authenticate }, streams);
       },
       { prefix: '/admin/v1' },
     );

@@ -67,6 +67,8 @@ export interface Config {
   readonly webchatIdleSessionTtlMs: number;
   /** The web chat page's CSP frame-ancestors sources; `'self'` by default. */
   readonly webchatFrameAncestors: readonly string[];
+  /** A live event stream (…/events/stream) that cannot write anything for this long is closed, in ms. */
+  readonly eventStreamIdleTimeoutMs: number;
 }
 
 /** A token bucket's size: `requests` per `periodMs`, bursting up to `requests`. */
@@ -103,6 +105,7 @@ export const DEFAULTS = {
   RELEVO_WEBCHAT_SESSION_RATE: '20/m',
   RELEVO_WEBCHAT_IDLE_SESSION_TTL: '24h',
   RELEVO_WEBCHAT_FRAME_ANCESTORS: "'self'",
+  RELEVO_EVENT_STREAM_IDLE_TIMEOUT_MS: '60000',
 } as const;
 
 /** A configuration problem: its message is the one line printed before exiting. */
@@ -358,6 +361,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webchatStreamIdleTimeoutMs: int(
       'RELEVO_WEBCHAT_STREAM_IDLE_TIMEOUT_MS',
       get('RELEVO_WEBCHAT_STREAM_IDLE_TIMEOUT_MS'),
+      1000,
+      3_600_000,
+    ),
+    eventStreamIdleTimeoutMs: int(
+      'RELEVO_EVENT_STREAM_IDLE_TIMEOUT_MS',
+      get('RELEVO_EVENT_STREAM_IDLE_TIMEOUT_MS'),
       1000,
       3_600_000,
     ),

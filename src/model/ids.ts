@@ -77,6 +77,22 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   return `${prefix}_${encodeTime(lastTime)}${lastRandom.map((d) => ALPHABET[d]).join('')}`;
 }
 
+/**
+ * Sorts just before every id newId makes at `ms` or later (and after every id made earlier):
+ * the time part alone, with no random part. For "ids made since" comparisons.
+ */
+export function idFloorAt(prefix: IdPrefix, ms: number): string {
+  return `${prefix}_${encodeTime(Math.max(0, Math.floor(ms)))}`;
+}
+
+/** The millisecond time an id made by newId carries (its first 10 characters after the prefix). */
+export function timeOfId(id: string): number {
+  const at = id.indexOf('_');
+  let t = 0;
+  for (const c of id.slice(at + 1, at + 11)) t = t * 32 + Math.max(0, ALPHABET.indexOf(c));
+  return t;
+}
+
 /** A random secret of `bytes` bytes, as lowercase hex. */
 export function randomHex(bytes: number): string {
   return randomBytes(bytes).toString('hex');

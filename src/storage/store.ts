@@ -41,11 +41,20 @@ export interface Committed {
    */
   readonly events: readonly OutboxEvent[];
   readonly messages: readonly Message[];
+  /** Projects that got events for the panel, whatever their status (the live event streams). */
+  readonly panelProjects?: readonly string[] | undefined;
   /**
    * Set when another process committed (PostgreSQL, LISTEN/NOTIFY): its events are not listed
    * one by one, and its messages only by the rooms they went to.
    */
-  readonly remote?: { readonly hasEvents: boolean; readonly roomIds: readonly string[] } | undefined;
+  readonly remote?:
+    | {
+        readonly hasEvents: boolean;
+        readonly roomIds: readonly string[];
+        /** Projects that got panel events; undefined when not known (any project may have). */
+        readonly panelProjects?: readonly string[] | undefined;
+      }
+    | undefined;
 }
 
 export interface Store {
@@ -73,7 +82,7 @@ export interface Store {
    * may run more than once, as a transaction may.
    */
   statement<T>(fn: (q: Queries) => Promise<T>): Promise<T>;
-  /** Called after each commit that wrote events or messages, with what it wrote. */
+  /** Called after each commit that wrote events (of any status) or messages, with what it wrote. */
   onCommitted(listener: (committed: Committed) => void): void;
   close(): Promise<void>;
 }

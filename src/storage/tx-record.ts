@@ -10,8 +10,13 @@ export interface TxRecord {
   readonly events: OutboxEvent[];
   /** Messages inserted, in write order. */
   readonly messages: Message[];
+  /**
+   * Projects that got an event for the panel, whatever its status (a project without an
+   * integration records `skipped` ones): the live event streams wake for them.
+   */
+  readonly panelProjects: Set<string>;
 }
 
 export function newTxRecord(): TxRecord {
-  return { events: [], messages: [] };
+  return { events: [], messages: [], panelProjects: new Set() };
 }

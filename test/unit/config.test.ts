@@ -52,6 +52,7 @@ describe('defaults', () => {
       webchatSessionRate: { requests: 20, periodMs: MINUTE },
       webchatIdleSessionTtlMs: 24 * HOUR,
       webchatFrameAncestors: ["'self'"],
+      eventStreamIdleTimeoutMs: 60_000,
     };
     expect(loadConfig({})).toEqual(expected);
   });

@@ -5,7 +5,7 @@
  * signature (an unsigned caller learns nothing about the schema or the rooms).
  */
 import { ApiError, type ValidationErrors, validationError } from '../../errors.js';
-import type { Message } from '../../model/types.js';
+import type { Message, Room } from '../../model/types.js';
 import type { Queries, Tx } from '../../storage/store.js';
 import { type MessageInput, parseMessage } from './message-content.js';
 import { sendToUser } from './outbound.service.js';
@@ -123,16 +123,46 @@ export async function sendPanelMessage(tx: Tx, m: PanelMessage, now: number): Pr
       `No room ${JSON.stringify(m.roomId)} of bot ${JSON.stringify(m.botId)} and user ${JSON.stringify(m.userId)} exists in this project.`,
     );
   }
-  const earlier = await tx.messages.getByExternalId(room.id, m.externalId);
+  return await sendInRoom(tx, room, { externalId: m.externalId, message: m.message }, now);
+}
+
+/** What sendInRoom sends, and where it must land. */
+export interface RoomMessage {
+  /** The sender's own id of the message: its idempotency key within the room, when given. */
+  readonly externalId?: string | undefined;
+  readonly message: MessageInput;
+  /**
+   * The conversation the caller addressed: the message is refused unless it is the room's active
+   * one (a closed conversation is not reopened by sending into its room).
+   */
+  readonly conversationId?: string | undefined;
+}
+
+/**
+ * The panel's send once its room is known: shared by §4.10 and by the API-key route that names
+ * the conversation (docs/api.md §5.7), so both have one effect.
+ */
+export async function sendInRoom(tx: Tx, room: Room, m: RoomMessage, now: number): Promise<PanelMessageSent> {
+  const earlier =
+    m.externalId === undefined ? undefined : await tx.messages.getByExternalId(room.id, m.externalId);
   // Only the panel's own message is a repeat. A bot's or a visitor's id is kept under its prefix
-  // (`bot:…`, `webchat:…`): a value.id spelt like that is sent, without the id, rather than
+  // (`bot:…`, `webchat:…`): an id spelt like that is sent, without the id, rather than
   // acknowledged as that other message.
   if (earlier?.sender === 'operator') return acknowledged(earlier);
   const active = await tx.conversations.getActive(room.id);
-  const bot = await tx.bots.get(m.projectId, room.botId);
-  const user = await tx.endUsers.get(m.projectId, room.userId);
-  if (active === undefined || bot === undefined || user === undefined) {
-    throw noConversation(`Room ${JSON.stringify(room.id)} has no active conversation.`);
+  const bot = await tx.bots.get(room.projectId, room.botId);
+  const user = await tx.endUsers.get(room.projectId, room.userId);
+  if (
+    active === undefined ||
+    bot === undefined ||
+    user === undefined ||
+    (m.conversationId !== undefined && active.id !== m.conversationId)
+  ) {
+    throw noConversation(
+      m.conversationId === undefined
+        ? `Room ${JSON.stringify(room.id)} has no active conversation.`
+        : `Conversation ${JSON.stringify(m.conversationId)} is not active.`,
+    );
   }
   const message = await sendToUser(tx, {
     bot,
@@ -141,7 +171,7 @@ export async function sendPanelMessage(tx: Tx, m: PanelMessage, now: number): Pr
     conversationId: active.id,
     sender: 'operator',
     message: m.message,
-    externalId: earlier === undefined ? m.externalId : null,
+    externalId: earlier === undefined ? (m.externalId ?? null) : null,
     now,
   });
   return { messageId: message.id, conversationId: active.id, repeated: false };
@@ -154,7 +184,7 @@ export async function sendPanelMessage(tx: Tx, m: PanelMessage, now: number): Pr
  */
 export async function repeatedPanelMessage(
   queries: Queries,
-  m: PanelMessage,
+  m: Pick<PanelMessage, 'roomId' | 'externalId'>,
 ): Promise<PanelMessageSent | undefined> {
   const earlier = await queries.messages.getByExternalId(m.roomId, m.externalId);
   return earlier?.sender === 'operator' ? acknowledged(earlier) : undefined;

@@ -35,7 +35,12 @@ const TAGS = [
   },
   {
     name: 'messages',
-    description: 'Send a message to the end user (docs/api.md §4.10), signed with the signingSecret.',
+    description:
+      'Send a message to the end user: signed with the signingSecret (docs/api.md §4.10), or with the API key into a conversation.',
+  },
+  {
+    name: 'events',
+    description: "The project's events as they are committed, as Server-Sent Events (text/event-stream).",
   },
   {
     name: 'bots',

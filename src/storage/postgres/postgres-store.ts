@@ -139,16 +139,17 @@ export class PostgresStore implements Store {
         await client.query('BEGIN');
         const value = await fn(tx);
         const rooms = [...new Set(written.messages.map((m) => m.roomId))];
-        if (written.events.length > 0 || rooms.length > 0) {
+        const panelProjects = [...written.panelProjects];
+        if (written.events.length > 0 || rooms.length > 0 || panelProjects.length > 0) {
           // Delivered to listeners in other processes only if, and when, this commits. Sent with
           // the COMMIT as one simple query: one round trip instead of two for every write that
           // produced events or messages.
-          const payload = notifyPayload(this.pid, written.events.length > 0, rooms);
+          const payload = notifyPayload(this.pid, written.events.length > 0, rooms, panelProjects);
           await client.query(`NOTIFY ${CHANNEL}, ${sqlLiteral(payload)}; COMMIT`);
         } else {
           await client.query('COMMIT');
         }
-        this.announce({ events: written.events, messages: written.messages });
+        this.announce({ events: written.events, messages: written.messages, panelProjects });
         return value;
       } catch (e) {
         try {
@@ -192,7 +193,13 @@ export class PostgresStore implements Store {
   }
 
   private announce(c: Committed): void {
-    if (c.events.length === 0 && c.messages.length === 0 && c.remote === undefined) return;
+    if (
+      c.events.length === 0 &&
+      c.messages.length === 0 &&
+      (c.panelProjects?.length ?? 0) === 0 &&
+      c.remote === undefined
+    )
+      return;
     for (const l of this.listeners) {
       try {
         l(c);
@@ -255,16 +262,22 @@ async function retried<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-function notifyPayload(pid: string, hasEvents: boolean, rooms: string[]): string {
+function notifyPayload(pid: string, hasEvents: boolean, rooms: string[], panelProjects: string[]): string {
   const some = rooms.length > NOTIFY_MAX_ROOMS;
-  return JSON.stringify({ p: pid, e: hasEvents ? 1 : 0, r: some ? [] : rooms, s: some ? 1 : 0 });
+  // Past the same bound the project list is left out, which listeners read as "any project".
+  const projects = panelProjects.length > NOTIFY_MAX_ROOMS ? undefined : panelProjects;
+  return JSON.stringify({ p: pid, e: hasEvents ? 1 : 0, r: some ? [] : rooms, s: some ? 1 : 0, j: projects });
 }
 
 function parseNotify(payload: string, ownPid: string): Committed['remote'] {
   try {
-    const n = JSON.parse(payload) as { p?: string; e?: number; r?: string[]; s?: number };
+    const n = JSON.parse(payload) as { p?: string; e?: number; r?: string[]; s?: number; j?: string[] };
     if (n.p === ownPid) return undefined;
-    return { hasEvents: n.e === 1, roomIds: Array.isArray(n.r) ? n.r : [] };
+    return {
+      hasEvents: n.e === 1,
+      roomIds: Array.isArray(n.r) ? n.r : [],
+      panelProjects: Array.isArray(n.j) ? n.j : undefined,
+    };
   } catch {
     return { hasEvents: true, roomIds: [] };
   }

@@ -181,6 +181,29 @@ export class OutboxQueries {
     );
     return r > 0;
   }
+  /**
+   * Ids of the project's events for the panel (any status) after `afterId`, in id order: what a
+   * live event stream scans (ids only, cheap to re-read; events-project index).
+   */
+  async panelIdsAfter(projectId: string, afterId: string, limit: number): Promise<string[]> {
+    const rows = await this.x.all<{ id: string }>(
+      "SELECT id FROM events WHERE project_id = ? AND id > ? AND destination = 'panel' ORDER BY id LIMIT ?",
+      projectId,
+      afterId,
+      limit,
+    );
+    return rows.map((r) => r.id);
+  }
+  /** The project's events of `ids`, in id order (the live event stream's second read). */
+  async manyOfProject(projectId: string, ids: readonly string[]): Promise<OutboxEvent[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.x.all<EventRow>(
+      `SELECT * FROM events WHERE project_id = ? AND id IN (${ids.map(() => '?').join(', ')}) ORDER BY id`,
+      projectId,
+      ...ids,
+    );
+    return rows.map(toEvent);
+  }
   async list(projectId: string, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEvent>> {
     // Newest first: the cursor is the last id seen, and the next page holds older ids.
     const where = ['project_id = ? AND destination = ?'];
@@ -227,6 +250,7 @@ export class OutboxTxQueries extends OutboxQueries {
       e.roomSeq,
     );
     if (e.status === 'pending') this.written.events.push(e);
+    if (e.destination === 'panel') this.written.panelProjects.add(e.projectId);
   }
   /** Appends an event at its room's next position (rooms.nextSeq and insert in one). */
   async insertAtNextSeq(e: Omit<OutboxEvent, 'roomSeq'>): Promise<OutboxEvent> {
@@ -241,6 +265,7 @@ export class OutboxTxQueries extends OutboxQueries {
     if (r === undefined) throw new Error('the event insert returned no row');
     const event = { ...e, roomSeq: Number(r.room_seq) };
     if (event.status === 'pending') this.written.events.push(event);
+    if (event.destination === 'panel') this.written.panelProjects.add(event.projectId);
     return event;
   }
   /** Makes events due now for a new delivery cycle (attempt count reset); returns how many. */

@@ -170,7 +170,7 @@ class SqliteExecutor implements SqlExecutor {
 }
 
 type Outcome =
-  | { ok: true; value: unknown; events: OutboxEvent[]; messages: Message[] }
+  | { ok: true; value: unknown; events: OutboxEvent[]; messages: Message[]; panelProjects: Set<string> }
   | { ok: false; error: unknown };
 
 interface Queued {
@@ -331,16 +331,22 @@ export class SqliteStore implements Store {
     }
     const committedEvents: OutboxEvent[] = [];
     const committedMessages: Message[] = [];
+    const panelProjects = new Set<string>();
     batch.forEach((q, i) => {
       const o = outcomes[i];
       if (o?.ok) {
         committedEvents.push(...o.events);
         committedMessages.push(...o.messages);
+        for (const p of o.panelProjects) panelProjects.add(p);
         q.resolve(o.value);
       } else q.reject(o?.error);
     });
-    if (committedEvents.length > 0 || committedMessages.length > 0) {
-      const committed: Committed = { events: committedEvents, messages: committedMessages };
+    if (committedEvents.length > 0 || committedMessages.length > 0 || panelProjects.size > 0) {
+      const committed: Committed = {
+        events: committedEvents,
+        messages: committedMessages,
+        panelProjects: [...panelProjects],
+      };
       for (const l of this.listeners) {
         try {
           l(committed);
@@ -368,7 +374,13 @@ export class SqliteStore implements Store {
       try {
         const value = await q.fn(tx);
         if (savepoints) c.release.run();
-        outcomes.push({ ok: true, value, events: written.events, messages: written.messages });
+        outcomes.push({
+          ok: true,
+          value,
+          events: written.events,
+          messages: written.messages,
+          panelProjects: written.panelProjects,
+        });
       } catch (error) {
         if (savepoints) {
           c.rollbackTo.run();
