@@ -17,13 +17,16 @@ export async function openStream(url: string, headers: Record<string, string> = 
   /** Every event, named or not, in the order received. */
   const all: SseEvent[] = [];
   let raw = '';
+  let received = '';
   const waiters: Array<() => void> = [];
   const done = (async () => {
     if (res.body === null) return;
     const decoder = new TextDecoder();
     try {
       for await (const chunk of res.body) {
-        raw += decoder.decode(chunk as Uint8Array, { stream: true });
+        const text = decoder.decode(chunk as Uint8Array, { stream: true });
+        raw += text;
+        received += text;
         let cut = raw.indexOf('\n\n');
         while (cut >= 0) {
           const frame = raw.slice(0, cut);
@@ -68,6 +71,20 @@ export async function openStream(url: string, headers: Record<string, string> = 
       }
       return events;
     },
+    /** Like waitFor, counting every event, named or not (the project event stream names all). */
+    async waitForAll(n: number, timeoutMs = 5_000) {
+      const until = Date.now() + timeoutMs;
+      while (all.length < n) {
+        if (Date.now() > until) throw new Error(`stream got ${all.length} of ${n} events`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 50);
+        });
+      }
+      return all;
+    },
+    /** Every byte received so far, frames and comments alike. */
+    text: () => received,
     async close() {
       controller.abort();
       await done;
