@@ -162,6 +162,10 @@ export function eventStreams(app: FastifyInstance, deps: RouteDeps): EventStream
       'cache-control': 'no-store',
       // Reverse proxies that buffer responses (nginx) would hold events back.
       'x-accel-buffering': 'no',
+      // The connection ends with the stream: a kept-alive socket would be busy until its last
+      // chunk drained and idle only after, and a server closing (which closes idle sockets
+      // once) would then wait for the keep-alive timeout (72 s). A client reconnects anyway.
+      connection: 'close',
     });
     let ended = false;
     const socket = res.socket;
