@@ -344,6 +344,38 @@ describe('a client that stops reading', () => {
   });
 });
 
+describe('waking', () => {
+  it('reads at once when a project without an integration commits an event, without waiting for a heartbeat', async () => {
+    // Default settings: the heartbeat's read comes only after 15 s.
+    const own = await createHarness();
+    try {
+      const seed = await own.seed('No integration');
+      await own.app.server.listen({ port: 0, host: '127.0.0.1' });
+      const port = (own.app.server.server.address() as AddressInfo).port;
+      const stream = await openStream(
+        `http://127.0.0.1:${port}/v1/external-support/${seed.project.id}/events/stream`,
+        authHeaders(seed, 'apiKey'),
+      );
+      try {
+        await eventually(
+          async () => own.app.server.eventStreamHub.streamCount,
+          (c) => c === 1,
+          5_000,
+        );
+        // A start with no initial message writes no message: only the (skipped) event wakes it.
+        const p = await startedPair(own.store, seed.project.id, 1);
+        expect((await own.store.queries.outbox.get(p.eventId))?.status).toBe('skipped');
+        const [got] = await stream.waitForAll(1, 5_000);
+        expect(got?.id).toBe(p.eventId);
+      } finally {
+        await stream.close();
+      }
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('shutdown', () => {
   it('ends open streams, and closing the server does not wait for them', async () => {
     const own = await createHarness(ENV);
