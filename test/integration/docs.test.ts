@@ -393,6 +393,38 @@ describe('servers', () => {
     expect(ui.headers.vary).toBe('host, x-forwarded-host, x-forwarded-proto');
   });
 
+  it('documents the live event streams as text/event-stream, with a curl command that does not buffer', async () => {
+    const d = await serversFor({ host: 'docs.example.com:8443' });
+    const streams = [
+      ['/jelouapi/v1/external-support/{projectId}/events/stream', '-H "x-api-key: $RELEVO_API_KEY"'],
+      ['/admin/v1/projects/{projectId}/events/stream', '-H "authorization: Bearer $RELEVO_ADMIN_TOKEN"'],
+    ] as const;
+    for (const [path, auth] of streams) {
+      const op = d.paths[path]?.get;
+      expect(op, path).toBeDefined();
+      const media = op.responses['200'].content['text/event-stream'];
+      expect(media.schema.type).toBe('string');
+      expect(media.example).toContain('\nevent: conversation.start\ndata: {"event":"conversation.start"');
+      expect(op.description).toContain(
+        '`id: <event id>`, `event: <event type>`, `data: <the webhook payload',
+      );
+      expect(op.description).toContain(
+        `curl -sS -N -X GET "http://docs.example.com:8443${path.replace('{projectId}', '$PROJECT_ID')}"`,
+      );
+      expect(op.description).toContain(auth);
+      expect(op.parameters).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ name: 'lastEventId', in: 'query' }),
+          expect.objectContaining({ name: 'last-event-id', in: 'header' }),
+        ]),
+      );
+    }
+    const send =
+      d.paths['/jelouapi/v1/external-support/{projectId}/conversations/{conversationId}/messages'].post;
+    expect(send.tags).toEqual(['messages']);
+    expect(send.description).toContain('--data');
+  });
+
   it('ignores X-Forwarded-* from a client that is not a trusted proxy', async () => {
     const d = await serversFor({
       host: 'relevo.internal:8080',

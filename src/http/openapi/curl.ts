@@ -52,7 +52,9 @@ export function curlSample(doc: Json, origin: string, path: string, method: stri
   const json = body === undefined ? undefined : JSON.stringify(body);
   const verb = method.toUpperCase();
   const lines: string[] = [];
-  const command: string[] = [`curl -sS -X ${verb} ${url}`];
+  // A stream (text/event-stream) is shown as it comes: -N turns curl's output buffering off.
+  const streams = op.responses?.['200']?.content?.['text/event-stream'] !== undefined;
+  const command: string[] = [`curl -sS${streams ? ' -N' : ''} -X ${verb} ${url}`];
 
   if (signed(op) && json !== undefined) {
     // The signature covers the exact bytes sent: printf '%s' adds no newline, and

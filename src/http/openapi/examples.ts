@@ -51,6 +51,11 @@ export const REQUEST_BODIES: Readonly<Record<string, unknown>> = {
     userId: sampleId('usr'),
     redirectPayload: { type: 'text', text: 'Thanks for contacting us!' },
   },
+  [`POST ${M}/conversations/{conversationId}/messages`]: {
+    id: 'console-msg-77',
+    type: 'text',
+    content: { body: 'Hi Maria, your order ships today.' },
+  },
   [`POST ${M}/deliveries/{deliveryId}/retry`]: {},
   [`POST ${M}/deliveries/replay`]: { since: SAMPLE_TIME, conversationId: sampleId('conv') },
   'POST /jelouapi/v1/external-support/webhook': {
