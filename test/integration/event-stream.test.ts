@@ -229,6 +229,10 @@ describe('the stream', () => {
     });
     expect(badQuery.status).toBe(422);
     expect(((await badQuery.json()) as { error: { code: string } }).error.code).toBe('unprocessable_entity');
+    // No HEAD twin: it would hold a stream open that sends nothing.
+    const head = await fetch(streamUrl(s), { method: 'HEAD', headers: authHeaders(s, 'apiKey') });
+    expect(head.status).toBe(405);
+    expect(head.headers.get('allow')).toBe('GET');
     await subscribed(0);
   });
 });

@@ -268,6 +268,8 @@ export function eventStreamRoutes(app: FastifyInstance, deps: RouteDeps, streams
     {
       // The stream logs at warn and above only: one line per reconnect would flood the log.
       logLevel: 'warn',
+      // A HEAD would open a stream that sends nothing, held until the idle timeout.
+      exposeHeadRoute: false,
       schema: {
         summary: "Stream the project's events",
         description: DESCRIPTION,
@@ -305,6 +307,7 @@ export function adminEventStreamRoutes(
     '/projects/:projectId/events/stream',
     {
       logLevel: 'warn',
+      exposeHeadRoute: false,
       schema: {
         ...ADMIN,
         summary: "Stream a project's events",
