@@ -122,6 +122,12 @@ function routes(): Route[] {
       template: '/external-support/:projectId/conversations/:conversationId/messages',
       auth: 'management',
     },
+    {
+      method: 'POST',
+      template: '/external-support/:projectId/conversations/:conversationId/messages',
+      auth: 'management',
+      body: () => ({ id: `console-${Math.random()}`, type: 'text', content: { body: 'From the console' } }),
+    },
     { method: 'GET', template: '/external-support/:projectId/deliveries', auth: 'management' },
     {
       method: 'POST',
@@ -223,6 +229,16 @@ function routes(): Route[] {
     { method: 'POST', template: '/webchat/:botId/sessions', auth: 'none', body: () => ({ name: 'Visitor' }) },
     // The stream only ever gets a wrong token here: a right one streams until the client goes.
     { method: 'GET', template: '/webchat/:botId/stream', auth: 'none' },
+    // The project event streams, like the web chat's, only without credentials: with them a
+    // stream never ends.
+    ...PREFIXES.map(
+      (prefix): Route => ({
+        method: 'GET',
+        template: `${prefix}/external-support/:projectId/events/stream`,
+        auth: 'none',
+      }),
+    ),
+    { method: 'GET', template: '/admin/v1/projects/:projectId/events/stream', auth: 'none' },
     { method: 'GET', template: '/webchat/:botId/messages', auth: 'webchat' },
     {
       method: 'POST',
