@@ -185,6 +185,38 @@ describe('the stream', () => {
     }
   });
 
+  it('sends a backlog longer than one read page (500 ids) once each, in order', async () => {
+    const seed = await h.seed('Backlog');
+    const room = (await startedPair(h.store, seed.project.id, 1)).roomId;
+    for (let batch = 0; batch < 6; batch++) {
+      await h.store.transaction(async (tx) => {
+        for (let i = 0; i < 200; i++) {
+          await appendEvent(tx, {
+            projectId: seed.project.id,
+            roomId: room,
+            conversationId: null,
+            type: 'message',
+            createdAt: Date.now(),
+            payload: { n: batch * 200 + i },
+          });
+        }
+      });
+    }
+    const all = await storedEvents(seed.project.id);
+    expect(all).toHaveLength(1201);
+    const stream = await openStream(streamUrl(seed), {
+      ...authHeaders(seed, 'apiKey'),
+      'last-event-id': all[0]?.id ?? '',
+    });
+    try {
+      const got = await stream.waitForAll(1200, 20_000);
+      expect(got.map((e) => e.id)).toEqual(all.slice(1).map((e) => e.id));
+      expect(got.map((e) => JSON.parse(e.data).n)).toEqual(all.slice(1).map((_, i) => i));
+    } finally {
+      await stream.close();
+    }
+  });
+
   it('ends when the credential is revoked', async () => {
     const minted = await call(h.app, {
       url: `/admin/v1/projects/${s.project.id}/credentials`,

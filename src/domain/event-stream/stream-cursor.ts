@@ -17,7 +17,8 @@
  *
  * Cost, per read: the ids of the project's panel events of the last 10 s (one index range; at
  * 100 events a second, 1 000 ids of 30 bytes), then the rows of the unsent ones only, 50 at a
- * time. Memory: the sent ids of the window (1 000 ids, about 60 KB, at that rate).
+ * time. Memory: the sent ids of the window (1 000 ids, about 60 KB, at that rate), one page of
+ * 500 ids and one batch of 50 rows, however long the backlog of a resumed stream.
  *
  * Resuming after an id (Last-Event-ID) sends every event with a higher id: exact for every event
  * committed before the client's last one was sent. An event with a lower id committed after that
@@ -76,16 +77,25 @@ export class StreamCursor {
    * may wait (a slow client). Stops early when `stopped()` says so. Call one read at a time.
    */
   async read(emit: (event: OutboxEvent) => Promise<void>, stopped: () => boolean): Promise<void> {
-    const ids = await this.unseenIds();
-    for (let i = 0; i < ids.length && !stopped(); i += ROW_BATCH) {
-      const rows = await this.queries.outbox.manyOfProject(this.projectId, ids.slice(i, i + ROW_BATCH));
-      for (const event of rows) {
-        if (stopped()) return;
-        await emit(event);
-        this.markSeen(event.id);
+    // Page by page, so that a long backlog (a resume from days ago) holds one page of ids and
+    // one batch of rows at a time, and the sent ids of its window only.
+    let after = this.windowStart();
+    for (;;) {
+      const page = await this.queries.outbox.panelIdsAfter(this.projectId, after, ID_PAGE);
+      const unseen = page.filter((id) => !this.seen.has(id));
+      for (let i = 0; i < unseen.length; i += ROW_BATCH) {
+        const batch = unseen.slice(i, i + ROW_BATCH);
+        for (const event of await this.queries.outbox.manyOfProject(this.projectId, batch)) {
+          if (stopped()) return;
+          await emit(event);
+          this.markSeen(event.id);
+        }
       }
+      this.forgetOld();
+      const last = page.at(-1);
+      if (page.length < ID_PAGE || last === undefined || stopped()) return;
+      after = last;
     }
-    this.forgetOld();
   }
 
   /** The id below which nothing is read again. */
@@ -96,6 +106,7 @@ export class StreamCursor {
     return this.floor;
   }
 
+  /** The ids of the window not seen yet (at the start only: the window is bounded, 10 s). */
   private async unseenIds(): Promise<string[]> {
     const out: string[] = [];
     let after = this.windowStart();
