@@ -10,6 +10,7 @@ import { closeConversation } from '../../src/domain/conversations/close.js';
 import { startConversation } from '../../src/domain/conversations/start.js';
 import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import { CATALOGUE } from '../../src/errors.js';
+import { newId } from '../../src/model/ids.js';
 import { type AuthScheme, authHeaders, call, createIntegration, errorOf, PREFIXES } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
 import { type ChannelRig, type Harness, harnessWithChannel, type Seed } from '../helpers/harness.js';
@@ -206,6 +207,29 @@ describe('success', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json().data).toEqual(signed.json().data);
     expect(await transcript(p.conversationId)).toHaveLength(1);
+  });
+
+  it("sends, rather than acknowledges, an id spelt like another sender's in the room", async () => {
+    const p = await activePair();
+    // A bot's reply with its own id `abc` is stored as `bot:abc`.
+    await h.store.transaction((tx) =>
+      tx.messages.insert({
+        id: newId('msg'),
+        projectId: p.projectId,
+        roomId: p.roomId,
+        conversationId: null,
+        sender: 'bot',
+        type: 'text',
+        content: { body: 'From the bot' },
+        externalId: 'bot:abc',
+        createdAt: Date.now(),
+      }),
+    );
+    const res = await send(p, text('Spelt like the bot', 'bot:abc'));
+    expect(res.statusCode).toBe(200);
+    const items = await transcript(p.conversationId);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ id: res.json().data.messageId, sender: 'operator', externalId: null });
   });
 
   it('answers two concurrent sends of one id with one messageId', async () => {

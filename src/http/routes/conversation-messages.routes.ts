@@ -1,8 +1,8 @@
 /**
  * `POST {base}/external-support/{projectId}/conversations/{conversationId}/messages` (docs/api.md
- * §5.7): a message to the end user with project credentials, the
- * same effect as the signed send of §4.10 (panel-messages.routes.ts) for clients that hold an API
- * key rather than the signing secret: a browser console, an SDK.
+ * §5.7): a message to the end user with project credentials, the same effect as the signed send
+ * of §4.10 (panel-messages.routes.ts) for clients that hold an API key rather than the signing
+ * secret: a browser console, an SDK.
  *
  * The route's schema documents the body for /openapi.json; the handler validates it, so a
  * refusal names the exact field (`content.url`) rather than every branch of the type union.
@@ -77,7 +77,9 @@ export function conversationMessageRoutes(app: FastifyInstance, deps: RouteDeps)
         sent = await deps.store.transaction((tx) => sendConversationMessage(tx, input, now));
       } catch (e) {
         // Two requests with the same id at once: the unique index let one through; the other is
-        // acknowledged with its messageId, as a later repeat would be.
+        // acknowledged with its messageId, as a later repeat would be. A winner that is another
+        // sender's message (a bot's `bot:…` id) is found by a second run, which sends without
+        // the id (as §4.10 does).
         if (!(e instanceof UniqueViolation && e.constraint === 'messages_external')) throw e;
         const conversation = await deps.store.queries.conversations.get(projectId, conversationId);
         const winner =
@@ -87,8 +89,7 @@ export function conversationMessageRoutes(app: FastifyInstance, deps: RouteDeps)
                 roomId: conversation.roomId,
                 externalId: parsed.externalId,
               });
-        if (winner === undefined) throw e;
-        sent = winner;
+        sent = winner ?? (await deps.store.transaction((tx) => sendConversationMessage(tx, input, now)));
       }
       if (sent.repeated) request.log.info({ messageId: sent.messageId }, 'repeated message acknowledged');
       return sendSuccess(reply, 'Message sent successfully', {

@@ -1,6 +1,7 @@
 /**
- * The project's events as they are committed, as Server-Sent Events (docs/api.md §5.8): `GET {base}/external-support/{projectId}/events/stream` with project
- * credentials, and `GET /admin/v1/projects/{projectId}/events/stream` with the admin token.
+ * The project's events as they are committed, as Server-Sent Events (docs/api.md §5.8):
+ * `GET {base}/external-support/{projectId}/events/stream` with project credentials, and
+ * `GET /admin/v1/projects/{projectId}/events/stream` with the admin token.
  *
  * One SSE message per panel event of the project, whatever its delivery status (a project
  * without an integration records its events too): `id:` the event id, `event:` its type, `data:`
@@ -45,7 +46,8 @@ const DRAIN_MARK_BYTES = 64 * 1024;
  * A stream holding more unread bytes than this is closed at once (heartbeats only add to a stream
  * that waits; 256 KiB is four times the drain mark). A client that takes nothing is closed after
  * RELEVO_EVENT_STREAM_IDLE_TIMEOUT_MS (60 s); either way it resumes with Last-Event-ID and loses
- * nothing. So 1 000 stalled streams hold at most ~100 MB, and then only for a minute.
+ * nothing. So 1 000 stalled streams hold at most ~100 MB of unsent output (64 KiB and one event
+ * each), and then only for a minute.
  */
 const MAX_BUFFERED_BYTES = 256 * 1024;
 
