@@ -49,9 +49,13 @@ export interface Paged<T> {
   prepend(item: T): void;
 }
 
-/** A cursor-paged list: the first page at once, the next one each time `more` is called. */
+/**
+ * A cursor-paged list: the first page at once, the next one each time `more` is called. An item
+ * the screen prepended is not repeated when its page arrives later (`idOf` says which is which).
+ */
 export function usePaged<T>(
   loadPage: (after: string | undefined) => Promise<Page<T>>,
+  idOf: (item: T) => string,
   key: string,
 ): Paged<T> {
   const [items, setItems] = useState<readonly T[]>([]);
@@ -68,7 +72,11 @@ export function usePaged<T>(
       loadPage(after).then(
         (page) => {
           if (mine !== generation.current) return;
-          setItems((old) => (replace ? page.items : [...old, ...page.items]));
+          setItems((old) => {
+            if (replace) return page.items;
+            const seen = new Set(old.map(idOf));
+            return [...old, ...page.items.filter((item) => !seen.has(idOf(item)))];
+          });
           setCursor(page.nextCursor);
           setLoading(false);
         },

@@ -4,14 +4,14 @@
  * project alone — no admin call is made (the server would refuse it anyway).
  */
 import { useState } from 'preact/hooks';
-import { ADMIN, describeError, enc, type Page, type ProjectCreated, type ProjectSummary } from '../api';
+import { ADMIN, API, describeError, enc, type Page, type ProjectCreated, type ProjectSummary } from '../api';
 import { Link } from '../components/link';
 import { PageTitle } from '../components/page-title';
 import { SecretsOnce } from '../components/secrets-once';
 import { Empty, ErrorNote, Loading, LoadMore } from '../components/states';
 import { useApi } from '../context';
 import { when } from '../format';
-import { usePaged } from '../hooks';
+import { useLoad, usePaged } from '../hooks';
 import { projectPath } from '../router';
 
 /** Projects per page: a screenful at 1280 px. */
@@ -23,16 +23,32 @@ export function Projects() {
   return <AllProjects />;
 }
 
+/**
+ * The one project a project credential sees. Its management API is asked once whether the
+ * credential still holds (a revoked one gets 401 and the layout signs out); no admin call.
+ */
 function OwnProject({ projectId }: { readonly projectId: string }) {
+  const api = useApi();
+  const checked = useLoad(
+    () => api.get(`${API}/external-support/${enc(projectId)}/conversations?limit=1`),
+    projectId,
+  );
   return (
     <>
       <PageTitle title="Projects">Projects</PageTitle>
       <p class="lead">You are signed in with a credential of one project; it is the only one you can see.</p>
+      {checked.loading ? <Loading what="the project" /> : null}
+      {checked.error !== undefined ? <ErrorNote>{checked.error}</ErrorNote> : null}
       <ul class="cards" aria-label="Projects">
         <li class="card">
           <Link to={projectPath(projectId)} class="card-title">
             <span class="mono">{projectId}</span>
           </Link>
+          <span class="card-meta">
+            {api.session.kind === 'project' && api.session.auth.type === 'basic'
+              ? 'Signed in with a client id and secret'
+              : 'Signed in with an API key'}
+          </span>
         </li>
       </ul>
     </>
@@ -46,6 +62,7 @@ function AllProjects() {
       api.get<Page<ProjectSummary>>(
         `${ADMIN}/projects?limit=${PAGE}${after === undefined ? '' : `&after=${enc(after)}`}`,
       ),
+    (p) => p.id,
     'projects',
   );
   const [created, setCreated] = useState<ProjectCreated | undefined>(undefined);
