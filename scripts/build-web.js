@@ -6,7 +6,7 @@
 //   (web/console/vite.config.js), served from files under /console (src/http/routes/console.routes.ts).
 // `--watch` keeps all of them up to date (npm run dev).
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, watch } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, watch } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,7 @@ function copyOne(from) {
 
 /** The console's bundle; with `watch`, Vite rebuilds on every change until the process ends. */
 async function buildConsole(watch) {
+  if (!existsSync(join(web, 'console'))) return;
   const { build } = await import('vite');
   await build({
     configFile: join(web, 'console', 'vite.config.js'),

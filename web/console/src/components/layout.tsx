@@ -46,7 +46,11 @@ export function Layout({
         <nav aria-label="Main" class="nav">
           <ul>
             <li>
-              <Link to="/" class="nav-link" current={place.projectId === undefined}>
+              <Link
+                to="/"
+                class={place.projectId === undefined ? 'nav-link' : 'nav-link nav-link-section'}
+                current={place.projectId === undefined}
+              >
                 Projects
               </Link>
             </li>

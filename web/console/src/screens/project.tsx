@@ -6,6 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ADMIN, type Credential, type CredentialCreated, describeError, enc, type Project } from '../api';
+import { Link } from '../components/link';
 import { PageTitle } from '../components/page-title';
 import { SecretsOnce } from '../components/secrets-once';
 import { Empty, ErrorNote, Loading } from '../components/states';
@@ -83,6 +84,9 @@ function AdminProject({ projectId }: { readonly projectId: string }) {
 
   return (
     <>
+      <p class="crumbs">
+        <Link to="/">← All projects</Link>
+      </p>
       <PageTitle title={p.name}>{p.name}</PageTitle>
       <p class="lead">
         <span class="mono">{p.id}</span> · created {when(p.createdAt)}
