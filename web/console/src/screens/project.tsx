@@ -169,7 +169,9 @@ function CredentialRow({
         <span class="tag tag-revoked">Revoked</span>
       ) : confirming ? (
         <fieldset class="confirm">
-          <legend>Revoke {c.clientId}?</legend>
+          <legend>
+            Revoke <span class="mono">{c.clientId}</span>?
+          </legend>
           <p>Requests with this credential are refused from now on; this cannot be undone.</p>
           <button type="button" class="button button-danger" onClick={() => void revoke()} disabled={busy}>
             {busy ? 'Revoking…' : 'Yes, revoke'}
