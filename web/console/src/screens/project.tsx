@@ -159,8 +159,10 @@ function CredentialRow({
 
   return (
     <li class="card credential" data-credential={c.id}>
-      <span class="card-title mono">{c.clientId}</span>
-      <span class="card-meta mono">{c.id}</span>
+      <div class="card-main">
+        <span class="card-title mono">{c.clientId}</span>
+        <span class="card-meta mono">{c.id}</span>
+      </div>
       <span class="card-meta">
         Created {when(c.createdAt)}
         {c.revokedAt !== null ? ` · revoked ${when(c.revokedAt)}` : ''}

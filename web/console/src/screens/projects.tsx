@@ -95,10 +95,12 @@ function AllProjects() {
           <ul class="cards" aria-label="Projects">
             {list.items.map((p) => (
               <li class="card" key={p.id}>
-                <Link to={projectPath(p.id)} class="card-title">
-                  {p.name}
-                </Link>
-                <span class="card-meta mono">{p.id}</span>
+                <div class="card-main">
+                  <Link to={projectPath(p.id)} class="card-title">
+                    {p.name}
+                  </Link>
+                  <span class="card-meta mono">{p.id}</span>
+                </div>
                 <span class="card-meta">Created {when(p.createdAt)}</span>
               </li>
             ))}
