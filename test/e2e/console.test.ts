@@ -320,6 +320,29 @@ describe.skipIf(!haveChromium)('console in a browser', () => {
     await context.close();
   });
 
+  it('says so on the sign-in form when the admin API is off on the server', async () => {
+    const off = await spawnServer({
+      DATABASE_URL: `sqlite:${join(dir, 'off.db')}`,
+      RELEVO_ADMIN_TOKEN: 'off',
+    });
+    try {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${off.port}/console`);
+      await page.getByLabel('Admin token', { exact: true }).fill(TOKEN);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      expect(await alert.textContent()).toBe(
+        'The admin API is off on this server (RELEVO_ADMIN_TOKEN=off): sign in with a project credential.',
+      );
+      await context.close();
+    } finally {
+      off.child.kill('SIGTERM');
+      await off.exited;
+    }
+  });
+
   it('met no Content-Security-Policy violation and no page error', () => {
     // Blocked requests to the stopped server are network errors, not policy violations.
     expect(
