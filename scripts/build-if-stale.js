@@ -4,7 +4,8 @@
 // after the stamp that a successful build leaves in dist/. Git rewrites the mtime of every file
 // it changes, so a pull or a checkout makes the next start rebuild.
 // Two builds: the server (tsconfig.build.json, src/ → dist/) and the browser code of the pages
-// it serves (build-web.js, web/ → dist/web/).
+// it serves (build-web.js: the web chat, web/webchat/ → dist/web/, and the console,
+// web/console/ → dist/console/).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -23,6 +23,7 @@ import { RouteMethods, trackRouteMethods } from './http/route-methods.js';
 import { adminRoutes } from './http/routes/admin/index.js';
 import { adminLifecycleRoutes } from './http/routes/admin/lifecycle.routes.js';
 import { botReplyRoutes } from './http/routes/bot-replies.routes.js';
+import { consoleRoutes } from './http/routes/console.routes.js';
 import { conversationMessageRoutes } from './http/routes/conversation-messages.routes.js';
 import { conversationRoutes } from './http/routes/conversations.routes.js';
 import { deliveryRoutes } from './http/routes/deliveries.routes.js';
@@ -200,6 +201,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   httpChannelRoutes(server, routeDeps);
   webchatRoutes(server, routeDeps);
   faviconRoutes(server);
+  consoleRoutes(server);
 
   await registerDocs(server);
 

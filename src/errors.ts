@@ -360,6 +360,16 @@ export const CATALOGUE = {
       pt: 'O recurso solicitado não foi encontrado.',
     },
   },
+  console_not_built: {
+    status: 503,
+    message: 'Console not built',
+    developer: {
+      en: 'The console (/console) has not been built on this server: run `npm run build` (or start with `npm start`, which builds what is missing), then reload.',
+      es: 'La consola (/console) no se ha compilado en este servidor: ejecuta `npm run build` (o inicia con `npm start`, que compila lo que falta) y recarga.',
+      pt: 'O console (/console) não foi compilado neste servidor: execute `npm run build` (ou inicie com `npm start`, que compila o que falta) e recarregue.',
+    },
+    client: TRY_AGAIN,
+  },
   project_not_found: {
     status: 404,
     message: 'Project not found',

@@ -251,6 +251,9 @@ function routes(): Route[] {
     { method: 'GET', template: '/docs', auth: 'none' },
     { method: 'GET', template: '/favicon.ico', auth: 'none' },
     { method: 'GET', template: '/favicon.svg', auth: 'none' },
+    // The console's page and its files (a path that is no file gets the page: client-side routes).
+    { method: 'GET', template: '/console', auth: 'none' },
+    { method: 'GET', template: '/console/*', auth: 'none' },
     // Swagger UI (@fastify/swagger-ui): its page, the document, and its assets.
     { method: 'GET', template: '/docs/', auth: 'none' },
     { method: 'GET', template: '/docs/json', auth: 'none' },
@@ -620,7 +623,11 @@ describe('the route list', () => {
       if (!m) continue;
       const depth = (m[1] ?? '').length / 4;
       stack.length = depth;
-      stack.push(m[2] ?? '');
+      // The printout leaves out a '/' that holds no route of its own: /console/* shows as a '*'
+      // under /console.
+      const segment = m[2] ?? '';
+      const parent = stack.join('');
+      stack.push(segment === '*' && parent !== '' && !parent.endsWith('/') ? '/*' : segment);
       const path = stack.join('');
       for (const method of (m[3] ?? '').split(', ')) if (method !== 'HEAD') served.add(`${method} ${path}`);
     }

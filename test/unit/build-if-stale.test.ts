@@ -104,6 +104,45 @@ describe('scripts/build-if-stale.js', () => {
     expect(readFileSync(join(dir, 'dist', 'web', 'webchat', 'chat.css'), 'utf8')).toBe('p{margin:1px}\n');
   });
 
+  it('also bundles the console (web/console/, with Vite), and again after a file under it changed', () => {
+    mkdirSync(join(dir, 'web', 'webchat'), { recursive: true });
+    mkdirSync(join(dir, 'web', 'console', 'src'), { recursive: true });
+    cpSync(join(process.cwd(), 'scripts', 'build-web.js'), join(dir, 'scripts', 'build-web.js'));
+    writeFileSync(join(dir, 'web', 'tsconfig.json'), '{}\n');
+    writeFileSync(join(dir, 'web', 'console', 'src', 'main.tsx'), 'export {};\n');
+    // The stand-in Vite records the configuration file of each build.
+    mkdirSync(join(dir, 'node_modules', 'vite'), { recursive: true });
+    writeFileSync(join(dir, 'node_modules', 'vite', 'package.json'), '{"type":"module","main":"index.js"}\n');
+    writeFileSync(
+      join(dir, 'node_modules', 'vite', 'index.js'),
+      `import { appendFileSync } from 'node:fs';
+export async function build(options) { appendFileSync(${JSON.stringify(join(dir, 'vite-runs'))}, options.configFile + '\\n'); }
+`,
+    );
+    const viteRuns = () =>
+      readFileSync(join(dir, 'vite-runs'), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '');
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    for (const path of [
+      'web/console/src/main.tsx',
+      'web/console/src',
+      'web/console',
+      'web/webchat',
+      'web/tsconfig.json',
+      'web',
+    ]) {
+      utimesSync(join(dir, path), aMinuteAgo, aMinuteAgo);
+    }
+    expect(buildIfStale().status).toBe(0);
+    expect(viteRuns()).toEqual([join(dir, 'web', 'console', 'vite.config.js')]);
+    buildIfStale();
+    expect(viteRuns()).toHaveLength(1);
+    touch(join(dir, 'web', 'console', 'src', 'main.tsx'));
+    expect(buildIfStale().status).toBe(0);
+    expect(viteRuns()).toHaveLength(2);
+  });
+
   it('--force always builds (npm run build)', () => {
     buildIfStale();
     buildIfStale('--force');
