@@ -3,8 +3,8 @@
 import { startConversation } from '../../src/domain/conversations/start.js';
 import { appendEvent } from '../../src/domain/outbox.js';
 import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
-import type { OutboxEvent } from '../../src/model/types.js';
-import type { Store } from '../../src/storage/store.js';
+import type { Bot, EndUser, OutboxEvent } from '../../src/model/types.js';
+import type { Store, Tx } from '../../src/storage/store.js';
 
 export interface Pair {
   readonly botId: string;
@@ -60,4 +60,27 @@ export async function eventually<T>(
     if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** An http bot whose channel posts to `channelUrl`, signed with `signingKey`, and an end user. */
+export async function httpBotWithUser(
+  tx: Tx,
+  projectId: string,
+  o: {
+    readonly botName: string;
+    readonly channelUrl: string;
+    readonly signingKey: string;
+    readonly now: number;
+  },
+): Promise<{ bot: Bot; user: EndUser }> {
+  const bot = await createBot(tx, projectId, o.botName, 'http', o.now);
+  await tx.bots.putChannel({
+    botId: bot.id,
+    webhookUrl: o.channelUrl,
+    signingKey: o.signingKey,
+    createdAt: o.now,
+    updatedAt: o.now,
+  });
+  const user = await createEndUser(tx, projectId, 'Ana Lima', `ref-${bot.id}`, o.now);
+  return { bot, user };
 }

@@ -6,11 +6,10 @@
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import { roomFor } from '../../src/domain/rooms/rooms.js';
 import { CATALOGUE, type ErrorCode } from '../../src/errors.js';
 import { type AuthScheme, authHeaders, call, createIntegration, errorOf, PREFIXES } from '../helpers/api.js';
-import { eventually } from '../helpers/events.js';
+import { eventually, httpBotWithUser } from '../helpers/events.js';
 import { type ChannelRig, type Harness, harnessWithChannel, type Seed } from '../helpers/harness.js';
 import type { Received, Receiver } from '../helpers/receiver.js';
 
@@ -43,15 +42,12 @@ async function freshPair(opts: { room?: boolean } = {}): Promise<Pair & { roomId
   return h.store.transaction(async (tx) => {
     const now = Date.now();
     const projectId = s.project.id;
-    const bot = await createBot(tx, projectId, 'Own Bot', 'http', now);
-    await tx.bots.putChannel({
-      botId: bot.id,
-      webhookUrl: channel.url,
+    const { bot, user } = await httpBotWithUser(tx, projectId, {
+      botName: 'Own Bot',
+      channelUrl: channel.url,
       signingKey: SIGNING_KEY,
-      createdAt: now,
-      updatedAt: now,
+      now,
     });
-    const user = await createEndUser(tx, projectId, 'Ana Lima', `ref-${bot.id}`, now);
     const room = opts.room ? await roomFor(tx, projectId, bot, user, now) : undefined;
     return { botId: bot.id, userId: user.id, roomId: room?.id ?? null };
   });

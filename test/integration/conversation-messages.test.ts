@@ -8,11 +8,10 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeConversation } from '../../src/domain/conversations/close.js';
 import { startConversation } from '../../src/domain/conversations/start.js';
-import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import { CATALOGUE } from '../../src/errors.js';
 import { newId } from '../../src/model/ids.js';
 import { type AuthScheme, authHeaders, call, createIntegration, errorOf, PREFIXES } from '../helpers/api.js';
-import { eventually } from '../helpers/events.js';
+import { eventually, httpBotWithUser } from '../helpers/events.js';
 import { type ChannelRig, type Harness, harnessWithChannel, type Seed } from '../helpers/harness.js';
 import type { Receiver } from '../helpers/receiver.js';
 
@@ -45,15 +44,12 @@ async function activePair(seed: Seed = s): Promise<Pair> {
   return h.store.transaction(async (tx) => {
     const now = Date.now();
     const projectId = seed.project.id;
-    const bot = await createBot(tx, projectId, 'Shop Bot', 'http', now);
-    await tx.bots.putChannel({
-      botId: bot.id,
-      webhookUrl: channel.url,
+    const { bot, user } = await httpBotWithUser(tx, projectId, {
+      botName: 'Shop Bot',
+      channelUrl: channel.url,
       signingKey: SIGNING_KEY,
-      createdAt: now,
-      updatedAt: now,
+      now,
     });
-    const user = await createEndUser(tx, projectId, 'Ana Lima', `ref-${bot.id}`, now);
     const { conversation } = await startConversation(tx, { projectId, botId: bot.id, userId: user.id, now });
     return {
       projectId,

@@ -8,11 +8,10 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeConversation } from '../../src/domain/conversations/close.js';
 import { startConversation } from '../../src/domain/conversations/start.js';
-import { createBot, createEndUser } from '../../src/domain/projects/project.service.js';
 import { roomFor } from '../../src/domain/rooms/rooms.js';
 import { CATALOGUE } from '../../src/errors.js';
 import { authHeaders, call, createIntegration, errorOf, PREFIXES } from '../helpers/api.js';
-import { eventually } from '../helpers/events.js';
+import { eventually, httpBotWithUser } from '../helpers/events.js';
 import { type ChannelRig, type Harness, harnessWithChannel, type Seed } from '../helpers/harness.js';
 import type { Received, Receiver } from '../helpers/receiver.js';
 
@@ -55,15 +54,12 @@ async function activePair(seed: Seed = s, opts: { start?: boolean } = {}): Promi
   return h.store.transaction(async (tx) => {
     const now = Date.now();
     const projectId = seed.project.id;
-    const bot = await createBot(tx, projectId, 'Shop Bot', 'http', now);
-    await tx.bots.putChannel({
-      botId: bot.id,
-      webhookUrl: channel.url,
+    const { bot, user } = await httpBotWithUser(tx, projectId, {
+      botName: 'Shop Bot',
+      channelUrl: channel.url,
       signingKey: SIGNING_KEY,
-      createdAt: now,
-      updatedAt: now,
+      now,
     });
-    const user = await createEndUser(tx, projectId, 'Ana Lima', `ref-${bot.id}`, now);
     if (opts.start === false) {
       const room = await roomFor(tx, projectId, bot, user, now);
       return { projectId, botId: bot.id, userId: user.id, roomId: room.id, conversationId: '' };
