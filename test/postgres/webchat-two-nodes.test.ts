@@ -9,6 +9,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.js';
 import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { HEARTBEAT_MS } from '../../src/channels/webchat/webchat.routes.js';
+import { newId } from '../../src/model/ids.js';
+import type { Message } from '../../src/model/types.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { call, openWebchatSession } from '../helpers/api.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
@@ -65,6 +67,57 @@ it("a stream on one node gets, at once, what the visitor sent through the other 
       expect.objectContaining({ sender: 'user', content: { body: 'from the other node' } }),
       expect.objectContaining({ sender: 'bot', content: { body: DEFAULT_RULES.fallback } }),
     ]);
+  } finally {
+    await stream.close();
+  }
+});
+
+it('sends a message whose transaction committed after a later message was already sent', async () => {
+  const session = await openWebchatSession(nodeA.app, s.bot.id);
+  const stream = await openStream(
+    `${baseB}/webchat/${s.bot.id}/stream?token=${encodeURIComponent(session.sessionToken)}`,
+  );
+  const message = (body: string): Message => ({
+    id: newId('msg', Date.now()),
+    projectId: s.project.id,
+    roomId: session.roomId,
+    conversationId: null,
+    sender: 'operator',
+    type: 'text',
+    content: { body },
+    externalId: null,
+    createdAt: Date.now(),
+  });
+  try {
+    await stream.waitFor(1);
+    // The first message's id is made, then its transaction waits; the second commits first.
+    let release = () => {};
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let made = () => {};
+    const idMade = new Promise<void>((r) => {
+      made = r;
+    });
+    const first = nodeA.store.transaction(async (tx) => {
+      await tx.messages.insert(message('made first, committed last'));
+      made();
+      await released;
+    });
+    await idMade;
+    await new Promise((r) => setTimeout(r, 5));
+    await nodeA.store.transaction((tx) => tx.messages.insert(message('made second, committed first')));
+    await stream.waitFor(2, HEARTBEAT_MS / 3);
+    release();
+    await first;
+    // A stream that only asks for ids after the last one sent never sends the first.
+    await stream.waitFor(3, HEARTBEAT_MS / 3);
+    expect(
+      stream
+        .messages()
+        .slice(1)
+        .map((m) => (m.content as { body: string }).body),
+    ).toEqual(['made second, committed first', 'made first, committed last']);
   } finally {
     await stream.close();
   }

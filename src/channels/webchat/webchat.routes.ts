@@ -13,6 +13,7 @@ import { authenticated, clientKey, retryAfterSeconds } from '../../http/rate-lim
 import type { RouteDeps } from '../../http/routes/route-deps.js';
 import { TokenBuckets } from '../../http/token-buckets.js';
 import type { Bot, Message } from '../../model/types.js';
+import { SentWindow } from './sent-window.js';
 import { StreamLimits, type StreamTicket } from './stream-limits.js';
 import { webchatAssets } from './webchat-assets.js';
 import { HandoffTracker } from './webchat-handoff.js';
@@ -280,9 +281,9 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     });
     res.write('retry: 3000\n\n');
 
-    // Ids sort by creation, so "everything after the last id sent" is the de-duplication rule
-    // shared by the backlog, the live push and the catch-up read.
-    let lastSent = after ?? '';
+    // What was sent, shared by the backlog, the live push and the catch-up read: ids sort by
+    // creation, but may commit out of order (sent-window.ts).
+    const sentIds = new SentWindow(after ?? '');
     let live = false;
     let reading = false;
     let ended = false;
@@ -310,24 +311,26 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const handsNow = async () => write(await handoff.current(session.room.id));
     const send = (m: Message): Promise<void> =>
       serially(async () => {
-        if (m.id <= lastSent) return;
+        if (!sentIds.isNew(m.id)) return;
         const before = await handoff.before(m);
-        if (ended || m.id <= lastSent) return;
+        if (ended || !sentIds.isNew(m.id)) return;
         write(before);
-        lastSent = m.id;
+        sentIds.sent(m.id);
         write(`id: ${m.id}\ndata: ${JSON.stringify(messageView(m))}\n\n`);
         // The bot's handoff reply is committed with the conversation's start, and no message of
         // the conversation may follow for a while: look now rather than at the next heartbeat.
         if (live && m.sender === 'bot') await handsNow();
       });
     const readSince = async () => {
+      let from = sentIds.readFrom();
       for (;;) {
         const page = await store.queries.messages.listOfRoom(session.room.id, {
-          after: lastSent || undefined,
+          after: from,
           limit: PAGE_MAX,
         });
         for (const m of page.items) await send(m);
         if (page.nextCursor === null || ended) break;
+        from = page.nextCursor;
       }
       await serially(handsNow);
     };
