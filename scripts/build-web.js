@@ -7,7 +7,7 @@
 //   (web/console/vite.config.js), served from files under /console
 //   (src/http/routes/console.routes.ts).
 // `--watch` keeps all of them up to date (npm run dev).
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,7 +28,9 @@ async function bundle(app, mode) {
   });
 }
 
-// In order: the chat's build empties dist/web/webchat/, the widget's adds its file.
+// The web chat's two builds write into one folder and empty it not: a file they no longer make
+// goes now.
+rmSync(join(root, 'dist', 'web', 'webchat'), { recursive: true, force: true });
 await bundle('webchat', 'chat');
 await bundle('webchat', 'widget');
 await bundle('console');

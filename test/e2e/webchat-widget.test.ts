@@ -265,6 +265,33 @@ describe.skipIf(!haveChromium)('the web chat widget on another site', () => {
     await context.close();
   });
 
+  it('shows nothing on a site that RELEVO_WEBCHAT_FRAME_ANCESTORS does not list, and says why', async () => {
+    const listed = await createHarness({ RELEVO_WEBCHAT_FRAME_ANCESTORS: 'https://shop.example.com' });
+    const other = await listed.seed('Listed');
+    await listed.app.server.listen({ port: 0, host: '127.0.0.1' });
+    const origin = `http://127.0.0.1:${(listed.app.server.server.address() as AddressInfo).port}`;
+    const elsewhere = await startHostSite(origin, other.bot.id);
+    try {
+      const context = await browser.newContext(WIDTHS[0].options);
+      const page = await context.newPage();
+      const warnings: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'warning') warnings.push(m.text());
+      });
+      await page.goto(elsewhere.url);
+      await expect
+        .poll(() => warnings)
+        .toEqual([
+          `relevo web chat: this site (${elsewhere.url}) is not among those that may show the chat (RELEVO_WEBCHAT_FRAME_ANCESTORS); the chat button is not shown.`,
+        ]);
+      expect(await page.getByRole('button').count()).toBe(0);
+      await context.close();
+    } finally {
+      await new Promise((r) => elsewhere.server.close(r));
+      await listed.close();
+    }
+  });
+
   it('the plain chat page may not be framed by another site', async () => {
     const { context, problems } = await visit(WIDTHS[0].options, '/plain');
     await expect.poll(() => problems.some((p) => /frame-ancestors/.test(p))).toBe(true);

@@ -56,7 +56,11 @@ describe('GET /webchat/{botId}/widget.js', () => {
     expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin');
     expect(res.headers['cache-control']).toBe('public, max-age=300');
     expect(res.body.startsWith('(function (RELEVO_WIDGET) {\n"use strict";')).toBe(true);
-    expect(res.body.endsWith(`})(${JSON.stringify({ botId: s.bot.id, name: s.bot.name })});\n`)).toBe(true);
+    expect(
+      res.body.endsWith(
+        `})(${JSON.stringify({ botId: s.bot.id, name: s.bot.name, frameAncestors: null })});\n`,
+      ),
+    ).toBe(true);
     // Runs without a ReferenceError: the name the bundle reads is bound. Outside a <script src>
     // tag, it only says so.
     expect(run(res.body)).toEqual([
@@ -67,7 +71,9 @@ describe('GET /webchat/{botId}/widget.js', () => {
   it("carries the bot's name as a JavaScript string, whatever it contains", async () => {
     const res = await get(`/webchat/${oddBot.id}/widget.js`);
     expect(res.statusCode).toBe(200);
-    expect(res.body).toContain(`})({"botId":"${oddBot.id}","name":"Odd \\"Bot\\" </script>\\u2028"});\n`);
+    expect(res.body).toContain(
+      `})({"botId":"${oddBot.id}","name":"Odd \\"Bot\\" </script>\\u2028","frameAncestors":null});\n`,
+    );
     expect(run(res.body)).toHaveLength(1);
   });
 
@@ -129,6 +135,9 @@ describe('the framed page, ?embed=1', () => {
       const res = await call(listed.app, { method: 'GET', url: `/webchat/${a.bot.id}?embed=1` });
       expect(directives(res)).toContain('frame-ancestors https://shop.example.com');
       expect(res.headers['x-frame-options']).toBeUndefined();
+      // The widget knows the list, and shows no button on the other sites.
+      const script = await call(listed.app, { method: 'GET', url: `/webchat/${a.bot.id}/widget.js` });
+      expect(script.body).toContain(`"frameAncestors":["https://shop.example.com"]});\n`);
       const b = await none.seed();
       const refused = await call(none.app, { method: 'GET', url: `/webchat/${b.bot.id}?embed=1` });
       expect(directives(refused)).toContain("frame-ancestors 'none'");

@@ -39,8 +39,9 @@ export default defineConfig(({ mode }) => {
     plugins: widget ? [] : [templates()],
     build: {
       outDir: join(here, '..', '..', 'dist', 'web', 'webchat'),
-      // The chat build runs first and starts from an empty folder; the widget adds its file.
-      emptyOutDir: !widget,
+      // Two builds share the folder (and rebuild on their own under --watch): neither empties
+      // it; scripts/build-web.js does, once, before both.
+      emptyOutDir: false,
       // Every browser that shows the chat speaks ES2020.
       target: 'es2020',
       // Readable stylesheet: it is inlined as written, and is small (~8 KB).

@@ -14,8 +14,15 @@ function literal(value: unknown): string {
   return JSON.stringify(value).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
-export function widgetScript(bot: { readonly id: string; readonly name: string }): string {
-  const config = literal({ botId: bot.id, name: bot.name });
+/**
+ * `frameAncestors`: the sites that may frame the chat's ?embed=1 page, or null for any; on
+ * another site the script shows no button (the browser would refuse the frame anyway).
+ */
+export function widgetScript(
+  bot: { readonly id: string; readonly name: string },
+  frameAncestors: readonly string[] | null,
+): string {
+  const config = literal({ botId: bot.id, name: bot.name, frameAncestors });
   return `(function (RELEVO_WIDGET) {\n${webchatAssets().widget}\n})(${config});\n`;
 }
 

@@ -225,7 +225,9 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     }
     // Five minutes: a renamed bot's button says the new name soon, and a site's visitors do not
     // fetch the script on every page view.
-    return reply.header('cache-control', 'public, max-age=300').send(widgetScript(bot));
+    return reply
+      .header('cache-control', 'public, max-age=300')
+      .send(widgetScript(bot, restricted ? frameAncestors : null));
   });
 
   app.post<{ Params: BotParams }>('/webchat/:botId/sessions', { schema: HIDDEN }, async (request, reply) => {

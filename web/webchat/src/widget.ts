@@ -12,7 +12,14 @@
  * inline handler: every style is set through the CSSOM (element.style), which a policy does not
  * govern, and the elements live in a shadow root, out of reach of the host page's stylesheets.
  */
-declare const RELEVO_WIDGET: { readonly botId: string; readonly name: string };
+import { frameAllowed } from './sites.js';
+
+declare const RELEVO_WIDGET: {
+  readonly botId: string;
+  readonly name: string;
+  /** The sites that may frame the chat (RELEVO_WEBCHAT_FRAME_ANCESTORS), or null for any. */
+  readonly frameAncestors: readonly string[] | null;
+};
 
 /** Above the host page's own overlays; the highest z-index browsers honour is 2147483647. */
 const ON_TOP = '2147483000';
@@ -81,6 +88,16 @@ function button(label: string): HTMLButtonElement {
   const visitor = script.dataset.name?.trim();
   if (visitor) chatUrl.searchParams.set('name', visitor);
 
+  if (
+    config.frameAncestors !== null &&
+    !frameAllowed(location.origin, config.frameAncestors, chatUrl.origin)
+  ) {
+    console.warn(
+      `relevo web chat: this site (${location.origin}) is not among those that may show the chat (RELEVO_WEBCHAT_FRAME_ANCESTORS); the chat button is not shown.`,
+    );
+    return;
+  }
+
   // The same script twice on a page: one button.
   if (document.querySelector(`[data-relevo-webchat="${CSS.escape(config.botId)}"]`)) return;
 
@@ -95,7 +112,8 @@ function button(label: string): HTMLButtonElement {
   css(launcher, {
     position: 'fixed',
     right: '20px',
-    bottom: '20px',
+    // Above a phone's home indicator, when the host page lets the viewport cover it.
+    bottom: 'calc(20px + env(safe-area-inset-bottom, 0px))',
     width: '56px',
     height: '56px',
     background: ACCENT,
