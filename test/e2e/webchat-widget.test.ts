@@ -84,6 +84,10 @@ ${body}
       'Cerámica Andina',
       `<script src="${relevo}/webchat/bot_doesnotexist/widget.js" async></script>`,
     ),
+    '/named': page(
+      'Cerámica Andina',
+      `<script data-name="Ana Pérez" src="${relevo}/webchat/${botId}/widget.js" async></script>`,
+    ),
     // The plain chat page in a frame: refused, since only the ?embed=1 variant may be framed.
     '/plain': page('Cerámica Andina', `<iframe src="${relevo}/webchat/${botId}" title="Chat"></iframe>`),
   };
@@ -250,6 +254,19 @@ describe.skipIf(!haveChromium)('the web chat widget on another site', () => {
       });
     });
   }
+
+  it("names the visitor with the tag's data-name", async () => {
+    const { context, page, problems } = await visit(WIDTHS[0].options, '/named');
+    await page.getByRole('button', { name: label() }).click();
+    const frame = page.frameLocator(`iframe[title="${label()}"]`);
+    await frame.locator('#status[data-state="online"]').waitFor();
+    const chat = page.frames().find((f) => f.url().startsWith(`${relevo}/webchat/`));
+    expect(chat?.url()).toBe(`${relevo}/webchat/${s.bot.id}?embed=1&name=Ana+P%C3%A9rez`);
+    const users = await h.store.queries.endUsers.list(s.project.id, { limit: 200 });
+    expect(users.items.map((u) => u.names)).toContain('Ana Pérez');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
 
   it('shows nothing for an unknown bot, and says why in the console', async () => {
     const { context, page, problems, warnings } = await visit(WIDTHS[0].options, '/unknown');
