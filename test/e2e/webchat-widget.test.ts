@@ -242,10 +242,12 @@ describe.skipIf(!haveChromium)('the web chat widget on another site', () => {
         await page.getByRole('link', { name: 'Shipping and returns' }).focus();
         await page.keyboard.press('Tab');
         expect(await focused(page)).toBe(label());
+        await page.screenshot({ path: join(ARTIFACTS, `webchat-widget-focus-${width.name}.png`) });
         await page.keyboard.press('Enter');
         await page.getByRole('dialog', { name: label() }).waitFor();
         expect(await launcher.getAttribute('aria-expanded')).toBe('true');
         expect(await focused(page)).toBe('Close chat');
+        await page.screenshot({ path: join(ARTIFACTS, `webchat-widget-keyboard-open-${width.name}.png`) });
         await page.keyboard.press('Escape');
         await page.getByRole('dialog', { name: label() }).waitFor({ state: 'hidden' });
         expect(await focused(page)).toBe(label());
