@@ -226,6 +226,7 @@ function routes(): Route[] {
       }),
     },
     { method: 'GET', template: '/webchat/:botId', auth: 'none', html: true },
+    { method: 'GET', template: '/webchat/:botId/widget.js', auth: 'none' },
     { method: 'POST', template: '/webchat/:botId/sessions', auth: 'none', body: () => ({ name: 'Visitor' }) },
     // The stream only ever gets a wrong token here: a right one streams until the client goes.
     { method: 'GET', template: '/webchat/:botId/stream', auth: 'none' },

@@ -82,65 +82,66 @@ describe('scripts/build-if-stale.js', () => {
     expect(runs()).toBe(2);
   });
 
-  it("also builds web/ (the pages' browser code), and again after a file under it changed", () => {
-    mkdirSync(join(dir, 'web', 'webchat'), { recursive: true });
-    cpSync(join(process.cwd(), 'scripts', 'build-web.js'), join(dir, 'scripts', 'build-web.js'));
-    writeFileSync(join(dir, 'web', 'tsconfig.json'), '{}\n');
-    writeFileSync(join(dir, 'web', 'webchat', 'chat.css'), 'p{margin:0}\n');
-    const aMinuteAgo = new Date(Date.now() - 60_000);
-    for (const path of ['web/webchat/chat.css', 'web/tsconfig.json', 'web/webchat', 'web']) {
-      utimesSync(join(dir, path), aMinuteAgo, aMinuteAgo);
-    }
-    expect(buildIfStale().status).toBe(0);
-    // tsc twice: the server, then web/.
-    expect(runs()).toBe(2);
-    expect(readFileSync(join(dir, 'dist', 'web', 'webchat', 'chat.css'), 'utf8')).toBe('p{margin:0}\n');
-    buildIfStale();
-    expect(runs()).toBe(2);
-    writeFileSync(join(dir, 'web', 'webchat', 'chat.css'), 'p{margin:1px}\n');
-    touch(join(dir, 'web', 'webchat', 'chat.css'));
-    expect(buildIfStale().status).toBe(0);
-    expect(runs()).toBe(4);
-    expect(readFileSync(join(dir, 'dist', 'web', 'webchat', 'chat.css'), 'utf8')).toBe('p{margin:1px}\n');
-  });
-
-  it('also bundles the console (web/console/, with Vite), and again after a file under it changed', () => {
-    mkdirSync(join(dir, 'web', 'webchat'), { recursive: true });
-    mkdirSync(join(dir, 'web', 'console', 'src'), { recursive: true });
-    cpSync(join(process.cwd(), 'scripts', 'build-web.js'), join(dir, 'scripts', 'build-web.js'));
-    writeFileSync(join(dir, 'web', 'tsconfig.json'), '{}\n');
-    writeFileSync(join(dir, 'web', 'console', 'src', 'main.tsx'), 'export {};\n');
-    // The stand-in Vite records the configuration file of each build.
+  /** A stand-in Vite that records the configuration file and mode of each build. */
+  function fakeVite(): () => string[] {
     mkdirSync(join(dir, 'node_modules', 'vite'), { recursive: true });
     writeFileSync(join(dir, 'node_modules', 'vite', 'package.json'), '{"type":"module","main":"index.js"}\n');
     writeFileSync(
       join(dir, 'node_modules', 'vite', 'index.js'),
       `import { appendFileSync } from 'node:fs';
-export async function build(options) { appendFileSync(${JSON.stringify(join(dir, 'vite-runs'))}, options.configFile + '\\n'); }
+export async function build(options) {
+  appendFileSync(${JSON.stringify(join(dir, 'vite-runs'))}, options.configFile + ' ' + (options.mode ?? '-') + '\\n');
+}
 `,
     );
-    const viteRuns = () =>
+    return () =>
       readFileSync(join(dir, 'vite-runs'), 'utf8')
         .split('\n')
         .filter((l) => l !== '');
+  }
+
+  it("also bundles web/ (the pages' browser code) with Vite, and again after a file under it changed", () => {
+    for (const app of ['webchat', 'console']) {
+      mkdirSync(join(dir, 'web', app, 'src'), { recursive: true });
+      writeFileSync(join(dir, 'web', app, 'vite.config.js'), 'export default {};\n');
+    }
+    writeFileSync(join(dir, 'web', 'webchat', 'src', 'chat.ts'), 'export {};\n');
+    cpSync(join(process.cwd(), 'scripts', 'build-web.js'), join(dir, 'scripts', 'build-web.js'));
+    const viteRuns = fakeVite();
     const aMinuteAgo = new Date(Date.now() - 60_000);
     for (const path of [
-      'web/console/src/main.tsx',
-      'web/console/src',
-      'web/console',
+      'web/webchat/src/chat.ts',
+      'web/webchat/src',
+      'web/webchat/vite.config.js',
       'web/webchat',
-      'web/tsconfig.json',
+      'web/console/src',
+      'web/console/vite.config.js',
+      'web/console',
       'web',
     ]) {
       utimesSync(join(dir, path), aMinuteAgo, aMinuteAgo);
     }
     expect(buildIfStale().status).toBe(0);
-    expect(viteRuns()).toEqual([join(dir, 'web', 'console', 'vite.config.js')]);
+    // tsc once, for the server; the web chat's page script, its widget, then the console.
+    expect(runs()).toBe(1);
+    const chat = join(dir, 'web', 'webchat', 'vite.config.js');
+    const console = join(dir, 'web', 'console', 'vite.config.js');
+    expect(viteRuns()).toEqual([`${chat} chat`, `${chat} widget`, `${console} -`]);
     buildIfStale();
-    expect(viteRuns()).toHaveLength(1);
-    touch(join(dir, 'web', 'console', 'src', 'main.tsx'));
+    expect(viteRuns()).toHaveLength(3);
+    touch(join(dir, 'web', 'webchat', 'src', 'chat.ts'));
     expect(buildIfStale().status).toBe(0);
-    expect(viteRuns()).toHaveLength(2);
+    expect(runs()).toBe(2);
+    expect(viteRuns()).toHaveLength(6);
+  });
+
+  it('bundles only the pages that are there (a checkout without web/webchat/)', () => {
+    mkdirSync(join(dir, 'web', 'console', 'src'), { recursive: true });
+    writeFileSync(join(dir, 'web', 'console', 'vite.config.js'), 'export default {};\n');
+    cpSync(join(process.cwd(), 'scripts', 'build-web.js'), join(dir, 'scripts', 'build-web.js'));
+    const viteRuns = fakeVite();
+    expect(buildIfStale().status).toBe(0);
+    expect(viteRuns()).toEqual([`${join(dir, 'web', 'console', 'vite.config.js')} -`]);
   });
 
   it('--force always builds (npm run build)', () => {

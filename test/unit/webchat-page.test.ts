@@ -19,6 +19,13 @@ describe('chatPage', () => {
     expect(html.replace(/\{\{script\}\}/g, '')).not.toMatch(/\{\{\w+\}\}/);
   });
 
+  it("marks the widget's framed variant on the root element, and only that one", () => {
+    expect(chatPage({ botName: 'Ana', nonce: 'n' })).toContain('<html lang="en" data-embed="0">');
+    expect(chatPage({ botName: 'Ana', nonce: 'n', embed: true })).toContain(
+      '<html lang="en" data-embed="1">',
+    );
+  });
+
   it('the not-found page carries the nonce and the inline icon', () => {
     const html = notFoundPage('abc');
     expect(html).toContain('<style nonce="abc">');

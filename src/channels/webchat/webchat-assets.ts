@@ -1,6 +1,6 @@
 /**
- * The web chat page's files, built from web/webchat/ by `npm run build` into dist/web/webchat/:
- * the HTML skeletons, the stylesheet and the compiled browser script. They are read once, when
+ * The web chat's files, bundled from web/webchat/ by `npm run build` (Vite) into dist/web/webchat/:
+ * the page's HTML skeletons, stylesheet and script, and the embeddable widget's script. They are read once, when
  * the routes are registered, so a checkout that was never built fails at start-up with a clear
  * message instead of serving a broken page.
  */
@@ -8,11 +8,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface WebchatAssets {
-  /** chat.html: {{name}}, {{initial}}, {{icon}}, {{style}} and {{script}} are filled per response. */
+  /** chat.html: {{name}}, {{embed}}, {{initial}}, {{icon}}, {{style}} and {{script}} are filled per response. */
   readonly chatHtml: string;
   readonly notFoundHtml: string;
   readonly style: string;
   readonly script: string;
+  /** widget.js: a classic script that reads the free name RELEVO_WIDGET (see webchat-widget.ts). */
+  readonly widget: string;
 }
 
 /**
@@ -44,6 +46,7 @@ export function webchatAssets(): WebchatAssets {
     notFoundHtml: read('not-found.html'),
     style: read('chat.css'),
     script,
+    widget: read('widget.js'),
   };
   return loaded;
 }

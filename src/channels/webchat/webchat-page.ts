@@ -12,6 +12,11 @@ export interface PageParts {
   readonly botName: string;
   /** Per-response nonce that allows exactly this page's inline style and script (see the CSP). */
   readonly nonce: string;
+  /**
+   * The widget's variant (`?embed=1`), shown in an iframe on another site: the root element says so (data-embed="1"), and
+   * the header leaves room for the host page's close button.
+   */
+  readonly embed?: boolean;
 }
 
 export function escapeHtml(text: string): string {
@@ -56,6 +61,7 @@ export function chatPage(parts: PageParts): string {
   const nonce = escapeHtml(parts.nonce);
   return fill(assets.chatHtml, {
     name: escapeHtml(parts.botName),
+    embed: parts.embed === true ? '1' : '0',
     initial: escapeHtml([...parts.botName.trim()][0]?.toUpperCase() ?? '?'),
     icon: ICON_LINKS,
     style: `<style nonce="${nonce}">\n${assets.style}</style>`,

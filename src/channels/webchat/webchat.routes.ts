@@ -28,6 +28,7 @@ import {
   sessionReference,
   webchatBot,
 } from './webchat-session.js';
+import { missingWidgetScript, widgetScript } from './webchat-widget.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -134,6 +135,12 @@ function parseQuery(
   };
 }
 
+/** X-Frame-Options can say only "same origin" or "nobody"; for any other list it is left out. */
+function frameOptionsFor(ancestors: readonly string[]): string | undefined {
+  if (ancestors.length !== 1) return undefined;
+  return ancestors[0] === "'self'" ? 'SAMEORIGIN' : ancestors[0] === "'none'" ? 'DENY' : undefined;
+}
+
 function noStore(reply: FastifyReply): FastifyReply {
   return reply.header('cache-control', 'no-store');
 }
@@ -174,19 +181,27 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return { bot, session };
   };
 
+  // Who may frame the page: the plain page, RELEVO_WEBCHAT_FRAME_ANCESTORS ('self' by default,
+  // against clickjacking); the widget's variant (?embed=1), any site, since one script tag on any
+  // site is the widget's promise, unless the operator listed the sites (or 'none') in that same
+  // setting: then those, for both. A framed chat holds nothing of the host page's, and the host
+  // page cannot read the frame.
   const frameAncestors = deps.config.webchatFrameAncestors;
-  const only = frameAncestors.length === 1 ? frameAncestors[0] : undefined;
-  const frameOptions = only === "'self'" ? 'SAMEORIGIN' : only === "'none'" ? 'DENY' : undefined;
+  const restricted = !(frameAncestors.length === 1 && frameAncestors[0] === "'self'");
+  const embedAncestors = restricted ? frameAncestors : ['*'];
 
   app.get<{ Params: BotParams }>('/webchat/:botId', { schema: HIDDEN }, async (request, reply) => {
     const nonce = randomBytes(16).toString('base64');
+    const embed = (request.query as Record<string, unknown> | undefined)?.embed === '1';
+    const ancestors = embed ? embedAncestors : frameAncestors;
     reply
-      .header('content-security-policy', pageSecurityPolicy(nonce, frameAncestors))
+      .header('content-security-policy', pageSecurityPolicy(nonce, ancestors))
       .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'no-referrer')
       .type('text/html; charset=utf-8');
     // For browsers that predate frame-ancestors; it can only say "same origin" or "nobody", so
     // it is left out when the operator lists other sites.
+    const frameOptions = frameOptionsFor(ancestors);
     if (frameOptions !== undefined) reply.header('x-frame-options', frameOptions);
     const bot = await store.queries.bots.getById(request.params.botId);
     if (bot === undefined || bot.channel !== 'webchat') {
@@ -194,7 +209,26 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (!wantsHtml(request.headers.accept)) await webchatBot(store.queries, request.params.botId);
       return reply.code(404).send(notFoundPage(nonce));
     }
-    return reply.send(chatPage({ botName: bot.name, nonce }));
+    return reply.send(chatPage({ botName: bot.name, nonce, embed }));
+  });
+
+  // The embeddable launcher. Any site may load it (Cross-Origin-Resource-Policy), including one
+  // that sends Cross-Origin-Embedder-Policy; it reveals only the bot's name.
+  app.get<{ Params: BotParams }>('/webchat/:botId/widget.js', { schema: HIDDEN }, async (request, reply) => {
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('x-content-type-options', 'nosniff')
+      .header('cross-origin-resource-policy', 'cross-origin');
+    const bot = await store.queries.bots.getById(request.params.botId);
+    if (bot === undefined || bot.channel !== 'webchat') {
+      // Not cached: once the bot exists, the same tag shows the button.
+      return reply.header('cache-control', 'no-store').send(missingWidgetScript(request.params.botId));
+    }
+    // Five minutes: a renamed bot's button says the new name soon, and a site's visitors do not
+    // fetch the script on every page view.
+    return reply
+      .header('cache-control', 'public, max-age=300')
+      .send(widgetScript(bot, restricted ? frameAncestors : null));
   });
 
   app.post<{ Params: BotParams }>('/webchat/:botId/sessions', { schema: HIDDEN }, async (request, reply) => {

@@ -1,47 +1,16 @@
 /**
- * The web chat's browser script, inlined into the page with the response's nonce. A classic
- * script (no imports or exports), so the server can inline it as is; that is also why it is one
- * file of ~700 lines: without a bundler a classic script cannot be split into modules. The
- * console's front-end toolchain will bundle it, and it can be cut then. Every message is built
- * with textContent and DOM properties, never innerHTML: message text comes from visitors and the
- * panel.
+ * The web chat page's script (the entry of the `chat` build, web/webchat/vite.config.js): Vite
+ * bundles it with its modules into one classic script, which the server inlines into the page
+ * with the response's nonce. It runs the connection (session, stream, reconnects) and the
+ * message list; ./dom.ts builds the messages, ./api.ts calls the server, ./storage.ts keeps the
+ * session. Every message is built with textContent and DOM properties, never innerHTML: message
+ * text comes from visitors and the panel.
  */
-
-/** A message as the stream and /messages give it (src/channels/webchat/webchat.routes.ts). */
-interface ChatMessage {
-  id: string;
-  sender?: string;
-  type?: string;
-  content?: {
-    body?: string;
-    url?: string;
-    caption?: string;
-    filename?: string;
-    mime_type?: string;
-  };
-  createdAt: string;
-  clientMessageId?: string;
-}
-
-/** Who holds the room, from the stream's `handoff` events. */
-interface HandoffView {
-  to?: string;
-  name?: unknown;
-}
-
-/** A message typed but not yet acknowledged. */
-interface OutboxItem {
-  clientId: string;
-  text: string;
-  state: 'sending' | 'failed';
-  /** Refused as it is: only the visitor's tap sends it again. */
-  hold: boolean;
-  li: HTMLLIElement | null;
-  reason?: string;
-}
-
-/** An answer that was not 2xx: the envelope's description, and the status. */
-type ApiError = Error & { status?: number };
+import './chat.css';
+import { type ApiError, createApi, statusOf } from './api.js';
+import { bubbleFor, el, timeLabel } from './dom.js';
+import { load, save } from './storage.js';
+import type { ChatMessage, HandoffView, OutboxItem } from './types.js';
 
 (() => {
   const base = location.pathname.replace(/\/+$/, '');
@@ -64,7 +33,6 @@ type ApiError = Error & { status?: number };
   const noticeText = byId('notice-text');
   const placeholder = byId('placeholder');
   const seen = new Map<string, HTMLLIElement>();
-  const memory: Record<string, string | null> = {};
   let token: string | null = null;
   // The last message the stream delivered: where a new stream resumes, and where a handoff line goes.
   let lastId = '';
@@ -83,37 +51,7 @@ type ApiError = Error & { status?: number };
   let typing: HTMLLIElement | null = null;
   let typingTimer: ReturnType<typeof setTimeout> | undefined;
   let wasAtBottom = true;
-
-  // localStorage can be missing or throw (private modes, blocked storage): the chat still works
-  // for this page's lifetime.
-  function load(key: string): string | null {
-    try {
-      const v = localStorage.getItem(key);
-      return v === null ? memory[key] || null : v;
-    } catch {
-      return memory[key] || null;
-    }
-  }
-  function save(key: string, value: string | null): void {
-    memory[key] = value;
-    try {
-      if (value) localStorage.setItem(key, value);
-      else localStorage.removeItem(key);
-    } catch {
-      /* memory only */
-    }
-  }
-
-  function el<K extends keyof HTMLElementTagNameMap>(
-    tag: K,
-    className?: string,
-    text?: unknown,
-  ): HTMLElementTagNameMap[K] {
-    const e = document.createElement(tag);
-    if (className) e.className = className;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
+  const api = createApi(base, () => token);
 
   function setStatus(state: string, text: string): void {
     statusEl.setAttribute('data-state', state);
@@ -133,82 +71,6 @@ type ApiError = Error & { status?: number };
     title.textContent = hands.name;
     avatar.textContent = (Array.from(hands.name.trim())[0] || '?').toUpperCase();
     role.textContent = hands.to === 'person' ? 'Human support' : 'Automated assistant';
-  }
-
-  // Only http(s) links reach the page: no javascript:, data: or relative surprises.
-  function safeUrl(value: unknown): string | null {
-    try {
-      const u = new URL(String(value));
-      return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : null;
-    } catch {
-      return null;
-    }
-  }
-  function link(url: string): HTMLAnchorElement {
-    const a = el('a');
-    a.href = url;
-    a.target = '_blank';
-    a.rel = 'noopener noreferrer';
-    return a;
-  }
-  function timeLabel(iso: string): string {
-    const d = new Date(iso);
-    if (Number.isNaN(d.getTime())) return '';
-    const t = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    if (d.toDateString() === new Date().toDateString()) return t;
-    return `${d.toLocaleDateString([], { day: 'numeric', month: 'short' })} ${t}`;
-  }
-  function extensionOf(name: string | undefined, mime: string | undefined): string {
-    const m = /\.([A-Za-z0-9]{1,4})$/.exec(name || '');
-    if (m) return m[1]!.toUpperCase();
-    const sub = String(mime || '').split('/')[1] || 'FILE';
-    return sub.slice(0, 4).toUpperCase();
-  }
-
-  function bubbleFor(m: ChatMessage): HTMLDivElement {
-    const c = m.content || {};
-    const b = el('div', 'bubble');
-    const url = safeUrl(c.url);
-    switch (m.type) {
-      case 'text':
-        b.textContent = String(c.body || '');
-        break;
-      case 'image':
-      case 'video':
-      case 'audio':
-        b.classList.add('media');
-        if (url && m.type === 'image') {
-          const img = el('img');
-          img.src = url;
-          img.alt = c.caption || 'Image';
-          img.loading = 'lazy';
-          img.addEventListener('load', stickToBottom);
-          const a = link(url);
-          a.appendChild(img);
-          b.appendChild(a);
-        } else if (url) {
-          const media = el(m.type === 'video' ? 'video' : 'audio');
-          media.controls = true;
-          media.preload = 'metadata';
-          media.src = url;
-          b.appendChild(media);
-        }
-        if (c.caption) b.appendChild(el('div', 'caption', c.caption));
-        break;
-      case 'document':
-        if (url) {
-          const d = link(url);
-          d.className = 'doc';
-          d.download = c.filename || '';
-          d.appendChild(el('span', 'icon', extensionOf(c.filename, c.mime_type)));
-          d.appendChild(el('span', 'name', c.filename || 'Document'));
-          b.appendChild(d);
-        }
-        break;
-      default:
-        b.textContent = 'Unsupported message';
-    }
-    return b;
   }
 
   function atBottom(): boolean {
@@ -266,7 +128,7 @@ type ApiError = Error & { status?: number };
       li.setAttribute('data-label', label);
       li.appendChild(el('div', 'label', label));
     }
-    li.appendChild(bubbleFor(m));
+    li.appendChild(bubbleFor(m, stickToBottom));
     const time = el('time', 'time', timeLabel(m.createdAt));
     time.dateTime = m.createdAt;
     li.appendChild(time);
@@ -325,32 +187,6 @@ type ApiError = Error & { status?: number };
     clearTimeout(typingTimer);
     if (typing) typing.remove();
     typing = null;
-  }
-
-  function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(base + path, {
-      method: method,
-      headers: headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-    }).then((res) =>
-      res
-        .json()
-        .catch(() => null)
-        .then((data) => {
-          if (res.ok) return data as T;
-          const err: ApiError = new Error(data?.error?.description || `HTTP ${res.status}`);
-          err.status = res.status;
-          throw err;
-        }),
-    );
-  }
-
-  function statusOf(err: unknown): number | undefined {
-    return (err as ApiError | null)?.status;
   }
 
   // ---- Sending: every message gets its own id, kept until the server has it -----------------
