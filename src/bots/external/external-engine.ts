@@ -5,17 +5,10 @@
  * (both schemes). It answers through the reply route and hands off with the start call.
  */
 import type { BotEngine } from '../engine.js';
-import { LATER, queueForBot, queueUserMessage } from '../outside/queue-for-bot.js';
+import { LATER, OUTSIDE_TURNS, queueForBot } from '../outside/queue-for-bot.js';
 
 export const externalEngine: BotEngine = {
-  async opened() {
-    // No greeting from relevo: the bot answers the user's first message itself.
-    return LATER;
-  },
-  async userMessage(tx, p) {
-    await queueUserMessage(tx, p);
-    return LATER;
-  },
+  ...OUTSIDE_TURNS,
   async conversationStarted(tx, p) {
     await queueForBot(tx, p, 'conversation.start', p.conversationId, p.event);
   },

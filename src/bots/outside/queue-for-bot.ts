@@ -8,7 +8,7 @@ import { botMessageEvent } from '../../domain/events.js';
 import { appendEvent } from '../../domain/outbox.js';
 import type { EventType, Message } from '../../model/types.js';
 import type { Tx } from '../../storage/store.js';
-import type { BotTurn, RoomParties } from '../engine.js';
+import type { BotEngine, BotTurn, RoomParties } from '../engine.js';
 
 /** An outside engine answers later (its reply route, or Rasa's answer): nothing now. */
 export const LATER: BotTurn = { replies: [] };
@@ -43,3 +43,17 @@ export async function queueUserMessage(tx: Tx, p: RoomParties & { message: Messa
   });
   await queueForBot(tx, p, 'message', null, payload);
 }
+
+/**
+ * What every outside engine does when a room opens and when the user writes: no greeting from
+ * relevo (the bot answers the first message itself), and the message queued for the bot.
+ */
+export const OUTSIDE_TURNS: Pick<BotEngine, 'opened' | 'userMessage'> = {
+  async opened() {
+    return LATER;
+  },
+  async userMessage(tx, p) {
+    await queueUserMessage(tx, p);
+    return LATER;
+  },
+};

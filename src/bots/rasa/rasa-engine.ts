@@ -6,7 +6,7 @@
  */
 import { forwardToConversation } from '../../domain/messages/inbound.service.js';
 import type { BotEngine } from '../engine.js';
-import { LATER, queueForBot, queueUserMessage } from '../outside/queue-for-bot.js';
+import { LATER, OUTSIDE_TURNS, queueForBot } from '../outside/queue-for-bot.js';
 import { applyRasaAnswer } from './rasa-answer.js';
 import { rasaRequestBody, rasaWebhookUrl } from './rasa-protocol.js';
 
@@ -16,14 +16,7 @@ const RASA_ANSWER_BYTES = 64 * 1024;
 const FORWARDED = 'the room went to the panel before Rasa answered; the message went to the conversation';
 
 export const rasaEngine: BotEngine = {
-  async opened() {
-    // No greeting from relevo: Rasa answers the user's first message.
-    return LATER;
-  },
-  async userMessage(tx, p) {
-    await queueUserMessage(tx, p);
-    return LATER;
-  },
+  ...OUTSIDE_TURNS,
   async conversationStarted(tx, p) {
     // Messages still waiting for Rasa (it was slow, or down) belong to the panel now, in their
     // order and before any later message; one in flight at Rasa is taken too, and its answer,
