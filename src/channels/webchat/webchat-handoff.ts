@@ -61,9 +61,8 @@ export class HandoffTracker {
     return this.moveTo(m.conversationId, undefined);
   }
 
-  /** The frames for the room as it is now (after the messages sent so far). */
-  async current(roomId: string): Promise<string> {
-    const active = await this.queries.conversations.getActive(roomId);
+  /** The frames for the room in the state read: `active`, its active conversation, if any. */
+  at(active: Conversation | undefined): Promise<string> {
     return this.moveTo(active?.id ?? null, active);
   }
 

@@ -342,32 +342,49 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
         });
       return writing;
     };
-    const handsNow = async () => write(await handoff.current(session.room.id));
+    /** Sends `m` with the handoff frames before it; true when it went out now. */
+    const sendOne = async (m: Message): Promise<boolean> => {
+      if (!sentIds.isNew(m.id)) return false;
+      const before = await handoff.before(m);
+      if (ended || !sentIds.isNew(m.id)) return false;
+      write(before);
+      sentIds.sent(m.id);
+      write(`id: ${m.id}\ndata: ${JSON.stringify(messageView(m))}\n\n`);
+      return true;
+    };
+    /**
+     * Sends every message not sent yet, then says who has the room now. The room's state is read
+     * before its messages: a change committed before that read has its messages (the bot's
+     * handoff reply commits with the start) visible to the list after it, so a list with nothing
+     * new means the state read is not ahead of what the page was sent. Otherwise (the visitor's
+     * next message and the bot's handoff committed while the last reply was being sent: seen on
+     * PostgreSQL) the page would be told "person" before the messages that led there.
+     */
+    const settle = async () => {
+      for (;;) {
+        const active = await store.queries.conversations.getActive(session.room.id);
+        let any = false;
+        let from = sentIds.readFrom();
+        for (;;) {
+          const page = await store.queries.messages.listOfRoom(session.room.id, {
+            after: from,
+            limit: PAGE_MAX,
+          });
+          for (const m of page.items) if (await sendOne(m)) any = true;
+          if (page.nextCursor === null || ended) break;
+          from = page.nextCursor;
+        }
+        if (ended) return;
+        if (!any) return write(await handoff.at(active));
+      }
+    };
     const send = (m: Message): Promise<void> =>
       serially(async () => {
-        if (!sentIds.isNew(m.id)) return;
-        const before = await handoff.before(m);
-        if (ended || !sentIds.isNew(m.id)) return;
-        write(before);
-        sentIds.sent(m.id);
-        write(`id: ${m.id}\ndata: ${JSON.stringify(messageView(m))}\n\n`);
         // The bot's handoff reply is committed with the conversation's start, and no message of
         // the conversation may follow for a while: look now rather than at the next heartbeat.
-        if (live && m.sender === 'bot') await handsNow();
+        if ((await sendOne(m)) && live && m.sender === 'bot') await settle();
       });
-    const readSince = async () => {
-      let from = sentIds.readFrom();
-      for (;;) {
-        const page = await store.queries.messages.listOfRoom(session.room.id, {
-          after: from,
-          limit: PAGE_MAX,
-        });
-        for (const m of page.items) await send(m);
-        if (page.nextCursor === null || ended) break;
-        from = page.nextCursor;
-      }
-      await serially(handsNow);
-    };
+    const readSince = () => serially(settle);
 
     // Subscribe before reading the backlog: a message committed in between is held, not lost.
     const catchUp = () => {
