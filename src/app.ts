@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import { HostResolver } from './delivery/host-resolver.js';
 import { parseAllowList } from './delivery/network-policy.js';
 import { ApiError } from './errors.js';
-import { adminAuthenticator, authenticate } from './http/auth.js';
+import { adminAuthenticator, managementAuthenticator } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerJsonParser } from './http/json-body-parser.js';
@@ -146,6 +146,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   if (deps.config.role === 'worker') return app;
 
   const streams = eventStreams(server, routeDeps);
+  // Undefined when the admin API is off: a bearer token is then refused like any bad credential.
+  const adminCheck = deps.config.adminApiOff
+    ? undefined
+    : adminAuthenticator(deps.config.adminToken, deps.store.queries);
+  const projectCaller = managementAuthenticator(routeDeps.credentials, deps.store.queries, adminCheck);
   for (const prefix of API_PREFIXES) {
     await server.register(
       async (scope) => {
@@ -155,19 +160,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
             route.schema = { ...(route.schema ?? {}), hide: true };
           });
         }
-        scope.addHook('onRequest', async (request) => {
-          const { projectId } = request.params as { projectId?: string };
-          if (projectId !== undefined) {
-            request.credential = await authenticate(request, routeDeps.credentials, projectId);
-          }
-        });
+        scope.addHook('onRequest', projectCaller);
         integrationRoutes(scope, routeDeps);
         conversationRoutes(scope, routeDeps);
         deliveryRoutes(scope, routeDeps);
         panelMessageRoutes(scope, routeDeps);
         botReplyRoutes(scope, routeDeps);
         conversationMessageRoutes(scope, routeDeps);
-        eventStreamRoutes(scope, routeDeps, streams);
+        eventStreamRoutes(scope, { ...routeDeps, adminCheck }, streams);
       },
       { prefix },
     );
@@ -186,7 +186,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     for (const url of ['/admin', '/admin/*'])
       server.all(url, { schema: { hide: true }, onRequest: off }, off);
   } else {
-    const authenticate = adminAuthenticator(deps.config.adminToken, deps.store.queries);
+    const authenticate = adminCheck ?? adminAuthenticator(deps.config.adminToken, deps.store.queries);
     await server.register(
       async (scope) => {
         adminRoutes(scope, { ...routeDeps, authenticate });

@@ -10,6 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import { checkStoredAdminToken } from '../auth/admin-token.js';
 import type { CredentialCache } from '../auth/credential-cache.js';
 import { credentialIdOfApiKey, verifySecret } from '../auth/credential-secrets.js';
+import { requireProject } from '../domain/projects/project.service.js';
 import { ApiError } from '../errors.js';
 import type { Credential } from '../model/types.js';
 import type { Queries } from '../storage/store.js';
@@ -19,6 +20,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The credential that authenticated this request (management routes only). */
     credential?: Credential;
+    /**
+     * Set when a management route was called with the admin token rather than a project
+     * credential (docs/decisions.md "The admin token on the management routes").
+     */
+    adminCaller?: true;
   }
 }
 
@@ -58,6 +64,35 @@ export async function authenticate(
   }
   authenticated(request);
   return credential;
+}
+
+/** Whether the request presents a bearer token (the admin token's scheme) rather than a credential. */
+function presentsBearer(request: FastifyRequest): boolean {
+  return request.headers['x-api-key'] === undefined && /^Bearer\s/i.test(request.headers.authorization ?? '');
+}
+
+/**
+ * Who calls a management route of a project: one of its credentials, or the admin token acting
+ * as any project (docs/decisions.md "The admin token on the management routes"), for which the
+ * project must exist (404 project_not_found, as on the admin API). `adminCheck` is undefined when
+ * the admin API is off: a bearer token is then refused like any bad credential.
+ */
+export function managementAuthenticator(
+  credentials: CredentialCache,
+  queries: Queries,
+  adminCheck: ((request: FastifyRequest) => Promise<void>) | undefined,
+): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
+    const { projectId } = request.params as { projectId?: string };
+    if (projectId === undefined) return;
+    if (adminCheck !== undefined && presentsBearer(request)) {
+      await adminCheck(request);
+      await requireProject(queries, projectId);
+      request.adminCaller = true;
+      return;
+    }
+    request.credential = await authenticate(request, credentials, projectId);
+  };
 }
 
 /** The bearer token a request presents ('' when none). */

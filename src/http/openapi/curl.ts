@@ -41,8 +41,9 @@ function signed(op: Json): boolean {
 function authHeader(op: Json, doc: Json): string | undefined {
   const requirements: Json[] = op.security ?? doc.security ?? [];
   const schemes = requirements.flatMap((r) => Object.keys(r));
-  if (schemes.includes('adminToken')) return `-H "authorization: Bearer $RELEVO_ADMIN_TOKEN"`;
+  // A project's routes take the admin token too; their examples show the project's own key.
   if (schemes.includes('apiKey')) return `-H "x-api-key: $RELEVO_API_KEY"`;
+  if (schemes.includes('adminToken')) return `-H "authorization: Bearer $RELEVO_ADMIN_TOKEN"`;
   return undefined;
 }
 

@@ -80,11 +80,11 @@ export async function registerOpenApi(server: FastifyInstance): Promise<void> {
             type: 'http',
             scheme: 'bearer',
             description:
-              'The admin token: RELEVO_ADMIN_TOKEN, or the one printed at the first start (admin API only)',
+              'The admin token: RELEVO_ADMIN_TOKEN, or the one printed at the first start; accepted by the admin API and, as any project, by the routes of a project',
           },
         },
       },
-      security: [{ apiKey: [] }, { basic: [] }],
+      security: [{ apiKey: [] }, { basic: [] }, { adminToken: [] }],
       webhooks: webhooks(),
     },
     transformObject: (document) => {
@@ -109,7 +109,7 @@ function introduction(origin: string): string {
   const variables = SHELL_VARIABLES.map(([name, what]) => `export ${name}=…   # ${what}`).join('\n');
   return [
     `relevo speaks the External Support Panel API. Every management route is served under \`/jelouapi/v1\`, \`/platform/v1\` and \`/v1\` alike; this document lists \`/jelouapi/v1\`. The same document for code generators: [${origin}/openapi.json](${origin}/openapi.json).`,
-    "**Try it.** Press *Authorize* and give your project's API key (`apiKey`), or its clientId and clientSecret (`basic`); for the admin API, the admin token (`adminToken`: the one the first start printed, or `RELEVO_ADMIN_TOKEN`). Then open an operation, press *Try it out* and *Execute*: the request goes to this server. The two signed routes (send a message, custom channel) need an `X-Jelou-Signature` you compute yourself: their curl command shows how, with openssl.",
+    "**Try it.** Press *Authorize* and give your project's API key (`apiKey`), or its clientId and clientSecret (`basic`); for the admin API (and any project's routes), the admin token (`adminToken`: the one the first start printed, or `RELEVO_ADMIN_TOKEN`). Then open an operation, press *Try it out* and *Execute*: the request goes to this server. The two signed routes (send a message, custom channel) need an `X-Jelou-Signature` you compute yourself: their curl command shows how, with openssl.",
     `**curl.** Each operation shows a curl command for this server. Set the variables it uses first:\n\n\`\`\`sh\n${variables}\n\`\`\`\n\nA project and its API key come from the admin API:\n\n\`\`\`sh\ncurl -sS -X POST "${origin}/admin/v1/projects" \\\n  -H "authorization: Bearer $RELEVO_ADMIN_TOKEN" \\\n  -H 'content-type: application/json' --data '{"name":"Acme"}'\n\`\`\`\n\nor, on the server, \`npx relevo projects create --name Acme\`.`,
     '**Webhooks.** The events relevo POSTs to your `webhookUrl`, and their headers, are listed under *Webhooks* below. Signatures, retries and ordering: docs/webhooks.md.',
   ].join('\n\n');

@@ -20,6 +20,7 @@ import { StreamCursor, type StreamStart } from '../../domain/event-stream/stream
 import { requireProject } from '../../domain/projects/project.service.js';
 import { validationError } from '../../errors.js';
 import type { OutboxEvent } from '../../model/types.js';
+import type { Queries } from '../../storage/store.js';
 import { authenticated } from '../rate-limit.js';
 import { errorResponses, ProjectParams } from '../schemas.js';
 import { ADMIN, errors as adminErrors, ProjectIdParams } from './admin/requests.js';
@@ -264,7 +265,11 @@ function frame(event: OutboxEvent): string {
 }
 
 /** `GET {base}/external-support/{projectId}/events/stream`, under each management prefix. */
-export function eventStreamRoutes(app: FastifyInstance, deps: RouteDeps, streams: EventStreams): void {
+export function eventStreamRoutes(
+  app: FastifyInstance,
+  deps: RouteDeps & { adminCheck: ((request: FastifyRequest) => Promise<void>) | undefined },
+  streams: EventStreams,
+): void {
   app.get<{ Params: Static<typeof ProjectParams>; Querystring: Static<typeof StreamQuery> }>(
     '/external-support/:projectId/events/stream',
     {
@@ -287,16 +292,39 @@ export function eventStreamRoutes(app: FastifyInstance, deps: RouteDeps, streams
       },
     },
     async (request, reply) => {
-      const credential = request.credential;
-      if (credential === undefined) throw new Error('the event stream ran without a credential');
+      const { projectId } = request.params;
       const after = resumePoint(request, request.query);
-      const stillAllowed = async () => {
-        const row = await deps.credentials.credential(credential.id);
-        return row !== undefined && row.revokedAt === null && row.projectId === credential.projectId;
-      };
-      await streams.serve(request, reply, request.params.projectId, after, stillAllowed);
+      const credential = request.credential;
+      const { adminCheck } = deps;
+      let stillAllowed: () => Promise<boolean>;
+      if (credential !== undefined) {
+        stillAllowed = async () => {
+          const row = await deps.credentials.credential(credential.id);
+          return row !== undefined && row.revokedAt === null && row.projectId === credential.projectId;
+        };
+      } else if (request.adminCaller === true && adminCheck !== undefined) {
+        stillAllowed = () => adminStillAllowed(deps.store.queries, request, projectId, adminCheck);
+      } else {
+        throw new Error('the event stream ran without a caller');
+      }
+      await streams.serve(request, reply, projectId, after, stillAllowed);
     },
   );
+}
+
+/** The admin token may be reset, and the project deleted, while the stream is open. */
+async function adminStillAllowed(
+  queries: Queries,
+  request: FastifyRequest,
+  projectId: string,
+  adminCheck: (request: FastifyRequest) => Promise<void>,
+): Promise<boolean> {
+  try {
+    await adminCheck(request);
+  } catch {
+    return false;
+  }
+  return (await queries.projects.get(projectId)) !== undefined;
 }
 
 /** `GET /admin/v1/projects/{projectId}/events/stream`: any project's stream, with the admin token. */
@@ -328,15 +356,7 @@ export function adminEventStreamRoutes(
       const { projectId } = request.params;
       await requireProject(deps.store.queries, projectId);
       const after = resumePoint(request, request.query);
-      // The admin token may be reset, and the project deleted, while the stream is open.
-      const stillAllowed = async () => {
-        try {
-          await deps.authenticate(request);
-        } catch {
-          return false;
-        }
-        return (await deps.store.queries.projects.get(projectId)) !== undefined;
-      };
+      const stillAllowed = () => adminStillAllowed(deps.store.queries, request, projectId, deps.authenticate);
       await streams.serve(request, reply, projectId, after, stillAllowed);
     },
   );
