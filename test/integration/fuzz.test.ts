@@ -138,6 +138,12 @@ function routes(): Route[] {
     { method: 'GET', template: '/external-support/:projectId/deliveries/:deliveryId', auth: 'management' },
     {
       method: 'POST',
+      template: '/external-support/:projectId/events/test',
+      auth: 'management',
+      body: () => ({ type: 'message' }),
+    },
+    {
+      method: 'POST',
       template: '/external-support/:projectId/deliveries/:deliveryId/retry',
       auth: 'management',
       body: () => ({}),

@@ -14,16 +14,28 @@ import {
   resolveAuthorization,
   updateIntegration,
 } from '../../domain/integrations/integration.service.js';
+import { sendTestEventNow } from '../../domain/integrations/test-event.service.js';
 import { validationError } from '../../errors.js';
+import { EVENT_TYPES } from '../../model/delivery-views.js';
 import {
   AuthTypeSchema,
   CreatedIntegration,
   IntegrationView,
   RegeneratedSecret,
 } from '../../model/integration-views.js';
-import { errorResponses, ProjectParams, successEnvelope } from '../schemas.js';
+import { errorResponses, ProjectParams, StringEnum, successEnvelope } from '../schemas.js';
 import type { RouteDeps } from './route-deps.js';
 import { sendSuccess } from './send.js';
+
+const TestEventType = StringEnum(EVENT_TYPES, { description: 'The type of the sample event' });
+const TestEventBody = Type.Object({ type: TestEventType }, { additionalProperties: false });
+const TestEventSent = Type.Object(
+  {
+    eventId: Type.String({ description: "The event's id: its delivery id and webhook-id" }),
+    type: TestEventType,
+  },
+  { additionalProperties: false },
+);
 
 /** docs/api.md §4.3: invalid values on update are a 400, not the 422 of every other route. */
 const UPDATE_INVALID_STATUS = 400;
@@ -226,6 +238,31 @@ export function integrationRoutes(app: FastifyInstance, deps: RouteDeps): void {
         regenerateSigningSecret(tx, request.params.projectId, deps.clock()),
       );
       return sendSuccess(reply, 'Signing secret regenerated successfully', data);
+    },
+  );
+
+  app.post<{ Params: Params; Body: Static<typeof TestEventBody> }>(
+    '/external-support/:projectId/events/test',
+    {
+      schema: {
+        summary: 'Send a test event',
+        description:
+          'Sends a sample event of the given type, in the documented shape, to the project\'s webhook: a real delivery (signed, retried, in the delivery log, its id the answer\'s eventId). Its bot ("relevo test events") and end user ("Test user") exist only for tests, and a test conversation.start carries value.metadata {"test": true, "sentBy": "relevo"}. 404 integration_not_found when the project has no integration.',
+        tags: ['integrations'],
+        params: ProjectParams,
+        body: TestEventBody,
+        response: {
+          200: successEnvelope(TestEventSent, 'Test event sent successfully'),
+          ...errorResponses(404, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { projectId } = request.params;
+      const { type } = request.body;
+      const event = await sendTestEventNow(deps.store, projectId, type, deps.clock());
+      request.log.info({ projectId, eventId: event.id, type }, 'test event sent');
+      return sendSuccess(reply, 'Test event sent successfully', { eventId: event.id, type });
     },
   );
 }

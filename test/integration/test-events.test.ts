@@ -1,0 +1,133 @@
+/**
+ * docs/api.md §5.9 — test events: a sample of each type in the documented shape reaches the
+ * integration's receiver as a real delivery (signed, in the delivery log), from a room of its own
+ * whose bot and end user no list shows; 404 without an integration; 422 for a bad type; two
+ * first tests at once both succeed.
+ */
+import { createHmac } from 'node:crypto';
+import { Ajv } from 'ajv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_BOT_NAME, TEST_USER_NAME, testPair } from '../../src/domain/integrations/test-event.service.js';
+import {
+  ConversationCloseEventSchema,
+  ConversationStartEventSchema,
+  MessageEventSchema,
+} from '../../src/model/events.js';
+import { ADMIN_AUTH, authHeaders, call, createIntegration, errorOf } from '../helpers/api.js';
+import { eventually } from '../helpers/events.js';
+import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+
+let h: Harness;
+let s: Seed;
+let receiver: Receiver;
+let secret: string;
+
+beforeAll(async () => {
+  h = await createHarness({}, { worker: true });
+  s = await h.seed('Acme');
+  receiver = await startReceiver();
+  secret = (await createIntegration(h.app, s, receiver.url)).signingSecret;
+});
+afterAll(async () => {
+  await h?.close();
+  await receiver?.close();
+});
+
+const send = (seed: Seed, body: unknown) =>
+  call(h.app, {
+    url: `/v1/external-support/${seed.project.id}/events/test`,
+    headers: authHeaders(seed, 'apiKey'),
+    body,
+  });
+
+describe('test events', () => {
+  it('delivers a signed sample of each type, in the documented shape, listed in the delivery log', async () => {
+    const schemas = {
+      'conversation.start': ConversationStartEventSchema,
+      message: MessageEventSchema,
+      'conversation.close': ConversationCloseEventSchema,
+    } as const;
+    for (const type of Object.keys(schemas) as (keyof typeof schemas)[]) {
+      const res = await send(s, { type });
+      expect(res.statusCode).toBe(200);
+      const { eventId } = res.json().data;
+      expect(res.json()).toEqual({
+        message: ['Test event sent successfully'],
+        statusMessage: 'success',
+        status: 1,
+        data: { eventId, type },
+      });
+      const got = await eventually(
+        async () => receiver.received.find((r) => r.headers['webhook-id'] === eventId),
+        (r) => r !== undefined,
+        10_000,
+      );
+      const body = got?.body ?? '';
+      expect(got?.headers['x-jelou-signature']).toBe(
+        `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+      );
+      const payload = JSON.parse(body);
+      const validate = new Ajv({ strict: false }).compile(schemas[type]);
+      expect(validate(payload), JSON.stringify(validate.errors)).toBe(true);
+      const pair = testPair(s.project.id);
+      expect(payload.room_id).toBe(pair.roomId);
+      expect(payload.contact).toEqual({ id: pair.userId, name: TEST_USER_NAME });
+      expect(payload.bot).toEqual({ id: pair.botId, name: TEST_BOT_NAME });
+      if (type === 'conversation.start')
+        expect(payload.value.metadata).toEqual({ test: true, sentBy: 'relevo' });
+      const delivery = await call(h.app, {
+        method: 'GET',
+        url: `/v1/external-support/${s.project.id}/deliveries/${eventId}`,
+        headers: authHeaders(s, 'apiKey'),
+      });
+      expect(delivery.statusCode).toBe(200);
+      expect(delivery.json().data.eventType).toBe(type);
+      await eventually(
+        async () =>
+          (
+            await call(h.app, {
+              method: 'GET',
+              url: `/v1/external-support/${s.project.id}/deliveries/${eventId}`,
+              headers: authHeaders(s, 'apiKey'),
+            })
+          ).json().data.status,
+        (status) => status === 'delivered',
+        10_000,
+      );
+    }
+    // Neither the test bot nor the test user is in the project's lists.
+    const bots = await call(h.app, {
+      method: 'GET',
+      url: `/admin/v1/projects/${s.project.id}/bots`,
+      headers: ADMIN_AUTH,
+    });
+    expect(bots.json().items.map((b: { name: string }) => b.name)).not.toContain(TEST_BOT_NAME);
+    const users = await call(h.app, {
+      method: 'GET',
+      url: `/admin/v1/projects/${s.project.id}/users`,
+      headers: ADMIN_AUTH,
+    });
+    expect(users.json().items.map((u: { names: string }) => u.names)).not.toContain(TEST_USER_NAME);
+  });
+
+  it('answers 404 integration_not_found without an integration, 422 for a bad type', async () => {
+    const bare = await h.seed('Bare');
+    const none = await send(bare, { type: 'message' });
+    expect(none.statusCode).toBe(404);
+    expect(errorOf(none).error.code).toBe('integration_not_found');
+    for (const body of [{}, { type: 'conversation.transfer' }, { type: 'message', extra: 1 }]) {
+      const bad = await send(s, body);
+      expect(bad.statusCode).toBe(422);
+      expect(errorOf(bad).error.code).toBe('unprocessable_entity');
+    }
+  });
+
+  it("makes a project's test room once when two first tests come at once", async () => {
+    const fresh = await h.seed('Fresh');
+    await createIntegration(h.app, fresh, receiver.url);
+    const [a, b] = await Promise.all([send(fresh, { type: 'message' }), send(fresh, { type: 'message' })]);
+    expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
+    expect(a.json().data.eventId).not.toBe(b.json().data.eventId);
+  });
+});
