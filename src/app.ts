@@ -35,6 +35,7 @@ import {
 import { faviconRoutes } from './http/routes/favicon.routes.js';
 import { healthRoutes } from './http/routes/health.routes.js';
 import { integrationRoutes } from './http/routes/integrations.routes.js';
+import { overviewRoutes } from './http/routes/overview.routes.js';
 import { panelMessageRoutes } from './http/routes/panel-messages.routes.js';
 import type { RouteDeps } from './http/routes/route-deps.js';
 import { connectParties } from './parties.js';
@@ -164,6 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         integrationRoutes(scope, routeDeps);
         conversationRoutes(scope, routeDeps);
         deliveryRoutes(scope, routeDeps);
+        overviewRoutes(scope, routeDeps);
         panelMessageRoutes(scope, routeDeps);
         botReplyRoutes(scope, routeDeps);
         conversationMessageRoutes(scope, routeDeps);

@@ -129,6 +129,7 @@ function routes(): Route[] {
       body: () => ({ id: `console-${Math.random()}`, type: 'text', content: { body: 'From the console' } }),
     },
     { method: 'GET', template: '/external-support/:projectId/deliveries', auth: 'management' },
+    { method: 'GET', template: '/external-support/:projectId/overview', auth: 'management' },
     {
       method: 'POST',
       template: '/external-support/:projectId/deliveries/replay',

@@ -16,6 +16,7 @@ import { m0008AdminToken } from './0008-admin-token.js';
 import { m0009NamesAsJson } from './0009-names-as-json.js';
 import { m0010WebchatSessionSweep } from './0010-webchat-session-sweep.js';
 import { m0011BotEngines } from './0011-bot-engines.js';
+import { m0012ProjectOverview } from './0012-project-overview.js';
 import type { Migration } from './migration.js';
 
 export type { Dialect, Migration, Statement } from './migration.js';
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0009NamesAsJson,
   m0010WebchatSessionSweep,
   m0011BotEngines,
+  m0012ProjectOverview,
 ];
 
 export { statementFor } from './migration.js';

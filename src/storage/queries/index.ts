@@ -17,6 +17,7 @@ import { IdempotencyQueries } from './idempotency.js';
 import { IntegrationQueries } from './integrations.js';
 import { MessageQueries, MessageTxQueries } from './messages.js';
 import { OutboxQueries, OutboxTxQueries } from './outbox.js';
+import { ProjectStatsQueries } from './project-stats.js';
 import { ProjectQueries } from './projects.js';
 import { RoomQueries } from './rooms.js';
 
@@ -33,6 +34,7 @@ export interface Queries {
   readonly deliveryLog: DeliveryLogQueries;
   readonly idempotency: IdempotencyQueries;
   readonly adminToken: AdminTokenQueries;
+  readonly projectStats: ProjectStatsQueries;
 }
 
 declare const txBrand: unique symbol;
@@ -61,6 +63,7 @@ function build(x: SqlExecutor, box: SecretBox, written: TxRecord | undefined): Q
     deliveryLog: new DeliveryLogQueries(x, outbox, integrations),
     idempotency: new IdempotencyQueries(x, box),
     adminToken: new AdminTokenQueries(x),
+    projectStats: new ProjectStatsQueries(x),
   };
 }
 
