@@ -153,3 +153,24 @@ export interface CredentialCreated {
 export interface Envelope<T> {
   readonly data: T;
 }
+
+/** A project at a glance (docs/api.md §5.10). */
+export interface MinuteCount {
+  readonly minute: string;
+  readonly delivered: number;
+  readonly failed: number;
+}
+
+export interface ProjectOverview {
+  readonly activeConversations: number;
+  readonly eventsWaiting: number;
+  readonly deadLetters: number;
+  readonly lastHour: {
+    readonly from: string;
+    readonly to: string;
+    readonly delivered: number;
+    readonly failed: number;
+    readonly successRate: number | null;
+    readonly perMinute: readonly MinuteCount[];
+  };
+}

@@ -30,13 +30,15 @@ function route(path: string, session: Session): Routed {
   if (first === undefined || (first === 'projects' && projectId === undefined)) {
     return { place: {}, screen: <Projects /> };
   }
-  if (first === 'projects' && projectId !== undefined && rest.length === 0) {
+  if (first === 'projects' && projectId !== undefined) {
     if (slug === undefined)
       return { place: { projectId, screen: '' }, screen: <ProjectPage projectId={projectId} /> };
-    const found = PROJECT_SCREENS.find((s) => s.slug === slug && (session.kind === 'admin' || !s.adminOnly));
+    const found = PROJECT_SCREENS.find(
+      (s) => s.slug !== '' && s.slug === slug && (session.kind === 'admin' || !s.adminOnly),
+    );
     if (found !== undefined) {
       const Screen = found.component;
-      return { place: { projectId, screen: slug }, screen: <Screen projectId={projectId} /> };
+      return { place: { projectId, screen: slug }, screen: <Screen projectId={projectId} rest={rest} /> };
     }
   }
   return { place: {}, screen: <NotFound /> };

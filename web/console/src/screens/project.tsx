@@ -1,5 +1,5 @@
 /**
- * One project's own page (part of Projects): its name and, with the admin token, its
+ * One project's own page: its overview (project-overview.tsx) and, with the admin token, its
  * credentials — create one (the secrets shown once) or revoke one (after a confirmation; it
  * takes effect at once). With a project credential, the page says which project this is and
  * makes no admin call.
@@ -13,6 +13,7 @@ import { Empty, ErrorNote, Loading } from '../components/states';
 import { useApi } from '../context';
 import { when } from '../format';
 import { useLoad } from '../hooks';
+import { OverviewPanel } from './project-overview';
 
 export function ProjectPage({ projectId }: { readonly projectId: string }) {
   const api = useApi();
@@ -23,6 +24,7 @@ export function ProjectPage({ projectId }: { readonly projectId: string }) {
         <PageTitle title="Project">
           Project <span class="mono">{projectId}</span>
         </PageTitle>
+        <OverviewPanel projectId={projectId} />
         <p class="lead">
           Credentials are created and revoked with the admin token; sign in with it to manage them.
         </p>
@@ -91,6 +93,7 @@ function AdminProject({ projectId }: { readonly projectId: string }) {
       <p class="lead">
         <span class="mono">{p.id}</span> · created {when(p.createdAt)}
       </p>
+      <OverviewPanel projectId={projectId} />
       <section aria-labelledby="credentials">
         <div class="section-head">
           <h2 id="credentials">Credentials</h2>

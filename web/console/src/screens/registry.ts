@@ -4,13 +4,20 @@
  * a screen appears in it when its entry is added here — and never before it exists.
  */
 import type { ComponentType } from 'preact';
+import { ProjectPage } from './project';
 
 export interface ProjectScreenProps {
   readonly projectId: string;
+  /**
+   * The path's segments after the screen's slug, decoded: ['conv_…'] for
+   * /console/projects/{id}/conversations/conv_…; [] for the screen itself. A screen that has no
+   * such pages shows its "not found" state for any.
+   */
+  readonly rest: readonly string[];
 }
 
 export interface ProjectScreen {
-  /** The path segment after the project: /console/projects/{id}/{slug}. */
+  /** The path segment after the project: /console/projects/{id}/{slug}; '' for the project's own page. */
   readonly slug: string;
   /** The navigation entry and the page's title. */
   readonly label: string;
@@ -19,4 +26,6 @@ export interface ProjectScreen {
   readonly component: ComponentType<ProjectScreenProps>;
 }
 
-export const PROJECT_SCREENS: readonly ProjectScreen[] = [];
+export const PROJECT_SCREENS: readonly ProjectScreen[] = [
+  { slug: '', label: 'Overview', adminOnly: false, component: ProjectPage },
+];
