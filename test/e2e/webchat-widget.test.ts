@@ -4,8 +4,8 @@
  * allows scripts and frames from relevo's origin only and no inline code, includes the one
  * <script> tag. The launcher appears, opens the chat in a frame, the visitor is greeted, writes,
  * and reads the bot's answer; at 1280 px (a corner panel) and on a 390 px phone (the whole
- * screen). Keyboard: Enter opens, the focus goes to the panel's close button, Escape closes and
- * gives the focus back. axe-core finds no serious or critical problem on the host page with the
+ * screen). Keyboard: Enter opens, the focus goes to the panel's close button, Escape (on the page
+ * or inside the chat's frame) closes and gives the focus back. axe-core finds no serious or critical problem on the host page with the
  * chat open, nor in the chat's frame. Screenshots go to test-artifacts/.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -250,6 +250,15 @@ describe.skipIf(!haveChromium)('the web chat widget on another site', () => {
         await page.screenshot({ path: join(ARTIFACTS, `webchat-widget-keyboard-open-${width.name}.png`) });
         await page.keyboard.press('Escape');
         await page.getByRole('dialog', { name: label() }).waitFor({ state: 'hidden' });
+        expect(await focused(page)).toBe(label());
+        // Escape typed inside the chat's frame (in its message box) closes it too.
+        await page.keyboard.press('Enter');
+        const frame = page.frameLocator(`iframe[title="${label()}"]`);
+        await frame.locator('#status[data-state="online"]').waitFor();
+        await frame.locator('#input').focus();
+        await page.keyboard.press('Escape');
+        await page.getByRole('dialog', { name: label() }).waitFor({ state: 'hidden' });
+        expect(await launcher.getAttribute('aria-expanded')).toBe('false');
         expect(await focused(page)).toBe(label());
         expect(problems).toEqual([]);
         await context.close();

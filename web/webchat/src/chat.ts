@@ -494,6 +494,13 @@ import type { ChatMessage, HandoffView, OutboxItem } from './types.js';
     }
   });
   input.addEventListener('input', autosize);
+  // In the widget's frame, Escape closes the chat as it does on the host page: keys typed in the
+  // frame never reach that page, so the frame tells it (nothing else; any origin may hear it).
+  if (document.documentElement.getAttribute('data-embed') === '1' && window.parent !== window) {
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && !e.isComposing) window.parent.postMessage({ relevoWebchat: 'close' }, '*');
+    });
+  }
   byId('retry').addEventListener('click', () => {
     retryDelay = 1000;
     start();

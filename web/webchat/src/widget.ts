@@ -200,10 +200,24 @@ function button(label: string): HTMLButtonElement {
 
   launcher.addEventListener('click', () => (open ? hide() : show()));
   close.addEventListener('click', hide);
-  // Escape closes it while the focus is on the host page (keys typed inside the chat's frame
-  // stay in the frame).
+  // Escape closes it: on the host page directly, and inside the chat's frame (whose keys never
+  // reach this page) through the frame's message, taken only from that frame and relevo's origin.
   document.addEventListener('keydown', (e) => {
     if (open && e.key === 'Escape') hide();
+  });
+  window.addEventListener('message', (e) => {
+    const data: unknown = e.data;
+    if (
+      open &&
+      frame !== null &&
+      e.source === frame.contentWindow &&
+      e.origin === chatUrl.origin &&
+      typeof data === 'object' &&
+      data !== null &&
+      (data as { relevoWebchat?: unknown }).relevoWebchat === 'close'
+    ) {
+      hide();
+    }
   });
   small.addEventListener('change', layout);
 
