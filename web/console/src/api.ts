@@ -25,6 +25,8 @@ export class ApiFailure extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The envelope's validationError: each invalid field with its messages. */
+    readonly validation: Record<string, string[]> = {},
   ) {
     super(message);
   }
@@ -39,6 +41,7 @@ export interface ApiEvents {
 
 interface ErrorEnvelope {
   readonly error?: { readonly code?: string; readonly description?: string };
+  readonly validationError?: Record<string, string[]>;
 }
 
 const quiet: ApiEvents = { reachable() {}, unreachable() {}, unauthorized() {} };
@@ -75,7 +78,13 @@ export class ApiClient {
       this.events.unauthorized();
       throw new Unauthorized(description);
     }
-    throw new ApiFailure(response.status, error?.code ?? 'unknown', description);
+    const validation = (parsed as ErrorEnvelope | undefined)?.validationError ?? {};
+    throw new ApiFailure(response.status, error?.code ?? 'unknown', description, validation);
+  }
+
+  /** Says that a request outside this client (the event stream) was refused with 401. */
+  refused(): void {
+    this.events.unauthorized();
   }
 
   get<T>(path: string): Promise<T> {
@@ -173,4 +182,32 @@ export interface ProjectOverview {
     readonly successRate: number | null;
     readonly perMinute: readonly MinuteCount[];
   };
+}
+
+/** A conversation (docs/api.md §4.8). */
+export interface Conversation {
+  readonly _id: string;
+  readonly roomId: string;
+  readonly state: 'active' | 'closed';
+  readonly startAt: string;
+  readonly endAt?: string;
+  readonly endedReason?: string;
+  readonly User: { readonly id: string; readonly names: string; readonly referenceId: string | null };
+  readonly Bot: { readonly id: string; readonly name: string };
+  readonly assignment?: { readonly type: string; readonly target: string };
+  readonly metadata?: Record<string, unknown>;
+}
+
+/** A message of a transcript (docs/api.md §5.4). */
+export interface TranscriptMessage {
+  readonly id: string;
+  readonly sender: 'user' | 'operator' | 'bot';
+  readonly type: string;
+  readonly content: Record<string, unknown>;
+  readonly createdAt: string;
+}
+
+/** The 422 envelope's field → messages map, when the API sent one. */
+export function fieldErrors(e: unknown): Record<string, string[]> {
+  return e instanceof ApiFailure ? e.validation : {};
 }

@@ -4,6 +4,8 @@
  * a screen appears in it when its entry is added here — and never before it exists.
  */
 import type { ComponentType } from 'preact';
+import { Conversations } from './conversations';
+import { LiveEvents } from './live-events';
 import { ProjectPage } from './project';
 
 export interface ProjectScreenProps {
@@ -28,4 +30,6 @@ export interface ProjectScreen {
 
 export const PROJECT_SCREENS: readonly ProjectScreen[] = [
   { slug: '', label: 'Overview', adminOnly: false, component: ProjectPage },
+  { slug: 'conversations', label: 'Conversations', adminOnly: false, component: Conversations },
+  { slug: 'events', label: 'Live events', adminOnly: false, component: LiveEvents },
 ];
