@@ -86,20 +86,22 @@ it(
     const tarball = join(dir, tarballs[0] ?? '');
 
     const listed = await exec('tar', ['tzf', tarball], dir, 30_000);
-    const files = listed.stdout.split('\n').filter((f) => f !== '' && !f.endsWith('/'));
+    // npm puts everything under package/ in the tarball.
+    const files = listed.stdout
+      .split('\n')
+      .filter((f) => f !== '' && !f.endsWith('/'))
+      .map((f) => f.replace(/^package\//, ''));
     // Everything under dist/, README and package.json; no sources, tests, maps or build stamps.
-    expect(files.filter((f) => !f.startsWith('package/dist/')).sort()).toEqual([
-      'package/README.md',
-      'package/package.json',
-    ]);
+    expect(files.filter((f) => !f.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
     expect(files.filter((f) => f.endsWith('.map') || f.endsWith('.build-stamp'))).toEqual([]);
     for (const needed of [
-      'package/dist/cli/main.js',
-      'package/dist/app.js',
-      'package/dist/app.d.ts',
-      'package/dist/console/index.html',
-      'package/dist/web/webchat/chat.js',
-      'package/dist/storage/migrations/index.js',
+      'dist/cli/main.js',
+      'dist/app.js',
+      'dist/app.d.ts',
+      'dist/server.d.ts',
+      'dist/console/index.html',
+      'dist/web/webchat/chat.js',
+      'dist/storage/migrations/index.js',
     ]) {
       expect(files).toContain(needed);
     }
@@ -121,6 +123,19 @@ it(
     expect(existsSync(join(app, 'node_modules', '.bin', 'relevo'))).toBe(true);
     const version = await exec('npx', ['relevo', '--version'], app, 30_000);
     expect(version).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
+
+    // The exports map: the application and the server for embedding, by their public names.
+    const imported = await exec(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const a = await import('relevo'); const s = await import('relevo/server'); console.log(typeof a.buildApp, typeof s.serve)",
+      ],
+      app,
+      30_000,
+    );
+    expect(imported).toMatchObject({ code: 0, stdout: 'function function\n' });
 
     const port = await freePort();
     served = spawn('npx', ['relevo', 'serve'], {
