@@ -15,7 +15,7 @@ export async function withStore(ctx: CliContext, fn: (store: Store) => Promise<u
   const config = ctx.config();
   const store = await openStore(config.databaseUrl, { secretBox: new SecretBox(config.encryptionKey) });
   try {
-    await store.migrate();
+    await migrateShowingProgress(store, ctx);
     ctx.printJson(await fn(store));
     return 0;
   } finally {
@@ -37,6 +37,19 @@ export function withProject(
     await requireProject(store.queries, projectId);
     return fn(store);
   });
+}
+
+/** store.migrate(), showing on a terminal which migration is being applied and how many remain. */
+export async function migrateShowingProgress(store: Store, ctx: CliContext): Promise<number[]> {
+  let shown = false;
+  try {
+    return await store.migrate((m, index, pending) => {
+      shown = true;
+      ctx.progress(`migrating the database: ${index + 1} of ${pending}, ${m.name}`);
+    });
+  } finally {
+    if (shown) ctx.progress(undefined);
+  }
 }
 
 /** A string option's value, or undefined when it was not given. */

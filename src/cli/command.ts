@@ -15,6 +15,8 @@ export interface Command {
   readonly summary: string;
   /** Positional argument names, in order, all required. */
   readonly args: readonly string[];
+  /** The values the first argument may take, when it is one of a few words (checked, completed). */
+  readonly choices?: readonly string[];
   /** Everything after the name and positionals in the usage line. */
   readonly usage: string;
   readonly options: Options;

@@ -21,8 +21,9 @@ import { validationError } from '../errors.js';
 import { MIGRATIONS } from '../storage/migrations/index.js';
 import { openStore } from '../storage/open-store.js';
 import { ADMIN_TOKEN_COMMANDS } from './admin-token-command.js';
-import { optionString, withStore } from './cli-store.js';
+import { migrateShowingProgress, optionString, withStore } from './cli-store.js';
 import type { Command, Options, ParsedArgs } from './command.js';
+import { completionCommand } from './completion-command.js';
 import type { CliContext } from './context.js';
 import { CONVERSATION_COMMANDS } from './conversation-commands.js';
 import { DELIVERY_COMMANDS } from './delivery-commands.js';
@@ -81,14 +82,23 @@ export const COMMANDS: readonly Command[] = [
     args: [],
     usage: '',
     options: {},
-    details: 'Prints each migration applied, or "up to date" when there was none to apply.',
+    details:
+      'Prints each migration applied, or "up to date" when there was none to apply; with --json,\n' +
+      '{ "applied": [{ "version", "name" }] }. On a terminal, stderr shows which one is running.',
     async run(ctx) {
       const store = await openStore(ctx.config().databaseUrl);
       try {
-        const applied = await store.migrate();
+        const applied = await migrateShowingProgress(store, ctx);
+        const named = applied.map((version) => ({
+          version,
+          name: MIGRATIONS.find((m) => m.version === version)?.name ?? '',
+        }));
+        if (ctx.json) {
+          ctx.printJson({ applied: named });
+          return 0;
+        }
         if (applied.length === 0) ctx.out('up to date');
-        for (const version of applied) {
-          const name = MIGRATIONS.find((m) => m.version === version)?.name ?? '';
+        for (const { version, name } of named) {
           ctx.out(`applied ${String(version).padStart(4, '0')} ${name}`.trimEnd());
         }
         return 0;
@@ -311,6 +321,8 @@ export const COMMANDS: readonly Command[] = [
   ...CONVERSATION_COMMANDS,
   ...INTEGRATION_COMMANDS,
   ...ADMIN_TOKEN_COMMANDS,
+  // Reads this very table when it runs, to complete every command above.
+  completionCommand(() => COMMANDS),
 ];
 
 /** The JSON in a rules file; a file that is not JSON is a bad value (exit 2), like bad rules. */

@@ -95,18 +95,24 @@ export const DELIVERY_COMMANDS: readonly Command[] = [
       ['--destination <d>', "panel (default) or bot: the bots' outside engines"],
     ],
     run: (ctx, a) =>
-      withProject(ctx, a.positionals[0] ?? '', (store) => {
+      withProject(ctx, a.positionals[0] ?? '', async (store) => {
         const now = Date.now();
         const since = parseSince(str(a, 'since') ?? '', now);
         const destination = parseDestination(str(a, 'destination'));
-        return store.transaction((tx) =>
-          replayDeliveries(
-            tx,
-            a.positionals[0] ?? '',
-            { since, conversationId: str(a, 'conversation'), destination },
-            now,
-          ),
-        );
+        // One transaction: nothing to count until it commits, so the line says what runs.
+        ctx.progress(`replaying the events since ${new Date(since).toISOString()}…`);
+        try {
+          return await store.transaction((tx) =>
+            replayDeliveries(
+              tx,
+              a.positionals[0] ?? '',
+              { since, conversationId: str(a, 'conversation'), destination },
+              now,
+            ),
+          );
+        } finally {
+          ctx.progress(undefined);
+        }
       }),
   },
 ];

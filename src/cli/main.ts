@@ -10,6 +10,7 @@ const code = await run(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   isTty: process.stdout.isTTY === true,
+  stderrIsTty: process.stderr.isTTY === true,
 }).catch((e: unknown) => {
   process.stderr.write(`relevo: ${e instanceof Error ? e.message : String(e)}\n`);
   return 1;

@@ -24,16 +24,33 @@ function parsePort(raw: string | undefined): number {
   return port;
 }
 
-function signatureNote(
+type SignatureCheck = 'missing' | 'unchecked' | 'verified' | 'wrong';
+
+function checkSignature(
   raw: Buffer,
   header: string | string[] | undefined,
   secret: string | undefined,
-): string {
-  if (header === undefined) return 'X-Jelou-Signature missing';
-  if (secret === undefined) return 'X-Jelou-Signature not checked (no --secret)';
-  return verifyJelouSignature(raw, header, secret)
-    ? 'X-Jelou-Signature verified'
-    : 'X-Jelou-Signature WRONG: not signed with this --secret';
+): SignatureCheck {
+  if (header === undefined) return 'missing';
+  if (secret === undefined) return 'unchecked';
+  return verifyJelouSignature(raw, header, secret) ? 'verified' : 'wrong';
+}
+
+const SIGNATURE_NOTES: Readonly<Record<SignatureCheck, string>> = {
+  missing: 'X-Jelou-Signature missing',
+  unchecked: 'X-Jelou-Signature not checked (no --secret)',
+  verified: 'X-Jelou-Signature verified',
+  wrong: 'X-Jelou-Signature WRONG: not signed with this --secret',
+};
+
+/** The body as JSON when it is JSON, else as the text it is. */
+function bodyValue(raw: Buffer): unknown {
+  const text = raw.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 /** The body for reading: JSON indented, anything else as it came. */
@@ -77,7 +94,8 @@ export const RECEIVE_COMMAND: Command = {
     'event, whether X-Jelou-Signature verifies with --secret, and the body. Point an\n' +
     "integration's webhookUrl at it (e.g. http://127.0.0.1:4000/webhooks); relevo delivers\n" +
     'there once RELEVO_WEBHOOK_ALLOW lets it (e.g. RELEVO_WEBHOOK_ALLOW=127.0.0.1). Stops on\n' +
-    'SIGINT (Ctrl-C) or SIGTERM.',
+    'SIGINT (Ctrl-C) or SIGTERM. With --json: one JSON line per request, { method, path, event,\n' +
+    'signature: verified|wrong|missing|unchecked, body }, after { listening, checksSignatures }.',
   async run(ctx, args) {
     const port = parsePort(optionString(args, 'port'));
     const secret = optionString(args, 'secret');
@@ -85,18 +103,24 @@ export const RECEIVE_COMMAND: Command = {
       readBody(req).then(
         (raw) => {
           if (raw === undefined) {
-            ctx.out(`${req.method} ${req.url} · refused: body over ${BODY_MAX_BYTES} bytes`);
+            const refused = `body over ${BODY_MAX_BYTES} bytes`;
+            if (ctx.json) ctx.out(JSON.stringify({ method: req.method, path: req.url, refused }));
+            else ctx.out(`${req.method} ${req.url} · refused: ${refused}`);
             res.writeHead(413, { 'content-type': 'text/plain' }).end('too large');
             return;
           }
           const { label, text } = describeBody(raw);
-          const head = [
-            `${req.method} ${req.url}`,
-            label,
-            signatureNote(raw, req.headers['x-jelou-signature'], secret),
-          ];
-          ctx.out(head.filter((part) => part !== '').join(' · '));
-          if (text !== '') ctx.out(text);
+          const signature = checkSignature(raw, req.headers['x-jelou-signature'], secret);
+          if (ctx.json) {
+            // One line per request, whatever the terminal: a stream for jq or a script.
+            const event = label === '' ? null : label;
+            const body = raw.length === 0 ? null : bodyValue(raw);
+            ctx.out(JSON.stringify({ method: req.method, path: req.url, event, signature, body }));
+          } else {
+            const head = [`${req.method} ${req.url}`, label, SIGNATURE_NOTES[signature]];
+            ctx.out(head.filter((part) => part !== '').join(' · '));
+            if (text !== '') ctx.out(text);
+          }
           res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
         },
         () => res.destroy(),
@@ -107,10 +131,16 @@ export const RECEIVE_COMMAND: Command = {
       server.listen(port, HOST, () => done());
     });
     const { port: bound } = server.address() as AddressInfo;
-    ctx.out(
-      `relevo receive: listening on http://${HOST}:${bound}/ (answers 200 to everything; Ctrl-C stops)`,
-    );
-    if (secret === undefined) ctx.out('relevo receive: no --secret given: signatures are not checked');
+    if (ctx.json) {
+      ctx.out(
+        JSON.stringify({ listening: `http://${HOST}:${bound}/`, checksSignatures: secret !== undefined }),
+      );
+    } else {
+      ctx.out(
+        `relevo receive: listening on http://${HOST}:${bound}/ (answers 200 to everything; Ctrl-C stops)`,
+      );
+      if (secret === undefined) ctx.out('relevo receive: no --secret given: signatures are not checked');
+    }
 
     const source = ctx.signals ?? process;
     await new Promise<void>((done) => {

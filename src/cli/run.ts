@@ -17,6 +17,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** Pretty-print JSON for a person at a terminal; compact (one line) for scripts. */
   readonly isTty?: boolean;
+  /** stderr is a terminal: long work shows its progress there. */
+  readonly stderrIsTty?: boolean;
   readonly signals?: NodeJS.EventEmitter;
 }
 
@@ -85,6 +87,7 @@ function groupUsage(group: string): string {
 function commandHelp(c: Command): string {
   const options: Array<readonly [string, string]> = [
     ...(c.optionHelp ?? []),
+    ['--json', 'print JSON'],
     ['-h, --help', 'show this help'],
   ];
   return [
@@ -120,7 +123,7 @@ function parse(
   try {
     parsed = parseArgs({
       args: rest,
-      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      options: { ...command.options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } },
       allowPositionals: true,
       strict: true,
     });
@@ -136,6 +139,13 @@ function parse(
   }
   if (positionals.length > command.args.length) {
     throw new UsageError(`unexpected argument '${positionals[command.args.length]}'`, command);
+  }
+  const choice = positionals[0] ?? '';
+  if (command.choices !== undefined && !command.choices.includes(choice)) {
+    throw new UsageError(
+      `<${command.args[0]}> must be one of ${command.choices.join(', ')}, not '${choice}'`,
+      command,
+    );
   }
   for (const name of command.required ?? []) {
     if (values[name] === undefined) throw new UsageError(`--${name} is required`, command);
@@ -161,7 +171,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (first === '-v' || first === '--version') {
-    out(VERSION);
+    out(argv.includes('--json') ? JSON.stringify({ version: VERSION }) : VERSION);
     return 0;
   }
 
@@ -188,6 +198,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
   const { command, rest } = found;
   let config: Config | undefined;
+  let json = false;
   const ctx: CliContext = {
     config: () => {
       config ??= loadConfig(io.env);
@@ -196,11 +207,19 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     out,
     err,
     printJson: (value) => out(io.isTty === true ? JSON.stringify(value, null, 2) : JSON.stringify(value)),
+    get json() {
+      return json;
+    },
+    // \r and the erase-line sequence rewrite one line in place; nothing at all off a terminal.
+    progress: (text) => {
+      if (io.stderrIsTty === true) io.stderr(`\r\x1b[2K${text ?? ''}`);
+    },
     signals: io.signals,
   };
 
   try {
     const args = parse(command, rest);
+    json = args.values.json === true;
     if (args.help) {
       out(commandHelp(command));
       return 0;

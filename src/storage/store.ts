@@ -5,6 +5,7 @@
  */
 import type { Message, OutboxEvent } from '../model/types.js';
 import type { Dialect } from './migrations/index.js';
+import type { Migration } from './migrations/migration.js';
 import type { Queries, Tx } from './queries/index.js';
 
 export type { AdminTokenRow } from './queries/admin-token.js';
@@ -57,13 +58,18 @@ export interface Committed {
     | undefined;
 }
 
+export type MigrationListener = (migration: Migration, index: number, pending: number) => void;
+
 export interface Store {
   readonly dialect: Dialect;
   readonly capabilities: StoreCapabilities;
   /** Reads (and single-statement writes) outside any transaction; sees only committed data. */
   readonly queries: Queries;
-  /** Applies pending migrations; returns the versions applied now. */
-  migrate(): Promise<number[]>;
+  /**
+   * Applies pending migrations; returns the versions applied now. `onApply` hears of each one
+   * as it starts (its place among the `pending` ones), for progress on a terminal.
+   */
+  migrate(onApply?: MigrationListener): Promise<number[]>;
   /**
    * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. The
    * promise settles only after the commit is durable. `fn` must not start another transaction

@@ -36,6 +36,11 @@ describe('engines', () => {
     expect(refusing).toEqual([]);
   });
 
+  it('every installed package accepts Node 24, the other supported line (CI runs the suite on it)', () => {
+    const refusing = wanted.filter(({ node }) => !semver.intersects(node, '^24.0.0'));
+    expect(refusing).toEqual([]);
+  });
+
   it('light-my-request (app.inject) gets a cookie package with the API it calls', async () => {
     const require = createRequire(createRequire(import.meta.url).resolve('light-my-request'));
     const cookie = require('cookie') as { stringifySetCookie?: (c: object) => string };

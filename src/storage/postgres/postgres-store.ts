@@ -9,7 +9,7 @@ import { MIGRATIONS, statementFor } from '../migrations/index.js';
 import { createQueries, createTx } from '../queries/index.js';
 import type { SecretBox } from '../secret-box.js';
 import { PLAINTEXT } from '../secret-box.js';
-import type { Committed, Queries, Store, StoreCapabilities, Tx } from '../store.js';
+import type { Committed, MigrationListener, Queries, Store, StoreCapabilities, Tx } from '../store.js';
 import { newTxRecord } from '../tx-record.js';
 import { PgExecutor, translatePgError } from './postgres-executor.js';
 import { sqlLiteral } from './sql-literal.js';
@@ -65,7 +65,7 @@ export class PostgresStore implements Store {
     this.queries = createQueries(new PgExecutor(this.pool, false), options.secretBox ?? PLAINTEXT);
   }
 
-  async migrate(): Promise<number[]> {
+  async migrate(onApply?: MigrationListener): Promise<number[]> {
     const client = await this.connect();
     try {
       // Several nodes starting together: one migrates, the others wait and find nothing to do.
@@ -79,8 +79,9 @@ export class PostgresStore implements Store {
         ),
       );
       const done: number[] = [];
-      for (const m of MIGRATIONS) {
-        if (applied.has(m.version)) continue;
+      const pending = MIGRATIONS.filter((m) => !applied.has(m.version));
+      for (const [index, m] of pending.entries()) {
+        onApply?.(m, index, pending.length);
         // Each migration commits with its bookkeeping row, or not at all (PostgreSQL DDL is
         // transactional), so a process killed mid-migration leaves the previous version.
         await client.query('BEGIN');

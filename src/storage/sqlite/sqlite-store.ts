@@ -26,7 +26,7 @@ import type { DialectSql, SqlExecutor } from '../queries/executor.js';
 import { createQueries, createTx } from '../queries/index.js';
 import { dueHeadsCte } from '../queries/outbox-claim.js';
 import { PLAINTEXT, type SecretBox } from '../secret-box.js';
-import type { Committed, Queries, Store, StoreCapabilities, Tx } from '../store.js';
+import type { Committed, MigrationListener, Queries, Store, StoreCapabilities, Tx } from '../store.js';
 import { newTxRecord } from '../tx-record.js';
 import { Checkpointer } from './checkpointer.js';
 
@@ -248,7 +248,7 @@ export class SqliteStore implements Store {
     this.queries = createQueries(new SqliteExecutor(this.reader), this.box);
   }
 
-  async migrate(): Promise<number[]> {
+  async migrate(onApply?: MigrationListener): Promise<number[]> {
     const db = this.writer;
     db.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
@@ -259,8 +259,9 @@ export class SqliteStore implements Store {
       ),
     );
     const done: number[] = [];
-    for (const m of MIGRATIONS) {
-      if (applied.has(m.version)) continue;
+    const pending = MIGRATIONS.filter((m) => !applied.has(m.version));
+    for (const [index, m] of pending.entries()) {
+      onApply?.(m, index, pending.length);
       // Each migration and its bookkeeping row commit together: a crash mid-migration leaves
       // the schema at the previous version, and the next start applies it again from scratch.
       db.transaction(() => {
