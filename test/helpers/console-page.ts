@@ -48,8 +48,11 @@ export async function openConsole(
   const context = await browser.newContext({ viewport: { width: width.width, height: width.height } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   const page = await context.newPage();
+  // A step that waits longer has failed: say which, before the test's own timeout.
+  page.setDefaultTimeout(15_000);
   page.on('console', (m) => {
-    if (/Content[- ]Security[- ]Policy|Refused to/i.test(m.text())) problems.push(`${width.name}: ${m.text()}`);
+    if (/Content[- ]Security[- ]Policy|Refused to/i.test(m.text()))
+      problems.push(`${width.name}: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`${width.name}: ${e.message}`));
   await page.goto(`${base}${path}`);
@@ -84,5 +87,8 @@ export async function signInWithApiKey(page: Page, projectId: string, apiKey: st
   await page.getByLabel('Project id', { exact: true }).fill(projectId);
   await page.getByLabel('API key', { exact: true }).fill(apiKey);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  // A project credential lands on the list of its one project; its page opens with the overview.
+  await page.getByRole('heading', { level: 1, name: 'Projects' }).waitFor();
+  await page.getByRole('list', { name: 'Projects' }).getByRole('link', { name: projectId }).click();
   await page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
 }
