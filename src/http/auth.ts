@@ -86,7 +86,13 @@ export function managementAuthenticator(
     const { projectId } = request.params as { projectId?: string };
     if (projectId === undefined) return;
     if (adminCheck !== undefined && presentsBearer(request)) {
-      await adminCheck(request);
+      // A wrong bearer token is the routes' uniform 401 (docs/api.md §2.1): a client that sends
+      // its API key as a bearer token learns what to send instead.
+      await adminCheck(request).catch(() => {
+        throw unauthorized(
+          'The bearer token is not the admin token. Send x-api-key, or Authorization: Basic base64(clientId:clientSecret).',
+        );
+      });
       await requireProject(queries, projectId);
       request.adminCaller = true;
       return;

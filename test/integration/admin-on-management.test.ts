@@ -1,7 +1,7 @@
 /**
  * docs/api.md §2.1: the admin token on the management routes, acting as any project (what the
  * console signs in with): reads and writes of every project under every prefix, 404
- * project_not_found for an unknown project, 401 admin_unauthorized for a wrong token, the event
+ * project_not_found for an unknown project, the uniform 401 unauthorized for a wrong token, the event
  * stream (ending when the project is deleted), and nothing of it when the admin API is off.
  */
 import type { AddressInfo } from 'node:net';
@@ -50,7 +50,7 @@ describe('the admin token on the management routes', () => {
     expect(seen.json().data.webhookUrl).toBe('http://127.0.0.1:9/hooks');
   });
 
-  it('answers 404 project_not_found for an unknown project, 401 admin_unauthorized for a wrong token', async () => {
+  it('answers 404 project_not_found for an unknown project, the uniform 401 for a wrong token', async () => {
     const missing = await call(h.app, {
       method: 'GET',
       url: '/v1/external-support/prj_unknown/conversations',
@@ -64,7 +64,7 @@ describe('the admin token on the management routes', () => {
       headers: { authorization: 'Bearer not-the-token' },
     });
     expect(wrong.statusCode).toBe(401);
-    expect(errorOf(wrong).error.code).toBe('admin_unauthorized');
+    expect(errorOf(wrong).error.code).toBe('unauthorized');
     // An API key alongside a bearer token: the key is the credential checked (§2.1).
     const both = await call(h.app, {
       method: 'GET',
