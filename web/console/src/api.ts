@@ -211,3 +211,36 @@ export interface TranscriptMessage {
 export function fieldErrors(e: unknown): Record<string, string[]> {
   return e instanceof ApiFailure ? e.validation : {};
 }
+
+/** The delivery log (docs/api.md §5.5). */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled' | 'skipped';
+
+export interface DeliverySummary {
+  readonly id: string;
+  readonly eventType: string;
+  readonly conversationId: string | null;
+  readonly roomId: string;
+  readonly status: DeliveryStatus;
+  readonly attemptCount: number;
+  readonly nextAttemptAt: string | null;
+  readonly deliveredAt: string | null;
+  readonly createdAt: string;
+  readonly lastError: string | null;
+}
+
+export interface DeliveryAttempt {
+  readonly id: string;
+  readonly attemptNumber: number;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly url: string;
+  readonly statusCode: number | null;
+  readonly responseBody: string | null;
+  readonly error: string | null;
+  readonly outcome: 'delivered' | 'failed' | 'gone' | 'abandoned';
+}
+
+export interface DeliveryDetail extends DeliverySummary {
+  readonly payload: unknown;
+  readonly attempts: readonly DeliveryAttempt[];
+}

@@ -5,6 +5,7 @@
  */
 import type { ComponentType } from 'preact';
 import { Conversations } from './conversations';
+import { Deliveries } from './deliveries';
 import { LiveEvents } from './live-events';
 import { ProjectPage } from './project';
 
@@ -31,5 +32,6 @@ export interface ProjectScreen {
 export const PROJECT_SCREENS: readonly ProjectScreen[] = [
   { slug: '', label: 'Overview', adminOnly: false, component: ProjectPage },
   { slug: 'conversations', label: 'Conversations', adminOnly: false, component: Conversations },
+  { slug: 'deliveries', label: 'Deliveries', adminOnly: false, component: Deliveries },
   { slug: 'events', label: 'Live events', adminOnly: false, component: LiveEvents },
 ];
