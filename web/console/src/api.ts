@@ -95,6 +95,14 @@ export class ApiClient {
     return this.request<T>('POST', path, body);
   }
 
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, body);
+  }
+
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
+
   delete<T>(path: string): Promise<T> {
     return this.request<T>('DELETE', path);
   }
@@ -243,4 +251,16 @@ export interface DeliveryAttempt {
 export interface DeliveryDetail extends DeliverySummary {
   readonly payload: unknown;
   readonly attempts: readonly DeliveryAttempt[];
+}
+
+/** The project's integration (docs/api.md §4.2). */
+export interface Integration {
+  readonly id: string;
+  readonly webhookUrl: string;
+  readonly authType: 'no_auth' | 'bearer' | 'api_key' | 'basic';
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly disabled: boolean;
+  readonly disabledAt: string | null;
+  readonly disabledReason: string | null;
 }

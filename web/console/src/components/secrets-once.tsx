@@ -12,14 +12,20 @@ export interface SecretField {
   readonly secret: boolean;
 }
 
+const CREDENTIAL_LOST =
+  'relevo keeps only their hashes; if they are lost, create a new credential and revoke this one.';
+
 export function SecretsOnce({
   title,
   fields,
   onDone,
+  ifLost = CREDENTIAL_LOST,
 }: {
   readonly title: string;
   readonly fields: readonly SecretField[];
   readonly onDone: () => void;
+  /** Why they cannot be shown again, and what to do if they are lost. */
+  readonly ifLost?: string;
 }) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), []);
@@ -29,8 +35,7 @@ export function SecretsOnce({
         {title}
       </h2>
       <p class="secrets-warning">
-        <strong>Copy the secrets now: you will not see them again.</strong> relevo keeps only their hashes; if
-        they are lost, create a new credential and revoke this one.
+        <strong>Copy the secrets now: you will not see them again.</strong> {ifLost}
       </p>
       <dl class="secrets-list">
         {fields.map((f, i) => (
@@ -44,7 +49,8 @@ export function SecretsOnce({
   );
 }
 
-function CopyField({ field, id }: { readonly field: SecretField; readonly id: string }) {
+/** A read-only value with a copy button (secrets, and values to paste elsewhere). */
+export function CopyField({ field, id }: { readonly field: SecretField; readonly id: string }) {
   const [copied, setCopied] = useState<'yes' | 'failed' | undefined>(undefined);
   const input = useRef<HTMLInputElement>(null);
   const copy = async () => {

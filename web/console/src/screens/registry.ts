@@ -4,8 +4,10 @@
  * a screen appears in it when its entry is added here — and never before it exists.
  */
 import type { ComponentType } from 'preact';
+import { Bots } from './bots';
 import { Conversations } from './conversations';
 import { Deliveries } from './deliveries';
+import { Integration } from './integration';
 import { LiveEvents } from './live-events';
 import { ProjectPage } from './project';
 
@@ -33,5 +35,7 @@ export const PROJECT_SCREENS: readonly ProjectScreen[] = [
   { slug: '', label: 'Overview', adminOnly: false, component: ProjectPage },
   { slug: 'conversations', label: 'Conversations', adminOnly: false, component: Conversations },
   { slug: 'deliveries', label: 'Deliveries', adminOnly: false, component: Deliveries },
+  { slug: 'integration', label: 'Integration', adminOnly: false, component: Integration },
+  { slug: 'bots', label: 'Bots', adminOnly: true, component: Bots },
   { slug: 'events', label: 'Live events', adminOnly: false, component: LiveEvents },
 ];

@@ -1,0 +1,468 @@
+/**
+ * One bot (console.md, Bots; docs/bots.md): its channel — the web chat's link and embed snippet,
+ * or the http channel's webhook and signing key —, its engine (rules, external with its signing
+ * secret shown once, rasa), and its rules, edited as JSON with the server's validation messages
+ * listed under the editor by path.
+ */
+import { useState } from 'preact/hooks';
+import { ADMIN, describeError, enc, fieldErrors, type Page } from '../api';
+import { Link } from '../components/link';
+import { PageTitle } from '../components/page-title';
+import { CopyField, SecretsOnce } from '../components/secrets-once';
+import { ErrorNote, Loading } from '../components/states';
+import { useApi } from '../context';
+import { useLoad } from '../hooks';
+import { projectPath } from '../router';
+
+export interface Bot {
+  readonly id: string;
+  readonly name: string;
+  readonly channel: 'webchat' | 'http';
+  readonly createdAt: string;
+}
+
+type Channel =
+  | { readonly channel: 'webchat'; readonly url: string }
+  | { readonly channel: 'http'; readonly webhookUrl: string | null; readonly hasSigningKey: boolean };
+
+type Engine =
+  | { readonly type: 'rules' }
+  | { readonly type: 'external'; readonly webhookUrl: string; readonly signingSecret?: string }
+  | { readonly type: 'rasa'; readonly url: string };
+
+const KEY_LOST = 'relevo never shows it again; if it is lost, regenerate it here and update the other side.';
+
+export function BotPage({ projectId, botId }: { readonly projectId: string; readonly botId: string }) {
+  const api = useApi();
+  const base = `${ADMIN}/projects/${enc(projectId)}/bots/${enc(botId)}`;
+  const bot = useLoad(async () => {
+    const page = await api.get<Page<Bot>>(`${ADMIN}/projects/${enc(projectId)}/bots?limit=200`);
+    const found = page.items.find((b) => b.id === botId);
+    // The channel's route answers 404 bot_not_found for a bot that is not there.
+    const channel = await api.get<Channel>(`${base}/channel`);
+    return { name: found?.name ?? botId, channel };
+  }, base);
+
+  const back = (
+    <p class="crumbs">
+      <Link to={projectPath(projectId, 'bots')}>← Bots</Link>
+    </p>
+  );
+  if (bot.loading) return <Loading what="the bot" />;
+  if (bot.value === undefined) {
+    return (
+      <>
+        {back}
+        <PageTitle title="Bot">Bot</PageTitle>
+        <ErrorNote>{bot.error ?? 'The bot could not be loaded.'}</ErrorNote>
+      </>
+    );
+  }
+  const { name, channel } = bot.value;
+  return (
+    <>
+      {back}
+      <PageTitle title={`${name} · bot`}>{name}</PageTitle>
+      <p class="lead">
+        <span class="mono">{botId}</span> · {channel.channel === 'webchat' ? 'Web chat' : 'HTTP channel'}
+      </p>
+      {channel.channel === 'webchat' ? (
+        <WebchatChannel botId={botId} />
+      ) : (
+        <HttpChannel base={base} channel={channel} />
+      )}
+      <EngineSection base={base} />
+      <RulesSection base={base} />
+    </>
+  );
+}
+
+function WebchatChannel({ botId }: { readonly botId: string }) {
+  const link = `${location.origin}/webchat/${encodeURIComponent(botId)}`;
+  const snippet = `<script src="${link}/widget.js" async></script>`;
+  return (
+    <section aria-labelledby="channel" class="panel">
+      <h2 id="channel">Web chat</h2>
+      <p>
+        End users chat with this bot on relevo's chat page, or through a button on your own site: paste the
+        snippet before <code>&lt;/body&gt;</code>.
+      </p>
+      <dl class="secrets-list">
+        <CopyField id="webchat-link" field={{ label: 'Chat link', value: link, secret: false }} />
+        <CopyField id="webchat-snippet" field={{ label: 'Embed snippet', value: snippet, secret: false }} />
+      </dl>
+      <p>
+        <a href={link} target="_blank" rel="noopener noreferrer">
+          Open the chat in a new tab
+        </a>
+      </p>
+    </section>
+  );
+}
+
+function HttpChannel({
+  base,
+  channel,
+}: {
+  readonly base: string;
+  readonly channel: { readonly webhookUrl: string | null; readonly hasSigningKey: boolean };
+}) {
+  const api = useApi();
+  const [url, setUrl] = useState(channel.webhookUrl ?? '');
+  const [key, setKey] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [invalid, setInvalid] = useState<Record<string, string[]>>({});
+  const run = async (work: () => Promise<void>) => {
+    setBusy(true);
+    setError(undefined);
+    setInvalid({});
+    setSaved(false);
+    try {
+      await work();
+    } catch (e) {
+      setInvalid(fieldErrors(e));
+      setError(describeError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="channel" class="panel">
+      <h2 id="channel">HTTP channel</h2>
+      <p>
+        relevo posts each message for the end user to your app's URL, signed with the channel's signing key.
+      </p>
+      {key !== undefined ? (
+        <SecretsOnce
+          title="Channel signing key"
+          fields={[{ label: 'Signing key', value: key, secret: true }]}
+          ifLost={KEY_LOST}
+          onDone={() => setKey(undefined)}
+        />
+      ) : null}
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run(async () => {
+            const answer = await api.put<{ signingKey?: string }>(`${base}/channel`, {
+              webhookUrl: url.trim(),
+            });
+            if (answer.signingKey !== undefined) setKey(answer.signingKey);
+            setSaved(true);
+          });
+        }}
+      >
+        <label class="field">
+          <span>Your app's URL</span>
+          <input
+            class="input"
+            type="url"
+            required
+            value={url}
+            placeholder="https://app.example.com/relevo/messages"
+            aria-invalid={invalid.webhookUrl !== undefined}
+            onInput={(e) => setUrl(e.currentTarget.value)}
+          />
+          {invalid.webhookUrl !== undefined ? (
+            <span class="field-error">{invalid.webhookUrl.join(' ')}</span>
+          ) : null}
+        </label>
+        {error !== undefined ? <ErrorNote>{error}</ErrorNote> : null}
+        <div class="toolbar">
+          <button type="submit" class="button button-primary" disabled={busy}>
+            Save
+          </button>
+          <button
+            type="button"
+            class="button"
+            disabled={busy}
+            onClick={() =>
+              void run(async () => {
+                setKey(
+                  (await api.post<{ signingKey: string }>(`${base}/channel/signing-key/regenerate`))
+                    .signingKey,
+                );
+              })
+            }
+          >
+            Regenerate the signing key
+          </button>
+          {saved ? (
+            <span class="card-meta" role="status">
+              Saved
+            </span>
+          ) : null}
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function EngineSection({ base }: { readonly base: string }) {
+  const api = useApi();
+  const engine = useLoad(() => api.get<Engine>(`${base}/engine`), `${base}/engine`);
+  const [type, setType] = useState<Engine['type'] | undefined>(undefined);
+  const [url, setUrl] = useState<string | undefined>(undefined);
+  const [secret, setSecret] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [invalid, setInvalid] = useState<Record<string, string[]>>({});
+
+  if (engine.loading) return <Loading what="the engine" />;
+  const current = engine.value;
+  if (current === undefined)
+    return <ErrorNote>{engine.error ?? 'The engine could not be loaded.'}</ErrorNote>;
+  const chosen = type ?? current.type;
+  const currentUrl =
+    current.type === 'external' ? current.webhookUrl : current.type === 'rasa' ? current.url : '';
+  const shownUrl = url ?? (chosen === current.type ? currentUrl : '');
+  const urlField = chosen === 'external' ? 'webhookUrl' : 'url';
+
+  const run = async (work: () => Promise<void>) => {
+    setBusy(true);
+    setError(undefined);
+    setInvalid({});
+    setSaved(false);
+    try {
+      await work();
+    } catch (e) {
+      setInvalid(fieldErrors(e));
+      setError(describeError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const save = () =>
+    run(async () => {
+      const body = chosen === 'rules' ? { type: chosen } : { type: chosen, [urlField]: shownUrl.trim() };
+      const answer = await api.put<Engine>(`${base}/engine`, body);
+      if (answer.type === 'external' && answer.signingSecret !== undefined) setSecret(answer.signingSecret);
+      engine.set(answer);
+      setType(undefined);
+      setUrl(undefined);
+      setSaved(true);
+    });
+
+  return (
+    <section aria-labelledby="engine" class="panel">
+      <h2 id="engine">Engine</h2>
+      <p>What answers this bot's end users while the panel does not have them.</p>
+      {secret !== undefined ? (
+        <SecretsOnce
+          title="Your bot's signing secret"
+          fields={[{ label: 'Signing secret', value: secret, secret: true }]}
+          ifLost={KEY_LOST}
+          onDone={() => setSecret(undefined)}
+        />
+      ) : null}
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        <fieldset class="choice">
+          <legend>Engine</legend>
+          {(
+            [
+              ['rules', "relevo's rules (below)"],
+              ['external', 'Your own bot, over signed webhooks'],
+              ['rasa', 'A Rasa assistant (REST channel)'],
+            ] as const
+          ).map(([value, label]) => (
+            <label key={value}>
+              <input
+                type="radio"
+                name="engine-type"
+                checked={chosen === value}
+                onChange={() => {
+                  setType(value);
+                  setUrl(undefined);
+                }}
+              />{' '}
+              {label}
+            </label>
+          ))}
+        </fieldset>
+        {chosen !== 'rules' ? (
+          <label class="field">
+            <span>{chosen === 'external' ? "Your bot's webhook URL" : "Rasa's URL"}</span>
+            <input
+              class="input"
+              type="url"
+              required
+              value={shownUrl}
+              placeholder={
+                chosen === 'external' ? 'https://bot.example.com/relevo' : 'http://rasa.internal:5005'
+              }
+              aria-invalid={invalid[urlField] !== undefined}
+              onInput={(e) => setUrl(e.currentTarget.value)}
+            />
+            {invalid[urlField] !== undefined ? (
+              <span class="field-error">{invalid[urlField]?.join(' ')}</span>
+            ) : null}
+          </label>
+        ) : null}
+        {error !== undefined ? <ErrorNote>{error}</ErrorNote> : null}
+        <div class="toolbar">
+          <button type="submit" class="button button-primary" disabled={busy}>
+            Save the engine
+          </button>
+          {current.type === 'external' ? (
+            <button
+              type="button"
+              class="button"
+              disabled={busy}
+              onClick={() =>
+                void run(async () => {
+                  setSecret(
+                    (await api.post<{ signingSecret: string }>(`${base}/engine/secret/regenerate`))
+                      .signingSecret,
+                  );
+                })
+              }
+            >
+              Regenerate the signing secret
+            </button>
+          ) : null}
+          {saved ? (
+            <span class="card-meta" role="status">
+              Saved
+            </span>
+          ) : null}
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** Where a JSON.parse error is, as "line L, column C", from the position the engine gives. */
+function jsonProblem(text: string, e: unknown): string {
+  const message = e instanceof Error ? e.message : 'invalid JSON';
+  const at = /position (\d+)/.exec(message);
+  if (at?.[1] === undefined) return `This is not valid JSON: ${message}`;
+  const before = text.slice(0, Number(at[1])).split('\n');
+  return `This is not valid JSON at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}: ${message}`;
+}
+
+function RulesSection({ base }: { readonly base: string }) {
+  const api = useApi();
+  const rules = useLoad(
+    () => api.get<{ rules: unknown; isDefault: boolean }>(`${base}/rules`),
+    `${base}/rules`,
+  );
+  const [text, setText] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState<string | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [invalid, setInvalid] = useState<Record<string, string[]>>({});
+
+  if (rules.loading) return <Loading what="the rules" />;
+  if (rules.value === undefined)
+    return <ErrorNote>{rules.error ?? 'The rules could not be loaded.'}</ErrorNote>;
+  const shown = text ?? JSON.stringify(rules.value.rules, null, 2);
+  const problems = Object.entries(invalid);
+
+  const run = async (work: () => Promise<void>) => {
+    setBusy(true);
+    setError(undefined);
+    setInvalid({});
+    setSaved(undefined);
+    try {
+      await work();
+    } catch (e) {
+      setInvalid(fieldErrors(e));
+      setError(describeError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const save = () => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(shown);
+    } catch (e) {
+      setSaved(undefined);
+      setInvalid({});
+      setError(jsonProblem(shown, e));
+      return;
+    }
+    void run(async () => {
+      const stored = await api.put<unknown>(`${base}/rules`, parsed);
+      rules.set({ rules: stored, isDefault: false });
+      setText(undefined);
+      setSaved('Saved: the bot answers with these rules from its next message.');
+    });
+  };
+
+  return (
+    <section aria-labelledby="rules" class="panel">
+      <h2 id="rules">Rules</h2>
+      <p>
+        What the rules engine says: greeting, answers by keyword, the handoff to a person, and what happens
+        after (docs/bots.md, "The rules").{' '}
+        {rules.value.isDefault ? 'This bot runs on the default rules.' : 'This bot has its own rules.'}
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          save();
+        }}
+      >
+        <label class="field">
+          <span>Rules (JSON)</span>
+          <textarea
+            class="input mono rules-editor"
+            rows={18}
+            spellcheck={false}
+            value={shown}
+            aria-invalid={error !== undefined}
+            aria-describedby="rules-problems"
+            onInput={(e) => setText(e.currentTarget.value)}
+          />
+        </label>
+        <div id="rules-problems">
+          {error !== undefined ? <ErrorNote>{error}</ErrorNote> : null}
+          {problems.length > 0 ? (
+            <ul class="problems" aria-label="Problems in the rules">
+              {problems.map(([path, messages]) => (
+                <li key={path}>
+                  <code>{path}</code>: {messages.join('; ')}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
+        <div class="toolbar">
+          <button type="submit" class="button button-primary" disabled={busy}>
+            Save the rules
+          </button>
+          {!rules.value.isDefault ? (
+            <button
+              type="button"
+              class="button"
+              disabled={busy}
+              onClick={() =>
+                void run(async () => {
+                  rules.set(await api.delete<{ rules: unknown; isDefault: boolean }>(`${base}/rules`));
+                  setText(undefined);
+                  setSaved('Back on the default rules.');
+                })
+              }
+            >
+              Back to the default rules
+            </button>
+          ) : null}
+          {saved !== undefined ? (
+            <span class="card-meta" role="status">
+              {saved}
+            </span>
+          ) : null}
+        </div>
+      </form>
+    </section>
+  );
+}
