@@ -196,6 +196,18 @@ describe.skipIf(!haveChromium)('console: the whole flow', () => {
       await page.getByRole('link', { name: 'See its delivery' }).click();
       await page.locator('.lead').getByText('Delivered', { exact: true }).waitFor();
 
+      // Rotate the signing secret (shown once), then delete the integration.
+      await nav(page, 'Integration');
+      await page.getByRole('button', { name: 'Rotate' }).click();
+      await page.getByRole('button', { name: 'Yes, rotate' }).click();
+      await page.getByRole('heading', { name: 'Signing secret rotated' }).waitFor();
+      expect((await page.getByRole('textbox', { name: 'Signing secret' }).inputValue()).length).toBe(64);
+      await page.getByRole('button', { name: 'I have saved them' }).click();
+      await page.getByRole('button', { name: 'Delete' }).click();
+      await checkScreen(page, 'integration-delete-confirm', width);
+      await page.getByRole('button', { name: 'Yes, delete' }).click();
+      await page.getByText('This project has no integration yet').waitFor();
+
       // The overview counts what happened.
       await nav(page, 'Overview');
       await page.getByRole('heading', { level: 3, name: /Webhook attempts per minute/ }).waitFor();
