@@ -31,7 +31,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'sqlite',
-          include: ['test/**/*.test.ts'],
+          include: ['test/**/*.test.ts', 'packages/sdk/test/**/*.test.ts'],
           exclude: ['test/postgres/**', '**/node_modules/**'],
           env: { RELEVO_TEST_DB: 'sqlite' },
           globalSetup: ['test/setup/build-global.ts'],
@@ -43,7 +43,11 @@ export default defineConfig({
               extends: true,
               test: {
                 name: 'postgres',
-                include: ['test/integration/**/*.test.ts', 'test/postgres/**/*.test.ts'],
+                include: [
+                  'test/integration/**/*.test.ts',
+                  'test/postgres/**/*.test.ts',
+                  'packages/sdk/test/integration/**/*.test.ts',
+                ],
                 env: { RELEVO_TEST_DB: 'postgres' },
                 globalSetup: ['test/setup/build-global.ts', 'test/setup/postgres-global.ts'],
               },

@@ -3,7 +3,8 @@
 // A build is stale when any file under src/ or web/ or the tsconfig/package files was modified
 // after the stamp that a successful build leaves in dist/. Git rewrites the mtime of every file
 // it changes, so a pull or a checkout makes the next start rebuild.
-// Two builds: the server (tsconfig.build.json, src/ → dist/) and the browser code of the pages
+// Three builds: the SDK (packages/sdk, its own tsconfig: no Node types, so nothing of Node
+// slips into code meant for browsers too), the server (tsconfig.build.json, src/ → dist/) and the browser code of the pages
 // it serves (build-web.js: the web chat, web/webchat/ → dist/web/, and the console,
 // web/console/ → dist/console/).
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = join(root, 'dist', '.build-stamp');
 const web = join(root, 'web');
+const sdk = join(root, 'packages', 'sdk');
 const inputs = ['tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
 
 function newestUnder(dir) {
@@ -32,6 +34,8 @@ function isStale() {
   const built = statSync(stamp).mtimeMs;
   if (newestUnder(join(root, 'src')) > built) return true;
   if (existsSync(web) && newestUnder(web) > built) return true;
+  if (existsSync(sdk) && newestUnder(join(sdk, 'src')) > built) return true;
+  if (existsSync(sdk) && statSync(join(sdk, 'tsconfig.json')).mtimeMs > built) return true;
   return inputs.some((file) => existsSync(join(root, file)) && statSync(join(root, file)).mtimeMs > built);
 }
 
@@ -41,6 +45,8 @@ function run(script, ...args) {
 }
 
 if (process.argv.includes('--force') || isStale()) {
+  if (existsSync(sdk))
+    run(join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(sdk, 'tsconfig.json'));
   run(join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'));
   if (existsSync(web)) run(join(root, 'scripts', 'build-web.js'));
   // tsc writes a new file as 0644. `npx relevo` sets the bit only when it first links the
