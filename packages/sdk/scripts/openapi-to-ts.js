@@ -112,6 +112,16 @@ export function coveredOperations(document) {
   return out;
 }
 
+/**
+ * A query string carries text, but a parameter documented with a numeric example (`limit`) is a
+ * number to the caller: it may pass either, and the URL gets its decimal text.
+ */
+function queryParameterSchema(parameter) {
+  const numeric = parameter.schema?.type === 'string' && /^\d+$/.test(String(parameter.example ?? ''));
+  const schema = numeric ? { anyOf: [{ type: 'number' }, { type: 'string' }] } : parameter.schema;
+  return { ...schema, description: parameter.description };
+}
+
 function queryType(operation) {
   const query = (operation.parameters ?? []).filter((p) => p.in === 'query');
   if (query.length === 0) return 'never';
@@ -120,7 +130,7 @@ function queryType(operation) {
       type: 'object',
       additionalProperties: false,
       required: query.filter((p) => p.required).map((p) => p.name),
-      properties: Object.fromEntries(query.map((p) => [p.name, { ...p.schema, description: p.description }])),
+      properties: Object.fromEntries(query.map((p) => [p.name, queryParameterSchema(p)])),
     },
     2,
   );

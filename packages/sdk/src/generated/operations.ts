@@ -169,7 +169,7 @@ export interface Operations {
       /** Started before (exclusive), in the same form as from */
       to?: string;
       /** Page size: a whole number from 1 to 200 (default 50) */
-      limit?: string;
+      limit?: number | string;
       /** The nextCursor of the previous page */
       cursor?: string;
     };
@@ -251,7 +251,7 @@ export interface Operations {
     body: never;
     query: {
       /** Page size: a whole number from 1 to 200 (default 50) */
-      limit?: string;
+      limit?: number | string;
       /** The nextCursor of the previous page */
       cursor?: string;
     };
@@ -349,7 +349,7 @@ export interface Operations {
       /** Only events of this conversation */
       conversationId?: string;
       /** Page size: a whole number from 1 to 200 (default 50) */
-      limit?: string;
+      limit?: number | string;
       /** The nextCursor of the previous page */
       cursor?: string;
     };
