@@ -344,7 +344,11 @@ describe('events.stream()', () => {
       const live = new Relevo({ baseUrl: proxy.url, projectId: pair.project.id, apiKey: pair.apiKey });
       const reading = take(live.events.stream(), 1);
       // Once the stream's head came back, the server follows the project's new events.
-      await eventually(async () => proxy.seen[0]?.status, (status) => status === 200, 5_000);
+      await eventually(
+        async () => proxy.seen[0]?.status,
+        (status) => status === 200,
+        5_000,
+      );
       const start = await client.conversations.start({ botId: pair.bot.id, userId: pair.user.id });
       const [first] = await reading;
       expect(first?.type).toBe('conversation.start');
