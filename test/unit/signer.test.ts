@@ -24,6 +24,8 @@ interface Vector {
   standard: string;
 }
 
+// The same file is the test of the SDK's verifier (packages/sdk/test/unit/webhooks.test.ts):
+// what relevo signs here is what @relevo/sdk/webhooks accepts there.
 const vectors = JSON.parse(
   readFileSync(new URL('../vectors/signatures.json', import.meta.url), 'utf8'),
 ) as Vector[];

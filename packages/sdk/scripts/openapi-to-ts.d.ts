@@ -1,5 +1,4 @@
 export declare const DOCUMENT_BASE: string;
-export declare const EXCLUDED: ReadonlyArray<{ readonly prefix: string; readonly reason: string }>;
 export declare function schemaToTs(schema: unknown, depth?: number): string;
 export declare function coveredOperations(
   document: unknown,
