@@ -385,6 +385,15 @@ describe('events.stream()', () => {
     });
   });
 
+  it('ends without an error when its signal is aborted', async () => {
+    const controller = new AbortController();
+    const stream = relevo.events.stream({ signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    const events: StreamedEvent[] = [];
+    for await (const event of stream) events.push(event);
+    expect(events).toEqual([]);
+  });
+
   it('a refused stream throws RelevoApiError rather than reconnecting', async () => {
     const wrong = new Relevo({ baseUrl: origin, projectId: s.project.id, apiKey: 'nope' });
     expect(await apiError(take(wrong.events.stream(), 1))).toMatchObject({
