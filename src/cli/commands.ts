@@ -27,6 +27,7 @@ import { completionCommand } from './completion-command.js';
 import type { CliContext } from './context.js';
 import { CONVERSATION_COMMANDS } from './conversation-commands.js';
 import { DELIVERY_COMMANDS } from './delivery-commands.js';
+import { DEV_COMMANDS } from './dev-commands.js';
 import { INTEGRATION_COMMANDS } from './integration-commands.js';
 import { LIFECYCLE_COMMANDS } from './lifecycle-commands.js';
 import { RECEIVE_COMMAND } from './receive-command.js';
@@ -321,6 +322,7 @@ export const COMMANDS: readonly Command[] = [
   ...CONVERSATION_COMMANDS,
   ...INTEGRATION_COMMANDS,
   ...ADMIN_TOKEN_COMMANDS,
+  ...DEV_COMMANDS,
   // Reads this very table when it runs, to complete every command above.
   completionCommand(() => COMMANDS),
 ];

@@ -296,7 +296,7 @@ function EngineSection({ base }: { readonly base: string }) {
               required
               value={shownUrl}
               placeholder={
-                chosen === 'external' ? 'https://bot.example.com/relevo' : 'http://rasa.internal:5005'
+                chosen === 'external' ? 'https://bot.example.com/relevo' : 'http://rasa.example.com:5005'
               }
               aria-invalid={invalid[urlField] !== undefined}
               onInput={(e) => setUrl(e.currentTarget.value)}
