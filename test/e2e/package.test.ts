@@ -3,7 +3,9 @@
  * folder, where `npx relevo --version` and `npx relevo serve` (on a SQLite file in that folder)
  * must work with nothing from the repository around. Only the tarball's own files and its
  * dependencies from the registry (the npm cache first) are there, so a file missing from `files`,
- * or a devDependency the server needs at run time, fails here.
+ * or a devDependency the server needs at run time, fails here. Then `@relevo/sdk` the same way:
+ * packed from packages/sdk, installed alone in another empty folder, and used against that
+ * server (a list, an error envelope as RelevoApiError, the verifier refusing a bad signature).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { ensureBuilt, freePort, ROOT } from '../helpers/spawned-server.js';
 // Installing compiles better-sqlite3 from source when no prebuilt binary can be fetched: about
 // a minute on two cores, more when other tests share them.
 const INSTALL_TIMEOUT_MS = 240_000;
+const ADMIN_TOKEN = 'package-test-admin-token-0123456789ab';
 
 let dir: string;
 let app: string;
@@ -91,8 +94,21 @@ it(
       .split('\n')
       .filter((f) => f !== '' && !f.endsWith('/'))
       .map((f) => f.replace(/^package\//, ''));
-    // Everything under dist/, README and package.json; no sources, tests, maps or build stamps.
-    expect(files.filter((f) => !f.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
+    // Everything under dist/, README and package.json, and the SDK the CLI uses, bundled (it is
+    // a workspace, not on the registry); no sources, tests, maps or build stamps.
+    const sdk = 'node_modules/@relevo/sdk/';
+    expect(files.filter((f) => !f.startsWith('dist/') && !f.startsWith(sdk)).sort()).toEqual([
+      'README.md',
+      'package.json',
+    ]);
+    expect(
+      files.filter(
+        (f) =>
+          f.startsWith(sdk) &&
+          !/^node_modules\/@relevo\/sdk\/(dist\/.*\.(js|d\.ts)|README\.md|package\.json)$/.test(f),
+      ),
+    ).toEqual([]);
+    expect(files).toContain(`${sdk}dist/index.js`);
     expect(files.filter((f) => f.endsWith('.map') || f.endsWith('.build-stamp'))).toEqual([]);
     for (const needed of [
       'dist/cli/main.js',
@@ -137,6 +153,11 @@ it(
     );
     expect(imported).toMatchObject({ code: 0, stdout: 'function function\n' });
 
+    // The developer's commands load the bundled SDK.
+    const listenHelp = await exec('npx', ['relevo', 'listen', '--help'], app, 30_000);
+    expect(listenHelp.code).toBe(0);
+    expect(listenHelp.stdout).toContain('--forward-to');
+
     const port = await freePort();
     served = spawn('npx', ['relevo', 'serve'], {
       cwd: app,
@@ -145,6 +166,7 @@ it(
         HOST: '127.0.0.1',
         DATABASE_URL: 'sqlite:./relevo.db',
         LOG_LEVEL: 'warn',
+        RELEVO_ADMIN_TOKEN: ADMIN_TOKEN,
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -167,6 +189,55 @@ it(
     expect(await consolePage.text()).toContain('/console/assets/');
     // The database is the file named in the folder, migrated by the first start.
     expect(existsSync(join(app, 'relevo.db'))).toBe(true);
+
+    // @relevo/sdk from its own tarball, in another empty folder, against this server.
+    const sdkPacked = await exec(
+      'npm',
+      ['pack', '--pack-destination', dir],
+      join(ROOT, 'packages/sdk'),
+      60_000,
+    );
+    expect(sdkPacked.code).toBe(0);
+    const sdkTarball = join(dir, readdirSync(dir).find((f) => f.startsWith('relevo-sdk-')) ?? '');
+    const client = join(dir, 'client');
+    mkdirSync(client);
+    writeFileSync(
+      join(client, 'package.json'),
+      JSON.stringify({ name: 'client', private: true, type: 'module' }),
+    );
+    const sdkInstalled = await exec(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', sdkTarball],
+      client,
+      60_000,
+    );
+    expect(sdkInstalled.code).toBe(0);
+    // No runtime dependency: the SDK alone.
+    expect(readdirSync(join(client, 'node_modules')).filter((d) => !d.startsWith('.'))).toEqual(['@relevo']);
+    const created = await fetch(`http://127.0.0.1:${port}/admin/v1/projects`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'From the tarball' }),
+    });
+    const { id: projectId, apiKey } = (await created.json()) as { id: string; apiKey: string };
+    writeFileSync(
+      join(client, 'use.js'),
+      [
+        "import { Relevo, RelevoApiError } from '@relevo/sdk';",
+        "import { verifyWebhook, WebhookVerificationError } from '@relevo/sdk/webhooks';",
+        `const relevo = new Relevo({ baseUrl: 'http://127.0.0.1:${port}', projectId: '${projectId}', apiKey: '${apiKey}' });`,
+        'const list = await relevo.conversations.list();',
+        "let code = 'none';",
+        "try { await relevo.conversations.get('conv_missing'); } catch (e) { code = e instanceof RelevoApiError ? e.code : String(e); }",
+        "let reason = 'none';",
+        "try { await verifyWebhook('{}', { 'x-jelou-signature': 'sha256=00' }, 'secret'); } catch (e) { reason = e instanceof WebhookVerificationError ? e.reason : String(e); }",
+        'console.log(JSON.stringify({ items: list.items.length, code, reason }));',
+      ].join('\n'),
+    );
+    const used = await exec(process.execPath, ['use.js'], client, 30_000);
+    expect(used.stderr).toBe('');
+    expect(JSON.parse(used.stdout)).toMatchObject({ items: 0, code: 'conversation_not_found' });
+    expect(JSON.parse(used.stdout).reason).not.toBe('none');
 
     const exited = new Promise<number | null>((done) => served?.once('exit', (code) => done(code)));
     process.kill(-(served.pid ?? 0), 'SIGTERM');

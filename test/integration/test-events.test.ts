@@ -1,7 +1,7 @@
 /**
  * docs/api.md §5.9 — test events: a sample of each type in the documented shape reaches the
  * integration's receiver as a real delivery (signed, in the delivery log), from a room of its own
- * whose bot and end user no list shows; 404 without an integration; 422 for a bad type; two
+ * whose bot and end user no list shows; recorded as skipped without an integration; 422 for a bad type; two
  * first tests at once both succeed.
  */
 import { createHmac } from 'node:crypto';
@@ -111,11 +111,13 @@ describe('test events', () => {
     expect(users.json().items.map((u: { names: string }) => u.names)).not.toContain(TEST_USER_NAME);
   });
 
-  it('answers 404 integration_not_found without an integration, 422 for a bad type', async () => {
+  it('records a test event as skipped without an integration; 422 for a bad type', async () => {
     const bare = await h.seed('Bare');
     const none = await send(bare, { type: 'message' });
-    expect(none.statusCode).toBe(404);
-    expect(errorOf(none).error.code).toBe('integration_not_found');
+    expect(none.statusCode).toBe(200);
+    const skipped = await h.store.queries.outbox.get(none.json().data.eventId);
+    expect(skipped?.status).toBe('skipped');
+    expect(skipped?.type).toBe('message');
     for (const body of [{}, { type: 'conversation.transfer' }, { type: 'message', extra: 1 }]) {
       const bad = await send(s, body);
       expect(bad.statusCode).toBe(422);

@@ -11,12 +11,12 @@
  * project id's 26 characters under the room, bot and user prefixes: found again without a lookup
  * table, and recognisable in the delivery log.
  */
-import { ApiError } from '../../errors.js';
 import { newId } from '../../model/ids.js';
 import type { EventType, OutboxEvent } from '../../model/types.js';
 import type { Store, Tx } from '../../storage/store.js';
 import { conversationCloseEvent, conversationStartEvent, messageEvent } from '../events.js';
 import { appendEvent } from '../outbox.js';
+import { requireProject } from '../projects/project.service.js';
 
 export const TEST_BOT_NAME = 'relevo test events';
 export const TEST_USER_NAME = 'Test user';
@@ -67,9 +67,11 @@ async function ensureTestRoom(tx: Tx, projectId: string, now: number): Promise<T
 }
 
 /**
- * Appends one test event of `type` for the project's integration; 404 integration_not_found
- * without one (there is nowhere to send it). Each call is a new sample conversation id; a
- * `message` carries a text, a `conversation.close` a text redirect.
+ * Appends one test event of `type`. With an integration it is sent there; without one it is
+ * recorded `skipped`, like every event of such a project, and still reaches the event stream
+ * (`relevo listen` forwards it to a local receiver, as `stripe trigger` with `stripe listen`).
+ * Each call is a new sample conversation id; a `message` carries a text, a `conversation.close`
+ * a text redirect.
  */
 export async function sendTestEvent(
   tx: Tx,
@@ -77,7 +79,7 @@ export async function sendTestEvent(
   type: EventType,
   now: number,
 ): Promise<OutboxEvent> {
-  if ((await tx.integrations.get(projectId)) === undefined) throw new ApiError('integration_not_found');
+  await requireProject(tx, projectId);
   const pair = await ensureTestRoom(tx, projectId, now);
   const conversationId = newId('conv', now);
   const common = {
@@ -123,7 +125,6 @@ export async function sendTestEvent(
     type,
     createdAt: now,
     payload,
-    projectHasIntegration: true,
   });
 }
 

@@ -163,7 +163,6 @@ const ERROR_CODES: Readonly<Record<string, Partial<Record<number, readonly Error
   [`POST ${M}/conversations/close`]: { 404: ['conversation_not_found'] },
   [`POST ${M}/deliveries/replay`]: { 404: ['integration_not_found', 'conversation_not_found'] },
   [`POST ${M}/deliveries/{deliveryId}/retry`]: { 404: ['delivery_not_found', 'integration_not_found'] },
-  [`POST ${M}/events/test`]: { 404: ['integration_not_found'] },
   [`POST ${M}/bots/{botId}/messages`]: {
     404: ['bot_not_found', 'user_not_found'],
     409: ['room_owned_by_panel', 'request_in_progress'],

@@ -247,13 +247,13 @@ export function integrationRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         summary: 'Send a test event',
         description:
-          'Sends a sample event of the given type, in the documented shape, to the project\'s webhook: a real delivery (signed, retried, in the delivery log, its id the answer\'s eventId). Its bot ("relevo test events") and end user ("Test user") exist only for tests, and a test conversation.start carries value.metadata {"test": true, "sentBy": "relevo"}. 404 integration_not_found when the project has no integration.',
+          'Sends a sample event of the given type, in the documented shape, to the project\'s webhook: a real delivery (signed, retried, in the delivery log, its id the answer\'s eventId). Its bot ("relevo test events") and end user ("Test user") exist only for tests, and a test conversation.start carries value.metadata {"test": true, "sentBy": "relevo"}. Without an integration the event is recorded as skipped, and still reaches the event stream (relevo listen).',
         tags: ['integrations'],
         params: ProjectParams,
         body: TestEventBody,
         response: {
           200: successEnvelope(TestEventSent, 'Test event sent successfully'),
-          ...errorResponses(404, 422),
+          ...errorResponses(422),
         },
       },
     },
