@@ -6,26 +6,17 @@
  * with screenshots in test-artifacts/ and an axe-core scan of every screen. Any Content-Security-
  * Policy violation fails the test. Without /usr/bin/chromium it is skipped, loudly.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveChromiumFor, launchChromium } from '../helpers/browser.js';
+import { checkScreen, openConsole, WIDTHS, type Width } from '../helpers/console-page.js';
 import { type Served, spawnServer } from '../helpers/spawned-server.js';
 
 // The callbacks given to page.evaluate run in the browser. The project compiles without the DOM
 // library, so the few browser globals they touch are declared here, for this file only.
-interface AxeResult {
-  readonly violations: readonly {
-    readonly id: string;
-    readonly impact: string | null;
-    readonly help: string;
-    readonly nodes: readonly { readonly target: readonly unknown[] }[];
-  }[];
-}
-declare const axe: { run(context: unknown, options: unknown): Promise<AxeResult> };
 declare const document: {
   readonly documentElement: { readonly scrollWidth: number };
   readonly body: { readonly innerHTML: string; readonly innerText: string };
@@ -36,13 +27,7 @@ declare const sessionStorage: { getItem(key: string): string | null };
 
 const haveChromium = haveChromiumFor('the console browser test');
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const TOKEN = 'console-test-admin-token-0123456789';
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const WIDTHS = [
-  { name: 'desktop', width: 1280, height: 800 },
-  { name: 'phone', width: 390, height: 844 },
-] as const;
 
 interface Secrets {
   readonly projectId: string;
@@ -79,7 +64,6 @@ describe.skipIf(!haveChromium)('console in a browser', () => {
     for (let i = 1; i <= 21; i++)
       await adminPost('/admin/v1/projects', { name: `Seeded ${String(i).padStart(2, '0')}` });
     browser = await launchChromium();
-    mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   afterAll(async () => {
@@ -89,34 +73,8 @@ describe.skipIf(!haveChromium)('console in a browser', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function open(width: (typeof WIDTHS)[number]): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: { width: width.width, height: width.height } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      if (/Content[- ]Security[- ]Policy|Refused to/i.test(m.text()))
-        problems.push(`${width.name}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`${width.name}: ${e.message}`));
-    await page.goto(`${base}/console`);
-    return { context, page };
-  }
-
-  /** Screenshot, axe-core scan (no serious or critical violation) and no sideways scrolling. */
-  async function check(page: Page, name: string, width: (typeof WIDTHS)[number]): Promise<void> {
-    await page.screenshot({ path: join(ARTIFACTS, `console-${name}-${width.name}.png`), fullPage: true });
-    // Through the DevTools protocol, which the page's CSP does not govern; the page itself
-    // could not load an inline script.
-    await page.evaluate(AXE);
-    const result = await page.evaluate(() =>
-      axe.run(document, { resultTypes: ['violations'], runOnly: ['wcag2a', 'wcag2aa', 'best-practice'] }),
-    );
-    const bad = result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-    expect(bad, `${name} at ${width.name}`).toEqual([]);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width.width);
-  }
+  const open = (width: Width) => openConsole(browser, base, width, problems);
+  const check = checkScreen;
 
   async function signInAdmin(page: Page): Promise<void> {
     await page.getByLabel('Admin token', { exact: true }).fill(TOKEN);

@@ -5,7 +5,8 @@
  * listed under the editor by path.
  */
 import { useState } from 'preact/hooks';
-import { ADMIN, describeError, enc, fieldErrors, type Page } from '../api';
+import { useAction } from '../action';
+import { ADMIN, enc, type Page } from '../api';
 import { Link } from '../components/link';
 import { PageTitle } from '../components/page-title';
 import { CopyField, SecretsOnce } from '../components/secrets-once';
@@ -110,23 +111,12 @@ function HttpChannel({
   const api = useApi();
   const [url, setUrl] = useState(channel.webhookUrl ?? '');
   const [key, setKey] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [invalid, setInvalid] = useState<Record<string, string[]>>({});
-  const run = async (work: () => Promise<void>) => {
-    setBusy(true);
-    setError(undefined);
-    setInvalid({});
+  const action = useAction();
+  const { busy, error, invalid } = action;
+  const run = (work: () => Promise<void>) => {
     setSaved(false);
-    try {
-      await work();
-    } catch (e) {
-      setInvalid(fieldErrors(e));
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
+    return action.run(work);
   };
   return (
     <section aria-labelledby="channel" class="panel">
@@ -206,10 +196,9 @@ function EngineSection({ base }: { readonly base: string }) {
   const [type, setType] = useState<Engine['type'] | undefined>(undefined);
   const [url, setUrl] = useState<string | undefined>(undefined);
   const [secret, setSecret] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [invalid, setInvalid] = useState<Record<string, string[]>>({});
+  const action = useAction();
+  const { busy, error, invalid } = action;
 
   if (engine.loading) return <Loading what="the engine" />;
   const current = engine.value;
@@ -221,19 +210,9 @@ function EngineSection({ base }: { readonly base: string }) {
   const shownUrl = url ?? (chosen === current.type ? currentUrl : '');
   const urlField = chosen === 'external' ? 'webhookUrl' : 'url';
 
-  const run = async (work: () => Promise<void>) => {
-    setBusy(true);
-    setError(undefined);
-    setInvalid({});
+  const run = (work: () => Promise<void>) => {
     setSaved(false);
-    try {
-      await work();
-    } catch (e) {
-      setInvalid(fieldErrors(e));
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
+    return action.run(work);
   };
   const save = () =>
     run(async () => {
@@ -355,10 +334,9 @@ function RulesSection({ base }: { readonly base: string }) {
     `${base}/rules`,
   );
   const [text, setText] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState<string | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [invalid, setInvalid] = useState<Record<string, string[]>>({});
+  const action = useAction();
+  const { busy, error, invalid } = action;
 
   if (rules.loading) return <Loading what="the rules" />;
   if (rules.value === undefined)
@@ -366,19 +344,9 @@ function RulesSection({ base }: { readonly base: string }) {
   const shown = text ?? JSON.stringify(rules.value.rules, null, 2);
   const problems = Object.entries(invalid);
 
-  const run = async (work: () => Promise<void>) => {
-    setBusy(true);
-    setError(undefined);
-    setInvalid({});
+  const run = (work: () => Promise<void>) => {
     setSaved(undefined);
-    try {
-      await work();
-    } catch (e) {
-      setInvalid(fieldErrors(e));
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
+    return action.run(work);
   };
   const save = () => {
     let parsed: unknown;
@@ -386,8 +354,7 @@ function RulesSection({ base }: { readonly base: string }) {
       parsed = JSON.parse(shown);
     } catch (e) {
       setSaved(undefined);
-      setInvalid({});
-      setError(jsonProblem(shown, e));
+      action.fail(jsonProblem(shown, e));
       return;
     }
     void run(async () => {
