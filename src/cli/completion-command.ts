@@ -55,10 +55,11 @@ export function completionTree(commands: readonly Command[]): Node[] {
   });
 }
 
-// Command names and options are lower-case words and dashes: nothing here needs shell quoting,
-// but a name that did would break every script, so it is refused instead of emitted.
+// Command names, options and choices (`conversation.start`) are lower-case words, dots and
+// dashes: nothing here needs shell quoting, but a name that did would break every script, so it
+// is refused instead of emitted.
 function checkWord(word: string): string {
-  if (!/^[a-z0-9-]+$/.test(word)) throw new Error(`cannot complete the word ${JSON.stringify(word)}`);
+  if (!/^[a-z0-9.-]+$/.test(word)) throw new Error(`cannot complete the word ${JSON.stringify(word)}`);
   return word;
 }
 
