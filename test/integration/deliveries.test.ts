@@ -258,7 +258,8 @@ describe('GET …/deliveries/{deliveryId}', () => {
     const d = (
       await eventually(
         () => get(h, s, `${deliveries(s.project.id)}/${pair.eventId}`),
-        (r) => r.json().data.attempts.length === 1,
+        // The delivery and its attempts are two reads: wait for both to show the attempt.
+        (r) => r.json().data.attempts.length === 1 && r.json().data.attemptCount === 1,
       )
     ).json().data;
     expect(d.status).toBe('pending');

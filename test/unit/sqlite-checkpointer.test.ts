@@ -34,7 +34,12 @@ describe('WAL checkpoints on a worker thread', () => {
     });
     let catchUps = 0;
     // 2,000 commits of 10 pages each: 20,000 pages through a WAL meant to start over at ~300.
-    for (let i = 0; i < 2_000; i++) {
+    // On a loaded machine the worker may not have reported a checkpoint by then (its thread
+    // starts late): the writes go on, up to 20 s, until one catch-up has happened.
+    const deadline = Date.now() + 20_000;
+    let commits = 0;
+    for (let i = 0; i < 2_000 || (catchUps === 0 && Date.now() < deadline); i++) {
+      commits += 1;
       if (c.needsRestart) {
         catchUps += 1;
         await c.catchUp();
@@ -51,8 +56,8 @@ describe('WAL checkpoints on a worker thread', () => {
     // The WAL started over after each catch-up: it holds only what came after the last one.
     // (How much that is depends on how fast the worker's core is; on a quiet machine, < 1,000.)
     const [wal] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
-    expect(wal!.log).toBeLessThan(20_000);
-    expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(20_000);
+    expect(wal!.log).toBeLessThan(commits * 10);
+    expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(commits * 10);
     db.close();
     expect(existsSync(`${path}-wal`)).toBe(false);
   });
