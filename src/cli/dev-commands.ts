@@ -50,7 +50,7 @@ function client(args: ParsedArgs): Relevo {
   if (projectId === undefined || apiKey === undefined || Object.keys(missing).length > 0) {
     throw validationError(missing);
   }
-  return new Relevo({ baseUrl, projectId, apiKey }, '/v1');
+  return new Relevo({ baseUrl, projectId, apiKey, basePath: '/v1' });
 }
 
 /** --events a,b: the types to keep; every type when absent. */

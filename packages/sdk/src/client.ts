@@ -22,10 +22,13 @@ export type RelevoOptions = {
   readonly maxRetries?: number;
   /** A fetch to use instead of the global one (a test double, a proxy agent). */
   readonly fetch?: typeof fetch;
+  /** The prefix of every route: `/jelouapi/v1` (Jelou's, the default), `/platform/v1` or `/v1`. */
+  readonly basePath?: BasePath;
 } & Credentials;
 
 /** The prefixes relevo serves every route under (docs/api.md §1.1). */
 export type BasePath = '/jelouapi/v1' | '/platform/v1' | '/v1';
+const BASE_PATHS: readonly string[] = ['/jelouapi/v1', '/platform/v1', '/v1'] satisfies BasePath[];
 
 type Body<K extends keyof Operations> = Operations[K]['body'];
 type Query<K extends keyof Operations> = Operations[K]['query'];
@@ -75,9 +78,14 @@ export class Relevo {
   readonly basePath: BasePath;
   private readonly transport: Transport;
 
-  constructor(options: RelevoOptions, basePath: BasePath = '/jelouapi/v1') {
+  constructor(options: RelevoOptions) {
     if (!options.baseUrl) throw new TypeError('baseUrl is required');
     if (!options.projectId) throw new TypeError('projectId is required');
+    const basePath = options.basePath ?? '/jelouapi/v1';
+    // Checked at run time too: from JavaScript a typo such as '/v2' would otherwise send every
+    // call to a route that does not exist and surface as 404s far from its cause.
+    if (!BASE_PATHS.includes(basePath))
+      throw new TypeError(`basePath must be one of ${BASE_PATHS.join(', ')}`);
     const auth: Record<string, string> = options.apiKey
       ? { 'x-api-key': options.apiKey }
       : options.clientId && options.clientSecret

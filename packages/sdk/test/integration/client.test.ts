@@ -105,17 +105,17 @@ describe('the integration', () => {
     const wrong = new Relevo({ baseUrl: origin, projectId: s.project.id, apiKey: 'nope' });
     expect(await apiError(wrong.integration.get())).toMatchObject({ status: 401, code: 'unauthorized' });
     for (const base of ['/v1', '/platform/v1'] as const) {
-      const basic = new Relevo(
-        {
-          baseUrl: `${origin}/`,
-          projectId: s.project.id,
-          clientId: s.clientId,
-          clientSecret: s.clientSecret,
-        },
-        base,
-      );
+      const basic = new Relevo({
+        baseUrl: `${origin}/`,
+        projectId: s.project.id,
+        clientId: s.clientId,
+        clientSecret: s.clientSecret,
+        basePath: base,
+      });
+      expect(basic.basePath).toBe(base);
       expect((await basic.integration.get()).webhookUrl).toBe(receiver.url);
     }
+    expect(relevo.basePath).toBe('/jelouapi/v1');
   });
 });
 
