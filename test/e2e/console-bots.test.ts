@@ -4,7 +4,8 @@
  * created; rules with a JSON typo and then an invalid rule are refused where they are (the
  * problem's path under the editor, the editor marked invalid), then fixed; the external engine's
  * signing secret is shown once and regenerated after a confirmation; the chat link and embed
- * snippet are there with copy buttons; an http bot's channel key is shown once. With a project
+ * snippet are there with copy buttons; an http bot's channel key is shown once and regenerated
+ * after a confirmation; a bot that is not there is said to be so. With a project
  * API key: Bots is not offered; the integration is refused for an address relevo may not reach
  * (the reason under the field), created for a loopback receiver, its secret rotated after a
  * confirmation, a test event sent and received signed with the new secret, and the integration
@@ -187,6 +188,12 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       expect(secret2.length).toBe(64);
       expect(secret2).not.toBe(secret);
       await checkScreen(page, 'bots-webchat', width);
+
+      // A bot that is not there: said so, with the way back to the list.
+      await page.goto(`${base}/console/projects/${projectId}/bots/bot_nothere`);
+      await page.getByText('No bot with id "bot_nothere" exists in this project.', { exact: true }).waitFor();
+      await page.getByRole('link', { name: '← Bots' }).waitFor();
+      await checkScreen(page, 'bots-not-found', width);
       expect(problems).toEqual([]);
       await context.close();
     }, 180_000);
@@ -279,4 +286,22 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       await context.close();
     }, 120_000);
   }
+
+  it("a bot's page names a bot that is past the first page of 200", async () => {
+    const project = await call('POST', '/admin/v1/projects', ADMIN, { name: 'Many bots' });
+    const projectId = project.body.id as string;
+    let last = '';
+    for (let i = 1; i <= 201; i++) {
+      const bot = await call('POST', `/admin/v1/projects/${projectId}/bots`, ADMIN, { name: `Bot ${i}` });
+      last = bot.body.id as string;
+    }
+    const page1 = await call('GET', `/admin/v1/projects/${projectId}/bots?limit=200`, ADMIN);
+    expect(page1.body.items.map((b: { id: string }) => b.id)).not.toContain(last);
+    const { context, page } = await openConsole(browser, base, WIDTHS[0], problems);
+    await signInWithAdminToken(page, TOKEN);
+    await page.goto(`${base}/console/projects/${projectId}/bots/${last}`);
+    await page.getByRole('heading', { level: 1, name: 'Bot 201' }).waitFor();
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
 });
