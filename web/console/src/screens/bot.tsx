@@ -7,6 +7,7 @@
 import { useState } from 'preact/hooks';
 import { useAction } from '../action';
 import { ADMIN, enc, type Page } from '../api';
+import { ConfirmButton } from '../components/confirm-button';
 import { Link } from '../components/link';
 import { PageTitle } from '../components/page-title';
 import { CopyField, SecretsOnce } from '../components/secrets-once';
@@ -37,11 +38,20 @@ export function BotPage({ projectId, botId }: { readonly projectId: string; read
   const api = useApi();
   const base = `${ADMIN}/projects/${enc(projectId)}/bots/${enc(botId)}`;
   const bot = useLoad(async () => {
-    const page = await api.get<Page<Bot>>(`${ADMIN}/projects/${enc(projectId)}/bots?limit=200`);
-    const found = page.items.find((b) => b.id === botId);
-    // The channel's route answers 404 bot_not_found for a bot that is not there.
+    // The channel's route answers 404 bot_not_found for a bot that is not there; the admin API
+    // has no read of one bot, so its name comes from the list, read until the bot is in it.
     const channel = await api.get<Channel>(`${base}/channel`);
-    return { name: found?.name ?? botId, channel };
+    let name: string | undefined;
+    let after: string | null = null;
+    do {
+      const cursor: string = after === null ? '' : `&after=${enc(after)}`;
+      const page: Page<Bot> = await api.get<Page<Bot>>(
+        `${ADMIN}/projects/${enc(projectId)}/bots?limit=200${cursor}`,
+      );
+      name = page.items.find((b) => b.id === botId)?.name;
+      after = page.nextCursor;
+    } while (name === undefined && after !== null);
+    return { name: name ?? botId, channel };
   }, base);
 
   const back = (
@@ -164,11 +174,11 @@ function HttpChannel({
           <button type="submit" class="button button-primary" disabled={busy}>
             Save
           </button>
-          <button
-            type="button"
-            class="button"
+          <ConfirmButton
+            label="Regenerate the signing key"
+            question="Replace the key now? Your app must check signatures with the new one from then on."
             disabled={busy}
-            onClick={() =>
+            onConfirm={() =>
               void run(async () => {
                 setKey(
                   (await api.post<{ signingKey: string }>(`${base}/channel/signing-key/regenerate`))
@@ -176,9 +186,7 @@ function HttpChannel({
                 );
               })
             }
-          >
-            Regenerate the signing key
-          </button>
+          />
           {saved ? (
             <span class="card-meta" role="status">
               Saved
@@ -291,11 +299,11 @@ function EngineSection({ base }: { readonly base: string }) {
             Save the engine
           </button>
           {current.type === 'external' ? (
-            <button
-              type="button"
-              class="button"
+            <ConfirmButton
+              label="Regenerate the signing secret"
+              question="Replace the secret now? Every request from then on, retries included, is signed with the new one."
               disabled={busy}
-              onClick={() =>
+              onConfirm={() =>
                 void run(async () => {
                   setSecret(
                     (await api.post<{ signingSecret: string }>(`${base}/engine/secret/regenerate`))
@@ -303,9 +311,7 @@ function EngineSection({ base }: { readonly base: string }) {
                   );
                 })
               }
-            >
-              Regenerate the signing secret
-            </button>
+            />
           ) : null}
           {saved ? (
             <span class="card-meta" role="status">

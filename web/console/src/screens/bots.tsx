@@ -118,8 +118,8 @@ function CreateBot({ projectId }: { readonly projectId: string }) {
               value={channel}
               onChange={(e) => setChannel(e.currentTarget.value as 'webchat' | 'http')}
             >
-              <option value="webchat">Web chat (relevo's chat page and widget)</option>
-              <option value="http">HTTP channel (your own app)</option>
+              <option value="webchat">Web chat (page and widget)</option>
+              <option value="http">HTTP (your own app)</option>
             </select>
           </label>
         </div>
