@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RULES } from '../../src/bots/rules/rule-bot.js';
 import { haveChromiumFor, launchChromium } from '../helpers/browser.js';
 import { checkScreen, openConsole, signInWithAdminToken, WIDTHS } from '../helpers/console-page.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -143,6 +144,8 @@ describe.skipIf(!haveChromium)('console: the whole flow', () => {
       await expect.poll(() => chatSays(chat, 'bot')).toContain(`Hi! I am Helper (${width.name}).`);
       await chat.fill('#input', 'human please');
       await chat.press('#input', 'Enter');
+      // The bot's handoff reply commits with the conversation: after it, the list has it.
+      await expect.poll(() => chatSays(chat, 'bot')).toContain(DEFAULT_RULES.handoff?.reply);
 
       // The agent finds the conversation and answers; the answer reaches the chat.
       await nav(page, 'Conversations');
