@@ -1,13 +1,17 @@
 /**
  * docs/api.md §5.9 — test events: a sample of each type in the documented shape reaches the
- * integration's receiver as a real delivery (signed, in the delivery log), from a room of its own
- * whose bot and end user no list shows; recorded as skipped without an integration; 422 for a bad type; two
+ * integration's receiver as a real delivery (signed, in the delivery log), each from a room of its
+ * own whose bot and end user no list shows, so a failing test never holds up the next; recorded as skipped without an integration; 422 for a bad type; two
  * first tests at once both succeed.
  */
 import { createHmac } from 'node:crypto';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_BOT_NAME, TEST_USER_NAME, testPair } from '../../src/domain/integrations/test-event.service.js';
+import {
+  TEST_BOT_NAME,
+  TEST_USER_NAME,
+  testBotId,
+} from '../../src/domain/integrations/test-event.service.js';
 import {
   ConversationCloseEventSchema,
   ConversationStartEventSchema,
@@ -48,6 +52,7 @@ describe('test events', () => {
       message: MessageEventSchema,
       'conversation.close': ConversationCloseEventSchema,
     } as const;
+    const rooms = new Set<string>();
     for (const type of Object.keys(schemas) as (keyof typeof schemas)[]) {
       const res = await send(s, { type });
       expect(res.statusCode).toBe(200);
@@ -70,10 +75,11 @@ describe('test events', () => {
       const payload = JSON.parse(body);
       const validate = new Ajv({ strict: false }).compile(schemas[type]);
       expect(validate(payload), JSON.stringify(validate.errors)).toBe(true);
-      const pair = testPair(s.project.id);
-      expect(payload.room_id).toBe(pair.roomId);
-      expect(payload.contact).toEqual({ id: pair.userId, name: TEST_USER_NAME });
-      expect(payload.bot).toEqual({ id: pair.botId, name: TEST_BOT_NAME });
+      expect(payload.room_id).toMatch(/^room_/);
+      expect(rooms.has(payload.room_id)).toBe(false);
+      rooms.add(payload.room_id);
+      expect(payload.contact).toEqual({ id: expect.stringMatching(/^usr_/), name: TEST_USER_NAME });
+      expect(payload.bot).toEqual({ id: testBotId(s.project.id), name: TEST_BOT_NAME });
       if (type === 'conversation.start')
         expect(payload.value.metadata).toEqual({ test: true, sentBy: 'relevo' });
       const delivery = await call(h.app, {
@@ -125,11 +131,37 @@ describe('test events', () => {
     }
   });
 
-  it("makes a project's test room once when two first tests come at once", async () => {
+  it("makes a project's test bot once when two first tests come at once", async () => {
     const fresh = await h.seed('Fresh');
     await createIntegration(h.app, fresh, receiver.url);
     const [a, b] = await Promise.all([send(fresh, { type: 'message' }), send(fresh, { type: 'message' })]);
     expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
     expect(a.json().data.eventId).not.toBe(b.json().data.eventId);
+  });
+
+  it('delivers a test event while an earlier one that failed waits for its retry', async () => {
+    const own = await h.seed('Failing first');
+    const picky = await startReceiver();
+    try {
+      // The first test event is refused: it waits for its next attempt (seconds to hours away).
+      picky.respond((_req, index) => ({ kind: 'status', status: index === 0 ? 500 : 200 }));
+      await createIntegration(h.app, own, picky.url);
+      const first = (await send(own, { type: 'message' })).json().data.eventId;
+      await eventually(
+        async () => (await h.store.queries.outbox.get(first))?.attemptCount ?? 0,
+        (n) => n >= 1,
+        10_000,
+      );
+      const second = (await send(own, { type: 'message' })).json().data.eventId;
+      const got = await eventually(
+        async () => picky.received.find((r) => r.headers['webhook-id'] === second),
+        (r) => r !== undefined,
+        10_000,
+      );
+      expect(got).toBeDefined();
+      expect((await h.store.queries.outbox.get(first))?.status).toBe('pending');
+    } finally {
+      await picky.close();
+    }
   });
 });

@@ -4,12 +4,13 @@
  * outbox, signed, retried, in the delivery log — so that a receiver can be tried before any end
  * user writes.
  *
- * An event belongs to a room, and a room to a bot and an end user. Test events use one room per
- * project whose bot ("relevo test events") and end user ("Test user") are made on the first test
- * and deleted at once: no list shows them, no channel reaches them, and no real conversation is
- * ever in their room, so a test never waits behind (or holds up) a real event. Their ids are the
- * project id's 26 characters under the room, bot and user prefixes: found again without a lookup
- * table, and recognisable in the delivery log.
+ * An event belongs to a room, and a room to a bot and an end user. Every test event gets a room
+ * of its own, under the project's test bot ("relevo test events", made on the first test) and a
+ * new end user ("Test user"); both are deleted as they are made, so no list shows them and no
+ * channel reaches them. A room of its own per test means a test never waits behind (or holds
+ * up) a real event, nor another test: a receiver that failed the first test (its event then
+ * retries for up to a day, webhooks.md) still gets the second at once. The bot's id is the
+ * project id's 26 characters under the bot prefix, so it is found again without a lookup table.
  */
 import { newId } from '../../model/ids.js';
 import type { EventType, OutboxEvent } from '../../model/types.js';
@@ -29,41 +30,42 @@ export interface TestPair {
   readonly userId: string;
 }
 
-/** The ids of a project's test room, its bot and its end user. */
-export function testPair(projectId: string): TestPair {
-  const suffix = projectId.slice(projectId.indexOf('_') + 1);
-  return { roomId: `room_${suffix}`, botId: `bot_${suffix}`, userId: `usr_${suffix}` };
+/** The id of a project's test bot. */
+export function testBotId(projectId: string): string {
+  return `bot_${projectId.slice(projectId.indexOf('_') + 1)}`;
 }
 
-/** Makes the test room on a project's first test event. */
-async function ensureTestRoom(tx: Tx, projectId: string, now: number): Promise<TestPair> {
-  const pair = testPair(projectId);
-  if ((await tx.rooms.get(projectId, pair.roomId)) !== undefined) return pair;
+/** Makes the project's test bot on its first test event. */
+async function ensureTestBot(tx: Tx, projectId: string, now: number): Promise<string> {
+  const botId = testBotId(projectId);
+  if ((await tx.bots.get(projectId, botId, { includeDeleted: true })) !== undefined) return botId;
   await tx.bots.insert({
-    id: pair.botId,
+    id: botId,
     projectId,
     name: TEST_BOT_NAME,
     channel: 'http',
     engine: 'rules',
     createdAt: now,
   });
-  await tx.bots.softDelete(projectId, pair.botId, now);
+  await tx.bots.softDelete(projectId, botId, now);
+  return botId;
+}
+
+/** A new room, with a new (deleted) test user, for one test event. */
+async function newTestRoom(tx: Tx, projectId: string, now: number): Promise<TestPair> {
+  const botId = await ensureTestBot(tx, projectId, now);
+  const userId = newId('usr', now);
   await tx.endUsers.insert({
-    id: pair.userId,
+    id: userId,
     projectId,
     names: TEST_USER_NAME,
     referenceId: null,
     createdAt: now,
   });
-  await tx.endUsers.softDelete(projectId, pair.userId, now);
-  await tx.rooms.insert({
-    id: pair.roomId,
-    projectId,
-    botId: pair.botId,
-    userId: pair.userId,
-    createdAt: now,
-  });
-  return pair;
+  await tx.endUsers.softDelete(projectId, userId, now);
+  const roomId = newId('room', now);
+  await tx.rooms.insert({ id: roomId, projectId, botId, userId, createdAt: now });
+  return { roomId, botId, userId };
 }
 
 /**
@@ -80,7 +82,7 @@ export async function sendTestEvent(
   now: number,
 ): Promise<OutboxEvent> {
   await requireProject(tx, projectId);
-  const pair = await ensureTestRoom(tx, projectId, now);
+  const pair = await newTestRoom(tx, projectId, now);
   const conversationId = newId('conv', now);
   const common = {
     timestamp: now,
@@ -130,13 +132,16 @@ export async function sendTestEvent(
 
 /**
  * `sendTestEvent` in its own transaction. Two first tests of a project at once both try to make
- * its room; the one that loses finds the room made and is run once more.
+ * its bot; the one that loses finds the bot made and is run once more.
  */
 export async function sendTestEventNow(store: Store, projectId: string, type: EventType, now: number) {
   try {
     return await store.transaction((tx) => sendTestEvent(tx, projectId, type, now));
   } catch (e) {
-    if ((await store.queries.rooms.get(projectId, testPair(projectId).roomId)) === undefined) throw e;
+    if (
+      (await store.queries.bots.get(projectId, testBotId(projectId), { includeDeleted: true })) === undefined
+    )
+      throw e;
     return await store.transaction((tx) => sendTestEvent(tx, projectId, type, now));
   }
 }
