@@ -146,8 +146,9 @@ export class Transport {
 
   /** Sends the request with its retries and returns the envelope's `data`. */
   async call<T>(request: Request, call: CallOptions = {}): Promise<T> {
-    const answer = await this.send(request, call);
-    const text = await answer.text();
+    // The body is read under the attempt's timeout and signal: a server that sends its head and
+    // then stalls mid-body fails like one that never answers, instead of hanging the caller.
+    const text = await this.exchange(request, call, (answer) => answer.text(), false);
     if (text === '') return undefined as T;
     let parsed: { data?: T };
     try {
@@ -158,8 +159,22 @@ export class Transport {
     return parsed.data as T;
   }
 
-  /** Sends the request with its retries and returns the successful Response, body unread. */
+  /**
+   * Sends the request with its retries and returns the successful Response, body unread. With
+   * `streaming`, the caller's signal still reaches the body but the timeout (which is for the
+   * answer's head) does not; without it, read the body before the next tick or use `call`.
+   */
   async send(request: Request, call: CallOptions = {}, streaming = false): Promise<Response> {
+    return this.exchange(request, call, async (answer) => answer, streaming);
+  }
+
+  /** One request with its retries; `read` takes the successful answer, under the attempt's guard. */
+  private async exchange<R>(
+    request: Request,
+    call: CallOptions,
+    read: (answer: Response) => Promise<R>,
+    streaming: boolean,
+  ): Promise<R> {
     const headers: Record<string, string> = {
       accept: 'application/json',
       ...(request.credentials === false ? {} : this.options.headers()),
@@ -176,6 +191,15 @@ export class Transport {
     for (let attempt = 0; ; attempt++) {
       const canRetry = attempt < this.options.maxRetries;
       const guard = attemptSignal(call.signal, timeoutMs);
+      const failed = (cause: unknown): Error => {
+        guard.done();
+        if (call.signal?.aborted) return call.signal.reason;
+        return guard.timedOut()
+          ? new RelevoTimeoutError(`${request.method} ${request.path}: no answer within ${timeoutMs} ms`, {
+              cause,
+            })
+          : new RelevoConnectionError(`${request.method} ${request.path}: ${String(cause)}`, { cause });
+      };
       let answer: Response;
       try {
         answer = await this.options.fetch(url, {
@@ -185,26 +209,41 @@ export class Transport {
           signal: guard.signal,
         });
       } catch (cause) {
-        guard.done();
-        if (call.signal?.aborted) throw call.signal.reason;
-        const error = guard.timedOut()
-          ? new RelevoTimeoutError(`${request.method} ${request.path}: no answer within ${timeoutMs} ms`, {
-              cause,
-            })
-          : new RelevoConnectionError(`${request.method} ${request.path}: ${String(cause)}`, { cause });
-        if (!canRetry || request.method === 'DELETE') throw error;
+        const error = failed(cause);
+        if (call.signal?.aborted || !canRetry || request.method === 'DELETE') throw error;
         await sleep(backoffMs(attempt + 1), call.signal);
         continue;
       }
       if (answer.ok) {
         // A stream's body is read long after this: the caller's signal must still reach it,
         // and the timeout (which is for the answer's head) must not.
-        if (streaming) guard.clearTimer();
-        else guard.done();
-        return answer;
+        if (streaming) {
+          guard.clearTimer();
+          return read(answer);
+        }
+        let result: R;
+        try {
+          result = await read(answer);
+        } catch (cause) {
+          // Cut or stalled mid-body: retried as a lost answer is (POSTs carry their idempotency key).
+          const error = failed(cause);
+          if (call.signal?.aborted || !canRetry || request.method === 'DELETE') throw error;
+          await sleep(backoffMs(attempt + 1), call.signal);
+          continue;
+        }
+        guard.done();
+        return result;
+      }
+      let error: RelevoApiError | RelevoConnectionError;
+      try {
+        error = await apiError(answer);
+      } catch (cause) {
+        const lost = failed(cause);
+        if (call.signal?.aborted || !canRetry || request.method === 'DELETE') throw lost;
+        await sleep(backoffMs(attempt + 1), call.signal);
+        continue;
       }
       guard.done();
-      const error = await apiError(answer);
       const code = error instanceof RelevoApiError ? error.code : undefined;
       if (!canRetry || !retryable(answer.status, code)) throw error;
       const wait = retryAfterMs(answer.headers.get('retry-after')) ?? backoffMs(attempt + 1);

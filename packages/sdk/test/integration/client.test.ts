@@ -325,6 +325,11 @@ describe('retries', () => {
       const timedOut = client.overview.get({ timeoutMs: 200 });
       await expect(timedOut).rejects.toBeInstanceOf(RelevoTimeoutError);
       await expect(timedOut).rejects.toBeInstanceOf(RelevoConnectionError);
+      // The head came, the body stalls: the timeout covers the body too.
+      proxy.plan(() => ({ kind: 'stall-body' }));
+      const stalled = client.overview.get({ timeoutMs: 200 });
+      await expect(stalled).rejects.toBeInstanceOf(RelevoTimeoutError);
+      proxy.plan(() => ({ kind: 'hang' }));
       const controller = new AbortController();
       const aborted = client.overview.get({ signal: controller.signal });
       setTimeout(() => controller.abort(new Error('stop here')), 50);

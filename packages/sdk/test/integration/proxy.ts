@@ -23,7 +23,9 @@ export type Plan =
   | { kind: 'answer'; status: number; headers: Record<string, string>; body: string }
   /** Forwards a stream, and cuts it right after its first complete event. */
   | { kind: 'cut-after-first-event' }
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Answers 200 with the head and the start of a JSON body, and never the rest. */
+  | { kind: 'stall-body' };
 
 export interface Proxy {
   readonly url: string;
@@ -52,6 +54,11 @@ export async function startProxy(upstream: string): Promise<Proxy> {
       open.add(res);
       res.on('close', () => open.delete(res));
       if (plan.kind === 'hang') return;
+      if (plan.kind === 'stall-body') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.write('{"data":');
+        return;
+      }
       if (plan.kind === 'answer') {
         res.writeHead(plan.status, plan.headers).end(plan.body);
         return;
