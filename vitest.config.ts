@@ -31,7 +31,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'sqlite',
-          include: ['test/**/*.test.ts', 'packages/sdk/test/**/*.test.ts'],
+          include: ['test/**/*.test.ts', 'packages/sdk/test/**/*.test.ts', 'web/console/test/**/*.test.ts'],
           exclude: ['test/postgres/**', '**/node_modules/**'],
           env: { RELEVO_TEST_DB: 'sqlite' },
           globalSetup: ['test/setup/build-global.ts'],

@@ -1,7 +1,11 @@
 /**
  * `relevo.events.stream()`: the project's events over Server-Sent Events (docs/api.md §5.8),
- * followed across disconnects. Each reconnection sends `Last-Event-ID` with the id of the last
- * event received, so the server resends whatever happened in between and nothing is lost.
+ * followed across disconnects. Each reconnection sends `Last-Event-ID` with the highest id
+ * received, so the server resends whatever happened in between and nothing is lost.
+ *
+ * The highest, not the last: an event committed late (§5.8 "Order") comes after one with a higher
+ * id, and the server resumes with every id above the one sent. Resuming from the late one would
+ * send the higher ones again.
  */
 import { RelevoApiError, RelevoConnectionError } from './errors.js';
 import type { EventsByType, EventType, WebhookEvent } from './generated/events.js';
@@ -92,7 +96,8 @@ export async function* streamEvents(
           if (done) break;
           for (const message of parser.push(decoder.decode(value, { stream: true }))) {
             if (message.id === undefined) continue;
-            lastEventId = message.id;
+            // Event ids sort as they were made (a time-ordered suffix), as the server compares them.
+            if (lastEventId === undefined || message.id > lastEventId) lastEventId = message.id;
             yield {
               id: message.id,
               type: message.event as EventType,

@@ -101,7 +101,10 @@ export function followEvents(
         for (const frame of parser.push(value)) {
           if (frame.retry !== undefined) retryMs = delay = frame.retry;
           if (frame.id === undefined || frame.event === undefined) continue;
-          lastId = frame.id;
+          // Resume after the highest id, not the last: a late-committed event (docs/api.md §5.8,
+          // "Order") has a lower id than one already shown, and the server resends every id above
+          // the one given. Ids sort as they were made.
+          if (lastId === undefined || frame.id > lastId) lastId = frame.id;
           let data: Record<string, unknown>;
           try {
             data = JSON.parse(frame.data) as Record<string, unknown>;
