@@ -172,6 +172,26 @@ describe.skipIf(!haveChromium)('console: conversations and live events', () => {
         .toBe(true);
       await checkScreen(page, 'conversation', width);
 
+      // The answer to a send is lost after the server took it: the agent sees the failure, edits
+      // the text and sends again. The edit is a new message (a new id), not a repeat of the first.
+      let cut = true;
+      await page.route('**/messages', async (route) => {
+        if (!cut || route.request().method() !== 'POST') return route.continue();
+        cut = false;
+        await route.fetch();
+        await route.abort('connectionreset');
+      });
+      await page.getByLabel('Message', { exact: true }).fill('One moment.');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByText('relevo is not reachable. Check that the server is running.').waitFor();
+      await page.getByLabel('Message', { exact: true }).fill('One moment, please.');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page.locator('.bubble-operator').filter({ hasText: 'One moment, please.' }).waitFor();
+      await expect
+        .poll(async () => (await maria.read()).filter((m) => m.startsWith('operator: One moment')))
+        .toEqual(['operator: One moment.', 'operator: One moment, please.']);
+      await page.unroute('**/messages');
+
       // A picture by URL with no MIME type: the form will not send it.
       await page.getByRole('combobox', { name: /^Type/ }).selectOption('image');
       await page.getByLabel('URL', { exact: true }).fill('https://example.com/a.png');

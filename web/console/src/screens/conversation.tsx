@@ -212,8 +212,11 @@ function Composer({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
   const [invalid, setInvalid] = useState<Record<string, string[]>>({});
-  // One id per message, kept until it is acknowledged: a retry after a lost answer is not sent twice.
-  const pending = useRef<string | undefined>(undefined);
+  // One id per message, kept until it is acknowledged: a retry after a lost answer is not sent
+  // twice. Kept only for the same message: edited after a failure, it is a new message, and the
+  // old id would be acknowledged and the edit never sent (docs/api.md §5.7: a repeated id with
+  // other content changes nothing).
+  const pending = useRef<{ readonly id: string; readonly of: string } | undefined>(undefined);
 
   const content = (): Record<string, string> => {
     if (kind === 'text') return { body };
@@ -226,11 +229,12 @@ function Composer({
     setBusy(true);
     setError(undefined);
     setInvalid({});
-    pending.current ??= `console-${crypto.randomUUID()}`;
     const sent = { type: kind, content: content() };
+    const of = JSON.stringify(sent);
+    if (pending.current?.of !== of) pending.current = { id: `console-${crypto.randomUUID()}`, of };
     try {
       const answer = await api.post<Envelope<{ messageId: string }>>(`${base}/messages`, {
-        id: pending.current,
+        id: pending.current.id,
         ...sent,
       });
       pending.current = undefined;
