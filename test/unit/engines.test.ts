@@ -1,6 +1,6 @@
 /**
- * The install on the supported Node.js: package.json promises Node 20, so no package the lock
- * file installs may ask for a newer one — npm would print an EBADENGINE warning on every
+ * The install on the supported Node.js: package.json names Node 20 and 24 (sdk-cli.md), so no
+ * package the lock file installs may ask for a newer one — npm would print an EBADENGINE warning on every
  * `npm ci` (cookie@2, pulled in by fastify → light-my-request, wants Node 22).
  */
 import { readFileSync } from 'node:fs';
@@ -26,8 +26,14 @@ describe('engines', () => {
     return path === '' || node === undefined ? [] : [{ path, node }];
   });
 
-  it('package.json promises Node 20', () => {
-    expect((JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node).toBe('>=20');
+  it('package.json names the supported lines, Node 20 and 24; the SDK runs on any Node from 20', () => {
+    const server = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    expect(server).toBe('^20.19.0 || ^24.0.0');
+    for (const v of ['20.19.0', '20.20.0', '24.0.0', '24.11.1'])
+      expect(semver.satisfies(v, server)).toBe(true);
+    for (const v of ['18.20.0', '22.12.0', '25.0.0']) expect(semver.satisfies(v, server)).toBe(false);
+    const sdk = (JSON.parse(read('packages/sdk/package.json')) as { engines: { node: string } }).engines.node;
+    expect(sdk).toBe('>=20');
   });
 
   it('every installed package accepts the current Node 20 line (no EBADENGINE on npm ci)', () => {
