@@ -1,7 +1,8 @@
 /**
  * Deliveries (console.md): the project's delivery log (docs/api.md §5.5), newest first, 25 at a
- * time, filtered by status — dead letters (failed) one click away — and event type; replay since
- * a time. One delivery's page is delivery.tsx.
+ * time, filtered by status — dead letters (failed) one click away, with their count — and event
+ * type, for the panel's webhook or the bots' outside engines (docs/webhooks.md, `destination`);
+ * replay since a time. One delivery's page is delivery.tsx.
  */
 import { useState } from 'preact/hooks';
 import {
@@ -12,15 +13,16 @@ import {
   type Envelope,
   enc,
   type Page,
+  type ProjectOverview,
 } from '../api';
 import { Link } from '../components/link';
 import { PageTitle } from '../components/page-title';
 import { Empty, ErrorNote, Loading, LoadMore } from '../components/states';
 import { useApi } from '../context';
 import { when } from '../format';
-import { usePaged } from '../hooks';
+import { useLoad, usePaged } from '../hooks';
 import { projectPath } from '../router';
-import { DeliveryPage, NO_INTEGRATION, StatusTag } from './delivery';
+import { DeliveryPage, type Destination, NO_INTEGRATION, StatusTag } from './delivery';
 import type { ProjectScreenProps } from './registry';
 
 const PAGE = 25;
@@ -33,20 +35,45 @@ const STATUSES: readonly { readonly value: '' | DeliveryStatus; readonly label: 
   { value: 'skipped', label: 'Skipped' },
 ];
 const TYPES = ['', 'conversation.start', 'message', 'conversation.close'] as const;
+const DESTINATIONS: readonly { readonly value: Destination; readonly label: string }[] = [
+  { value: 'panel', label: 'Panel webhook' },
+  { value: 'bot', label: "Bots' engines" },
+];
 
+/**
+ * /deliveries/{id} is a delivery of the panel's webhook, /deliveries/bot/{id} one of a bot's
+ * outside engine: the API reads either by id, but only the page's path says how it was sent
+ * (event ids start with evt_, so 'bot' is never one).
+ */
 export function Deliveries({ projectId, rest }: ProjectScreenProps) {
-  const [id] = rest;
-  if (id !== undefined) return <DeliveryPage projectId={projectId} deliveryId={id} />;
+  const [first, second] = rest;
+  if (first === 'bot' && second !== undefined) {
+    return <DeliveryPage projectId={projectId} deliveryId={second} destination="bot" />;
+  }
+  if (first !== undefined)
+    return <DeliveryPage projectId={projectId} deliveryId={first} destination="panel" />;
   return <DeliveryLog projectId={projectId} />;
 }
 
 function DeliveryLog({ projectId }: { readonly projectId: string }) {
   const api = useApi();
+  const [destination, setDestination] = useState<Destination>('panel');
   const [status, setStatus] = useState<'' | DeliveryStatus>('');
   const [eventType, setEventType] = useState<(typeof TYPES)[number]>('');
+  const [replays, setReplays] = useState(0);
+  const key = `${projectId}|${destination}|${status}|${eventType}|${replays}`;
+  // The dead letters' count comes from the overview (docs/api.md §5.10), which counts the
+  // webhook's only: the bots' engines have no such figure, so their button goes without one.
+  const overview = useLoad(
+    async () =>
+      (await api.get<Envelope<ProjectOverview>>(`${API}/external-support/${enc(projectId)}/overview`)).data,
+    key,
+  );
+  const deadLetters = destination === 'panel' ? overview.value?.deadLetters : undefined;
   const list = usePaged<DeliverySummary>(
     async (after) => {
       const q = new URLSearchParams({ limit: String(PAGE) });
+      if (destination === 'bot') q.set('destination', 'bot');
       if (status !== '') q.set('status', status);
       if (eventType !== '') q.set('eventType', eventType);
       if (after !== undefined) q.set('cursor', after);
@@ -57,16 +84,31 @@ function DeliveryLog({ projectId }: { readonly projectId: string }) {
       ).data;
     },
     (d) => d.id,
-    `${projectId}|${status}|${eventType}`,
+    key,
   );
 
   return (
     <>
       <PageTitle title="Deliveries">Deliveries</PageTitle>
       <p class="lead">
-        Every event of this project on its way to the webhook: where it stands, and each attempt with the
-        receiver's answer.
+        Every event of this project on its way to{' '}
+        {destination === 'bot' ? "its bots' outside engines (external or Rasa)" : 'the webhook'}: where it
+        stands, and each attempt with the receiver's answer.
       </p>
+      <fieldset class="toolbar filter-set">
+        <legend class="visually-hidden">Sent to</legend>
+        {DESTINATIONS.map((d) => (
+          <button
+            key={d.value}
+            type="button"
+            class={destination === d.value ? 'button button-primary' : 'button'}
+            aria-pressed={destination === d.value}
+            onClick={() => setDestination(d.value)}
+          >
+            {d.label}
+          </button>
+        ))}
+      </fieldset>
       <fieldset class="toolbar filter-set">
         <legend class="visually-hidden">Status</legend>
         {STATUSES.map((s) => (
@@ -78,6 +120,12 @@ function DeliveryLog({ projectId }: { readonly projectId: string }) {
             onClick={() => setStatus(s.value)}
           >
             {s.label}
+            {s.value === 'failed' && deadLetters !== undefined ? (
+              <span class="count" data-dead-letters={deadLetters}>
+                {' '}
+                {deadLetters.toLocaleString()}
+              </span>
+            ) : null}
           </button>
         ))}
         <label class="inline-label">
@@ -103,7 +151,9 @@ function DeliveryLog({ projectId }: { readonly projectId: string }) {
             ? 'No dead letter: every event that ran out of attempts would be here.'
             : status !== '' || eventType !== ''
               ? 'No delivery matches these filters.'
-              : 'No event yet. Send a test event from the Integration screen, or start a conversation.'}
+              : destination === 'bot'
+                ? "No event for a bot's outside engine: a bot with the external or Rasa engine gets its users' messages here."
+                : 'No event yet. Send a test event from the Integration screen, or start a conversation.'}
         </Empty>
       ) : null}
       {list.items.length > 0 ? (
@@ -112,7 +162,10 @@ function DeliveryLog({ projectId }: { readonly projectId: string }) {
             <li key={d.id} class="card" data-delivery={d.id}>
               <div class="card-main">
                 <Link
-                  to={projectPath(projectId, `deliveries/${encodeURIComponent(d.id)}`)}
+                  to={projectPath(
+                    projectId,
+                    `deliveries/${destination === 'bot' ? 'bot/' : ''}${encodeURIComponent(d.id)}`,
+                  )}
                   class="card-title"
                 >
                   {d.eventType}
@@ -131,7 +184,13 @@ function DeliveryLog({ projectId }: { readonly projectId: string }) {
         </ul>
       ) : null}
       <LoadMore hasMore={list.hasMore} loading={list.loading} onMore={list.more} what="deliveries" />
-      <Replay projectId={projectId} />
+      {/* Keyed: the other side's confirmation would say a count that is not this side's. */}
+      <Replay
+        key={destination}
+        projectId={projectId}
+        destination={destination}
+        onReplayed={() => setReplays((n) => n + 1)}
+      />
     </>
   );
 }
@@ -143,7 +202,15 @@ function anHourAgo(): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-function Replay({ projectId }: { readonly projectId: string }) {
+function Replay({
+  projectId,
+  destination,
+  onReplayed,
+}: {
+  readonly projectId: string;
+  readonly destination: Destination;
+  readonly onReplayed: () => void;
+}) {
   const api = useApi();
   const [since, setSince] = useState(anHourAgo);
   const [confirming, setConfirming] = useState(false);
@@ -158,7 +225,10 @@ function Replay({ projectId }: { readonly projectId: string }) {
     try {
       const answer = await api.post<Envelope<{ replayed: number }>>(
         `${API}/external-support/${enc(projectId)}/deliveries/replay`,
-        { since: new Date(since).toISOString() },
+        {
+          since: new Date(since).toISOString(),
+          ...(destination === 'bot' ? { destination: 'bot' } : {}),
+        },
       );
       const n = answer.data.replayed;
       setDone(
@@ -167,6 +237,8 @@ function Replay({ projectId }: { readonly projectId: string }) {
           : `${n} ${n === 1 ? 'event' : 'events'} queued to be sent again.`,
       );
       setConfirming(false);
+      // The replayed events are pending now: the list and the count show it.
+      if (n > 0) onReplayed();
     } catch (e) {
       const message = describeError(e);
       setError(/integration/i.test(message) ? NO_INTEGRATION : message);
@@ -180,7 +252,8 @@ function Replay({ projectId }: { readonly projectId: string }) {
       <h2 id="replay">Replay</h2>
       <p>
         Sends every event created since a time again (delivered, dead or cancelled ones alike), with the same
-        webhook-id, in order per conversation: for a receiver that lost data.
+        webhook-id, in order per conversation: for a receiver that lost data.{' '}
+        {destination === 'bot' ? "Replays the bots' engines' events." : "Replays the panel webhook's events."}
       </p>
       <form
         onSubmit={(e) => {

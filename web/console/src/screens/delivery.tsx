@@ -21,6 +21,9 @@ import { when } from '../format';
 import { useLoad } from '../hooks';
 import { projectPath } from '../router';
 
+/** Where a delivery goes: the panel's webhook, or a bot's outside engine (docs/webhooks.md). */
+export type Destination = 'panel' | 'bot';
+
 export const NO_INTEGRATION = 'This project has no integration: create one on the Integration screen first.';
 const POLL_MS = 3_000;
 
@@ -39,9 +42,11 @@ export function StatusTag({ status }: { readonly status: DeliveryStatus }) {
 export function DeliveryPage({
   projectId,
   deliveryId,
+  destination,
 }: {
   readonly projectId: string;
   readonly deliveryId: string;
+  readonly destination: Destination;
 }) {
   const api = useApi();
   const path = `${API}/external-support/${enc(projectId)}/deliveries/${enc(deliveryId)}`;
@@ -144,13 +149,19 @@ export function DeliveryPage({
         ) : (
           <ol class="cards attempts" aria-label="Attempts">
             {[...d.attempts].reverse().map((a) => (
-              <Attempt key={a.id} attempt={a} deliveryId={d.id} />
+              <Attempt key={a.id} attempt={a} deliveryId={d.id} destination={destination} />
             ))}
           </ol>
         )}
       </section>
       <section aria-labelledby="payload">
-        <h2 id="payload">Body sent</h2>
+        <h2 id="payload">{destination === 'bot' ? 'Event' : 'Body sent'}</h2>
+        {destination === 'bot' ? (
+          <p class="hint">
+            An external engine receives exactly this body. A Rasa server receives the user's words from it as{' '}
+            <code>{'{sender, message, metadata}'}</code>.
+          </p>
+        ) : null}
         <pre class="payload">{JSON.stringify(d.payload, null, 2)}</pre>
       </section>
     </>
@@ -160,12 +171,15 @@ export function DeliveryPage({
 function Attempt({
   attempt: a,
   deliveryId,
+  destination,
 }: {
   readonly attempt: DeliveryAttempt;
   readonly deliveryId: string;
+  readonly destination: Destination;
 }) {
   const ok = a.outcome === 'delivered';
   const seconds = Math.floor(Date.parse(a.startedAt) / 1000);
+  const secret = destination === 'bot' ? "the engine's secret of the time" : 'the signing secret of the time';
   return (
     <li class="card attempt" data-attempt={a.id}>
       <div class="card-main">
@@ -183,19 +197,24 @@ function Attempt({
         ) : null}
         <details>
           <summary>Request</summary>
+          {/* The log keeps the URL and the time, not the headers: these are the ones relevo
+              always sends, with the values it derives from them (webhook-timestamp is the
+              attempt's start in whole seconds); the signatures themselves are not stored. */}
           <pre class="payload">
             {[
               `POST ${a.url}`,
               'content-type: application/json',
+              'user-agent: relevo/<version>',
               `webhook-id: ${deliveryId}`,
               `webhook-timestamp: ${seconds}`,
-              'webhook-signature: v1,… (HMAC-SHA256 with the signing secret of the time)',
-              'X-Jelou-Signature: sha256=… (HMAC-SHA256 of the body)',
+              `webhook-signature: v1,… (HMAC-SHA256 with ${secret})`,
+              `x-jelou-signature: sha256=… (HMAC-SHA256 of the body with ${secret})`,
             ].join('\n')}
           </pre>
           <p class="hint">
-            The integration's own Authorization header, if it has one, is sent too and never shown. The body
-            is below.
+            {destination === 'bot'
+              ? 'A Rasa server gets the request unsigned. The signatures are not kept in the log. The body is below.'
+              : "The signatures are not kept in the log. The integration's own Authorization header, if it has one, is sent too and never shown. The body is below."}
           </p>
         </details>
         <details open={!ok}>
