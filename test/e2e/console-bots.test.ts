@@ -2,7 +2,8 @@
  * The console's Bots and Integration screens in a real browser, against the built server, at
  * 1280 and 390 px. With the admin token: the bot list pages with "Load more"; a web chat bot is
  * created; rules with a JSON typo and then an invalid rule are refused where they are (the
- * problem's path under the editor, the editor marked invalid), then fixed; the external engine's
+ * problem's path under the editor, the editor marked invalid, the message under the input of its
+ * field), then fixed through the greeting, handoff and assignment inputs; the external engine's
  * signing secret is shown once and regenerated after a confirmation; the chat link and embed
  * snippet are there with copy buttons; an http bot's channel key is shown once and regenerated
  * after a confirmation; a bot that is not there is said to be so. With a project
@@ -148,6 +149,9 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       await page.getByRole('button', { name: 'Save the rules' }).click();
       await page.getByText(/This is not valid JSON at line \d+, column \d+/).waitFor();
       expect(await editor.getAttribute('aria-invalid')).toBe('true');
+      // The usual fields read the JSON, so they wait while it does not parse.
+      const greetingInput = page.getByLabel('Greeting', { exact: true });
+      expect(await greetingInput.isDisabled()).toBe(true);
 
       // An invalid rule: the server's 422, each path with its messages under the editor.
       await editor.fill(JSON.stringify({ ...rules, greeting: '' }, null, 2));
@@ -156,17 +160,54 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       await listed.getByRole('listitem').filter({ hasText: 'greeting' }).waitFor();
       expect(await editor.getAttribute('aria-invalid')).toBe('true');
       // The list sits right under the editor and the editor points at it.
-      expect(await editor.getAttribute('aria-describedby')).toBe('rules-problems');
+      expect(await editor.getAttribute('aria-describedby')).toBe('rules-json-hint rules-problems');
       expect(await page.locator('#rules-problems').getByRole('list').count()).toBe(1);
+      // ... and under the Greeting input, which is marked invalid and points at it.
+      expect(await greetingInput.isDisabled()).toBe(false);
+      expect(await page.locator('#rules-greeting-error').textContent()).toBe('must not be empty');
+      expect(await greetingInput.getAttribute('aria-invalid')).toBe('true');
+      expect(await greetingInput.getAttribute('aria-describedby')).toBe(
+        'rules-greeting-hint rules-greeting-error',
+      );
       await checkScreen(page, 'bots-rules-invalid', width);
+
+      // The usual fields write the JSON: a greeting, then a handoff keyword that could never match,
+      // refused with its problem under the keywords input (the second keyword, as a person counts).
       const greeting = `Hi, I am Helper (${width.name}).`;
-      await editor.fill(JSON.stringify({ ...rules, greeting }, null, 2));
+      await greetingInput.fill(greeting);
+      expect(JSON.parse(await editor.inputValue()).greeting).toBe(greeting);
+      const keywordsInput = page.getByLabel('Handoff keywords');
+      await keywordsInput.fill('agent, ?!');
+      expect(JSON.parse(await editor.inputValue()).handoff.keywords).toEqual(['agent', '?!']);
+      await page.getByRole('button', { name: 'Save the rules' }).click();
+      await listed.getByRole('listitem').filter({ hasText: 'handoff.keywords.1' }).waitFor();
+      expect(await page.locator('#rules-handoff-keywords-error').textContent()).toMatch(
+        /^keyword 2: must contain a letter or a digit/,
+      );
+      expect(await keywordsInput.getAttribute('aria-invalid')).toBe('true');
+      expect(await greetingInput.getAttribute('aria-invalid')).toBe('false');
+      await checkScreen(page, 'bots-rules-fields-invalid', width);
+      // Typed key by key, a keyword's comma stays until the next keyword comes.
+      await keywordsInput.fill('');
+      await keywordsInput.pressSequentially('agent, talk to a person');
+      expect(await keywordsInput.inputValue()).toBe('agent, talk to a person');
+      await page.getByLabel('Assign to').selectOption('queue');
+      await page.getByLabel('Queue, operator or team').fill('SALES');
       await page.getByRole('button', { name: 'Save the rules' }).click();
       await page.getByText('Saved: the bot answers with these rules').waitFor();
       expect(await editor.getAttribute('aria-invalid')).toBe('false');
+      expect(await keywordsInput.getAttribute('aria-invalid')).toBe('false');
       expect(await listed.count()).toBe(0);
       const stored = await call('GET', `/admin/v1/projects/${projectId}/bots/${botId}/rules`, ADMIN);
-      expect(stored.body.rules.greeting).toBe(greeting);
+      expect(stored.body.rules).toEqual({
+        ...rules,
+        greeting,
+        handoff: {
+          ...(rules.handoff as object),
+          keywords: ['agent', 'talk to a person'],
+          assignment: { type: 'queue', target: 'SALES' },
+        },
+      });
       expect(stored.body.isDefault).toBe(false);
 
       // The external engine: its signing secret once; regenerated after a confirmation.
