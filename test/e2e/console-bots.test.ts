@@ -9,7 +9,8 @@
  * after a confirmation; a bot that is not there is said to be so. With a project
  * API key: Bots is not offered; the integration is refused for an address relevo may not reach
  * (the reason under the field), created for a loopback receiver, its secret rotated after a
- * confirmation, a test event sent and received signed with the new secret, and the integration
+ * confirmation, changed to a bearer token (refused under the field without one), a test event
+ * sent and received signed with the new secret and carrying the token, and the integration
  * deleted. Screenshots in test-artifacts/, axe-core on every screen, no Content-Security-Policy
  * violation.
  */
@@ -239,7 +240,7 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       await context.close();
     }, 180_000);
 
-    it(`at ${width.width} px: the integration with a project API key (create, rotate, test event, delete)`, async () => {
+    it(`at ${width.width} px: the integration with a project API key (create, rotate, change, test event, delete)`, async () => {
       const project = await call('POST', '/admin/v1/projects', ADMIN, { name: `Integration ${width.name}` });
       const projectId = project.body.id as string;
       const { context, page } = await openConsole(browser, base, width, problems);
@@ -285,6 +286,23 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       const rotated = await shownSecret(page, 'Signing secret');
       expect(rotated).not.toBe(secret);
 
+      // Changed to a bearer token: without the token the server's reason is under its field;
+      // with it, the webhook says so and the receiver gets the token (the test event below).
+      await page.getByRole('button', { name: 'Change' }).click();
+      await page.getByLabel('How relevo authenticates to it').selectOption('bearer');
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      const tokenError = page.locator('#integration-authorization-error');
+      await tokenError.waitFor();
+      expect(await tokenError.textContent()).toBe('is required when authType is bearer');
+      const token = page.getByLabel('Token or key');
+      expect(await token.getAttribute('aria-invalid')).toBe('true');
+      expect(await token.getAttribute('aria-describedby')).toBe('integration-authorization-error');
+      await checkScreen(page, 'integration-change-invalid', width);
+      await token.fill(`panel-token-${width.name}`);
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByText('Bearer token (Authorization: Bearer …)', { exact: true }).waitFor();
+      expect(await page.getByRole('button', { name: 'Change' }).count()).toBe(1);
+
       // A test message event: "Sent", a link to its delivery, and the receiver gets it signed
       // with the new secret.
       const before = receiver.received.length;
@@ -301,6 +319,7 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       await expect.poll(() => mine().length, { timeout: 15_000 }).toBe(1);
       const [got] = mine();
       expect(JSON.parse(got?.body ?? '{}').event_type).toBe('message');
+      expect(got?.headers.authorization).toBe(`Bearer panel-token-${width.name}`);
       expect(got?.headers['x-jelou-signature']).toBe(
         `sha256=${createHmac('sha256', rotated)
           .update(got?.body ?? '')
