@@ -347,7 +347,7 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
     }, 120_000);
   }
 
-  it("a bot's page names a bot that is past the first page of 200", async () => {
+  it("a bot's page names a bot that is past the first page of 200; a project without bots says so", async () => {
     const project = await call('POST', '/admin/v1/projects', ADMIN, { name: 'Many bots' });
     const projectId = project.body.id as string;
     let last = '';
@@ -361,6 +361,12 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
     await signInWithAdminToken(page, TOKEN);
     await page.goto(`${base}/console/projects/${projectId}/bots/${last}`);
     await page.getByRole('heading', { level: 1, name: 'Bot 201' }).waitFor();
+    // A project without bots says so, with the form to create one.
+    const empty = await call('POST', '/admin/v1/projects', ADMIN, { name: 'No bots' });
+    await page.goto(`${base}/console/projects/${empty.body.id as string}/bots`);
+    await page.getByText('This project has no bot yet: create one above.', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Create the bot' }).waitFor();
+    await checkScreen(page, 'bots-empty', WIDTHS[0]);
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);
