@@ -2,13 +2,15 @@
  * The console's Bots and Integration screens in a real browser, against the built server, at
  * 1280 and 390 px. With the admin token: the bot list pages with "Load more"; a web chat bot is
  * created; rules with a JSON typo and then an invalid rule are refused where they are (the
- * problem's path under the editor, the editor marked invalid), then fixed; the external engine's
+ * problem's path under the editor, the editor marked invalid, the message under the input of its
+ * field), then fixed through the greeting, handoff and assignment inputs; the external engine's
  * signing secret is shown once and regenerated after a confirmation; the chat link and embed
  * snippet are there with copy buttons; an http bot's channel key is shown once and regenerated
  * after a confirmation; a bot that is not there is said to be so. With a project
  * API key: Bots is not offered; the integration is refused for an address relevo may not reach
  * (the reason under the field), created for a loopback receiver, its secret rotated after a
- * confirmation, a test event sent and received signed with the new secret, and the integration
+ * confirmation, changed to a bearer token (refused under the field without one), a test event
+ * sent and received signed with the new secret and carrying the token, and the integration
  * deleted. Screenshots in test-artifacts/, axe-core on every screen, no Content-Security-Policy
  * violation.
  */
@@ -148,6 +150,9 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       await page.getByRole('button', { name: 'Save the rules' }).click();
       await page.getByText(/This is not valid JSON at line \d+, column \d+/).waitFor();
       expect(await editor.getAttribute('aria-invalid')).toBe('true');
+      // The usual fields read the JSON, so they wait while it does not parse.
+      const greetingInput = page.getByLabel('Greeting', { exact: true });
+      expect(await greetingInput.isDisabled()).toBe(true);
 
       // An invalid rule: the server's 422, each path with its messages under the editor.
       await editor.fill(JSON.stringify({ ...rules, greeting: '' }, null, 2));
@@ -156,17 +161,54 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       await listed.getByRole('listitem').filter({ hasText: 'greeting' }).waitFor();
       expect(await editor.getAttribute('aria-invalid')).toBe('true');
       // The list sits right under the editor and the editor points at it.
-      expect(await editor.getAttribute('aria-describedby')).toBe('rules-problems');
+      expect(await editor.getAttribute('aria-describedby')).toBe('rules-json-hint rules-problems');
       expect(await page.locator('#rules-problems').getByRole('list').count()).toBe(1);
+      // ... and under the Greeting input, which is marked invalid and points at it.
+      expect(await greetingInput.isDisabled()).toBe(false);
+      expect(await page.locator('#rules-greeting-error').textContent()).toBe('must not be empty');
+      expect(await greetingInput.getAttribute('aria-invalid')).toBe('true');
+      expect(await greetingInput.getAttribute('aria-describedby')).toBe(
+        'rules-greeting-hint rules-greeting-error',
+      );
       await checkScreen(page, 'bots-rules-invalid', width);
+
+      // The usual fields write the JSON: a greeting, then a handoff keyword that could never match,
+      // refused with its problem under the keywords input (the second keyword, as a person counts).
       const greeting = `Hi, I am Helper (${width.name}).`;
-      await editor.fill(JSON.stringify({ ...rules, greeting }, null, 2));
+      await greetingInput.fill(greeting);
+      expect(JSON.parse(await editor.inputValue()).greeting).toBe(greeting);
+      const keywordsInput = page.getByLabel('Handoff keywords');
+      await keywordsInput.fill('agent, ?!');
+      expect(JSON.parse(await editor.inputValue()).handoff.keywords).toEqual(['agent', '?!']);
+      await page.getByRole('button', { name: 'Save the rules' }).click();
+      await listed.getByRole('listitem').filter({ hasText: 'handoff.keywords.1' }).waitFor();
+      expect(await page.locator('#rules-handoff-keywords-error').textContent()).toMatch(
+        /^keyword 2: must contain a letter or a digit/,
+      );
+      expect(await keywordsInput.getAttribute('aria-invalid')).toBe('true');
+      expect(await greetingInput.getAttribute('aria-invalid')).toBe('false');
+      await checkScreen(page, 'bots-rules-fields-invalid', width);
+      // Typed key by key, a keyword's comma stays until the next keyword comes.
+      await keywordsInput.fill('');
+      await keywordsInput.pressSequentially('agent, talk to a person');
+      expect(await keywordsInput.inputValue()).toBe('agent, talk to a person');
+      await page.getByLabel('Assign to').selectOption('queue');
+      await page.getByLabel('Queue, operator or team').fill('SALES');
       await page.getByRole('button', { name: 'Save the rules' }).click();
       await page.getByText('Saved: the bot answers with these rules').waitFor();
       expect(await editor.getAttribute('aria-invalid')).toBe('false');
+      expect(await keywordsInput.getAttribute('aria-invalid')).toBe('false');
       expect(await listed.count()).toBe(0);
       const stored = await call('GET', `/admin/v1/projects/${projectId}/bots/${botId}/rules`, ADMIN);
-      expect(stored.body.rules.greeting).toBe(greeting);
+      expect(stored.body.rules).toEqual({
+        ...rules,
+        greeting,
+        handoff: {
+          ...(rules.handoff as object),
+          keywords: ['agent', 'talk to a person'],
+          assignment: { type: 'queue', target: 'SALES' },
+        },
+      });
       expect(stored.body.isDefault).toBe(false);
 
       // The external engine: its signing secret once; regenerated after a confirmation.
@@ -198,7 +240,7 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       await context.close();
     }, 180_000);
 
-    it(`at ${width.width} px: the integration with a project API key (create, rotate, test event, delete)`, async () => {
+    it(`at ${width.width} px: the integration with a project API key (create, rotate, change, test event, delete)`, async () => {
       const project = await call('POST', '/admin/v1/projects', ADMIN, { name: `Integration ${width.name}` });
       const projectId = project.body.id as string;
       const { context, page } = await openConsole(browser, base, width, problems);
@@ -244,6 +286,23 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       const rotated = await shownSecret(page, 'Signing secret');
       expect(rotated).not.toBe(secret);
 
+      // Changed to a bearer token: without the token the server's reason is under its field;
+      // with it, the webhook says so and the receiver gets the token (the test event below).
+      await page.getByRole('button', { name: 'Change' }).click();
+      await page.getByLabel('How relevo authenticates to it').selectOption('bearer');
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      const tokenError = page.locator('#integration-authorization-error');
+      await tokenError.waitFor();
+      expect(await tokenError.textContent()).toBe('is required when authType is bearer');
+      const token = page.getByLabel('Token or key');
+      expect(await token.getAttribute('aria-invalid')).toBe('true');
+      expect(await token.getAttribute('aria-describedby')).toBe('integration-authorization-error');
+      await checkScreen(page, 'integration-change-invalid', width);
+      await token.fill(`panel-token-${width.name}`);
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByText('Bearer token (Authorization: Bearer …)', { exact: true }).waitFor();
+      expect(await page.getByRole('button', { name: 'Change' }).count()).toBe(1);
+
       // A test message event: "Sent", a link to its delivery, and the receiver gets it signed
       // with the new secret.
       const before = receiver.received.length;
@@ -260,6 +319,7 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
       await expect.poll(() => mine().length, { timeout: 15_000 }).toBe(1);
       const [got] = mine();
       expect(JSON.parse(got?.body ?? '{}').event_type).toBe('message');
+      expect(got?.headers.authorization).toBe(`Bearer panel-token-${width.name}`);
       expect(got?.headers['x-jelou-signature']).toBe(
         `sha256=${createHmac('sha256', rotated)
           .update(got?.body ?? '')
@@ -287,7 +347,7 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
     }, 120_000);
   }
 
-  it("a bot's page names a bot that is past the first page of 200", async () => {
+  it("a bot's page names a bot that is past the first page of 200; a project without bots says so", async () => {
     const project = await call('POST', '/admin/v1/projects', ADMIN, { name: 'Many bots' });
     const projectId = project.body.id as string;
     let last = '';
@@ -301,6 +361,12 @@ describe.skipIf(!haveChromium)('console: bots and integration', () => {
     await signInWithAdminToken(page, TOKEN);
     await page.goto(`${base}/console/projects/${projectId}/bots/${last}`);
     await page.getByRole('heading', { level: 1, name: 'Bot 201' }).waitFor();
+    // A project without bots says so, with the form to create one.
+    const empty = await call('POST', '/admin/v1/projects', ADMIN, { name: 'No bots' });
+    await page.goto(`${base}/console/projects/${empty.body.id as string}/bots`);
+    await page.getByText('This project has no bot yet: create one above.', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Create the bot' }).waitFor();
+    await checkScreen(page, 'bots-empty', WIDTHS[0]);
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);

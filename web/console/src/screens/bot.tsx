@@ -1,8 +1,7 @@
 /**
  * One bot (console.md, Bots; docs/bots.md): its channel — the web chat's link and embed snippet,
  * or the http channel's webhook and signing key —, its engine (rules, external with its signing
- * secret shown once, rasa), and its rules, edited as JSON with the server's validation messages
- * listed under the editor by path.
+ * secret shown once, rasa), and its rules (bot-rules.tsx).
  */
 import { useState } from 'preact/hooks';
 import { useAction } from '../action';
@@ -15,6 +14,7 @@ import { ErrorNote, Loading } from '../components/states';
 import { useApi } from '../context';
 import { useLoad } from '../hooks';
 import { projectPath } from '../router';
+import { RulesSection } from './bot-rules';
 
 export interface Bot {
   readonly id: string;
@@ -316,122 +316,6 @@ function EngineSection({ base }: { readonly base: string }) {
           {saved ? (
             <span class="card-meta" role="status">
               Saved
-            </span>
-          ) : null}
-        </div>
-      </form>
-    </section>
-  );
-}
-
-/** Where a JSON.parse error is, as "line L, column C", from the position the engine gives. */
-function jsonProblem(text: string, e: unknown): string {
-  const message = e instanceof Error ? e.message : 'invalid JSON';
-  const at = /position (\d+)/.exec(message);
-  if (at?.[1] === undefined) return `This is not valid JSON: ${message}`;
-  const before = text.slice(0, Number(at[1])).split('\n');
-  return `This is not valid JSON at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}: ${message}`;
-}
-
-function RulesSection({ base }: { readonly base: string }) {
-  const api = useApi();
-  const rules = useLoad(
-    () => api.get<{ rules: unknown; isDefault: boolean }>(`${base}/rules`),
-    `${base}/rules`,
-  );
-  const [text, setText] = useState<string | undefined>(undefined);
-  const [saved, setSaved] = useState<string | undefined>(undefined);
-  const action = useAction();
-  const { busy, error, invalid } = action;
-
-  if (rules.loading) return <Loading what="the rules" />;
-  if (rules.value === undefined)
-    return <ErrorNote>{rules.error ?? 'The rules could not be loaded.'}</ErrorNote>;
-  const shown = text ?? JSON.stringify(rules.value.rules, null, 2);
-  const problems = Object.entries(invalid);
-
-  const run = (work: () => Promise<void>) => {
-    setSaved(undefined);
-    return action.run(work);
-  };
-  const save = () => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(shown);
-    } catch (e) {
-      setSaved(undefined);
-      action.fail(jsonProblem(shown, e));
-      return;
-    }
-    void run(async () => {
-      const stored = await api.put<unknown>(`${base}/rules`, parsed);
-      rules.set({ rules: stored, isDefault: false });
-      setText(undefined);
-      setSaved('Saved: the bot answers with these rules from its next message.');
-    });
-  };
-
-  return (
-    <section aria-labelledby="rules" class="panel">
-      <h2 id="rules">Rules</h2>
-      <p>
-        What the rules engine says: greeting, answers by keyword, the handoff to a person, and what happens
-        after (docs/bots.md, "The rules").{' '}
-        {rules.value.isDefault ? 'This bot runs on the default rules.' : 'This bot has its own rules.'}
-      </p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          save();
-        }}
-      >
-        <label class="field">
-          <span>Rules (JSON)</span>
-          <textarea
-            class="input mono rules-editor"
-            rows={18}
-            spellcheck={false}
-            value={shown}
-            aria-invalid={error !== undefined}
-            aria-describedby="rules-problems"
-            onInput={(e) => setText(e.currentTarget.value)}
-          />
-        </label>
-        <div id="rules-problems">
-          {error !== undefined ? <ErrorNote>{error}</ErrorNote> : null}
-          {problems.length > 0 ? (
-            <ul class="problems" aria-label="Problems in the rules">
-              {problems.map(([path, messages]) => (
-                <li key={path}>
-                  <code>{path}</code>: {messages.join('; ')}
-                </li>
-              ))}
-            </ul>
-          ) : null}
-        </div>
-        <div class="toolbar">
-          <button type="submit" class="button button-primary" disabled={busy}>
-            Save the rules
-          </button>
-          {!rules.value.isDefault ? (
-            <button
-              type="button"
-              class="button"
-              disabled={busy}
-              onClick={() =>
-                void run(async () => {
-                  rules.set(await api.delete<{ rules: unknown; isDefault: boolean }>(`${base}/rules`));
-                  setText(undefined);
-                  setSaved('Back on the default rules.');
-                })
-              }
-            >
-              Back to the default rules
-            </button>
-          ) : null}
-          {saved !== undefined ? (
-            <span class="card-meta" role="status">
-              {saved}
             </span>
           ) : null}
         </div>

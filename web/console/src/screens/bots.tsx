@@ -99,7 +99,7 @@ function CreateBot({ projectId }: { readonly projectId: string }) {
           void create();
         }}
       >
-        <div class="inline-form-row">
+        <div class="inline-form-row create-bot-row">
           <label class="field">
             <span>Name</span>
             <input

@@ -248,6 +248,8 @@ function IntegrationForm({
         <select
           class="input"
           value={authType}
+          aria-invalid={invalid.authType !== undefined}
+          aria-describedby={invalid.authType !== undefined ? 'integration-authType-error' : undefined}
           onChange={(e) => setAuthType(e.currentTarget.value as AuthType)}
         >
           {AUTH_TYPES.map((a) => (
@@ -272,6 +274,9 @@ function IntegrationForm({
             autocomplete="off"
             value={authorization}
             aria-invalid={invalid.authorization !== undefined}
+            aria-describedby={
+              invalid.authorization !== undefined ? 'integration-authorization-error' : undefined
+            }
             onInput={(e) => setAuthorization(e.currentTarget.value)}
           />
           {problem('authorization')}
