@@ -48,8 +48,39 @@ function sameShape(actual: unknown, sample: unknown, path = '$'): void {
  * same terminal, before or after it (or right behind it, before curl's newline); its JSON is
  * indented, so its lines never start with `{"`.
  */
-const firstLine = (text: string): string =>
-  (text.split('\n').find((line) => line.startsWith('{"')) ?? '').split('POST /webhooks')[0] ?? '';
+/**
+ * The API's answer in what a block printed. The receiver started in the background prints each
+ * webhook (a line, then its body) whenever it arrives, and curl's answer has no final newline, so
+ * the two can share a line in either order. The answer is the JSON object with `statusMessage`.
+ */
+function firstLine(text: string): string {
+  for (let start = text.indexOf('{"'); start >= 0; start = text.indexOf('{"', start + 1)) {
+    const candidate = objectAt(text, start);
+    if (candidate === undefined) continue;
+    try {
+      if ('statusMessage' in (JSON.parse(candidate) as object)) return candidate;
+    } catch {
+      // Not JSON after all: look further.
+    }
+  }
+  return '';
+}
+
+/** The balanced `{…}` that starts at `start`, strings and escapes respected. */
+function objectAt(text: string, start: number): string | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return text.slice(start, i + 1);
+  }
+  return undefined;
+}
 
 /** One bash, fed block after block, as a person pastes them into a terminal. */
 class Terminal {

@@ -1,5 +1,5 @@
 /**
- * The install on the supported Node.js: package.json names Node 20 and 24 (sdk-cli.md), so no
+ * The install on the supported Node.js: package.json names Node 20 and 24, the supported lines, so no
  * package the lock file installs may ask for a newer one — npm would print an EBADENGINE warning on every
  * `npm ci` (cookie@2, pulled in by fastify → light-my-request, wants Node 22).
  */

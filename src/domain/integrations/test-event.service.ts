@@ -9,7 +9,7 @@
  * new end user ("Test user"); both are deleted as they are made, so no list shows them and no
  * channel reaches them. A room of its own per test means a test never waits behind (or holds
  * up) a real event, nor another test: a receiver that failed the first test (its event then
- * retries for up to a day, webhooks.md) still gets the second at once. The bot's id is the
+ * retries for up to a day, docs/webhooks.md) still gets the second at once. The bot's id is the
  * project id's 26 characters under the bot prefix, so it is found again without a lookup table.
  */
 import { newId } from '../../model/ids.js';
