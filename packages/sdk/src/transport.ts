@@ -191,14 +191,19 @@ export class Transport {
     for (let attempt = 0; ; attempt++) {
       const canRetry = attempt < this.options.maxRetries;
       const guard = attemptSignal(call.signal, timeoutMs);
-      const failed = (cause: unknown): Error => {
+      // No answer, or one cut or stalled mid-body: thrown, or slept on before the next attempt
+      // (a POST keeps its Idempotency-Key, so a retry never does the work twice; a DELETE is not
+      // retried, its second try would answer 404).
+      const lost = async (cause: unknown): Promise<void> => {
         guard.done();
-        if (call.signal?.aborted) return call.signal.reason;
-        return guard.timedOut()
+        if (call.signal?.aborted) throw call.signal.reason;
+        const error = guard.timedOut()
           ? new RelevoTimeoutError(`${request.method} ${request.path}: no answer within ${timeoutMs} ms`, {
               cause,
             })
           : new RelevoConnectionError(`${request.method} ${request.path}: ${String(cause)}`, { cause });
+        if (!canRetry || request.method === 'DELETE') throw error;
+        await sleep(backoffMs(attempt + 1), call.signal);
       };
       let answer: Response;
       try {
@@ -209,9 +214,7 @@ export class Transport {
           signal: guard.signal,
         });
       } catch (cause) {
-        const error = failed(cause);
-        if (call.signal?.aborted || !canRetry || request.method === 'DELETE') throw error;
-        await sleep(backoffMs(attempt + 1), call.signal);
+        await lost(cause);
         continue;
       }
       if (answer.ok) {
@@ -225,10 +228,7 @@ export class Transport {
         try {
           result = await read(answer);
         } catch (cause) {
-          // Cut or stalled mid-body: retried as a lost answer is (POSTs carry their idempotency key).
-          const error = failed(cause);
-          if (call.signal?.aborted || !canRetry || request.method === 'DELETE') throw error;
-          await sleep(backoffMs(attempt + 1), call.signal);
+          await lost(cause);
           continue;
         }
         guard.done();
@@ -238,9 +238,7 @@ export class Transport {
       try {
         error = await apiError(answer);
       } catch (cause) {
-        const lost = failed(cause);
-        if (call.signal?.aborted || !canRetry || request.method === 'DELETE') throw lost;
-        await sleep(backoffMs(attempt + 1), call.signal);
+        await lost(cause);
         continue;
       }
       guard.done();
