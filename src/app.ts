@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { CredentialCache } from './auth/credential-cache.js';
 import { httpChannelRoutes } from './channels/http/http-channel.routes.js';
 import { webchatRoutes } from './channels/webchat/webchat.routes.js';
+import { whatsappRoutes } from './channels/whatsapp/whatsapp.routes.js';
 import type { Config } from './config.js';
 import { HostResolver } from './delivery/host-resolver.js';
 import { parseAllowList } from './delivery/network-policy.js';
@@ -202,6 +203,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   httpChannelRoutes(server, routeDeps);
   webchatRoutes(server, routeDeps);
+  whatsappRoutes(server, routeDeps);
   faviconRoutes(server);
   consoleRoutes(server);
 

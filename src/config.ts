@@ -69,6 +69,8 @@ export interface Config {
   readonly webchatFrameAncestors: readonly string[];
   /** A live event stream (…/events/stream) that cannot write anything for this long is closed, in ms. */
   readonly eventStreamIdleTimeoutMs: number;
+  /** The Graph API's base URL for the WhatsApp channel (no trailing slash); Meta's by default. */
+  readonly whatsappGraphUrl: string;
 }
 
 /** A token bucket's size: `requests` per `periodMs`, bursting up to `requests`. */
@@ -106,6 +108,7 @@ export const DEFAULTS = {
   RELEVO_WEBCHAT_IDLE_SESSION_TTL: '24h',
   RELEVO_WEBCHAT_FRAME_ANCESTORS: "'self'",
   RELEVO_EVENT_STREAM_IDLE_TIMEOUT_MS: '60000',
+  RELEVO_WHATSAPP_GRAPH_URL: 'https://graph.facebook.com',
 } as const;
 
 /** A configuration problem: its message is the one line printed before exiting. */
@@ -282,6 +285,31 @@ function frameAncestors(raw: string): string[] {
   return entries;
 }
 
+/**
+ * The Graph API's base: an absolute http(s) URL without query or fragment. A proxy or a test
+ * stand-in may serve it under a path; the trailing slash is dropped so that
+ * `{base}/{version}/…` has one slash.
+ */
+function graphUrl(raw: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    u = undefined;
+  }
+  if (
+    u === undefined ||
+    (u.protocol !== 'https:' && u.protocol !== 'http:') ||
+    u.search !== '' ||
+    u.hash !== ''
+  ) {
+    throw new ConfigError(
+      `RELEVO_WHATSAPP_GRAPH_URL=${JSON.stringify(raw)} is not an http(s) URL without query; write e.g. https://graph.facebook.com.`,
+    );
+  }
+  return u.href.replace(/\/+$/, '');
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const get = (k: keyof typeof DEFAULTS): string => {
     const v = env[k];
@@ -381,6 +409,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       365 * 86_400_000,
     ),
     webchatFrameAncestors: frameAncestors(get('RELEVO_WEBCHAT_FRAME_ANCESTORS')),
+    whatsappGraphUrl: graphUrl(get('RELEVO_WHATSAPP_GRAPH_URL')),
   };
   return Object.freeze(config);
 }

@@ -436,6 +436,48 @@ export const CATALOGUE = {
     },
     client: TRY_AGAIN,
   },
+  verify_token_mismatch: {
+    status: 403,
+    message: 'Verify token mismatch',
+    developer: {
+      en: "A WhatsApp webhook verification (hub.mode=subscribe) must carry in hub.verify_token the bot channel's verifyToken, and a hub.challenge.",
+      es: 'Una verificación del webhook de WhatsApp (hub.mode=subscribe) debe llevar en hub.verify_token el verifyToken del canal del bot, y un hub.challenge.',
+      pt: 'Uma verificação do webhook do WhatsApp (hub.mode=subscribe) deve trazer em hub.verify_token o verifyToken do canal do bot, e um hub.challenge.',
+    },
+    client: {
+      en: 'You are not allowed to do this.',
+      es: 'No tienes permiso para hacer esto.',
+      pt: 'Você não tem permissão para fazer isso.',
+    },
+  },
+  media_not_found: {
+    status: 404,
+    message: 'Media not found',
+    developer: {
+      en: 'No media file has this address; use the url of the message exactly as relevo gave it.',
+      es: 'Ningún archivo multimedia tiene esta dirección; usa la url del mensaje tal como relevo la dio.',
+      pt: 'Nenhum arquivo de mídia tem este endereço; use a url da mensagem exatamente como o relevo a deu.',
+    },
+    client: {
+      en: 'This file is not available.',
+      es: 'Este archivo no está disponible.',
+      pt: 'Este arquivo não está disponível.',
+    },
+  },
+  media_unavailable: {
+    status: 502,
+    message: 'Media unavailable',
+    developer: {
+      en: "The file could not be fetched from WhatsApp's Graph API (refused, too large, of another type, or unreachable); the server log says why. It is fetched again on the next request.",
+      es: 'No se pudo obtener el archivo de la Graph API de WhatsApp (rechazado, demasiado grande, de otro tipo o inalcanzable); el registro del servidor dice por qué. Se vuelve a pedir en la próxima solicitud.',
+      pt: 'Não foi possível obter o arquivo da Graph API do WhatsApp (recusado, grande demais, de outro tipo ou inalcançável); o log do servidor diz por quê. Ele é buscado de novo na próxima requisição.',
+    },
+    client: {
+      en: 'This file cannot be shown right now. Please try again in a moment.',
+      es: 'Este archivo no se puede mostrar ahora. Inténtalo de nuevo en un momento.',
+      pt: 'Este arquivo não pode ser exibido agora. Tente novamente em instantes.',
+    },
+  },
   internal_server_error: {
     status: 500,
     message: 'Internal server error',

@@ -18,15 +18,19 @@ import {
 } from '../domain/projects/project.service.js';
 import { ApiError, validationError } from '../errors.js';
 import { randomHex } from '../model/ids.js';
-import type { Bot, BotChannelConfig, ChannelKind } from '../model/types.js';
+import type { Bot, BotChannelConfig, ChannelKind, WhatsappSettings } from '../model/types.js';
 import type { PageRequest, Queries, Store } from '../storage/store.js';
 import {
   CHANNELS,
+  DEFAULT_GRAPH_API_VERSION,
   NAME_MAX,
   PAGE_LIMIT_DEFAULT,
   PAGE_LIMIT_MAX,
   REFERENCE_ID_MAX,
   WEBHOOK_URL_MAX,
+  WHATSAPP_ID,
+  WHATSAPP_SECRET_MAX,
+  WHATSAPP_VERSION,
 } from './limits.js';
 import type {
   BotView,
@@ -41,6 +45,7 @@ import type {
   ProjectSummaryView,
   ProjectView,
   RulesView,
+  WhatsappChannelView,
 } from './schemas.js';
 import {
   botView,
@@ -55,6 +60,7 @@ import {
   projectSummaryView,
   rulesView,
   webchatPath,
+  whatsappChannelView,
 } from './views.js';
 
 /** 32 random bytes, written as 64 hex characters, like an integration's signingSecret. */
@@ -92,7 +98,7 @@ async function requireBot(q: Queries, projectId: string, botId: string): Promise
   return bot;
 }
 
-/** Only the http channel has anything to configure; saying so beats storing a key nobody uses. */
+/** Only the http channel has a signing key; saying so beats storing a key nobody uses. */
 function requireHttpChannel(bot: Bot): void {
   if (bot.channel === 'webchat') {
     throw validationError({
@@ -101,6 +107,45 @@ function requireHttpChannel(bot: Bot): void {
       ],
     });
   }
+  if (bot.channel === 'whatsapp') {
+    throw validationError({
+      channel: ['is whatsapp, which has no signing key: Meta signs with the app secret set by PUT …/channel'],
+    });
+  }
+}
+
+const WHATSAPP_FIELDS = [
+  'phoneNumberId',
+  'accessToken',
+  'appSecret',
+  'verifyToken',
+  'graphApiVersion',
+] as const;
+
+/** The whatsapp settings sent, checked; the CLI has only these checks, the route its schema too. */
+function checkWhatsappSettings(bot: Bot, s: ChannelSettings): void {
+  const errors: Record<string, string[]> = {};
+  if (bot.channel !== 'whatsapp') {
+    for (const f of WHATSAPP_FIELDS) {
+      if (s[f] !== undefined) errors[f] = [`is for whatsapp channels; this bot's channel is ${bot.channel}`];
+    }
+  } else {
+    if (s.webhookUrl !== undefined) errors.webhookUrl = ['is for http channels; this bot is on whatsapp'];
+    if (s.phoneNumberId !== undefined && !WHATSAPP_ID.test(s.phoneNumberId)) {
+      errors.phoneNumberId = ["must be Meta's phone number id: 1 to 32 digits"];
+    }
+    for (const f of ['accessToken', 'appSecret', 'verifyToken'] as const) {
+      const v = s[f];
+      if (v === undefined) continue;
+      if (v.length === 0) errors[f] = ['must not be empty'];
+      else if (v.length > WHATSAPP_SECRET_MAX)
+        errors[f] = [`must be at most ${WHATSAPP_SECRET_MAX} characters`];
+    }
+    if (s.graphApiVersion !== undefined && !WHATSAPP_VERSION.test(s.graphApiVersion)) {
+      errors.graphApiVersion = ['must be a Graph API version such as v23.0'];
+    }
+  }
+  if (Object.keys(errors).length > 0) throw validationError(errors);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,6 +166,12 @@ export interface AdminContext {
 export interface ChannelSettings {
   /** Absent: unchanged (none on creation). */
   readonly webhookUrl?: string | undefined;
+  /** whatsapp: each absent one is unchanged; all four but graphApiVersion are needed the first time. */
+  readonly phoneNumberId?: string | undefined;
+  readonly accessToken?: string | undefined;
+  readonly appSecret?: string | undefined;
+  readonly verifyToken?: string | undefined;
+  readonly graphApiVersion?: string | undefined;
 }
 
 /**
@@ -149,6 +200,47 @@ export interface NewBot {
 export interface NewEndUser {
   readonly names: string;
   readonly referenceId?: string | undefined;
+}
+
+/**
+ * Creates or updates a whatsapp channel's settings (docs/channels.md, "WhatsApp"). Saving
+ * re-enables a sending that Meta's 190 stopped: a new token is the usual reason to save.
+ */
+async function configureWhatsapp(
+  ctx: AdminContext,
+  bot: Bot,
+  s: ChannelSettings,
+): Promise<WhatsappChannelView> {
+  return ctx.store.transaction(async (tx) => {
+    const now = ctx.clock();
+    const existing = await tx.bots.getChannel(bot.id);
+    const before = existing?.whatsapp ?? undefined;
+    const missing = (['phoneNumberId', 'accessToken', 'appSecret', 'verifyToken'] as const).filter(
+      (f) => s[f] === undefined && before === undefined,
+    );
+    if (missing.length > 0) {
+      throw validationError(
+        Object.fromEntries(missing.map((f) => [f, ['is required to configure a whatsapp channel']])),
+      );
+    }
+    const whatsapp: WhatsappSettings = {
+      phoneNumberId: s.phoneNumberId ?? before?.phoneNumberId ?? '',
+      accessToken: s.accessToken ?? before?.accessToken ?? '',
+      verifyToken: s.verifyToken ?? before?.verifyToken ?? '',
+      graphApiVersion: s.graphApiVersion ?? before?.graphApiVersion ?? DEFAULT_GRAPH_API_VERSION,
+    };
+    const config: BotChannelConfig = {
+      botId: bot.id,
+      webhookUrl: null,
+      signingKey: s.appSecret ?? existing?.signingKey ?? '',
+      whatsapp,
+      sendingDisabled: null,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    };
+    await tx.bots.putChannel(config);
+    return whatsappChannelView(bot.id, config);
+  });
 }
 
 export const adminOps = {
@@ -258,6 +350,9 @@ export const adminOps = {
   async botChannel(ctx: AdminContext, projectId: string, botId: string): Promise<ChannelView> {
     const bot = await requireBot(ctx.store.queries, projectId, botId);
     if (bot.channel === 'webchat') return { botId: bot.id, channel: 'webchat', url: webchatPath(bot.id) };
+    if (bot.channel === 'whatsapp') {
+      return whatsappChannelView(bot.id, await ctx.store.queries.bots.getChannel(bot.id));
+    }
     return httpChannelView(bot.id, await ctx.store.queries.bots.getChannel(bot.id));
   },
 
@@ -270,8 +365,10 @@ export const adminOps = {
     projectId: string,
     botId: string,
     settings: ChannelSettings,
-  ): Promise<ChannelKeyView | HttpChannelView> {
+  ): Promise<ChannelKeyView | HttpChannelView | WhatsappChannelView> {
     const bot = await requireBot(ctx.store.queries, projectId, botId);
+    checkWhatsappSettings(bot, settings);
+    if (bot.channel === 'whatsapp') return configureWhatsapp(ctx, bot, settings);
     requireHttpChannel(bot);
     const webhookUrl =
       settings.webhookUrl === undefined

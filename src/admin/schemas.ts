@@ -86,6 +86,38 @@ export const WebchatChannelSchema = Type.Object({
   url: Type.String({ description: 'The chat page, a path on this server' }),
 });
 
+/** docs/channels.md, "WhatsApp": the settings, never the access token or the app secret. */
+export const WhatsappChannelSchema = Type.Object({
+  botId: Type.String(),
+  channel: Type.Literal('whatsapp'),
+  webhookPath: Type.String({
+    description:
+      "The path of the callback URL to paste into the Meta app's webhook (after this server's origin)",
+  }),
+  phoneNumberId: NullableString(
+    'The phone number id of the WhatsApp Business account; null until configured',
+  ),
+  verifyToken: NullableString(
+    "The token Meta's verification request must carry; paste it beside the callback URL",
+  ),
+  graphApiVersion: NullableString('The Graph API version of every call, e.g. v23.0'),
+  hasAccessToken: Type.Boolean(),
+  hasAppSecret: Type.Boolean(),
+  sendingDisabled: Type.Union(
+    [
+      Type.Object({
+        reason: Type.String({ description: "Meta's answer, e.g. WhatsApp error 190: …" }),
+        at: Iso('When it was disabled'),
+      }),
+      Type.Null(),
+    ],
+    {
+      description:
+        'Set when Meta refused the access token (190): nothing is sent until the configuration is saved again',
+    },
+  ),
+});
+
 export const ChannelKeySchema = Type.Object({
   botId: Type.String(),
   channel: Type.Literal('http'),
@@ -147,7 +179,8 @@ export type EndUserView = Static<typeof EndUserSchema>;
 export type RulesView = Omit<Static<typeof RulesSchema>, 'rules'> & { readonly rules: BotRules };
 export type HttpChannelView = Static<typeof HttpChannelSchema>;
 export type WebchatChannelView = Static<typeof WebchatChannelSchema>;
-export type ChannelView = HttpChannelView | WebchatChannelView;
+export type WhatsappChannelView = Static<typeof WhatsappChannelSchema>;
+export type ChannelView = HttpChannelView | WebchatChannelView | WhatsappChannelView;
 /** The only answers that show the signing key: its creation and its regeneration. */
 export type ChannelKeyView = Static<typeof ChannelKeySchema>;
 export interface PageView<T> {

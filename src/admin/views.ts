@@ -19,6 +19,7 @@ import type {
   PageView,
   ProjectSummaryView,
   RulesView,
+  WhatsappChannelView,
 } from './schemas.js';
 
 /** REST times are ISO-8601 UTC with milliseconds (docs/api.md §4). */
@@ -74,6 +75,19 @@ export const channelKeyView = (c: BotChannelConfig): ChannelKeyView => ({
   signingKey: c.signingKey,
 });
 export const webchatPath = (botId: string): string => `/webchat/${botId}`;
+export const whatsappWebhookPath = (botId: string): string => `/v1/channels/whatsapp/${botId}`;
+export const whatsappChannelView = (botId: string, c: BotChannelConfig | undefined): WhatsappChannelView => ({
+  botId,
+  channel: 'whatsapp',
+  webhookPath: whatsappWebhookPath(botId),
+  phoneNumberId: c?.whatsapp?.phoneNumberId ?? null,
+  verifyToken: c?.whatsapp?.verifyToken ?? null,
+  graphApiVersion: c?.whatsapp?.graphApiVersion ?? null,
+  hasAccessToken: c?.whatsapp != null,
+  hasAppSecret: c?.whatsapp != null,
+  sendingDisabled:
+    c?.sendingDisabled == null ? null : { reason: c.sendingDisabled.reason, at: iso(c.sendingDisabled.at) },
+});
 
 /**
  * The store can replace a bot's rules but not remove them, so a reset stores the defaults

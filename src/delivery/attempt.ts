@@ -75,7 +75,7 @@ export async function attempt(
     // retries of older events too (docs/api.md §4.5).
     ...(target.secret === null ? {} : signEvent(body, target.secret, event.id, Math.floor(startedAt / 1000))),
   };
-  const result = await d.sender.send({
+  const sent = await d.sender.send({
     url: target.url,
     headers,
     body,
@@ -85,6 +85,9 @@ export async function attempt(
     keepBytes: target.keepBytes,
   });
   const attemptNumber = event.attemptCount + 1;
+  // A channel that reads its receiver's errors (WhatsApp's codes) words the failure itself.
+  const verdict = sent.outcome.kind === 'response' ? target.judge?.(sent) : undefined;
+  const result: SendResult = verdict === undefined ? sent : { ...sent, error: verdict.reason };
 
   if (result.outcome.kind === 'aborted') {
     // Shutdown gave up on it: not delivered, not counted; the next start repeats it.
@@ -103,8 +106,13 @@ export async function attempt(
     scheduleMs: d.scheduleMs,
     random: d.random(),
   });
-  // A channel or a bot has no integration to disable: its 410 ends this message's journey.
-  if (decision.action === 'disable' && event.destination !== 'panel') decision = { action: 'dead' };
+  if (verdict?.action === 'dead') decision = { action: 'dead' };
+  if (verdict?.action === 'disable') decision = { action: 'disable' };
+  // A channel or a bot has no integration to disable: its 410 ends this message's journey,
+  // unless the channel can stop its own sending (WhatsApp's invalid token).
+  if (decision.action === 'disable' && event.destination !== 'panel' && target.disable === undefined) {
+    decision = { action: 'dead' };
+  }
   const settledAt = d.clock();
   const answer = target.answer;
   if (decision.action === 'delivered' && answer !== undefined) {
@@ -135,8 +143,14 @@ export async function attempt(
     );
   } else {
     await store.transaction((tx) =>
-      record(d, tx, event, target.url, attemptNumber, startedAt, settledAt, result, decision),
+      record(d, tx, event, target, attemptNumber, startedAt, settledAt, result, decision),
     );
+    if (decision.action === 'disable' && target.disable !== undefined) {
+      d.log.warn(
+        { eventId: event.id, projectId: event.projectId, roomId: event.roomId, reason: result.error },
+        "channel sending disabled until the channel's configuration is saved again",
+      );
+    }
   }
   if (decision.action !== 'delivered') {
     d.log.info(
@@ -156,16 +170,16 @@ async function record(
   d: AttemptDeps,
   tx: Tx,
   event: OutboxEvent,
-  url: string,
+  target: Extract<Target, { kind: 'send' }>,
   attemptNumber: number,
   startedAt: number,
   now: number,
   result: SendResult,
-  /** Not `delivered`: deliver() records that case in one statement (recordDelivered). */
+  /** Not `delivered`: attempt() records that case in one statement (recordDelivered). */
   decision: Exclude<Decision, { action: 'delivered' }>,
 ): Promise<void> {
   const outcome: AttemptResult = decision.action === 'disable' ? 'gone' : 'failed';
-  await tx.deliveryLog.insert(attemptRow(event, url, attemptNumber, startedAt, result, outcome));
+  await tx.deliveryLog.insert(attemptRow(event, target.url, attemptNumber, startedAt, result, outcome));
   const panel = event.destination === 'panel';
   switch (decision.action) {
     case 'disable':
@@ -178,11 +192,14 @@ async function record(
         deliveredAt: null,
         lastError: storable(result.error),
       });
-      await tx.integrations.update(event.projectId, {
-        enabled: false,
-        disabledReason: 'the webhook answered 410 Gone',
-        updatedAt: now,
-      });
+      if (target.disable !== undefined) await target.disable(tx, now, result.error ?? 'disabled');
+      else {
+        await tx.integrations.update(event.projectId, {
+          enabled: false,
+          disabledReason: 'the webhook answered 410 Gone',
+          updatedAt: now,
+        });
+      }
       return;
     case 'retry':
     case 'dead': {

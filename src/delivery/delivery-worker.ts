@@ -44,6 +44,7 @@ export async function startDeliveryWorker(deps: {
     scheduleMs: config.webhookRetryScheduleMs,
     perIntegrationLimit: config.webhookConcurrency,
     maxInFlight: MAX_IN_FLIGHT,
+    channelEnv: { graphUrl: config.whatsappGraphUrl },
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.random ? { random: deps.random } : {}),
     ...(deps.readyQueue ? { readyQueue: deps.readyQueue } : {}),

@@ -19,6 +19,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
+import type { ChannelEnv } from '../channels/channel.js';
 import { coerceError } from '../errors.js';
 import { randomHex } from '../model/ids.js';
 import type { OutboxEvent } from '../model/types.js';
@@ -43,6 +44,8 @@ export interface DispatcherOptions {
   readonly maxInFlight: number;
   readonly clock?: () => number;
   readonly random?: () => number;
+  /** What channels with a protocol of their own need (the Graph API's URL); Meta's by default. */
+  readonly channelEnv?: ChannelEnv | undefined;
   /** Size of the ready queue (tests make it tiny to exercise a backlog read back). */
   readonly readyQueue?: { readonly capacity: number; readonly maxChars: number };
 }
@@ -278,7 +281,7 @@ export class Dispatcher {
     const now = this.clock();
     const leaseUntil = now + this.o.timeoutMs + LEASE_MARGIN_MS;
     const leased = await this.o.store.transaction(async (tx) => {
-      const targets = new TargetMemo(tx);
+      const targets = new TargetMemo(tx, this.o.channelEnv);
       const out: Array<[OutboxEvent, Target] | undefined> = [];
       for (const e of picked) {
         const ok = await tx.outbox.lease(e.id, this.owner, now, leaseUntil);
@@ -330,7 +333,7 @@ export class Dispatcher {
       leaseUntil: now + this.o.timeoutMs + LEASE_MARGIN_MS,
     };
     const withTargets = async (q: Queries, events: OutboxEvent[]) => {
-      const targets = new TargetMemo(q);
+      const targets = new TargetMemo(q, this.o.channelEnv);
       const out: Array<[OutboxEvent, Target]> = [];
       for (const e of events) out.push([e, await targets.of(e)]);
       return out;

@@ -3,6 +3,7 @@
  * attempt, read in the transaction that leases the event.
  */
 import type { EngineRequest } from '../bots/engine.js';
+import type { ChannelEnv, ChannelRequest } from '../channels/channel.js';
 import { parties } from '../domain/parties.js';
 import type { Integration, OutboxEvent } from '../model/types.js';
 import type { Queries } from '../storage/store.js';
@@ -20,6 +21,9 @@ export type Target =
       body?: string | undefined;
       keepBytes?: number | undefined;
       answer?: EngineSend['answer'];
+      /** A channel that reads its receiver's failures itself (WhatsApp's error codes). */
+      judge?: Extract<ChannelRequest, { kind: 'send' }>['judge'];
+      disable?: Extract<ChannelRequest, { kind: 'send' }>['disable'];
     }
   /** Not sendable now (integration disabled, channel without a webhook): the event waits. */
   | { kind: 'wait' }
@@ -34,7 +38,10 @@ export class TargetMemo {
   private readonly panels = new Map<string, Promise<Target>>();
 
   /** `q`: the claim's transaction, or the store's queries after a claim sent alone. */
-  constructor(private readonly q: Queries) {}
+  constructor(
+    private readonly q: Queries,
+    private readonly env: ChannelEnv = { graphUrl: DEFAULT_GRAPH_URL },
+  ) {}
 
   of(event: OutboxEvent): Promise<Target> {
     if (event.destination === 'channel') return this.channel(event);
@@ -77,11 +84,22 @@ export class TargetMemo {
 
   private async channel(event: OutboxEvent): Promise<Target> {
     const room = await this.q.rooms.get(event.projectId, event.roomId);
+    const bot = room && (await this.q.bots.get(event.projectId, room.botId, { includeDeleted: true }));
+    const request = bot && parties().channelOf(bot).request;
+    if (room !== undefined && bot !== undefined && request !== undefined) {
+      const user = await this.q.endUsers.get(event.projectId, room.userId, { includeDeleted: true });
+      if (user === undefined) return { kind: 'cancel', reason: 'the end user was deleted' };
+      const r = await request(this.q, { bot, user, room }, event, this.env);
+      return r.kind === 'send' ? { ...r, secret: null } : r;
+    }
     const channel = room === undefined ? undefined : await this.q.bots.getChannel(room.botId);
     if (channel?.webhookUrl == null) return { kind: 'wait' };
     return { kind: 'send', url: channel.webhookUrl, secret: channel.signingKey, headers: {} };
   }
 }
+
+/** Meta's public Graph API (RELEVO_WHATSAPP_GRAPH_URL's default). */
+export const DEFAULT_GRAPH_URL = 'https://graph.facebook.com';
 
 /** The integration's own credential for its webhook (docs/webhooks.md, "The request"). */
 export function authHeader(i: Pick<Integration, 'authType' | 'authorization'>): Record<string, string> {

@@ -13,7 +13,7 @@
  * - Integration: the project's webhook URL, its auth and its signing secret.
  */
 
-export type ChannelKind = 'webchat' | 'http';
+export type ChannelKind = 'webchat' | 'http' | 'whatsapp';
 
 /**
  * What answers a bot's end users (docs/bots.md, "Engines"): the built-in rule bot, the company's
@@ -88,15 +88,59 @@ export interface Room {
   readonly botStep?: string | null;
 }
 
-/** How a bot's channel is reached: the `http` channel's webhook and its signing key. */
+/**
+ * How a bot's channel is reached: the `http` channel's webhook and its signing key, or the
+ * `whatsapp` channel's Cloud API settings (its app secret is `signingKey`: it checks inbound
+ * signatures as the http channel's key does).
+ */
 export interface BotChannelConfig {
   readonly botId: string;
-  /** Where messages for the end user are POSTed (http channel); null for webchat. */
+  /** Where messages for the end user are POSTed (http channel); null for webchat and whatsapp. */
   readonly webhookUrl: string | null;
-  /** Signs both directions of the http channel (X-Jelou-Signature). */
+  /** Signs both directions of the http channel (X-Jelou-Signature); the whatsapp app secret. */
   readonly signingKey: string;
+  /** The whatsapp channel's Cloud API settings; absent or null for the other channels. */
+  readonly whatsapp?: WhatsappSettings | null;
+  /** Why the channel sends nothing now (Meta's 190: the access token is invalid); null while it sends. */
+  readonly sendingDisabled?: { readonly reason: string; readonly at: number } | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/** What relevo needs of a Meta app and its phone number (docs/channels.md, "WhatsApp"). */
+export interface WhatsappSettings {
+  readonly phoneNumberId: string;
+  readonly accessToken: string;
+  readonly verifyToken: string;
+  readonly graphApiVersion: string;
+}
+
+/** A delivery state Meta reported for a message sent through WhatsApp, or `accepted` before any. */
+export type WhatsappStatus = 'accepted' | 'sent' | 'delivered' | 'read' | 'failed';
+
+export interface WhatsappReceipt {
+  readonly botId: string;
+  readonly wamid: string;
+  /** relevo's message; null while Meta's status arrived before the send's answer was recorded. */
+  readonly messageId: string | null;
+  readonly status: WhatsappStatus;
+  readonly errorCode: number | null;
+  readonly errorTitle: string | null;
+  readonly updatedAt: number;
+}
+
+/** A user's media file, fetched from the Graph API and served by relevo. */
+export interface ChannelMedia {
+  readonly id: string;
+  readonly botId: string;
+  /** Meta's media id. */
+  readonly mediaId: string;
+  readonly mimeType: string;
+  /** null until fetched. */
+  readonly data: Buffer | null;
+  readonly error: string | null;
+  readonly createdAt: number;
+  readonly fetchedAt: number | null;
 }
 
 export type AssignmentType = 'queue' | 'operator' | 'team';

@@ -53,6 +53,7 @@ describe('defaults', () => {
       webchatIdleSessionTtlMs: 24 * HOUR,
       webchatFrameAncestors: ["'self'"],
       eventStreamIdleTimeoutMs: 60_000,
+      whatsappGraphUrl: 'https://graph.facebook.com',
     };
     expect(loadConfig({})).toEqual(expected);
   });
@@ -168,6 +169,9 @@ describe('valid values', () => {
 describe('invalid values', () => {
   const cases: Array<[string, string]> = [
     ['PORT', 'http'],
+    ['RELEVO_WHATSAPP_GRAPH_URL', 'graph.facebook.com'],
+    ['RELEVO_WHATSAPP_GRAPH_URL', 'ftp://graph.example.com'],
+    ['RELEVO_WHATSAPP_GRAPH_URL', 'https://graph.example.com/?v=1'],
     ['PORT', '-1'],
     ['PORT', '65536'],
     ['PORT', '80.5'],
@@ -352,6 +356,11 @@ describe('web chat limits', () => {
     expect(loadConfig({ RELEVO_WEBCHAT_FRAME_ANCESTORS: "'none'" }).webchatFrameAncestors).toEqual([
       "'none'",
     ]);
+  });
+  it('read the Graph API URL without its trailing slash', () => {
+    expect(loadConfig({ RELEVO_WHATSAPP_GRAPH_URL: 'http://127.0.0.1:9000/graph/' }).whatsappGraphUrl).toBe(
+      'http://127.0.0.1:9000/graph',
+    );
   });
 });
 

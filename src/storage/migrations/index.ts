@@ -17,6 +17,7 @@ import { m0009NamesAsJson } from './0009-names-as-json.js';
 import { m0010WebchatSessionSweep } from './0010-webchat-session-sweep.js';
 import { m0011BotEngines } from './0011-bot-engines.js';
 import { m0012ProjectOverview } from './0012-project-overview.js';
+import { m0013Whatsapp } from './0013-whatsapp.js';
 import type { Migration } from './migration.js';
 
 export type { Dialect, Migration, Statement } from './migration.js';
@@ -34,6 +35,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0010WebchatSessionSweep,
   m0011BotEngines,
   m0012ProjectOverview,
+  m0013Whatsapp,
 ];
 
 export { statementFor } from './migration.js';

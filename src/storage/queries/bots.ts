@@ -36,6 +36,12 @@ export interface BotChannelRow {
   bot_id: string;
   webhook_url: string | null;
   signing_key: string;
+  wa_phone_number_id?: string | null;
+  wa_access_token?: string | null;
+  wa_verify_token?: string | null;
+  wa_graph_version?: string | null;
+  sending_disabled_reason?: string | null;
+  sending_disabled_at?: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -44,6 +50,19 @@ export const toBotChannel = (r: BotChannelRow): BotChannelConfig => ({
   botId: r.bot_id,
   webhookUrl: r.webhook_url,
   signingKey: r.signing_key,
+  whatsapp:
+    r.wa_phone_number_id == null
+      ? null
+      : {
+          phoneNumberId: r.wa_phone_number_id,
+          accessToken: r.wa_access_token ?? '',
+          verifyToken: r.wa_verify_token ?? '',
+          graphApiVersion: r.wa_graph_version ?? '',
+        },
+  sendingDisabled:
+    r.sending_disabled_at == null
+      ? null
+      : { reason: r.sending_disabled_reason ?? '', at: Number(r.sending_disabled_at) },
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
 });
@@ -122,19 +141,54 @@ export class BotQueries {
     const r = await this.x.one<BotChannelRow>('SELECT * FROM bot_channels WHERE bot_id = ?', botId);
     if (r === undefined) return undefined;
     const c = toBotChannel(r);
-    return { ...c, signingKey: this.box.open(c.signingKey) };
+    const wa = c.whatsapp;
+    return {
+      ...c,
+      signingKey: this.box.open(c.signingKey),
+      whatsapp:
+        wa == null
+          ? null
+          : { ...wa, accessToken: this.box.open(wa.accessToken), verifyToken: this.box.open(wa.verifyToken) },
+    };
   }
+  /** Writes the whole configuration; a write re-enables sending unless `sendingDisabled` says otherwise. */
   async putChannel(c: BotChannelConfig): Promise<void> {
+    const wa = c.whatsapp ?? null;
     await this.x.run(
-      `INSERT INTO bot_channels (bot_id, webhook_url, signing_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO bot_channels (bot_id, webhook_url, signing_key, wa_phone_number_id, wa_access_token,
+         wa_verify_token, wa_graph_version, sending_disabled_reason, sending_disabled_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (bot_id) DO UPDATE SET webhook_url = excluded.webhook_url, signing_key = excluded.signing_key,
-         updated_at = excluded.updated_at`,
+         wa_phone_number_id = excluded.wa_phone_number_id, wa_access_token = excluded.wa_access_token,
+         wa_verify_token = excluded.wa_verify_token, wa_graph_version = excluded.wa_graph_version,
+         sending_disabled_reason = excluded.sending_disabled_reason,
+         sending_disabled_at = excluded.sending_disabled_at, updated_at = excluded.updated_at`,
       c.botId,
       c.webhookUrl,
       this.box.seal(c.signingKey),
+      wa?.phoneNumberId ?? null,
+      wa === null ? null : this.box.seal(wa.accessToken),
+      wa === null ? null : this.box.seal(wa.verifyToken),
+      wa?.graphApiVersion ?? null,
+      c.sendingDisabled?.reason ?? null,
+      c.sendingDisabled?.at ?? null,
       c.createdAt,
       c.updatedAt,
     );
+  }
+  /**
+   * Stops the channel's sending (Meta's 190: the token is invalid) until its configuration is
+   * written again; false when it was already stopped.
+   */
+  async disableSending(botId: string, reason: string, at: number): Promise<boolean> {
+    const changed = await this.x.run(
+      `UPDATE bot_channels SET sending_disabled_reason = ?, sending_disabled_at = ?
+       WHERE bot_id = ? AND sending_disabled_at IS NULL`,
+      reason,
+      at,
+      botId,
+    );
+    return changed > 0;
   }
   /** The bot's rules as stored (JSON text), or undefined when it has none. */
   async getRules(botId: string): Promise<string | undefined> {

@@ -20,6 +20,7 @@ import { OutboxQueries, OutboxTxQueries } from './outbox.js';
 import { ProjectStatsQueries } from './project-stats.js';
 import { ProjectQueries } from './projects.js';
 import { RoomQueries } from './rooms.js';
+import { WhatsappQueries } from './whatsapp.js';
 
 export interface Queries {
   readonly projects: ProjectQueries;
@@ -35,6 +36,7 @@ export interface Queries {
   readonly idempotency: IdempotencyQueries;
   readonly adminToken: AdminTokenQueries;
   readonly projectStats: ProjectStatsQueries;
+  readonly whatsapp: WhatsappQueries;
 }
 
 declare const txBrand: unique symbol;
@@ -64,6 +66,7 @@ function build(x: SqlExecutor, box: SecretBox, written: TxRecord | undefined): Q
     idempotency: new IdempotencyQueries(x, box),
     adminToken: new AdminTokenQueries(x),
     projectStats: new ProjectStatsQueries(x),
+    whatsapp: new WhatsappQueries(x),
   };
 }
 

@@ -17,14 +17,17 @@ export interface EventClaim {
 
 /**
  * Which pending events can be sent now: panel events while the project's integration exists and
- * is enabled; channel events while the room's bot has a channel webhook; events for a bot's
+ * is enabled; channel events while the room's bot has a channel webhook (or WhatsApp settings) whose
+ * sending is not disabled (Meta's 190); events for a bot's
  * outside engine always (the attempt reads the engine, and cancels them if the bot went back to
  * the rule bot meanwhile).
  */
 export const SENDABLE_JOIN = `LEFT JOIN integrations i ON e.destination = 'panel' AND i.project_id = e.project_id
          LEFT JOIN rooms r ON e.destination = 'channel' AND r.id = e.room_id
          LEFT JOIN bot_channels bc ON bc.bot_id = r.bot_id`;
-export const SENDABLE = `((e.destination = 'panel' AND i.enabled = 1) OR (e.destination = 'channel' AND bc.webhook_url IS NOT NULL)
+export const SENDABLE = `((e.destination = 'panel' AND i.enabled = 1)
+         OR (e.destination = 'channel' AND (bc.webhook_url IS NOT NULL OR bc.wa_phone_number_id IS NOT NULL)
+           AND bc.sending_disabled_at IS NULL)
          OR e.destination = 'bot')`;
 /** Only the earliest pending event of a room (per destination) may go: per-room order. */
 export const ROOM_HEAD = `NOT EXISTS (SELECT 1 FROM events p WHERE p.room_id = e.room_id AND p.destination = e.destination

@@ -9,6 +9,7 @@ import {
   PageOf,
   RulesSchema,
   WebchatChannelSchema,
+  WhatsappChannelSchema,
 } from '../../../admin/schemas.js';
 import { BotRulesSchema, RULES_BODY_MAX_BYTES } from '../../../bots/rules/rules-schema.js';
 import {
@@ -112,9 +113,12 @@ export function botRoutes(app: FastifyInstance, ctx: AdminContext, bodyLimitByte
         ...ADMIN,
         summary: "Get a bot's channel",
         description:
-          'For an http bot, its webhook URL and whether it has a signing key (never the key); for a webchat bot, the chat page.',
+          'For an http bot, its webhook URL and whether it has a signing key (never the key); for a webchat bot, the chat page; for a whatsapp bot, its Cloud API settings (never the access token or the app secret) and its webhook path.',
         params: BotParams,
-        response: { 200: Type.Union([HttpChannelSchema, WebchatChannelSchema]), ...errors(404) },
+        response: {
+          200: Type.Union([HttpChannelSchema, WebchatChannelSchema, WhatsappChannelSchema]),
+          ...errors(404),
+        },
       },
     },
     async (request) => adminOps.botChannel(ctx, request.params.projectId, request.params.botId),
@@ -125,14 +129,14 @@ export function botRoutes(app: FastifyInstance, ctx: AdminContext, bodyLimitByte
     {
       schema: {
         ...ADMIN,
-        summary: "Configure a bot's http channel",
+        summary: "Configure a bot's http or whatsapp channel",
         description:
-          'Creates the configuration with a new signingKey, shown only in that answer (201), or updates it (200). A webchat bot needs no configuration: 422.',
+          'http: creates the configuration with a new signingKey, shown only in that answer (201), or updates it (200). whatsapp: sets phoneNumberId, accessToken, appSecret and verifyToken (all four the first time; later, absent ones are unchanged) and graphApiVersion, and re-enables sending (200). A webchat bot needs no configuration: 422.',
         params: BotParams,
         body: ChannelBody,
         response: {
           201: ChannelKeySchema,
-          200: HttpChannelSchema,
+          200: Type.Union([HttpChannelSchema, WhatsappChannelSchema]),
           ...errors(404, 415, 413, 422),
         },
       },

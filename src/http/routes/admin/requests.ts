@@ -80,6 +80,42 @@ export const ChannelBody = Type.Object(
         examples: ['https://app.example.com/relevo/messages'],
       }),
     ),
+    phoneNumberId: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,32}$',
+        description:
+          'whatsapp: the phone number id (Meta app → WhatsApp → API Setup). Required the first time',
+      }),
+    ),
+    accessToken: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          'whatsapp: a system user access token with whatsapp_business_messaging. Stored encrypted, never shown',
+      }),
+    ),
+    appSecret: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          "whatsapp: the Meta app's secret, which signs its webhooks. Stored encrypted, never shown",
+      }),
+    ),
+    verifyToken: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: "whatsapp: any text you choose; Meta's verification request must carry it",
+      }),
+    ),
+    graphApiVersion: Type.Optional(
+      Type.String({
+        pattern: '^v[0-9]{1,3}\\.[0-9]{1,2}$',
+        description: 'whatsapp: e.g. v23.0 (the default)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
