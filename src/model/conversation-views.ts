@@ -65,6 +65,22 @@ export const MessageViewSchema = Type.Object({
     { additionalProperties: true, description: 'As in docs/api.md §4.9, by type: { body } for text' },
   ),
   createdAt: Timestamp('When it was stored'),
+  delivery: Type.Optional(
+    Type.Object(
+      {
+        channel: Type.Literal('whatsapp'),
+        status: StringEnum(['accepted', 'sent', 'delivered', 'read', 'failed'], {
+          description: 'accepted: Meta took the send; then what Meta reported, never going back',
+        }),
+        errorCode: Type.Optional(Type.Integer({ description: "Meta's error code, for a failed one" })),
+        error: Type.Optional(Type.String({ description: "Meta's error title, for a failed one" })),
+      },
+      {
+        description:
+          'Extension: for a message to the user that went out through WhatsApp, its delivery state as Meta reports it',
+      },
+    ),
+  ),
 });
 
 export const TranscriptPage = Type.Object({

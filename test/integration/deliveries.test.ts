@@ -534,7 +534,7 @@ describe('authentication and isolation', () => {
     expect(replayed.statusCode).toBe(404);
     expect(errorOf(replayed).error.code).toBe('conversation_not_found');
 
-    // A message on its way to a bot's channel is not the panel's business either.
+    // A message on its way to a bot's channel is listed only with destination=channel.
     const room = await conversation(h, s.project.id, 1);
     const toChannel = await h.store.transaction((tx) =>
       appendEvent(tx, {
@@ -547,15 +547,15 @@ describe('authentication and isolation', () => {
         payload: { n: 1 },
       }),
     );
-    for (const res of [
-      await get(h, s, `${deliveries(s.project.id)}/${toChannel.id}`),
-      await post(h, s, `${deliveries(s.project.id)}/${toChannel.id}/retry`),
-    ]) {
-      expect(res.statusCode).toBe(404);
-      expect(errorOf(res).error.code).toBe('delivery_not_found');
-    }
+    // …and not to the other project at all.
+    const foreign = await get(h, other, `${deliveries(other.project.id)}/${toChannel.id}`);
+    expect(foreign.statusCode).toBe(404);
+    expect(errorOf(foreign).error.code).toBe('delivery_not_found');
     const listedMine = (await get(h, s, deliveries(s.project.id))).json().data.items;
     expect(listedMine.map((i: { id: string }) => i.id)).not.toContain(toChannel.id);
+    const listedChannel = (await get(h, s, `${deliveries(s.project.id)}?destination=channel`)).json().data
+      .items;
+    expect(listedChannel.map((i: { id: string }) => i.id)).toEqual([toChannel.id]);
 
     const unknown = await get(h, s, `${deliveries(s.project.id)}/evt_nothing`);
     expect(unknown.statusCode).toBe(404);

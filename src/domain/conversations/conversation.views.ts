@@ -149,7 +149,25 @@ export async function listTranscript(
   const c = await q.conversations.get(projectId, conversationId);
   if (c === undefined) throw notFound(conversationId);
   const found = await q.messages.listOfConversation(c.id, page);
-  return { items: found.items.map(messageView), nextCursor: found.nextCursor };
+  // What Meta said of the messages that went out through WhatsApp (docs/channels.md, "WhatsApp").
+  const outbound = found.items.filter((m) => m.sender !== 'user').map((m) => m.id);
+  const receipts = await q.whatsapp.receiptsOf(outbound);
+  return {
+    items: found.items.map((m) => {
+      const r = receipts.get(m.id);
+      if (r === undefined) return messageView(m);
+      return {
+        ...messageView(m),
+        delivery: {
+          channel: 'whatsapp' as const,
+          status: r.status,
+          ...(r.errorCode === null ? {} : { errorCode: r.errorCode }),
+          ...(r.errorTitle === null ? {} : { error: r.errorTitle }),
+        },
+      };
+    }),
+    nextCursor: found.nextCursor,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

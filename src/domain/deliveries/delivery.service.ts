@@ -21,8 +21,12 @@ import { parseInstant } from '../../model/time.js';
 import type { DeliveryAttempt, OutboxEvent } from '../../model/types.js';
 import type { EventFilter, LogDestination, PageRequest, Queries, Tx } from '../../storage/store.js';
 
-/** The delivery log's two sides (docs/webhooks.md, "The delivery log API"). */
-export const LOG_DESTINATIONS: readonly LogDestination[] = ['panel', 'bot'];
+/**
+ * The delivery log's three sides (docs/webhooks.md, "The delivery log API"): the panel's webhook,
+ * the bots' outside engines, and the bots' channels (a WhatsApp message Meta refused is the
+ * panel's to see: the user never got it).
+ */
+export const LOG_DESTINATIONS: readonly LogDestination[] = ['panel', 'bot', 'channel'];
 
 export const DELIVERY_PAGE_DEFAULT = 50;
 export const DELIVERY_PAGE_MAX = 200;
@@ -163,14 +167,10 @@ function notFound(id: string): ApiError {
   return new ApiError('delivery_not_found', `No delivery with id '${id}' exists in this project.`);
 }
 
-/**
- * The event only when it is one of this project's events for the panel or for a bot's outside
- * engine: another project's id is simply not found, and so is a message on its way to a bot's
- * channel, which the log never shows.
- */
+/** The event only when it is one of this project's: another project's id is simply not found. */
 async function eventOf(q: Queries, projectId: string, id: string): Promise<OutboxEvent> {
   const event = await q.outbox.get(id);
-  if (event === undefined || event.projectId !== projectId || event.destination === 'channel') {
+  if (event === undefined || event.projectId !== projectId) {
     throw notFound(id);
   }
   return event;
@@ -244,7 +244,7 @@ export async function replayDeliveries(
   input: ReplayInput,
   now: number,
 ): Promise<{ replayed: number }> {
-  if (input.destination !== 'bot') await requireIntegration(tx, projectId);
+  if ((input.destination ?? 'panel') === 'panel') await requireIntegration(tx, projectId);
   if (input.conversationId !== undefined) {
     // An unknown conversation would replay nothing and answer 200; a typo deserves a 404.
     const conversation = await tx.conversations.get(projectId, input.conversationId);

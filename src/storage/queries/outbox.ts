@@ -22,7 +22,7 @@ export type RequeueSelection =
 
 /** Filters of the delivery log: events for the panel, or for the bots' outside engines. */
 /** Whose deliveries the log shows: the panel's webhook (default) or the bots' outside engines. */
-export type LogDestination = Extract<EventDestination, 'panel' | 'bot'>;
+export type LogDestination = EventDestination;
 
 export interface EventFilter {
   readonly destination?: LogDestination | undefined;
@@ -278,7 +278,7 @@ export class OutboxTxQueries extends OutboxQueries {
       // new delivery cycle.
       rows = await this.x.all<EventRow>(
         `UPDATE events SET next_attempt_at = ?
-         WHERE project_id = ? AND id = ? AND destination IN ('panel', 'bot') AND status = 'pending' AND lease_owner IS NULL
+         WHERE project_id = ? AND id = ? AND status = 'pending' AND lease_owner IS NULL
          RETURNING *`,
         now,
         projectId,
@@ -287,7 +287,7 @@ export class OutboxTxQueries extends OutboxQueries {
       if (rows.length === 0) {
         rows = await this.x.all<EventRow>(
           `UPDATE events SET ${fresh}
-           WHERE project_id = ? AND id = ? AND destination IN ('panel', 'bot') AND status <> 'pending' RETURNING *`,
+           WHERE project_id = ? AND id = ? AND status <> 'pending' RETURNING *`,
           now,
           projectId,
           select.eventId,
