@@ -89,9 +89,11 @@ describe('/openapi.json', () => {
       // Anything else must not be an alias of a management route.
       expect(path, `${path} is under an alias prefix`).not.toMatch(/^\/platform\/v1(\/|$)/);
       if (path.startsWith('/v1/')) {
-        // docs/channels.md puts the custom channel at /v1/custom-channel/{botId}: a route of its own,
-        // not an alias of a /jelouapi/v1 route.
-        expect(path, `${path} is under the /v1 alias prefix`).toMatch(/^\/v1\/custom-channel\//);
+        // docs/channels.md puts the custom channel at /v1/custom-channel/{botId} and WhatsApp's at
+        // /v1/channels/whatsapp/{botId}: routes of their own, not aliases of /jelouapi/v1 routes.
+        expect(path, `${path} is under the /v1 alias prefix`).toMatch(
+          /^\/v1\/(custom-channel|channels\/whatsapp)\//,
+        );
         expect(doc.paths[`/jelouapi${path}`]).toBeUndefined();
       }
     }

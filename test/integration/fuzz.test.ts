@@ -232,6 +232,16 @@ function routes(): Route[] {
         message: { type: 'text', content: { body: 'hi' } },
       }),
     },
+    // WhatsApp's webhook (verification and messages) and its media: reached without a credential;
+    // the fuzz's bot is not a whatsapp one, so the signature is never what refuses it.
+    { method: 'GET', template: '/v1/channels/whatsapp/:botId', auth: 'none' },
+    {
+      method: 'POST',
+      template: '/v1/channels/whatsapp/:botId',
+      auth: 'none',
+      body: () => ({ object: 'whatsapp_business_account', entry: [] }),
+    },
+    { method: 'GET', template: '/v1/channels/whatsapp/media/:mediaKey', auth: 'none' },
     { method: 'GET', template: '/webchat/:botId', auth: 'none', html: true },
     { method: 'GET', template: '/webchat/:botId/widget.js', auth: 'none' },
     { method: 'POST', template: '/webchat/:botId/sessions', auth: 'none', body: () => ({ name: 'Visitor' }) },

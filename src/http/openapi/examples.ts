@@ -173,6 +173,9 @@ const ERROR_CODES: Readonly<Record<string, Partial<Record<number, readonly Error
     404: ['conversation_not_found'],
   },
   'POST /v1/custom-channel/{botId}': { 401: ['invalid_signature'], 404: ['bot_not_found'] },
+  'GET /v1/channels/whatsapp/{botId}': { 403: ['verify_token_mismatch'], 404: ['bot_not_found'] },
+  'POST /v1/channels/whatsapp/{botId}': { 401: ['invalid_signature'], 404: ['bot_not_found'] },
+  'GET /v1/channels/whatsapp/media/{mediaKey}': { 404: ['media_not_found'], 502: ['media_unavailable'] },
   [`POST ${A}/{projectId}/users`]: { 409: ['reference_id_taken', 'request_in_progress'] },
   [`PATCH ${A}/{projectId}/users/{userId}`]: { 409: ['reference_id_taken'] },
 };

@@ -268,6 +268,16 @@ export interface Operations {
         };
         /** When it was stored */
         createdAt: string;
+        /** Extension: for a message to the user that went out through WhatsApp, its delivery state as Meta reports it */
+        delivery?: {
+          channel: "whatsapp";
+          /** accepted: Meta took the send; then what Meta reported, never going back */
+          status: "accepted" | "sent" | "delivered" | "read" | "failed";
+          /** Meta's error code, for a failed one */
+          errorCode?: number;
+          /** Meta's error title, for a failed one */
+          error?: string;
+        };
       }>;
       /** Pass as ?cursor= for the next page; null on the last page */
       nextCursor: string | null;
@@ -341,7 +351,7 @@ export interface Operations {
     body: never;
     query: {
       /** panel (default): events for the project's webhook; bot: events for the bots' outside engines (docs/bots.md) */
-      destination?: "panel" | "bot";
+      destination?: "panel" | "bot" | "channel";
       /** Only deliveries in this state */
       status?: "pending" | "delivered" | "failed" | "cancelled" | "skipped";
       /** Only events of this type */
@@ -477,7 +487,7 @@ export interface Operations {
       /** Replay only the events of this conversation */
       conversationId?: string;
       /** panel (default): events for the project's webhook; bot: events for the bots' outside engines (docs/bots.md) */
-      destination?: "panel" | "bot";
+      destination?: "panel" | "bot" | "channel";
     };
     query: never;
     data: {

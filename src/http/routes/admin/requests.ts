@@ -85,6 +85,7 @@ export const ChannelBody = Type.Object(
         pattern: '^[0-9]{1,32}$',
         description:
           'whatsapp: the phone number id (Meta app → WhatsApp → API Setup). Required the first time',
+        examples: ['106540352242922'],
       }),
     ),
     accessToken: Type.Optional(
@@ -114,6 +115,7 @@ export const ChannelBody = Type.Object(
       Type.String({
         pattern: '^v[0-9]{1,3}\\.[0-9]{1,2}$',
         description: 'whatsapp: e.g. v23.0 (the default)',
+        examples: ['v23.0'],
       }),
     ),
   },
