@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { ENGINE_TYPES, engineOps } from '../admin/engine-operations.js';
 import {
   CHANNELS,
+  DEFAULT_GRAPH_API_VERSION,
   NAME_MAX,
   PAGE_LIMIT_DEFAULT,
   PAGE_LIMIT_MAX,
@@ -210,32 +211,61 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'bots channel',
-    summary: "Show a bot's channel, or configure an http bot's webhook URL and signing key",
+    summary:
+      "Show a bot's channel, or configure an http bot's webhook and key or a whatsapp bot's Cloud API settings",
     args: ['projectId', 'botId'],
-    usage: '[--webhook-url <url>] [--regenerate-key]',
-    options: { 'webhook-url': { type: 'string' }, 'regenerate-key': { type: 'boolean' } },
+    usage:
+      '[--webhook-url <url>] [--regenerate-key] [--phone-number-id <id>] [--access-token <token>] [--app-secret <secret>] [--verify-token <text>] [--graph-api-version <v>]',
+    options: {
+      'webhook-url': { type: 'string' },
+      'regenerate-key': { type: 'boolean' },
+      'phone-number-id': { type: 'string' },
+      'access-token': { type: 'string' },
+      'app-secret': { type: 'string' },
+      'verify-token': { type: 'string' },
+      'graph-api-version': { type: 'string' },
+    },
     optionHelp: [
       [
         '--webhook-url <url>',
-        `where messages for the end users are POSTed (http(s), at most ${WEBHOOK_URL_MAX} characters)`,
+        `http: where messages for the end users are POSTed (http(s), at most ${WEBHOOK_URL_MAX} characters)`,
       ],
-      ['--regenerate-key', 'replace the signing key; the old one stops working at once'],
+      ['--regenerate-key', 'http: replace the signing key; the old one stops working at once'],
+      ['--phone-number-id <id>', "whatsapp: the phone number ID of Meta's API Setup (digits)"],
+      ['--access-token <token>', 'whatsapp: a system user token with whatsapp_business_messaging'],
+      ['--app-secret <secret>', "whatsapp: the Meta app's secret, which signs its webhooks"],
+      ['--verify-token <text>', "whatsapp: any text; Meta's verification request must carry it"],
+      ['--graph-api-version <v>', `whatsapp: e.g. ${DEFAULT_GRAPH_API_VERSION} (the default)`],
     ],
     details:
-      'Without an option, prints the channel (never the signing key). An http bot is configured by\n' +
-      'its first --webhook-url or --regenerate-key, which creates its signing key; the key is\n' +
-      'printed then and on each regeneration only. The URL is checked against the webhook network\n' +
-      'policy, which RELEVO_WEBHOOK_ALLOW relaxes. A webchat bot needs no configuration.',
+      'Without an option, prints the channel (never the signing key, the access token or the app\n' +
+      'secret). An http bot is configured by its first --webhook-url or --regenerate-key, which\n' +
+      'creates its signing key; the key is printed then and on each regeneration only. The URL is\n' +
+      'checked against the webhook network policy, which RELEVO_WEBHOOK_ALLOW relaxes. A whatsapp\n' +
+      'bot needs --phone-number-id, --access-token, --app-secret and --verify-token the first time,\n' +
+      'then any of them; saving re-enables a sending that Meta refused (error 190). The webhook path\n' +
+      "printed goes after this server's public origin in the Meta app's callback URL\n" +
+      '(docs/channels.md, "WhatsApp"). A webchat bot needs no configuration.',
     run: (ctx, a) =>
       withAdmin(ctx, async (admin) => {
         const [projectId, botId] = [arg(a, 0), arg(a, 1)];
         const webhookUrl = str(a, 'webhook-url');
         const regenerate = flag(a, 'regenerate-key');
-        if (webhookUrl === undefined && !regenerate) return adminOps.botChannel(admin, projectId, botId);
+        const whatsapp = {
+          phoneNumberId: str(a, 'phone-number-id'),
+          accessToken: str(a, 'access-token'),
+          appSecret: str(a, 'app-secret'),
+          verifyToken: str(a, 'verify-token'),
+          graphApiVersion: str(a, 'graph-api-version'),
+        };
+        const waGiven = Object.values(whatsapp).some((v) => v !== undefined);
+        if (webhookUrl === undefined && !regenerate && !waGiven) {
+          return adminOps.botChannel(admin, projectId, botId);
+        }
         const configured =
-          webhookUrl === undefined
+          webhookUrl === undefined && !waGiven
             ? undefined
-            : await adminOps.configureBotChannel(admin, projectId, botId, { webhookUrl });
+            : await adminOps.configureBotChannel(admin, projectId, botId, { webhookUrl, ...whatsapp });
         // Regenerating last means the key printed is the one in force.
         return regenerate ? adminOps.regenerateChannelKey(admin, projectId, botId) : configured;
       }),

@@ -115,6 +115,57 @@ describe('relevo: an unknown project is an error', () => {
   });
 });
 
+describe('relevo bots channel on a whatsapp bot', () => {
+  it('configures the Cloud API settings, shows them without the secrets, refuses the http options', async () => {
+    const project = await json(['projects', 'create', '--name', 'WhatsApp']);
+    const botId = (await json(['bots', 'create', project.id, '--name', 'Loja', '--channel', 'whatsapp'])).id;
+    await refused(
+      ['bots', 'channel', project.id, botId, '--phone-number-id', '106540352242922'],
+      2,
+      /accessToken is required/,
+    );
+    const set = await json([
+      'bots',
+      'channel',
+      project.id,
+      botId,
+      '--phone-number-id',
+      '106540352242922',
+      '--access-token',
+      'EAAG-cli-token',
+      '--app-secret',
+      'cli-app-secret',
+      '--verify-token',
+      'cli-verify',
+    ]);
+    const view = {
+      botId,
+      channel: 'whatsapp',
+      webhookPath: `/v1/channels/whatsapp/${botId}`,
+      phoneNumberId: '106540352242922',
+      verifyToken: 'cli-verify',
+      graphApiVersion: 'v23.0',
+      hasAccessToken: true,
+      hasAppSecret: true,
+      sendingDisabled: null,
+    };
+    expect(set).toEqual(view);
+    const shown = await relevo(['bots', 'channel', project.id, botId]);
+    expect(JSON.parse(shown.stdout)).toEqual(view);
+    expect(shown.stdout).not.toContain('EAAG-cli-token');
+    expect(shown.stdout).not.toContain('cli-app-secret');
+    expect(await json(['bots', 'channel', project.id, botId, '--graph-api-version', 'v24.0'])).toEqual({
+      ...view,
+      graphApiVersion: 'v24.0',
+    });
+    await refused(
+      ['bots', 'channel', project.id, botId, '--webhook-url', channel.url],
+      2,
+      /webhookUrl is for http channels/,
+    );
+  });
+});
+
 describe('relevo bots engine', () => {
   it('gets, sets (the external secret printed once) and regenerates, as the admin API does', async () => {
     const project = await json(['projects', 'create', '--name', 'Engines']);

@@ -33,7 +33,7 @@ const DeliveryParams = Type.Object({
 // would otherwise list everything and look like an answer.
 const DestinationParam = StringEnum(LOG_DESTINATIONS, {
   description:
-    "panel (default): events for the project's webhook; bot: events for the bots' outside engines (docs/bots.md)",
+    "panel (default): events for the project's webhook; bot: events for the bots' outside engines (docs/bots.md); channel: messages for the end users, through the bots' channels (docs/channels.md)",
 });
 
 const DeliveriesQuery = Type.Object(

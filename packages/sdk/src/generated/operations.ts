@@ -350,7 +350,7 @@ export interface Operations {
   "GET /external-support/{projectId}/deliveries": {
     body: never;
     query: {
-      /** panel (default): events for the project's webhook; bot: events for the bots' outside engines (docs/bots.md) */
+      /** panel (default): events for the project's webhook; bot: events for the bots' outside engines (docs/bots.md); channel: messages for the end users, through the bots' channels (docs/channels.md) */
       destination?: "panel" | "bot" | "channel";
       /** Only deliveries in this state */
       status?: "pending" | "delivered" | "failed" | "cancelled" | "skipped";
@@ -486,7 +486,7 @@ export interface Operations {
       since: string;
       /** Replay only the events of this conversation */
       conversationId?: string;
-      /** panel (default): events for the project's webhook; bot: events for the bots' outside engines (docs/bots.md) */
+      /** panel (default): events for the project's webhook; bot: events for the bots' outside engines (docs/bots.md); channel: messages for the end users, through the bots' channels (docs/channels.md) */
       destination?: "panel" | "bot" | "channel";
     };
     query: never;
