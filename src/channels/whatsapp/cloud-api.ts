@@ -114,7 +114,9 @@ const RETRIED = new Set([1, 2, 4, 80007, 130429, 131000, 131016, 131048, 131056]
 export const UNDELIVERABLE = new Set([131047, 131026]);
 
 export function describe(e: MetaError): string {
-  const text = [e.message, e.details].filter((t) => t !== undefined && t !== '').join(' — ');
+  // Meta often repeats the message as the details: say it once.
+  const details = e.details === e.message ? undefined : e.details;
+  const text = [e.message, details].filter((t) => t !== undefined && t !== '').join(' — ');
   return `WhatsApp error ${e.code}${text === '' ? '' : `: ${text}`}`;
 }
 

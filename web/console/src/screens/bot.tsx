@@ -15,22 +15,26 @@ import { useApi } from '../context';
 import { useLoad } from '../hooks';
 import { projectPath } from '../router';
 import { RulesSection } from './bot-rules';
+import { WhatsappChannel, type WhatsappChannelView } from './whatsapp-channel';
 
 export interface Bot {
   readonly id: string;
   readonly name: string;
-  readonly channel: 'webchat' | 'http';
+  readonly channel: 'webchat' | 'http' | 'whatsapp';
   readonly createdAt: string;
 }
 
 type Channel =
   | { readonly channel: 'webchat'; readonly url: string }
-  | { readonly channel: 'http'; readonly webhookUrl: string | null; readonly hasSigningKey: boolean };
+  | { readonly channel: 'http'; readonly webhookUrl: string | null; readonly hasSigningKey: boolean }
+  | WhatsappChannelView;
 
 type Engine =
   | { readonly type: 'rules' }
   | { readonly type: 'external'; readonly webhookUrl: string; readonly signingSecret?: string }
   | { readonly type: 'rasa'; readonly url: string };
+
+export const CHANNEL_NAMES = { webchat: 'Web chat', http: 'HTTP channel', whatsapp: 'WhatsApp' } as const;
 
 const KEY_LOST = 'relevo never shows it again; if it is lost, regenerate it here and update the other side.';
 
@@ -75,10 +79,12 @@ export function BotPage({ projectId, botId }: { readonly projectId: string; read
       {back}
       <PageTitle title={`${name} · bot`}>{name}</PageTitle>
       <p class="lead">
-        <span class="mono">{botId}</span> · {channel.channel === 'webchat' ? 'Web chat' : 'HTTP channel'}
+        <span class="mono">{botId}</span> · {CHANNEL_NAMES[channel.channel]}
       </p>
       {channel.channel === 'webchat' ? (
         <WebchatChannel botId={botId} />
+      ) : channel.channel === 'whatsapp' ? (
+        <WhatsappChannel base={base} channel={channel} />
       ) : (
         <HttpChannel base={base} channel={channel} />
       )}

@@ -12,7 +12,7 @@ import { useApi } from '../context';
 import { when } from '../format';
 import { usePaged } from '../hooks';
 import { navigate, projectPath } from '../router';
-import { type Bot, BotPage } from './bot';
+import { type Bot, BotPage, CHANNEL_NAMES } from './bot';
 import type { ProjectScreenProps } from './registry';
 
 const PAGE = 20;
@@ -57,7 +57,7 @@ function BotList({ projectId }: { readonly projectId: string }) {
                 <span class="card-meta mono">{b.id}</span>
               </div>
               <span class="card-meta">Created {when(b.createdAt)}</span>
-              <span class="tag">{b.channel === 'webchat' ? 'Web chat' : 'HTTP channel'}</span>
+              <span class="tag">{CHANNEL_NAMES[b.channel]}</span>
             </li>
           ))}
         </ul>
@@ -70,7 +70,7 @@ function BotList({ projectId }: { readonly projectId: string }) {
 function CreateBot({ projectId }: { readonly projectId: string }) {
   const api = useApi();
   const [name, setName] = useState('');
-  const [channel, setChannel] = useState<'webchat' | 'http'>('webchat');
+  const [channel, setChannel] = useState<'webchat' | 'http' | 'whatsapp'>('webchat');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
   const [invalid, setInvalid] = useState<Record<string, string[]>>({});
@@ -116,10 +116,11 @@ function CreateBot({ projectId }: { readonly projectId: string }) {
             <select
               class="input"
               value={channel}
-              onChange={(e) => setChannel(e.currentTarget.value as 'webchat' | 'http')}
+              onChange={(e) => setChannel(e.currentTarget.value as 'webchat' | 'http' | 'whatsapp')}
             >
               <option value="webchat">Web chat (page and widget)</option>
               <option value="http">HTTP (your own app)</option>
+              <option value="whatsapp">WhatsApp (Meta's Cloud API)</option>
             </select>
           </label>
         </div>
