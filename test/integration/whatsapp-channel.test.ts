@@ -4,7 +4,7 @@
  * panel is a real webhook receiver, and the delivery worker runs in-process. A user writes on
  * WhatsApp (signed webhooks) → the rule bot answers → hands off → the panel gets the messages
  * and answers through the API → the stand-in gets Cloud API sends of the right shape; Meta's
- * error codes; the handshake; signature tampering; duplicate wamids; media; a burst.
+ * error codes; the handshake; signature tampering; duplicate wamids; media; a burst of 10,000.
  */
 import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -618,9 +618,11 @@ describe("Meta's error answers", () => {
 });
 
 describe('a burst', () => {
-  // 2,000 webhooks here; scripts/whatsapp-burst.ts sends 10,000 (docs/performance.md).
+  // 10,000 messages and 1,000 repeats: about 16 s on SQLite and on PostgreSQL on a 2-core machine
+  // (docs/performance.md, "What the WhatsApp channel costs"). WHATSAPP_BURST_MESSAGES sets another
+  // size for a run on its own.
   const USERS = 20;
-  const PER_USER = 100;
+  const PER_USER = Math.max(1, Math.floor(Number(process.env.WHATSAPP_BURST_MESSAGES ?? 10_000) / USERS));
 
   it('stores every message once, answers each with 200 and reaches the panel in order per room', async () => {
     const bot = await newWhatsappBot();
@@ -647,11 +649,11 @@ describe('a burst', () => {
             .slice(before.get(r.roomId))
             .filter((e) => e.event_type === 'message'),
         (l) => l.length >= PER_USER,
-        60_000,
+        300_000,
       );
       expect(got.map((e) => e.value.content.body)).toEqual(
         Array.from({ length: PER_USER }, (_, i) => `${r.from} #${i}`),
       );
     }
-  }, 120_000);
+  }, 600_000);
 });
