@@ -405,10 +405,11 @@ describe("the bots' side of the delivery log", () => {
 
     const bad = await call(h.app, {
       method: 'GET',
-      url: `/v1/external-support/${s.project.id}/deliveries?destination=channel`,
+      url: `/v1/external-support/${s.project.id}/deliveries?destination=channels`,
       headers: { 'x-api-key': s.apiKey },
     });
     expect(bad.statusCode).toBe(422);
+    expect(bad.json().validationError.destination).toEqual(['must be one of: panel, bot, channel']);
   });
 });
 
