@@ -412,6 +412,42 @@ describe('the round trip', () => {
     const items = ((await transcript.json()) as Json).data.items as Json[];
     const mine = items.find((m) => m.id === answered.messageId);
     expect(mine?.delivery).toEqual({ channel: 'whatsapp', status: 'read' });
+
+    // A message Meta accepted and later reports failed: the transcript says so, with Meta's code.
+    const lost = await panelSays(start!, { id: 'p-4', type: 'text', content: { body: 'Hello?' } });
+    const sentLost = await waitForSends(bot, 7);
+    await eventually(
+      () => h.store.queries.whatsapp.receiptsOf([lost.messageId]),
+      (m) => m.has(lost.messageId),
+    );
+    const failed = await post(
+      bot,
+      webhookOf(bot, {
+        statuses: [
+          {
+            id: sentLost[6]!.wamid,
+            status: 'failed',
+            timestamp: '1749416500',
+            recipient_id: from,
+            errors: [{ code: 131026, title: 'Message undeliverable' }],
+          },
+        ],
+      }),
+    );
+    expect(failed.status).toBe(200);
+    const after = await fetch(
+      `${base}/v1/external-support/${s.project.id}/conversations/${start!.conversation.id}/messages`,
+      { headers: { 'x-api-key': s.apiKey } },
+    );
+    const lostView = (((await after.json()) as Json).data.items as Json[]).find(
+      (m) => m.id === lost.messageId,
+    );
+    expect(lostView?.delivery).toEqual({
+      channel: 'whatsapp',
+      status: 'failed',
+      errorCode: 131026,
+      error: 'Message undeliverable',
+    });
   });
 });
 
@@ -489,6 +525,16 @@ describe('message types', () => {
     const refused = await fetch(audio.content.url);
     expect(refused.status).toBe(502);
     expect(errorOf({ body: await refused.text() }).error.code).toBe('media_unavailable');
+    // Over 16 MiB: not kept.
+    graph.addMedia('3030303030', { bytes: Buffer.alloc(16 * 1024 * 1024 + 1), mimeType: 'video/mp4' });
+    await says(bot, from, { type: 'video', video: { id: '3030303030', mime_type: 'video/mp4' } });
+    const video = await eventually(
+      async () => panelEvents(roomId).filter((e) => e.value?.type === 'video'),
+      (l) => l.length === 1,
+    );
+    const tooLarge = await fetch(video[0]!.value.content.url);
+    expect(tooLarge.status).toBe(502);
+    expect(errorOf({ body: await tooLarge.text() }).error.description).toContain('16777216');
     const missing = await fetch(`${base}/v1/channels/whatsapp/media/nothing-here`);
     expect(missing.status).toBe(404);
     expect(errorOf({ body: await missing.text() }).error.code).toBe('media_not_found');
