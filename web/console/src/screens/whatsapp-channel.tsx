@@ -45,6 +45,7 @@ export function WhatsappChannel({
   const configured = view.hasAccessToken;
   const input = (field: Field, label: string, type: 'text' | 'password', hint: string, required: boolean) => {
     const props = {
+      id: `whatsapp-${field}`,
       class: 'input',
       autoComplete: 'off',
       required,
@@ -55,11 +56,11 @@ export function WhatsappChannel({
         setValues({ ...values, [field]: e.currentTarget.value }),
     };
     return (
-      <label class="field">
-        <span>{label}</span>
+      <div class="field">
+        <label for={props.id}>{label}</label>
         {type === 'password' ? <input type="password" {...props} /> : <input type="text" {...props} />}
         {invalid[field] !== undefined ? <span class="field-error">{invalid[field].join(' ')}</span> : null}
-      </label>
+      </div>
     );
   };
   return (
