@@ -171,7 +171,11 @@ async function roomOf(bot: WaBot, from: string): Promise<string> {
 let numbers = 0;
 const newNumber = () => `5215512${String(numbers++).padStart(6, '0')}`;
 
-/** A user who wrote, was greeted, asked for a human and is now with the panel. */
+/**
+ * A user who wrote, was greeted, asked for a human and is now with the panel; the bot's three
+ * messages (greeting, fallback, handoff reply) have reached WhatsApp, so what a test sends next is
+ * all that is still on its way.
+ */
 async function handedOff(bot: WaBot) {
   const from = newNumber();
   await says(bot, from, text('Hi'));
@@ -180,6 +184,10 @@ async function handedOff(bot: WaBot) {
   const start = await eventually(
     async () => panelEvents(roomId).find((e) => e.event_type === 'start'),
     (e) => e !== undefined,
+  );
+  await eventually(
+    async () => sendsTo(bot).filter((x) => x.body?.to === from && x.wamid !== undefined),
+    (l) => l.length >= 3,
   );
   return { from, roomId, start: start! };
 }
