@@ -8,6 +8,8 @@
  */
 import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIntegration, errorOf } from '../helpers/api.js';
 import { eventually } from '../helpers/events.js';
@@ -24,13 +26,21 @@ let panel: Receiver;
 let graph: GraphApiStandIn;
 let base: string;
 let integrationSecret: string;
+/** The server's and the worker's log lines at warn and above, as written. */
+const logged: Json[] = [];
+const sink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logged.push(JSON.parse(line));
+    done();
+  },
+});
 
 beforeAll(async () => {
   graph = await startGraphApiStandIn();
   panel = await startReceiver();
   ({ h, s } = await harnessWithTwoProjects(
     { RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,30ms,30ms,30ms', RELEVO_WHATSAPP_GRAPH_URL: graph.url },
-    { worker: true },
+    { worker: true, logger: pino({ level: 'warn' }, sink) },
   ));
   await h.app.server.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(h.app.server.server.address() as AddressInfo).port}`;
@@ -456,6 +466,12 @@ describe('the round trip', () => {
       errorCode: 131026,
       error: 'Message undeliverable',
     });
+    expect(logged.find((l) => l.wamid === sentLost[6]!.wamid)).toMatchObject({
+      msg: 'WhatsApp reported a message as failed',
+      botId: bot.id,
+      errorCode: 131026,
+      error: 'Message undeliverable',
+    });
   });
 });
 
@@ -657,6 +673,10 @@ describe("Meta's error answers", () => {
       (c) => c.sendingDisabled !== null,
     );
     expect(disabled.sendingDisabled.reason).toMatch(/^WhatsApp error 190: Error validating access token/);
+    const said = logged.filter(
+      (l) => l.msg === "channel sending disabled until the channel's configuration is saved again",
+    );
+    expect(said.map((l) => l.reason)).toContain(disabled.sendingDisabled.reason);
     await panelSays(start, { id: 'tok-2', type: 'text', content: { body: 'also held back' } });
     await new Promise((r) => setTimeout(r, 300));
     expect(sendsTo(bot).length).toBe(before + 1);
@@ -668,6 +688,14 @@ describe("Meta's error answers", () => {
     expect(saved.json.sendingDisabled).toBeNull();
     const sent = await waitForSends(bot, before + 3);
     expect(sent.slice(before + 1).map((x) => x.body.text.body)).toEqual(['held back', 'also held back']);
+  });
+});
+
+describe('the log', () => {
+  it('never holds an access token or an app secret', () => {
+    const text = JSON.stringify(logged);
+    expect(text).not.toContain(graph.token);
+    expect(text).not.toMatch(/app-secret-\d/);
   });
 });
 
