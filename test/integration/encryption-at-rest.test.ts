@@ -12,7 +12,7 @@ import { StorageUnavailable } from '../../src/storage/errors.js';
 import { SecretBox } from '../../src/storage/secret-box.js';
 import { authHeaders, call } from '../helpers/api.js';
 import { startedPair } from '../helpers/events.js';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { ADMIN_TOKEN, createHarness, type Harness } from '../helpers/harness.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { TEST_DB } from '../helpers/test-database.js';
 
@@ -106,6 +106,50 @@ it("stores a bot engine's signing secret encrypted, and still signs the bot's ev
   expect(got!.headers['x-jelou-signature']).toBe(
     `sha256=${createHmac('sha256', secret).update(got!.body).digest('hex')}`,
   );
+});
+
+it("stores a WhatsApp channel's access token, app secret and verify token encrypted, and still uses the real ones", async () => {
+  const h = await createHarness({ RELEVO_ENCRYPTION_KEY: KEY });
+  open.push(h);
+  const s = await h.seed();
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const bot = await call(h.app, {
+    url: `/admin/v1/projects/${s.project.id}/bots`,
+    headers: admin,
+    body: { name: 'Loja', channel: 'whatsapp' },
+  });
+  const botId = bot.json().id as string;
+  const put = await h.app.server.inject({
+    method: 'PUT',
+    url: `/admin/v1/projects/${s.project.id}/bots/${botId}/channel`,
+    headers: { ...admin, 'content-type': 'application/json' },
+    payload: JSON.stringify({
+      phoneNumberId: '123',
+      accessToken: 'EAAG-token-xyz',
+      appSecret: 'app-secret-xyz',
+      verifyToken: 'verify-xyz',
+    }),
+  });
+  expect(put.statusCode).toBe(200);
+  const raw = await rawRow<{ signing_key: string; wa_access_token: string; wa_verify_token: string }>(
+    h,
+    'SELECT signing_key, wa_access_token, wa_verify_token FROM bot_channels WHERE bot_id = ?',
+    botId,
+  );
+  for (const [stored, plain] of [
+    [raw.signing_key, 'app-secret-xyz'],
+    [raw.wa_access_token, 'EAAG-token-xyz'],
+    [raw.wa_verify_token, 'verify-xyz'],
+  ]) {
+    expect(stored?.startsWith('enc:v1:')).toBe(true);
+    expect(stored).not.toContain(plain);
+  }
+  // The real verify token still answers Meta's handshake.
+  const verified = await h.app.server.inject({
+    method: 'GET',
+    url: `/v1/channels/whatsapp/${botId}?hub.mode=subscribe&hub.verify_token=verify-xyz&hub.challenge=7`,
+  });
+  expect(verified.body).toBe('7');
 });
 
 it('reads plaintext secrets written before a key was set, and refuses encrypted ones without the key', async () => {
