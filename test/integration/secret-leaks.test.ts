@@ -3,7 +3,8 @@
  *
  * One run drives every flow that handles a secret — project and credential creation (apiKey,
  * clientSecret), integrations of every auth type (signingSecret, authorization values) with
- * deliveries that present them, secret regeneration, http channel signing keys, web chat session
+ * deliveries that present them, secret regeneration, http channel signing keys, a WhatsApp
+ * channel's access token and app secret (the token presented to the Graph API), web chat session
  * tokens (also on the SSE stream, whose token travels in the URL), the admin token and the
  * encryption key — with the app and the worker logging at `trace` into a buffer. Then every log
  * line and every response is scanned for every secret; only the one response that hands a secret
@@ -18,6 +19,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jelouSignature } from '../../src/delivery/signer.js';
 import { eventually } from '../helpers/events.js';
+import { type GraphApiStandIn, startGraphApiStandIn } from '../helpers/graph-api-stand-in.js';
 import { ADMIN_TOKEN, createHarness, type Harness } from '../helpers/harness.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { TEST_DB } from '../helpers/test-database.js';
@@ -46,6 +48,7 @@ const presented: Secret[] = [];
 let h: Harness;
 let receiver: Receiver;
 let channelReceiver: Receiver;
+let graph: GraphApiStandIn;
 let base: string;
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -109,8 +112,14 @@ beforeAll(async () => {
   );
   receiver = await startReceiver();
   channelReceiver = await startReceiver();
+  graph = await startGraphApiStandIn(`EAAG-${randomBytes(24).toString('hex')}`);
   h = await createHarness(
-    { RELEVO_ENCRYPTION_KEY: ENCRYPTION_KEY, RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,20ms', LOG_LEVEL: 'trace' },
+    {
+      RELEVO_ENCRYPTION_KEY: ENCRYPTION_KEY,
+      RELEVO_WEBHOOK_RETRY_SCHEDULE: '0,20ms',
+      LOG_LEVEL: 'trace',
+      RELEVO_WHATSAPP_GRAPH_URL: graph.url,
+    },
     { worker: true, logger },
   );
   await h.app.server.listen({ port: 0, host: '127.0.0.1' });
@@ -195,6 +204,58 @@ beforeAll(async () => {
   );
   expect(regeneratedKey.statusCode).toBe(200);
   const channelKey = secret('channel signingKey 2', regeneratedKey.json().signingKey);
+
+  // --- WhatsApp channel: the access token and the app secret go in and never come out; the
+  // token is presented to the Graph API on a send.
+  const waBot = (
+    await send('create whatsapp bot', {
+      url: `/admin/v1/projects/${projectId}/bots`,
+      headers: admin,
+      body: { name: 'Loja', channel: 'whatsapp' },
+    })
+  ).json().id as string;
+  const accessToken = secret('whatsapp accessToken', graph.token);
+  const appSecret = secret('whatsapp appSecret', `app-${randomBytes(24).toString('hex')}`);
+  const waConfigured = await send('configure whatsapp channel', {
+    method: 'PUT',
+    url: `/admin/v1/projects/${projectId}/bots/${waBot}/channel`,
+    headers: admin,
+    body: { phoneNumberId: '106540352242922', accessToken, appSecret, verifyToken: 'public-verify' },
+  });
+  expect(waConfigured.statusCode).toBe(200);
+  await get('get whatsapp channel', `/admin/v1/projects/${projectId}/bots/${waBot}/channel`, admin);
+  const waHook = JSON.stringify({
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: '1',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              metadata: { phone_number_id: '106540352242922' },
+              contacts: [{ profile: { name: 'Ana' }, wa_id: '5215512345678' }],
+              messages: [{ from: '5215512345678', id: 'wamid.leak-1', type: 'text', text: { body: 'hi' } }],
+            },
+          },
+        ],
+      },
+    ],
+  });
+  const waSigned = await send('whatsapp webhook', {
+    url: `/v1/channels/whatsapp/${waBot}`,
+    headers: { 'x-hub-signature-256': jelouSignature(waHook, appSecret) },
+    body: waHook,
+  });
+  expect(waSigned.statusCode).toBe(200);
+  const waWrong = `sha256=${'0'.repeat(64)}`;
+  await send('whatsapp webhook, wrong signature', {
+    url: `/v1/channels/whatsapp/${waBot}`,
+    headers: { 'x-hub-signature-256': waWrong },
+    body: waHook,
+  });
+  await graph.waitForSends(1);
+  expect(graph.sent[0]?.headers.authorization).toBe(`Bearer ${accessToken}`);
 
   // --- Integrations of every auth type; each presents its value to a real receiver.
   const auths: Array<[string, string]> = [
@@ -455,6 +516,7 @@ afterAll(async () => {
   await h?.close();
   await receiver?.close();
   await channelReceiver?.close();
+  await graph?.close();
 });
 
 /** Every row of every table, as JSON text, read around the store. */
