@@ -232,6 +232,7 @@ describe('the verification handshake', () => {
     );
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
     expect(await ok.text()).toBe('1158201444');
 
     for (const q of [

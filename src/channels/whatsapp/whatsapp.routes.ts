@@ -172,7 +172,12 @@ export function whatsappRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (q['hub.mode'] !== 'subscribe' || challenge === undefined || !sameText(token, expected)) {
         throw new ApiError('verify_token_mismatch');
       }
-      return reply.code(200).type('text/plain; charset=utf-8').send(challenge);
+      // The caller's own text sent back: never sniffed into HTML.
+      return reply
+        .code(200)
+        .type('text/plain; charset=utf-8')
+        .header('x-content-type-options', 'nosniff')
+        .send(challenge);
     },
   );
 
