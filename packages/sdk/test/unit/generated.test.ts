@@ -17,7 +17,10 @@ import { OPERATION_KEYS } from '../../src/generated/operations.js';
 const EXCLUDED = [
   { prefix: '/admin/v1/', reason: 'the admin API: the admin token, for operators (docs/admin.md)' },
   { prefix: '/v1/custom-channel/', reason: "a bot platform's inbound channel, not a help desk's call" },
-  { prefix: '/v1/channels/whatsapp/', reason: "Meta's webhook and the users' media files, not a help desk's call" },
+  {
+    prefix: '/v1/channels/whatsapp/',
+    reason: "Meta's webhook and the users' media files, not a help desk's call",
+  },
 ];
 
 let h: Harness;
