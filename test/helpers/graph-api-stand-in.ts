@@ -32,6 +32,8 @@ export interface StandInMedia {
   readonly mimeType: string;
   /** The Content-Type the file URL answers with (default: mimeType). */
   readonly servedAs?: string;
+  /** The origin the lookup names for the file (default: the stand-in's own). */
+  readonly fileOrigin?: string;
 }
 
 export interface GraphApiStandIn {
@@ -160,7 +162,7 @@ export async function startGraphApiStandIn(token = 'EAAG-test-access-token'): Pr
           res.writeHead(200, { 'content-type': 'application/json' }).end(
             JSON.stringify({
               messaging_product: 'whatsapp',
-              url: `${base}/files/${id}`,
+              url: `${m.fileOrigin ?? base}/files/${id}`,
               mime_type: m.mimeType,
               sha256: createHash('sha256').update(m.bytes).digest('hex'),
               file_size: m.bytes.length,

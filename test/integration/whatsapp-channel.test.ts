@@ -560,6 +560,21 @@ describe('message types', () => {
     const tooLarge = await fetch(video[0]!.value.content.url);
     expect(tooLarge.status).toBe(502);
     expect(errorOf({ body: await tooLarge.text() }).error.description).toContain('16777216');
+    // A file URL at a private address (not in RELEVO_WEBHOOK_ALLOW): the token is not sent there.
+    graph.addMedia('4040404040', {
+      bytes: Buffer.from('%PDF-1.7'),
+      mimeType: 'application/pdf',
+      fileOrigin: 'http://10.20.30.40:8080',
+    });
+    await says(bot, from, { type: 'document', document: { id: '4040404040', mime_type: 'application/pdf' } });
+    const doc = await eventually(
+      async () => panelEvents(roomId).filter((e) => e.value?.type === 'document'),
+      (l) => l.length === 1,
+    );
+    const blocked = await fetch(doc[0]!.value.content.url);
+    expect(blocked.status).toBe(502);
+    expect(errorOf({ body: await blocked.text() }).error.description).toContain('private');
+    expect(graph.mediaRequests).toContain('/v23.0/4040404040');
     const missing = await fetch(`${base}/v1/channels/whatsapp/media/nothing-here`);
     expect(missing.status).toBe(404);
     expect(errorOf({ body: await missing.text() }).error.code).toBe('media_not_found');

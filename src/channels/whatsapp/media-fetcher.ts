@@ -5,8 +5,13 @@
  * media id stays readable for weeks, so relevo keeps the bytes in its database and serves them
  * itself. A file is fetched right after the webhook is answered, and again when it is asked for
  * while it is still missing; one fetch per file at a time.
+ *
+ * The file's URL comes from an answer, not from the configuration, so it passes the network
+ * policy a webhook URL does (no private or loopback address unless RELEVO_WEBHOOK_ALLOW lists
+ * it) and no redirect is followed: the access token goes only where the policy allows.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { type AllowList, checkWebhookUrl, type Resolver } from '../../delivery/network-policy.js';
 import type { ChannelMedia } from '../../model/types.js';
 import type { Store } from '../../storage/store.js';
 import { describe, mediaUrl, metaErrorOf } from './cloud-api.js';
@@ -28,6 +33,8 @@ export class MediaFetcher {
       readonly timeoutMs: number;
       readonly log: FastifyBaseLogger;
       readonly clock: () => number;
+      readonly allowList: AllowList;
+      readonly resolve: Resolver;
     },
   ) {}
 
@@ -94,7 +101,13 @@ export class MediaFetcher {
       typeof meta.mime_type === 'string' ? meta.mime_type : undefined,
       media.mimeType,
     );
-    const file = await fetch(meta.url, { headers: auth, signal: AbortSignal.timeout(this.o.timeoutMs) });
+    const allowed = await checkWebhookUrl(meta.url, this.o.allowList, this.o.resolve, media.botId);
+    if (!allowed.ok) return { error: `the media URL ${allowed.reason}` };
+    const file = await fetch(allowed.url, {
+      headers: auth,
+      redirect: 'error',
+      signal: AbortSignal.timeout(this.o.timeoutMs),
+    });
     if (!file.ok || file.body === null) {
       await file.body?.cancel();
       return { error: `the media URL answered ${file.status}` };

@@ -143,6 +143,8 @@ export function whatsappRoutes(app: FastifyInstance, deps: RouteDeps): void {
     timeoutMs: deps.config.webhookTimeoutMs,
     log: deps.log,
     clock: deps.clock,
+    allowList: deps.allowList,
+    resolve: deps.resolve,
   });
 
   app.get<{ Params: { botId: string }; Querystring: Record<string, string | undefined> }>(
