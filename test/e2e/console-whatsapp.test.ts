@@ -4,7 +4,8 @@
  * callback URL and verify token to paste into Meta's app (which then pass Meta's handshake), saves
  * the settings without ever showing the access token or app secret again; a token Meta refuses
  * (190) stops the channel's sending and the page says so; a new token resumes it and the held
- * message reaches WhatsApp. Screenshots in test-artifacts/, axe-core on each state, no
+ * message reaches WhatsApp; a message Meta refuses for good (131047) is a dead letter on the
+ * Channels side of Deliveries, with Meta's reason. Screenshots in test-artifacts/, axe-core on each state, no
  * Content-Security-Policy violation.
  */
 import { createHmac } from 'node:crypto';
@@ -15,7 +16,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveChromiumFor, launchChromium } from '../helpers/browser.js';
 import { checkScreen, openConsole, signInWithAdminToken, WIDTHS } from '../helpers/console-page.js';
-import { type GraphApiStandIn, startGraphApiStandIn } from '../helpers/graph-api-stand-in.js';
+import { type GraphApiStandIn, META_ERRORS, startGraphApiStandIn } from '../helpers/graph-api-stand-in.js';
 import { type Served, spawnServer } from '../helpers/spawned-server.js';
 
 const haveChromium = haveChromiumFor('the console WhatsApp browser test');
@@ -63,6 +64,7 @@ describe.skipIf(!haveChromium)('console: a WhatsApp bot', () => {
 
   WIDTHS.forEach((width, n) => {
     it(`at ${width.width} px: create, configure, see the sending stopped by Meta's 190, resume it`, async () => {
+      graph.answerSends(() => undefined);
       const project = await call('POST', '/admin/v1/projects', { name: `WhatsApp ${width.name}` });
       const projectId = project.body.id as string;
       const phone = `10654035224292${n}`;
@@ -107,42 +109,39 @@ describe.skipIf(!haveChromium)('console: a WhatsApp bot', () => {
       await checkScreen(page, 'whatsapp-configured', width);
 
       // A user writes; the greeting's send gets 190; the channel stops and the page says so.
-      const raw = JSON.stringify({
-        object: 'whatsapp_business_account',
-        entry: [
-          {
-            id: '1',
-            changes: [
-              {
-                field: 'messages',
-                value: {
-                  messaging_product: 'whatsapp',
-                  metadata: { display_phone_number: '15550783881', phone_number_id: phone },
-                  contacts: [{ profile: { name: 'Ana' }, wa_id: `52155${n}1234567` }],
-                  messages: [
-                    {
-                      from: `52155${n}1234567`,
-                      id: `wamid.console-${n}`,
-                      timestamp: '1',
-                      type: 'text',
-                      text: { body: 'hola' },
-                    },
-                  ],
+      const userWrites = async (body: string, wamid: string) => {
+        const raw = JSON.stringify({
+          object: 'whatsapp_business_account',
+          entry: [
+            {
+              id: '1',
+              changes: [
+                {
+                  field: 'messages',
+                  value: {
+                    messaging_product: 'whatsapp',
+                    metadata: { display_phone_number: '15550783881', phone_number_id: phone },
+                    contacts: [{ profile: { name: 'Ana' }, wa_id: `52155${n}1234567` }],
+                    messages: [
+                      { from: `52155${n}1234567`, id: wamid, timestamp: '1', type: 'text', text: { body } },
+                    ],
+                  },
                 },
-              },
-            ],
+              ],
+            },
+          ],
+        });
+        const posted = await fetch(callback, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-hub-signature-256': `sha256=${createHmac('sha256', appSecret).update(raw).digest('hex')}`,
           },
-        ],
-      });
-      const posted = await fetch(callback, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-hub-signature-256': `sha256=${createHmac('sha256', appSecret).update(raw).digest('hex')}`,
-        },
-        body: raw,
-      });
-      expect(posted.status).toBe(200);
+          body: raw,
+        });
+        expect(posted.status).toBe(200);
+      };
+      await userWrites('hola', `wamid.console-${n}`);
       const channelPath = `/admin/v1/projects/${projectId}/bots/${botId}/channel`;
       await expect
         .poll(async () => (await call('GET', channelPath)).body.sendingDisabled !== null, { timeout: 15_000 })
@@ -166,6 +165,36 @@ describe.skipIf(!haveChromium)('console: a WhatsApp bot', () => {
       expect(mine()[0]?.body.text.body).toBe(
         'Hi! I am a virtual assistant. Type "human" at any time to talk to a person.',
       );
+
+      // A message Meta refuses for good (131047: outside the 24-hour window) is a dead letter on
+      // the Channels side of Deliveries, with Meta's reason.
+      graph.answerSends(() => META_ERRORS.outsideWindow);
+      await userWrites('¿siguen ahí?', `wamid.console-${n}-again`);
+      await page.goto(`${base}/console/projects/${projectId}/deliveries`);
+      await page.getByRole('button', { name: 'Channels' }).click();
+      await page.getByRole('button', { name: /^Dead letters/ }).click();
+      const dead = page.locator('[data-delivery]').filter({ hasText: 'WhatsApp error 131047' });
+      await expect
+        .poll(
+          async () => {
+            if ((await dead.count()) > 0) return true;
+            await page.getByRole('button', { name: /^Dead letters/ }).click();
+            return false;
+          },
+          { timeout: 15_000 },
+        )
+        .toBe(true);
+      await checkScreen(page, 'whatsapp-deliveries-channel', width);
+      await dead.first().getByRole('link').click();
+      await page.waitForURL(/\/deliveries\/channel\/evt_/);
+      await page.getByRole('heading', { level: 2, name: 'Message', exact: true }).waitFor();
+      expect(await page.locator('pre.payload').last().textContent()).toContain('"event": "message"');
+      await page
+        .getByText(/WhatsApp error 131047/)
+        .first()
+        .waitFor();
+      await checkScreen(page, 'whatsapp-delivery-channel', width);
+      graph.answerSends(() => undefined);
       expect(problems).toEqual([]);
       await context.close();
     }, 120_000);

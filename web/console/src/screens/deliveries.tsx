@@ -1,7 +1,8 @@
 /**
  * Deliveries (console.md): the project's delivery log (docs/api.md §5.5), newest first, 25 at a
  * time, filtered by status — dead letters (failed) one click away, with their count — and event
- * type, for the panel's webhook or the bots' outside engines (docs/webhooks.md, `destination`);
+ * type, for the panel's webhook, the bots' outside engines or the bots' channels (the messages
+ * on their way to the end users: http and WhatsApp) (docs/webhooks.md, `destination`);
  * replay since a time. One delivery's page is delivery.tsx.
  */
 import { useState } from 'preact/hooks';
@@ -38,17 +39,35 @@ const TYPES = ['', 'conversation.start', 'message', 'conversation.close'] as con
 const DESTINATIONS: readonly { readonly value: Destination; readonly label: string }[] = [
   { value: 'panel', label: 'Panel webhook' },
   { value: 'bot', label: "Bots' engines" },
+  { value: 'channel', label: 'Channels' },
 ];
+/** What each side's log holds, after "on its way to". */
+const SENT_TO: Record<Destination, string> = {
+  panel: 'the webhook',
+  bot: "its bots' outside engines (external or Rasa)",
+  channel: "its end users through the bots' channels (http and WhatsApp)",
+};
+const REPLAYS: Record<Destination, string> = {
+  panel: "Replays the panel webhook's events.",
+  bot: "Replays the bots' engines' events.",
+  channel:
+    "Replays the messages for the end users (sent to them again: use it only when a channel's server lost them).",
+};
+/** The path segment of a delivery page for each side ('' for the panel's). */
+export function sidePath(destination: Destination): string {
+  return destination === 'panel' ? '' : `${destination}/`;
+}
 
 /**
  * /deliveries/{id} is a delivery of the panel's webhook, /deliveries/bot/{id} one of a bot's
- * outside engine: the API reads either by id, but only the page's path says how it was sent
- * (event ids start with evt_, so 'bot' is never one).
+ * outside engine, /deliveries/channel/{id} a message through a bot's channel: the API reads any
+ * by id, but only the page's path says how it was sent (event ids start with evt_, so neither
+ * 'bot' nor 'channel' is ever one).
  */
 export function Deliveries({ projectId, rest }: ProjectScreenProps) {
   const [first, second] = rest;
-  if (first === 'bot' && second !== undefined) {
-    return <DeliveryPage projectId={projectId} deliveryId={second} destination="bot" />;
+  if ((first === 'bot' || first === 'channel') && second !== undefined) {
+    return <DeliveryPage projectId={projectId} deliveryId={second} destination={first} />;
   }
   if (first !== undefined)
     return <DeliveryPage projectId={projectId} deliveryId={first} destination="panel" />;
@@ -73,7 +92,7 @@ function DeliveryLog({ projectId }: { readonly projectId: string }) {
   const list = usePaged<DeliverySummary>(
     async (after) => {
       const q = new URLSearchParams({ limit: String(PAGE) });
-      if (destination === 'bot') q.set('destination', 'bot');
+      if (destination !== 'panel') q.set('destination', destination);
       if (status !== '') q.set('status', status);
       if (eventType !== '') q.set('eventType', eventType);
       if (after !== undefined) q.set('cursor', after);
@@ -91,9 +110,8 @@ function DeliveryLog({ projectId }: { readonly projectId: string }) {
     <>
       <PageTitle title="Deliveries">Deliveries</PageTitle>
       <p class="lead">
-        Every event of this project on its way to{' '}
-        {destination === 'bot' ? "its bots' outside engines (external or Rasa)" : 'the webhook'}: where it
-        stands, and each attempt with the receiver's answer.
+        Every event of this project on its way to {SENT_TO[destination]}: where it stands, and each attempt
+        with the receiver's answer.
       </p>
       <fieldset class="toolbar filter-set">
         <legend class="visually-hidden">Sent to</legend>
@@ -153,7 +171,9 @@ function DeliveryLog({ projectId }: { readonly projectId: string }) {
               ? 'No delivery matches these filters.'
               : destination === 'bot'
                 ? "No event for a bot's outside engine: a bot with the external or Rasa engine gets its users' messages here."
-                : 'No event yet. Send a test event from the Integration screen, or start a conversation.'}
+                : destination === 'channel'
+                  ? 'No message for an end user yet: the answers to users of http and WhatsApp bots are sent from here.'
+                  : 'No event yet. Send a test event from the Integration screen, or start a conversation.'}
         </Empty>
       ) : null}
       {list.items.length > 0 ? (
@@ -164,7 +184,7 @@ function DeliveryLog({ projectId }: { readonly projectId: string }) {
                 <Link
                   to={projectPath(
                     projectId,
-                    `deliveries/${destination === 'bot' ? 'bot/' : ''}${encodeURIComponent(d.id)}`,
+                    `deliveries/${sidePath(destination)}${encodeURIComponent(d.id)}`,
                   )}
                   class="card-title"
                 >
@@ -227,7 +247,7 @@ function Replay({
         `${API}/external-support/${enc(projectId)}/deliveries/replay`,
         {
           since: new Date(since).toISOString(),
-          ...(destination === 'bot' ? { destination: 'bot' } : {}),
+          ...(destination === 'panel' ? {} : { destination }),
         },
       );
       const n = answer.data.replayed;
@@ -252,8 +272,7 @@ function Replay({
       <h2 id="replay">Replay</h2>
       <p>
         Sends every event created since a time again (delivered, dead or cancelled ones alike), with the same
-        webhook-id, in order per conversation: for a receiver that lost data.{' '}
-        {destination === 'bot' ? "Replays the bots' engines' events." : "Replays the panel webhook's events."}
+        webhook-id, in order per conversation: for a receiver that lost data. {REPLAYS[destination]}
       </p>
       <form
         onSubmit={(e) => {

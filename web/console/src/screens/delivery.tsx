@@ -21,8 +21,11 @@ import { when } from '../format';
 import { useLoad } from '../hooks';
 import { projectPath } from '../router';
 
-/** Where a delivery goes: the panel's webhook, or a bot's outside engine (docs/webhooks.md). */
-export type Destination = 'panel' | 'bot';
+/**
+ * Where a delivery goes: the panel's webhook, a bot's outside engine, or the end user through
+ * the bot's channel (docs/webhooks.md, `destination`).
+ */
+export type Destination = 'panel' | 'bot' | 'channel';
 
 export const NO_INTEGRATION = 'This project has no integration: create one on the Integration screen first.';
 const POLL_MS = 3_000;
@@ -155,7 +158,9 @@ export function DeliveryPage({
         )}
       </section>
       <section aria-labelledby="payload">
-        <h2 id="payload">{destination === 'bot' ? 'Event' : 'Body sent'}</h2>
+        <h2 id="payload">
+          {destination === 'bot' ? 'Event' : destination === 'channel' ? 'Message' : 'Body sent'}
+        </h2>
         {destination === 'bot' ? (
           <p class="hint">
             An external engine receives exactly this body. A Rasa server receives the user's words from it as{' '}
@@ -167,6 +172,15 @@ export function DeliveryPage({
     </>
   );
 }
+
+/** What the Request section adds about headers the log does not keep. */
+const REQUEST_NOTES: Record<Destination, string> = {
+  panel:
+    "The signatures are not kept in the log. The integration's own Authorization header, if it has one, is sent too and never shown. The body is below.",
+  bot: 'A Rasa server gets the request unsigned. The signatures are not kept in the log. The body is below.',
+  channel:
+    "An http channel's request also carries webhook-id, webhook-timestamp and both signatures, keyed with the bot's channel signing key; a WhatsApp request carries the channel's access token (Authorization: Bearer …), never shown. The body is below.",
+};
 
 function Attempt({
   attempt: a,
@@ -201,21 +215,20 @@ function Attempt({
               always sends, with the values it derives from them (webhook-timestamp is the
               attempt's start in whole seconds); the signatures themselves are not stored. */}
           <pre class="payload">
-            {[
-              `POST ${a.url}`,
-              'content-type: application/json',
-              'user-agent: relevo/<version>',
-              `webhook-id: ${deliveryId}`,
-              `webhook-timestamp: ${seconds}`,
-              `webhook-signature: v1,… (HMAC-SHA256 with ${secret})`,
-              `x-jelou-signature: sha256=… (HMAC-SHA256 of the body with ${secret})`,
-            ].join('\n')}
+            {(destination === 'channel'
+              ? [`POST ${a.url}`, 'content-type: application/json']
+              : [
+                  `POST ${a.url}`,
+                  'content-type: application/json',
+                  'user-agent: relevo/<version>',
+                  `webhook-id: ${deliveryId}`,
+                  `webhook-timestamp: ${seconds}`,
+                  `webhook-signature: v1,… (HMAC-SHA256 with ${secret})`,
+                  `x-jelou-signature: sha256=… (HMAC-SHA256 of the body with ${secret})`,
+                ]
+            ).join('\n')}
           </pre>
-          <p class="hint">
-            {destination === 'bot'
-              ? 'A Rasa server gets the request unsigned. The signatures are not kept in the log. The body is below.'
-              : "The signatures are not kept in the log. The integration's own Authorization header, if it has one, is sent too and never shown. The body is below."}
-          </p>
+          <p class="hint">{REQUEST_NOTES[destination]}</p>
         </details>
         <details open={!ok}>
           <summary>Receiver's answer</summary>
