@@ -45,5 +45,7 @@ export async function appendEvent(tx: Tx, e: NewEvent): Promise<OutboxEvent> {
     nextAttemptAt: sendable ? e.createdAt : null,
     deliveredAt: null,
     lastError: null,
+    requestId: tx.outbox.origin?.requestId ?? null,
+    traceparent: tx.outbox.origin?.traceparent ?? null,
   });
 }

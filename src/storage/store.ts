@@ -3,7 +3,7 @@
  * model/types.ts at this boundary: nothing untyped leaves storage. Services receive a `Tx` and
  * never open transactions themselves; the route owns the boundary.
  */
-import type { Message, OutboxEvent } from '../model/types.js';
+import type { EventOrigin, EventType, Message, OutboxEvent } from '../model/types.js';
 import type { Dialect } from './migrations/index.js';
 import type { Migration } from './migrations/migration.js';
 import type { Queries, Tx } from './queries/index.js';
@@ -44,6 +44,8 @@ export interface Committed {
   readonly messages: readonly Message[];
   /** Projects that got events for the panel, whatever their status (the live event streams). */
   readonly panelProjects?: readonly string[] | undefined;
+  /** The type of every event the transactions inserted, whatever its status (metrics). */
+  readonly recorded?: readonly EventType[] | undefined;
   /**
    * Set when another process committed (PostgreSQL, LISTEN/NOTIFY): its events are not listed
    * one by one, and its messages only by the rooms they went to.
@@ -76,9 +78,9 @@ export interface Store {
    * and should do no I/O of its own (validate and resolve DNS before, not inside). It may run
    * more than once before its transaction commits (a PostgreSQL serialization failure, a SQLite
    * group commit replayed after another request failed halfway), so it must change nothing
-   * outside `tx`.
+   * outside `tx`. `origin`: the request asking, whose id (and traceparent) its events keep.
    */
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin): Promise<T>;
   /**
    * Runs `fn` with no transaction around it where that saves something: on PostgreSQL each of
    * its statements commits by itself, all on one pooled connection (no BEGIN, no COMMIT: two

@@ -11,6 +11,7 @@
  * 202, not 200: the message is stored and routed (to the panel or the bot), but the user hears
  * back later, through the channel's webhook.
  */
+
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { verifyJelouSignature } from '../../delivery/signer.js';
@@ -26,6 +27,7 @@ import { ErrorEnvelope, errorResponses, StringEnum, successEnvelope } from '../.
 import { newId } from '../../model/ids.js';
 import { messageSchema } from '../../model/message-content.js';
 import type { Bot, EndUser } from '../../model/types.js';
+import { originOf } from '../../observability/request-origin.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Tx } from '../../storage/store.js';
 
@@ -178,13 +180,15 @@ export function httpChannelRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const input = parseChannelInbound(request.body);
       const now = deps.clock();
       const receive = () =>
-        deps.store.transaction(async (tx) =>
-          receiveFromUser(tx, {
-            bot,
-            user: await endUserFor(tx, bot, input, now),
-            message: input.message,
-            now,
-          }),
+        deps.store.transaction(
+          async (tx) =>
+            receiveFromUser(tx, {
+              bot,
+              user: await endUserFor(tx, bot, input, now),
+              message: input.message,
+              now,
+            }),
+          originOf(request),
         );
       let received: Awaited<ReturnType<typeof receive>>;
       try {

@@ -8,7 +8,7 @@
 import { receiveFromUser } from '../../domain/messages/inbound.service.js';
 import { type MessageInput, parseMessage } from '../../domain/messages/message-content.js';
 import { problemMap, validationError } from '../../errors.js';
-import type { Bot, Message } from '../../model/types.js';
+import type { Bot, EventOrigin, Message } from '../../model/types.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import type { Store } from '../../storage/store.js';
 import type { Session } from './webchat-session.js';
@@ -49,9 +49,9 @@ export function clientMessageIdOf(m: Message): string | undefined {
 /** Stores and routes the message, or finds the one already stored under its clientMessageId. */
 export async function sendFromVisitor(
   store: Store,
-  input: { bot: Bot; session: Session; visitor: VisitorMessage; now: number },
+  input: { bot: Bot; session: Session; visitor: VisitorMessage; now: number; origin?: EventOrigin },
 ): Promise<Message> {
-  const { bot, session, visitor, now } = input;
+  const { bot, session, visitor, now, origin } = input;
   const roomId = session.room.id;
   const externalId =
     visitor.clientMessageId === undefined ? undefined : `${EXTERNAL_PREFIX}${visitor.clientMessageId}`;
@@ -73,7 +73,7 @@ export async function sendFromVisitor(
         externalId: id,
       });
       return received.message;
-    });
+    }, origin);
   } catch (e) {
     // Two sends of one message at once (a retry racing the first): the unique index let one
     // through, and the other answers with its id.

@@ -4,6 +4,7 @@
  * call but the page and session creation carries the visitor's session token, and reaches only
  * that visitor's room with this bot. Answers are plain JSON; errors use the error envelope.
  */
+
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { openRoom } from '../../domain/messages/inbound.service.js';
@@ -13,6 +14,7 @@ import { authenticated, clientKey, retryAfterSeconds } from '../../http/rate-lim
 import type { RouteDeps } from '../../http/routes/route-deps.js';
 import { TokenBuckets } from '../../http/token-buckets.js';
 import type { Bot, Message } from '../../model/types.js';
+import { originOf } from '../../observability/request-origin.js';
 import { SentWindow } from './sent-window.js';
 import { StreamLimits, type StreamTicket } from './stream-limits.js';
 import { webchatAssets } from './webchat-assets.js';
@@ -265,7 +267,13 @@ export function webchatRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post<{ Params: BotParams }>('/webchat/:botId/messages', { schema: HIDDEN }, async (request, reply) => {
     const { bot, session } = await authorised(request);
     const visitor = parseVisitorMessage(request.body);
-    const message = await sendFromVisitor(store, { bot, session, visitor, now: deps.clock() });
+    const message = await sendFromVisitor(store, {
+      bot,
+      session,
+      visitor,
+      now: deps.clock(),
+      origin: originOf(request),
+    });
     return noStore(reply).code(202).send({ messageId: message.id });
   });
 

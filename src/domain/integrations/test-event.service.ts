@@ -13,7 +13,7 @@
  * project id's 26 characters under the bot prefix, so it is found again without a lookup table.
  */
 import { newId } from '../../model/ids.js';
-import type { EventType, OutboxEvent } from '../../model/types.js';
+import type { EventOrigin, EventType, OutboxEvent } from '../../model/types.js';
 import type { Store, Tx } from '../../storage/store.js';
 import { conversationCloseEvent, conversationStartEvent, messageEvent } from '../events.js';
 import { appendEvent } from '../outbox.js';
@@ -134,14 +134,20 @@ export async function sendTestEvent(
  * `sendTestEvent` in its own transaction. Two first tests of a project at once both try to make
  * its bot; the one that loses finds the bot made and is run once more.
  */
-export async function sendTestEventNow(store: Store, projectId: string, type: EventType, now: number) {
+export async function sendTestEventNow(
+  store: Store,
+  projectId: string,
+  type: EventType,
+  now: number,
+  origin?: EventOrigin,
+) {
   try {
-    return await store.transaction((tx) => sendTestEvent(tx, projectId, type, now));
+    return await store.transaction((tx) => sendTestEvent(tx, projectId, type, now), origin);
   } catch (e) {
     if (
       (await store.queries.bots.get(projectId, testBotId(projectId), { includeDeleted: true })) === undefined
     )
       throw e;
-    return await store.transaction((tx) => sendTestEvent(tx, projectId, type, now));
+    return await store.transaction((tx) => sendTestEvent(tx, projectId, type, now), origin);
   }
 }

@@ -3,6 +3,7 @@
  * with the project's credentials like every management route:
  * reply to an end user, and learn who owns the room of a bot and a user.
  */
+
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -15,6 +16,7 @@ import {
 import { EXTERNAL_ID_MAX_CHARS } from '../../domain/messages/panel-message.service.js';
 import { BotReplySent, RoomOwnerView } from '../../model/bot-views.js';
 import { messageSchema } from '../../model/message-content.js';
+import { originOf } from '../../observability/request-origin.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import { errorResponses, successEnvelope } from '../schemas.js';
 import { validateInHandler } from './panel-messages.routes.js';
@@ -75,7 +77,7 @@ export function botReplyRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const now = deps.clock();
       let sent: BotReplyResult;
       try {
-        sent = await deps.store.transaction((tx) => sendBotReply(tx, input, now));
+        sent = await deps.store.transaction((tx) => sendBotReply(tx, input, now), originOf(request));
       } catch (e) {
         // Two requests with the same id at once (PostgreSQL): the unique index let one through,
         // and the other is acknowledged with its messageId, as a later repeat would be. A winner
@@ -83,7 +85,7 @@ export function botReplyRoutes(app: FastifyInstance, deps: RouteDeps): void {
         if (!(e instanceof UniqueViolation && e.constraint === 'messages_external')) throw e;
         sent =
           (await repeatedBotReply(deps.store.queries, input)) ??
-          (await deps.store.transaction((tx) => sendBotReply(tx, input, now)));
+          (await deps.store.transaction((tx) => sendBotReply(tx, input, now), originOf(request)));
       }
       if (sent.repeated) request.log.info({ messageId: sent.messageId }, 'repeated bot message acknowledged');
       return sendSuccess(reply, 'Message sent successfully', { messageId: sent.messageId });

@@ -7,6 +7,7 @@
  * The route's schema documents the body for /openapi.json; the handler validates it, so a
  * refusal names the exact field (`content.url`) rather than every branch of the type union.
  */
+
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -19,6 +20,7 @@ import {
   repeatedPanelMessage,
 } from '../../domain/messages/panel-message.service.js';
 import { messageSchema } from '../../model/message-content.js';
+import { originOf } from '../../observability/request-origin.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import { errorResponses, successEnvelope } from '../schemas.js';
 import { validateInHandler } from './panel-messages.routes.js';
@@ -74,7 +76,10 @@ export function conversationMessageRoutes(app: FastifyInstance, deps: RouteDeps)
       const now = deps.clock();
       let sent: PanelMessageSent;
       try {
-        sent = await deps.store.transaction((tx) => sendConversationMessage(tx, input, now));
+        sent = await deps.store.transaction(
+          (tx) => sendConversationMessage(tx, input, now),
+          originOf(request),
+        );
       } catch (e) {
         // Two requests with the same id at once: the unique index let one through; the other is
         // acknowledged with its messageId, as a later repeat would be. A winner that is another
@@ -89,7 +94,9 @@ export function conversationMessageRoutes(app: FastifyInstance, deps: RouteDeps)
                 roomId: conversation.roomId,
                 externalId: parsed.externalId,
               });
-        sent = winner ?? (await deps.store.transaction((tx) => sendConversationMessage(tx, input, now)));
+        sent =
+          winner ??
+          (await deps.store.transaction((tx) => sendConversationMessage(tx, input, now), originOf(request)));
       }
       if (sent.repeated) request.log.info({ messageId: sent.messageId }, 'repeated message acknowledged');
       return sendSuccess(reply, 'Message sent successfully', {

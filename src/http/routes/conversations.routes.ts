@@ -20,6 +20,7 @@ import {
   ConversationViewSchema,
   TranscriptPage,
 } from '../../model/conversation-views.js';
+import { originOf } from '../../observability/request-origin.js';
 import {
   ConversationSummary,
   errorResponses,
@@ -131,16 +132,18 @@ export function conversationRoutes(app: FastifyInstance, deps: RouteDeps): void 
           metadata: [`must be at most ${METADATA_MAX_BYTES} bytes when serialised as JSON`],
         });
       }
-      const { conversation } = await deps.store.transaction((tx) =>
-        startConversation(tx, {
-          projectId: request.params.projectId,
-          botId: body.botId,
-          userId: body.userId,
-          initialMessage: body.initialMessage,
-          metadata: body.metadata,
-          assignment: body.assignment,
-          now: deps.clock(),
-        }),
+      const { conversation } = await deps.store.transaction(
+        (tx) =>
+          startConversation(tx, {
+            projectId: request.params.projectId,
+            botId: body.botId,
+            userId: body.userId,
+            initialMessage: body.initialMessage,
+            metadata: body.metadata,
+            assignment: body.assignment,
+            now: deps.clock(),
+          }),
+        originOf(request),
       );
       return sendSuccess(reply, 'Conversation started successfully', {
         conversationId: conversation.id,
@@ -169,14 +172,16 @@ export function conversationRoutes(app: FastifyInstance, deps: RouteDeps): void 
     },
     async (request, reply) => {
       const body = request.body;
-      const { conversation } = await deps.store.transaction((tx) =>
-        closeConversation(tx, {
-          projectId: request.params.projectId,
-          botId: body.botId,
-          userId: body.userId,
-          redirectPayload: body.redirectPayload,
-          now: deps.clock(),
-        }),
+      const { conversation } = await deps.store.transaction(
+        (tx) =>
+          closeConversation(tx, {
+            projectId: request.params.projectId,
+            botId: body.botId,
+            userId: body.userId,
+            redirectPayload: body.redirectPayload,
+            now: deps.clock(),
+          }),
+        originOf(request),
       );
       return sendSuccess(reply, 'Conversation closed successfully', {
         conversationId: conversation.id,

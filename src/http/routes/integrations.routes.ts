@@ -23,6 +23,7 @@ import {
   IntegrationView,
   RegeneratedSecret,
 } from '../../model/integration-views.js';
+import { originOf } from '../../observability/request-origin.js';
 import { errorResponses, ProjectParams, StringEnum, successEnvelope } from '../schemas.js';
 import type { RouteDeps } from './route-deps.js';
 import { sendSuccess } from './send.js';
@@ -260,7 +261,7 @@ export function integrationRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (request, reply) => {
       const { projectId } = request.params;
       const { type } = request.body;
-      const event = await sendTestEventNow(deps.store, projectId, type, deps.clock());
+      const event = await sendTestEventNow(deps.store, projectId, type, deps.clock(), originOf(request));
       request.log.info({ projectId, eventId: event.id, type }, 'test event sent');
       return sendSuccess(reply, 'Test event sent successfully', { eventId: event.id, type });
     },

@@ -19,6 +19,7 @@
  * The path is static, so Fastify's router prefers it to `external-support/:projectId` (create
  * integration); no project can be called `webhook`, since project ids are generated.
  */
+
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -30,6 +31,7 @@ import {
 } from '../../domain/messages/panel-message.service.js';
 import { ApiError } from '../../errors.js';
 import { messageSchema } from '../../model/message-content.js';
+import { originOf } from '../../observability/request-origin.js';
 import { UniqueViolation } from '../../storage/errors.js';
 import { panelSignature } from '../panel-signature.js';
 import { ErrorEnvelope, errorResponses, StringEnum, successEnvelope } from '../schemas.js';
@@ -116,7 +118,7 @@ export function panelMessageRoutes(app: FastifyInstance, deps: RouteDeps): void 
       const now = deps.clock();
       let sent: PanelMessageSent;
       try {
-        sent = await deps.store.transaction((tx) => sendPanelMessage(tx, input, now));
+        sent = await deps.store.transaction((tx) => sendPanelMessage(tx, input, now), originOf(request));
       } catch (e) {
         // Two requests with the same value.id at once: the unique index let one through; the
         // other is acknowledged with its messageId, as a later repeat would be. A winner that is
@@ -125,7 +127,7 @@ export function panelMessageRoutes(app: FastifyInstance, deps: RouteDeps): void 
         if (!(e instanceof UniqueViolation && e.constraint === 'messages_external')) throw e;
         sent =
           (await repeatedPanelMessage(deps.store.queries, input)) ??
-          (await deps.store.transaction((tx) => sendPanelMessage(tx, input, now)));
+          (await deps.store.transaction((tx) => sendPanelMessage(tx, input, now), originOf(request)));
       }
       if (sent.repeated)
         request.log.info({ messageId: sent.messageId }, 'repeated panel message acknowledged');

@@ -18,6 +18,7 @@ import { m0010WebchatSessionSweep } from './0010-webchat-session-sweep.js';
 import { m0011BotEngines } from './0011-bot-engines.js';
 import { m0012ProjectOverview } from './0012-project-overview.js';
 import { m0013Whatsapp } from './0013-whatsapp.js';
+import { m0014EventOrigin } from './0014-event-origin.js';
 import type { Migration } from './migration.js';
 
 export type { Dialect, Migration, Statement } from './migration.js';
@@ -36,6 +37,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0011BotEngines,
   m0012ProjectOverview,
   m0013Whatsapp,
+  m0014EventOrigin,
 ];
 
 export { statementFor } from './migration.js';

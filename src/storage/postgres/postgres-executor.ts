@@ -105,7 +105,7 @@ export const POSTGRES_SQL: DialectSql = {
   // event instead of two. (A missing room leaves room_seq NULL, which the column refuses.)
   insertEventAtNextSeq: `WITH seq AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq)
        INSERT INTO events (${EVENT_COLUMNS}, room_seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_seq FROM seq))
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_seq FROM seq))
        RETURNING room_seq`,
   // Three writes to three tables in one statement, atomic without BEGIN and COMMIT: a delivered
   // event costs one round trip to record instead of five. Data-modifying WITHs run whether or

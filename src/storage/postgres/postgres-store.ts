@@ -4,6 +4,7 @@
  * web chat streams in other processes wake at once instead of polling.
  */
 import pg from 'pg';
+import type { EventOrigin } from '../../model/types.js';
 import { StorageUnavailable } from '../errors.js';
 import { MIGRATIONS, statementFor } from '../migrations/index.js';
 import { createQueries, createTx } from '../queries/index.js';
@@ -117,8 +118,8 @@ export class PostgresStore implements Store {
     }
   }
 
-  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return await retried(() => this.transactionOnce(fn));
+  async transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin): Promise<T> {
+    return await retried(() => this.transactionOnce(fn, origin));
   }
 
   async statement<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
@@ -132,9 +133,9 @@ export class PostgresStore implements Store {
     );
   }
 
-  private transactionOnce<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  private transactionOnce<T>(fn: (tx: Tx) => Promise<T>, origin: EventOrigin | undefined): Promise<T> {
     return this.onConnection(async (client, broke) => {
-      const written = newTxRecord();
+      const written = newTxRecord(origin);
       const tx = createTx(new PgExecutor(client, true), this.options.secretBox ?? PLAINTEXT, written);
       try {
         await client.query('BEGIN');
@@ -150,7 +151,12 @@ export class PostgresStore implements Store {
         } else {
           await client.query('COMMIT');
         }
-        this.announce({ events: written.events, messages: written.messages, panelProjects });
+        this.announce({
+          events: written.events,
+          messages: written.messages,
+          panelProjects,
+          recorded: written.recorded,
+        });
         return value;
       } catch (e) {
         try {

@@ -16,6 +16,8 @@ export interface EventRow {
   next_attempt_at: number | null;
   delivered_at: number | null;
   last_error: string | null;
+  request_id?: string | null;
+  traceparent?: string | null;
 }
 
 export const toEvent = (r: EventRow): OutboxEvent => ({
@@ -33,8 +35,10 @@ export const toEvent = (r: EventRow): OutboxEvent => ({
   nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
   deliveredAt: r.delivered_at === null ? null : Number(r.delivered_at),
   lastError: r.last_error,
+  requestId: r.request_id ?? null,
+  traceparent: r.traceparent ?? null,
 });
 
 /** The columns an event is inserted with, room_seq aside, in `eventValues` order. */
 export const EVENT_COLUMNS = `id, project_id, room_id, conversation_id, destination, type, payload, created_at,
-  status, attempt_count, next_attempt_at, delivered_at`;
+  status, attempt_count, next_attempt_at, delivered_at, request_id, traceparent`;

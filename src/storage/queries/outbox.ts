@@ -2,7 +2,13 @@
  * The outbox: events to deliver, their leases and their settlement. Writing events is a
  * transaction's. The row and its mapper are in event-row.ts, shared with the claim.
  */
-import type { DeliveryStatus, EventDestination, EventType, OutboxEvent } from '../../model/types.js';
+import type {
+  DeliveryStatus,
+  EventDestination,
+  EventOrigin,
+  EventType,
+  OutboxEvent,
+} from '../../model/types.js';
 import type { TxRecord } from '../tx-record.js';
 import { EVENT_COLUMNS, type EventRow, toEvent } from './event-row.js';
 import type { SqlExecutor } from './executor.js';
@@ -53,6 +59,8 @@ function eventValues(e: Omit<OutboxEvent, 'roomSeq'>): unknown[] {
     e.attemptCount,
     e.nextAttemptAt,
     e.deliveredAt,
+    e.requestId ?? null,
+    e.traceparent ?? null,
   ];
 }
 
@@ -245,12 +253,17 @@ export class OutboxTxQueries extends OutboxQueries {
   }
   async insert(e: OutboxEvent): Promise<void> {
     await this.x.run(
-      `INSERT INTO events (${EVENT_COLUMNS}, room_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (${EVENT_COLUMNS}, room_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ...eventValues(e),
       e.roomSeq,
     );
     if (e.status === 'pending') this.written.events.push(e);
     if (e.destination === 'panel') this.written.panelProjects.add(e.projectId);
+    this.written.recorded.push(e.type);
+  }
+  /** The request behind this transaction, if one is (its events keep its id and traceparent). */
+  get origin(): EventOrigin | undefined {
+    return this.written.origin;
   }
   /** Appends an event at its room's next position (rooms.nextSeq and insert in one). */
   async insertAtNextSeq(e: Omit<OutboxEvent, 'roomSeq'>): Promise<OutboxEvent> {
@@ -266,6 +279,7 @@ export class OutboxTxQueries extends OutboxQueries {
     const event = { ...e, roomSeq: Number(r.room_seq) };
     if (event.status === 'pending') this.written.events.push(event);
     if (event.destination === 'panel') this.written.panelProjects.add(event.projectId);
+    this.written.recorded.push(event.type);
     return event;
   }
   /** Makes events due now for a new delivery cycle (attempt count reset); returns how many. */

@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Message, OutboxEvent } from '../../model/types.js';
+import type { EventOrigin, EventType, Message, OutboxEvent } from '../../model/types.js';
 import {
   hasUnstorableText,
   STORES_TEXT,
@@ -170,11 +170,19 @@ class SqliteExecutor implements SqlExecutor {
 }
 
 type Outcome =
-  | { ok: true; value: unknown; events: OutboxEvent[]; messages: Message[]; panelProjects: Set<string> }
+  | {
+      ok: true;
+      value: unknown;
+      events: OutboxEvent[];
+      messages: Message[];
+      panelProjects: Set<string>;
+      recorded: EventType[];
+    }
   | { ok: false; error: unknown };
 
 interface Queued {
   fn: (tx: Tx) => Promise<unknown>;
+  origin: EventOrigin | undefined;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -277,10 +285,10 @@ export class SqliteStore implements Store {
     return done;
   }
 
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin): Promise<T> {
     if (this.closed) return Promise.reject(new StorageUnavailable('the store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, origin, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flush());
@@ -333,10 +341,12 @@ export class SqliteStore implements Store {
     const committedEvents: OutboxEvent[] = [];
     const committedMessages: Message[] = [];
     const panelProjects = new Set<string>();
+    const recorded: EventType[] = [];
     batch.forEach((q, i) => {
       const o = outcomes[i];
       if (o?.ok) {
         committedEvents.push(...o.events);
+        recorded.push(...o.recorded);
         committedMessages.push(...o.messages);
         for (const p of o.panelProjects) panelProjects.add(p);
         q.resolve(o.value);
@@ -347,6 +357,7 @@ export class SqliteStore implements Store {
         events: committedEvents,
         messages: committedMessages,
         panelProjects: [...panelProjects],
+        recorded,
       };
       for (const l of this.listeners) {
         try {
@@ -368,7 +379,7 @@ export class SqliteStore implements Store {
     const outcomes: Outcome[] = [];
     c.begin.run();
     for (const q of batch) {
-      const written = newTxRecord();
+      const written = newTxRecord(q.origin);
       const tx = createTx(x, this.box, written);
       if (savepoints) c.savepoint.run();
       const writesBefore = x.writes;
@@ -381,6 +392,7 @@ export class SqliteStore implements Store {
           events: written.events,
           messages: written.messages,
           panelProjects: written.panelProjects,
+          recorded: written.recorded,
         });
       } catch (error) {
         if (savepoints) {
