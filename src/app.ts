@@ -107,7 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
       throw new ApiError('bad_request', 'An HTTP/1.1 request must carry a Host header.');
     }
-    if (closing) {
+    // /readyz answers during the drain too: shutting_down is what tells a balancer to go.
+    if (closing && request.url !== '/readyz') {
       reply.header('connection', 'close');
       throw new ApiError(
         'service_unavailable',
@@ -143,7 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   };
 
-  healthRoutes(server, routeDeps);
+  healthRoutes(server, routeDeps, () => closing);
   // A worker-only process (RELEVO_ROLE=worker) delivers events and answers health checks only.
   if (deps.config.role === 'worker') return app;
 

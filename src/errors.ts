@@ -478,6 +478,36 @@ export const CATALOGUE = {
       pt: 'Este arquivo não pode ser exibido agora. Tente novamente em instantes.',
     },
   },
+  database_unavailable: {
+    status: 503,
+    message: 'Database unavailable',
+    developer: {
+      en: 'Readiness: the database did not answer a trivial query within 2 seconds; this node should not get traffic until it does.',
+      es: 'Disponibilidad: la base de datos no respondió una consulta trivial en 2 segundos; este nodo no debe recibir tráfico hasta que responda.',
+      pt: 'Prontidão: o banco de dados não respondeu a uma consulta trivial em 2 segundos; este nó não deve receber tráfego até responder.',
+    },
+    client: TRY_AGAIN,
+  },
+  migrations_pending: {
+    status: 503,
+    message: 'Migrations pending',
+    developer: {
+      en: 'Readiness: the database schema is older than this version of relevo; run `relevo migrate` (or restart a node, which migrates at start).',
+      es: 'Disponibilidad: el esquema de la base de datos es anterior a esta versión de relevo; ejecuta `relevo migrate` (o reinicia un nodo, que migra al arrancar).',
+      pt: 'Prontidão: o esquema do banco de dados é anterior a esta versão do relevo; execute `relevo migrate` (ou reinicie um nó, que migra ao iniciar).',
+    },
+    client: TRY_AGAIN,
+  },
+  shutting_down: {
+    status: 503,
+    message: 'Shutting down',
+    developer: {
+      en: 'Readiness: this node is draining after SIGTERM; it finishes the requests it has and takes no new ones. Send traffic to another node.',
+      es: 'Disponibilidad: este nodo se está vaciando tras SIGTERM; termina las solicitudes que tiene y no acepta nuevas. Envía el tráfico a otro nodo.',
+      pt: 'Prontidão: este nó está sendo drenado após SIGTERM; termina as requisições que tem e não aceita novas. Envie o tráfego para outro nó.',
+    },
+    client: TRY_AGAIN,
+  },
   internal_server_error: {
     status: 500,
     message: 'Internal server error',

@@ -60,6 +60,15 @@ export interface Committed {
     | undefined;
 }
 
+export interface PoolStats {
+  /** Connections open. */
+  readonly total: number;
+  /** Of them, waiting for work. */
+  readonly idle: number;
+  /** Requests waiting for a connection. */
+  readonly waiting: number;
+}
+
 export type MigrationListener = (migration: Migration, index: number, pending: number) => void;
 
 export interface Store {
@@ -90,6 +99,11 @@ export interface Store {
    * may run more than once, as a transaction may.
    */
   statement<T>(fn: (q: Queries) => Promise<T>): Promise<T>;
+  /**
+   * The connection pool's counts (PostgreSQL; undefined on SQLite, which has no pool): for
+   * relevo_db_pool_connections, read from memory.
+   */
+  poolStats?(): PoolStats;
   /** Called after each commit that wrote events (of any status) or messages, with what it wrote. */
   onCommitted(listener: (committed: Committed) => void): void;
   close(): Promise<void>;

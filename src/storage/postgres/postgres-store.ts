@@ -10,7 +10,15 @@ import { MIGRATIONS, statementFor } from '../migrations/index.js';
 import { createQueries, createTx } from '../queries/index.js';
 import type { SecretBox } from '../secret-box.js';
 import { PLAINTEXT } from '../secret-box.js';
-import type { Committed, MigrationListener, Queries, Store, StoreCapabilities, Tx } from '../store.js';
+import type {
+  Committed,
+  MigrationListener,
+  PoolStats,
+  Queries,
+  Store,
+  StoreCapabilities,
+  Tx,
+} from '../store.js';
 import { newTxRecord } from '../tx-record.js';
 import { PgExecutor, translatePgError } from './postgres-executor.js';
 import { sqlLiteral } from './sql-literal.js';
@@ -116,6 +124,10 @@ export class PostgresStore implements Store {
         ? err
         : new StorageUnavailable(`database unavailable: ${String(e)}`, { cause: e });
     }
+  }
+
+  poolStats(): PoolStats {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
   async transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin): Promise<T> {

@@ -16,6 +16,7 @@ import type { SqlExecutor } from './executor.js';
 import { IdempotencyQueries } from './idempotency.js';
 import { IntegrationQueries } from './integrations.js';
 import { MessageQueries, MessageTxQueries } from './messages.js';
+import { OperationsQueries } from './operations.js';
 import { OutboxQueries, OutboxTxQueries } from './outbox.js';
 import { ProjectStatsQueries } from './project-stats.js';
 import { ProjectQueries } from './projects.js';
@@ -37,6 +38,7 @@ export interface Queries {
   readonly adminToken: AdminTokenQueries;
   readonly projectStats: ProjectStatsQueries;
   readonly whatsapp: WhatsappQueries;
+  readonly operations: OperationsQueries;
 }
 
 declare const txBrand: unique symbol;
@@ -67,6 +69,7 @@ function build(x: SqlExecutor, box: SecretBox, written: TxRecord | undefined): Q
     adminToken: new AdminTokenQueries(x),
     projectStats: new ProjectStatsQueries(x),
     whatsapp: new WhatsappQueries(x),
+    operations: new OperationsQueries(x),
   };
 }
 
