@@ -39,6 +39,9 @@ import { integrationRoutes } from './http/routes/integrations.routes.js';
 import { overviewRoutes } from './http/routes/overview.routes.js';
 import { panelMessageRoutes } from './http/routes/panel-messages.routes.js';
 import type { RouteDeps } from './http/routes/route-deps.js';
+import { instrumentApp } from './observability/instrument-app.js';
+import type { Metrics } from './observability/metrics.js';
+import type { Tracer } from './observability/tracer.js';
 import { connectParties } from './parties.js';
 import type { Store } from './storage/store.js';
 
@@ -48,6 +51,10 @@ export interface AppDeps {
   readonly logger: FastifyBaseLogger;
   /** Milliseconds since the epoch; tests may freeze it. */
   readonly clock?: () => number;
+  /** Prometheus metrics (RELEVO_METRICS_ADDR); undefined when off: no hook is added then. */
+  readonly metrics?: Metrics | undefined;
+  /** Tracing (OTEL_EXPORTER_OTLP_ENDPOINT); undefined when off: no hook is added then. */
+  readonly tracer?: Tracer | undefined;
 }
 
 /** The documented prefixes, all serving the same management routes (docs/api.md §1). */
@@ -122,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   // After the request-id hook (a 429 carries the id), before every route.
   registerAbuseLimits(server, deps.config);
+  instrumentApp(server, deps.metrics, deps.tracer);
 
   await registerOpenApi(server);
 

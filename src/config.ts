@@ -71,6 +71,10 @@ export interface Config {
   readonly eventStreamIdleTimeoutMs: number;
   /** The Graph API's base URL for the WhatsApp channel (no trailing slash); Meta's by default. */
   readonly whatsappGraphUrl: string;
+  /** RELEVO_METRICS_ADDR: where the Prometheus listener serves GET /metrics; undefined = off. */
+  readonly metricsAddr: { readonly host: string; readonly port: number } | undefined;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: the OTLP/HTTP collector traces go to; undefined = tracing off. */
+  readonly otlpEndpoint: string | undefined;
 }
 
 /** A token bucket's size: `requests` per `periodMs`, bursting up to `requests`. */
@@ -109,6 +113,8 @@ export const DEFAULTS = {
   RELEVO_WEBCHAT_FRAME_ANCESTORS: "'self'",
   RELEVO_EVENT_STREAM_IDLE_TIMEOUT_MS: '60000',
   RELEVO_WHATSAPP_GRAPH_URL: 'https://graph.facebook.com',
+  RELEVO_METRICS_ADDR: '',
+  OTEL_EXPORTER_OTLP_ENDPOINT: '',
 } as const;
 
 /** A configuration problem: its message is the one line printed before exiting. */
@@ -310,6 +316,38 @@ function graphUrl(raw: string): string {
   return u.href.replace(/\/+$/, '');
 }
 
+/** `host:port` or `[v6]:port` for the metrics listener; empty turns it off. */
+function metricsAddr(raw: string): { host: string; port: number } | undefined {
+  const text = raw.trim();
+  if (text === '') return undefined;
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[2]);
+  if (!m?.[1] || !(port >= 0 && port <= 65535)) {
+    throw new ConfigError(
+      `RELEVO_METRICS_ADDR=${JSON.stringify(raw)} is not an address; write host:port, e.g. 127.0.0.1:9464 or [::1]:9464 (empty turns metrics off).`,
+    );
+  }
+  return { host: m[1], port };
+}
+
+/** The OTLP/HTTP base URL, e.g. http://otel-collector:4318; empty turns tracing off. */
+function otlpEndpoint(raw: string): string | undefined {
+  const text = raw.trim();
+  if (text === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError(
+      `OTEL_EXPORTER_OTLP_ENDPOINT=${JSON.stringify(raw)} is not an http(s) URL; write the collector's OTLP/HTTP address, e.g. http://localhost:4318 (empty turns tracing off).`,
+    );
+  }
+  return text.replace(/\/+$/, '');
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const get = (k: keyof typeof DEFAULTS): string => {
     const v = env[k];
@@ -410,6 +448,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     webchatFrameAncestors: frameAncestors(get('RELEVO_WEBCHAT_FRAME_ANCESTORS')),
     whatsappGraphUrl: graphUrl(get('RELEVO_WHATSAPP_GRAPH_URL')),
+    metricsAddr: metricsAddr(get('RELEVO_METRICS_ADDR')),
+    otlpEndpoint: otlpEndpoint(get('OTEL_EXPORTER_OTLP_ENDPOINT')),
   };
   return Object.freeze(config);
 }

@@ -13,7 +13,10 @@ import { type SessionSweeper, startSessionSweeper } from './channels/webchat/ses
 import type { Config } from './config.js';
 import { type DeliveryWorker, startDeliveryWorker } from './delivery/delivery-worker.js';
 import { firstRunBanner } from './first-run-banner.js';
-import { REDACTED, serializeRequest } from './http/log-redaction.js';
+import { LOG_REDACT_PATHS, REDACTED, serializeRequest } from './http/log-redaction.js';
+import { Metrics } from './observability/metrics.js';
+import { type MetricsListener, startMetricsListener } from './observability/metrics-server.js';
+import { loadTracer, type Tracer } from './observability/tracer.js';
 import { openStore } from './storage/open-store.js';
 import { SecretBox } from './storage/secret-box.js';
 import type { Store } from './storage/store.js';
@@ -30,10 +33,7 @@ export function createLogger(
     // Whatever logs a request or its headers, secrets stay out (buildApp also sets `req` on
     // the app's own logger, for loggers made elsewhere).
     serializers: { req: serializeRequest },
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
-      censor: REDACTED,
-    },
+    redact: { paths: [...LOG_REDACT_PATHS], censor: REDACTED },
   };
   return destination === undefined ? pino(options) : pino(options, destination);
 }
@@ -47,6 +47,8 @@ export interface RunningServer {
   /** Where the server listens, e.g. `http://127.0.0.1:8080`. */
   readonly url: string;
   readonly port: number;
+  /** Where Prometheus scrapes, e.g. `http://127.0.0.1:9464/metrics`; undefined when metrics are off. */
+  readonly metricsUrl: string | undefined;
   /**
    * Stops accepting, lets in-flight requests finish, then closes the store. Safe to call more
    * than once: every call returns the same promise.
@@ -74,7 +76,9 @@ const HEAP_GROWING_PERCENT = 50;
 export async function serve(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const logger = options.logger ?? createLogger(config);
-  const store = await openStore(config.databaseUrl, {
+  // Loaded (with import()) only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  const tracer: Tracer | undefined = await loadTracer(config.otlpEndpoint, VERSION);
+  const opened = await openStore(config.databaseUrl, {
     poolSize: config.databasePoolSize,
     sqliteSynchronous: config.sqliteSynchronous,
     secretBox: new SecretBox(config.encryptionKey),
@@ -83,15 +87,29 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     // checkpoint failed (the next one, 100 ms later, tries again).
     onBackgroundError: (err) => logger.warn({ err }, 'database background task failed; retrying'),
   });
+  const store = tracer === undefined ? opened : tracer.traceStore(opened);
+  const metrics =
+    config.metricsAddr === undefined
+      ? undefined
+      : new Metrics(store, {
+          onError: (err) => logger.warn({ err }, 'metrics: the outbox gauges could not be read'),
+        });
   let app: App;
   let adminToken: AdminTokenState | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ versions: applied }, 'database migrated');
     adminToken = await prepareAdminToken(config, store);
-    app = await buildApp({ config, store, logger });
+    app = await buildApp({ config, store, logger, metrics, tracer });
+    if (metrics !== undefined && config.metricsAddr !== undefined) {
+      metricsListener = await startMetricsListener(metrics, config.metricsAddr, (err) =>
+        logger.warn({ err }, 'metrics: a scrape failed'),
+      );
+    }
   } catch (e) {
     await store.close();
+    await tracer?.shutdown();
     throw e;
   }
 
@@ -101,7 +119,9 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     await app.server.listen({ port: config.port, host: config.host });
   } catch (e) {
     await app.server.close();
+    await metricsListener?.close();
     await store.close();
+    await tracer?.shutdown();
     throw e;
   }
   const { port } = http.address() as AddressInfo;
@@ -120,6 +140,9 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     },
     'relevo listening',
   );
+  if (metricsListener !== undefined) logger.info({ address: metricsListener.url }, 'metrics listening');
+  if (tracer !== undefined)
+    logger.info({ endpoint: config.otlpEndpoint }, 'tracing on: spans go to the OTLP endpoint');
   logAdminApi(logger, config, adminToken, port, options.stderr ?? ((text) => process.stderr.write(text)));
   if (config.encryptionKey === undefined) {
     logger.warn(
@@ -128,7 +151,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   }
   let worker: DeliveryWorker | undefined;
   if (config.role !== 'api') {
-    worker = await startDeliveryWorker({ config, store, log: logger });
+    worker = await startDeliveryWorker({ config, store, log: logger, metrics, tracer });
     logger.info({ owner: worker.dispatcher.owner }, 'delivery worker started');
   } else if (store.capabilities.singleProcess) {
     logger.warn(
@@ -162,11 +185,14 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
       await sweeper?.stop();
       await worker?.stop(Math.max(0, config.shutdownTimeoutMs - 1_000));
       await store.close();
+      // Scrapes keep answering until the end, and the last spans are sent before exit.
+      await metricsListener?.close();
+      await tracer?.shutdown();
     })();
     return stopping;
   };
 
-  return { app, store, logger, worker, url, port, stop };
+  return { app, store, logger, worker, url, port, metricsUrl: metricsListener?.url, stop };
 }
 
 /**
@@ -277,12 +303,25 @@ export function exitOnSignals(running: RunningServer, options: SignalOptions): (
     );
   };
 
+  // A throw nobody caught leaves the process in a state nobody planned: it is logged (with the
+  // stack, as one JSON line) and the process exits 1 for its supervisor to restart it, rather
+  // than Node printing to stderr outside the log or serving on half-broken.
+  const onCrash = (kind: string) => (err: unknown) => {
+    log.fatal({ err: err instanceof Error ? err : new Error(String(err)), kind }, 'crashed; exiting');
+    options.exit(1);
+  };
+  const onUncaught = onCrash('uncaughtException');
+  const onUnhandled = onCrash('unhandledRejection');
   const onTerm = () => onSignal('SIGTERM');
   const onInt = () => onSignal('SIGINT');
   source.on('SIGTERM', onTerm);
   source.on('SIGINT', onInt);
+  source.on('uncaughtException', onUncaught);
+  source.on('unhandledRejection', onUnhandled);
   return () => {
     source.off('SIGTERM', onTerm);
     source.off('SIGINT', onInt);
+    source.off('uncaughtException', onUncaught);
+    source.off('unhandledRejection', onUnhandled);
   };
 }

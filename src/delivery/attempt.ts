@@ -4,8 +4,11 @@
  * integration disabled — and give the lease up with it.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import type { ChannelVerdict } from '../channels/channel.js';
 import { newId } from '../model/ids.js';
 import type { AttemptResult, OutboxEvent } from '../model/types.js';
+import type { AttemptOutcome, Metrics } from '../observability/metrics.js';
+import type { Tracer } from '../observability/tracer.js';
 import type { Store, Tx } from '../storage/store.js';
 import { VERSION } from '../version.js';
 import { laneOf } from './ready-queue.js';
@@ -25,6 +28,10 @@ export interface AttemptDeps {
   readonly owner: string;
   readonly clock: () => number;
   readonly random: () => number;
+  /** Counts outcomes and latencies (RELEVO_METRICS_ADDR); undefined when metrics are off. */
+  readonly metrics?: Metrics | undefined;
+  /** Spans of attempts (OTEL_EXPORTER_OTLP_ENDPOINT); undefined when tracing is off. */
+  readonly tracer?: Tracer | undefined;
 }
 
 /** One attempt of one event, and the bookkeeping of its outcome. */
@@ -45,6 +52,7 @@ export async function attempt(
         lastError: target.reason,
       }),
     );
+    d.metrics?.attempt('cancelled');
     return;
   }
   if (target.kind === 'wait') {
@@ -62,10 +70,13 @@ export async function attempt(
       });
       if (settled) await target.run(tx);
     });
+    d.metrics?.attempt('cancelled');
     return;
   }
 
   const startedAt = d.clock();
+  const attemptNumber = event.attemptCount + 1;
+  const span = d.tracer?.startAttempt(event, attemptNumber, target.url);
   const body = target.body ?? event.payload;
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -75,6 +86,8 @@ export async function attempt(
     // retries of older events too (docs/api.md §4.5).
     ...(target.secret === null ? {} : signEvent(body, target.secret, event.id, Math.floor(startedAt / 1000))),
   };
+  // The receiver can join the trace of the request that created the event (W3C Trace Context).
+  if (span !== undefined) headers.traceparent = span.traceparent;
   const sent = await d.sender.send({
     url: target.url,
     headers,
@@ -84,10 +97,29 @@ export async function attempt(
     signal,
     keepBytes: target.keepBytes,
   });
-  const attemptNumber = event.attemptCount + 1;
   // A channel that reads its receiver's errors (WhatsApp's codes) words the failure itself.
   const verdict = sent.outcome.kind === 'response' ? target.judge?.(sent) : undefined;
   const result: SendResult = verdict === undefined ? sent : { ...sent, error: verdict.reason };
+  const outcome = await (span === undefined
+    ? recordOutcome(d, event, target, attemptNumber, startedAt, result, verdict)
+    : span.run(() => recordOutcome(d, event, target, attemptNumber, startedAt, result, verdict)));
+  span?.end(outcome ?? 'abandoned', result.statusCode, result.error);
+}
+
+/**
+ * Records what one send came to, in the database, the metrics and the log; returns the outcome
+ * as counted (undefined: abandoned at shutdown, not counted).
+ */
+async function recordOutcome(
+  d: AttemptDeps,
+  event: OutboxEvent,
+  target: Extract<Target, { kind: 'send' }>,
+  attemptNumber: number,
+  startedAt: number,
+  result: SendResult,
+  verdict: ChannelVerdict | undefined,
+): Promise<AttemptOutcome | undefined> {
+  const { store } = d;
 
   if (result.outcome.kind === 'aborted') {
     // Shutdown gave up on it: not delivered, not counted; the next start repeats it.
@@ -97,7 +129,7 @@ export async function attempt(
       );
       await tx.outbox.releaseLease(event.id, d.owner);
     });
-    return;
+    return undefined;
   }
 
   let decision = decide({
@@ -152,19 +184,31 @@ export async function attempt(
       );
     }
   }
-  if (decision.action !== 'delivered') {
-    d.log.info(
-      {
-        eventId: event.id,
-        projectId: event.projectId,
-        attempt: attemptNumber,
-        action: decision.action,
-        error: result.error,
-      },
-      'webhook attempt failed',
-    );
+  const outcome = OUTCOMES[decision.action];
+  // The request id of the call that created the event joins this line to that call's own.
+  const line = {
+    eventId: event.id,
+    projectId: event.projectId,
+    attempt: attemptNumber,
+    requestId: event.requestId,
+  };
+  if (decision.action === 'delivered') {
+    d.metrics?.attempt(outcome, settledAt - event.createdAt);
+    d.log.debug({ ...line, statusCode: result.statusCode }, 'webhook attempt delivered');
+  } else {
+    d.metrics?.attempt(outcome);
+    d.log.info({ ...line, action: decision.action, error: result.error }, 'webhook attempt failed');
   }
+  return outcome;
 }
+
+/** How relevo_delivery_attempts_total names each decision of the retry policy. */
+const OUTCOMES: Record<Decision['action'], AttemptOutcome> = {
+  delivered: 'delivered',
+  retry: 'retrying',
+  dead: 'dead',
+  disable: 'disabled',
+};
 
 async function record(
   d: AttemptDeps,

@@ -29,6 +29,8 @@ export async function startDeliveryWorker(deps: {
   clock?: () => number;
   random?: () => number;
   readyQueue?: DispatcherOptions['readyQueue'];
+  metrics?: DispatcherOptions['metrics'];
+  tracer?: DispatcherOptions['tracer'];
 }): Promise<DeliveryWorker> {
   const { config } = deps;
   const sender = new WebhookSender({
@@ -48,6 +50,8 @@ export async function startDeliveryWorker(deps: {
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.random ? { random: deps.random } : {}),
     ...(deps.readyQueue ? { readyQueue: deps.readyQueue } : {}),
+    metrics: deps.metrics,
+    tracer: deps.tracer,
   });
   await dispatcher.start();
   let stopping: Promise<void> | undefined;

@@ -48,6 +48,9 @@ export interface DispatcherOptions {
   readonly channelEnv?: ChannelEnv | undefined;
   /** Size of the ready queue (tests make it tiny to exercise a backlog read back). */
   readonly readyQueue?: { readonly capacity: number; readonly maxChars: number };
+  /** Attempt outcomes and latencies (metrics on), spans of attempts (tracing on). */
+  readonly metrics?: AttemptDeps['metrics'];
+  readonly tracer?: AttemptDeps['tracer'];
 }
 
 /**
@@ -137,6 +140,8 @@ export class Dispatcher {
       owner: this.owner,
       clock: this.clock,
       random: this.random,
+      metrics: o.metrics,
+      tracer: o.tracer,
     };
     // Every attempt in flight listens to it (up to maxInFlight): not a leak.
     setMaxListeners(0, this.abandon.signal);

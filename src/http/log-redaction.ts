@@ -6,6 +6,8 @@
  * token-bearing query parameters in every logged URL, whatever the route; headers are not
  * logged at all (so neither Authorization nor x-api-key).
  */
+import { SECRET_FIELDS } from './idempotency-redaction.js';
+
 /** Query parameters whose values are credentials, compared in lower case. */
 const SECRET_PARAMS = new Set([
   'token',
@@ -22,6 +24,49 @@ const SECRET_PARAMS = new Set([
 ]);
 
 export const REDACTED = '[REDACTED]';
+
+/** Headers that carry a credential or a signature made with one, in lower case as Node keeps them. */
+const SECRET_HEADERS = [
+  'authorization',
+  'x-api-key',
+  'cookie',
+  'set-cookie',
+  'x-jelou-signature',
+  'webhook-signature',
+  'x-hub-signature-256',
+];
+
+/**
+ * Body fields that carry a secret: those an answer hands out once (SECRET_FIELDS), and the ones
+ * a request or a configuration may carry — the admin token, a WhatsApp access token or app
+ * secret, a webhook's credentials, a Rasa token.
+ */
+const SECRET_BODY_FIELDS = [
+  ...SECRET_FIELDS,
+  'adminToken',
+  'accessToken',
+  'access_token',
+  'appSecret',
+  'app_secret',
+  'engineSecret',
+  'secret',
+  'token',
+  'password',
+  'authorization',
+];
+
+/**
+ * pino's `redact` paths: the secret headers of a logged request, response or outgoing attempt,
+ * and secret fields at the top of a logged object or one level down (`body.apiKey`,
+ * `integration.signingSecret`). By configuration, so that a log call that passes a whole object
+ * does not leak by accident (docs/operations.md, "Logs").
+ */
+export const LOG_REDACT_PATHS: readonly string[] = [
+  ...['req', 'res', 'request', 'response', ''].flatMap((owner) =>
+    SECRET_HEADERS.map((h) => `${owner === '' ? '' : `${owner}.`}headers["${h}"]`),
+  ),
+  ...SECRET_BODY_FIELDS.flatMap((f) => [f, `*.${f}`]),
+];
 
 /** The URL with the value of every secret query parameter replaced by `[REDACTED]`. */
 export function redactUrl(url: string): string {

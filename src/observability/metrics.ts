@@ -82,17 +82,17 @@ export class Metrics {
       buckets: DELIVERY_LATENCY_BUCKETS,
       registers,
     });
-    const outbox = (name: string, help: string, pick: (s: OutboxSnapshot) => number) =>
-      new Gauge({
+    const outbox = (name: string, help: string, pick: (s: OutboxSnapshot) => number) => {
+      const gauge: Gauge = new Gauge({
         name,
         help,
         registers,
-        collect: async function (this: Gauge) {
-          const s = await self.outboxSnapshot();
-          if (s !== undefined) this.set(pick(s));
+        collect: async () => {
+          const s = await this.outboxSnapshot();
+          if (s !== undefined) gauge.set(pick(s));
         },
       });
-    const self = this;
+    };
     outbox(
       'relevo_outbox_pending',
       'Events not yet delivered (waiting, leased or between retries).',
@@ -106,16 +106,16 @@ export class Metrics {
     outbox('relevo_outbox_dead', 'Dead letters: events whose every attempt failed.', (s) => s.dead);
     if (store.poolStats !== undefined) {
       const stats = store.poolStats.bind(store);
-      new Gauge({
+      const pool: Gauge<'state'> = new Gauge({
         name: 'relevo_db_pool_connections',
         help: 'PostgreSQL pool connections by state: idle, busy (running a query) and waiting (requests queued for one).',
         labelNames: ['state'] as const,
         registers,
-        collect(this: Gauge<'state'>) {
+        collect: () => {
           const p = stats();
-          this.set({ state: 'idle' }, p.idle);
-          this.set({ state: 'busy' }, p.total - p.idle);
-          this.set({ state: 'waiting' }, p.waiting);
+          pool.set({ state: 'idle' }, p.idle);
+          pool.set({ state: 'busy' }, p.total - p.idle);
+          pool.set({ state: 'waiting' }, p.waiting);
         },
       });
     }

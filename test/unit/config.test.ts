@@ -54,6 +54,8 @@ describe('defaults', () => {
       webchatFrameAncestors: ["'self'"],
       eventStreamIdleTimeoutMs: 60_000,
       whatsappGraphUrl: 'https://graph.facebook.com',
+      metricsAddr: undefined,
+      otlpEndpoint: undefined,
     };
     expect(loadConfig({})).toEqual(expected);
   });
@@ -246,6 +248,11 @@ describe('invalid values', () => {
     ['RELEVO_WEBCHAT_FRAME_ANCESTORS', 'https://example.com/path'],
     ['RELEVO_WEBCHAT_FRAME_ANCESTORS', 'example.com'],
     ['RELEVO_WEBCHAT_FRAME_ANCESTORS', "'none' https://example.com"],
+    ['RELEVO_METRICS_ADDR', '9464'],
+    ['RELEVO_METRICS_ADDR', '127.0.0.1:99999'],
+    ['RELEVO_METRICS_ADDR', '::1:9464'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'localhost:4318'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://collector:4317'],
   ];
 
   it.each(cases)('%s=%j stops start-up with one line naming the variable', (name, value) => {
@@ -292,6 +299,19 @@ describe('invalid values', () => {
       if (name === 'HOST' || name === 'RELEVO_WEBHOOK_ALLOW') continue;
       expect(tested, `add an invalid case for ${name}`).toContain(name);
     }
+  });
+});
+
+describe('observability', () => {
+  it('reads the metrics address and the OTLP endpoint', () => {
+    expect(loadConfig({ RELEVO_METRICS_ADDR: '127.0.0.1:9464' }).metricsAddr).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+    });
+    expect(loadConfig({ RELEVO_METRICS_ADDR: '[::1]:0' }).metricsAddr).toEqual({ host: '::1', port: 0 });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).otlpEndpoint).toBe(
+      'http://collector:4318',
+    );
   });
 });
 

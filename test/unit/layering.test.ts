@@ -131,6 +131,7 @@ function runtimeCycles(): string[][] {
 const FLOORS: readonly (readonly string[])[] = [
   ['model', 'errors.ts', 'version.ts', 'config.ts'],
   ['storage'],
+  ['observability'],
   ['auth'],
   ['domain'],
   ['bots', 'delivery'],
