@@ -88,3 +88,50 @@ it("the server's logger blanks a request's secret parameters and leaves its head
   expect(out[0]).not.toContain('abc123');
   expect(out[0]).not.toContain('s3cret');
 });
+
+it("the server's logger redacts secret headers and secret fields by configuration, wherever a log call puts them", () => {
+  const out: string[] = [];
+  const logger = createLogger(
+    { logLevel: 'info' },
+    new Writable({
+      write(chunk: Buffer, _e, done) {
+        out.push(chunk.toString('utf8'));
+        done();
+      },
+    }),
+  );
+  const secrets = {
+    authorization: 'Bearer hdr-auth-1',
+    'x-api-key': 'hdr-key-2',
+    'x-jelou-signature': 'sha256=hdr-sig-3',
+    'webhook-signature': 'v1,hdr-sig-4',
+    cookie: 'sid=hdr-cookie-5',
+  };
+  logger.info({ headers: secrets, res: { headers: { 'set-cookie': 'sid=hdr-cookie-6' } } }, 'headers');
+  logger.info(
+    {
+      apiKey: 'body-key-7',
+      body: { clientSecret: 'body-secret-8', signingSecret: 'body-secret-9', name: 'Acme' },
+      integration: { signingKey: 'body-key-10', accessToken: 'body-token-11', appSecret: 'body-secret-12' },
+      config: { adminToken: 'body-admin-13' },
+    },
+    'bodies',
+  );
+  logger.flush();
+  const text = out.join('');
+  for (const s of [
+    ...Object.values(secrets),
+    'hdr-cookie-6',
+    'body-key-7',
+    'body-secret-8',
+    'body-secret-9',
+  ]) {
+    expect(text).not.toContain(s);
+  }
+  for (const s of ['body-key-10', 'body-token-11', 'body-secret-12', 'body-admin-13'])
+    expect(text).not.toContain(s);
+  const [headers, bodies] = out.map((l) => JSON.parse(l));
+  expect(headers.headers['x-jelou-signature']).toBe('[REDACTED]');
+  expect(bodies.body).toEqual({ clientSecret: '[REDACTED]', signingSecret: '[REDACTED]', name: 'Acme' });
+  expect(bodies.config.adminToken).toBe('[REDACTED]');
+});
