@@ -24,6 +24,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { freePort } from '../test/helpers/spawned-server.js';
 import { type Cluster, findPostgresBin, startCluster } from '../test/setup/postgres-cluster.js';
 import { httpJson, median, type Percentiles, percentiles, round, settle, sleep } from './lib/common.js';
 import { type Backend, CONNECTIONS, E2E_STARTS_PER_SECOND_DEFAULT, STORE_FLOOR } from './lib/constants.js';
@@ -293,9 +294,14 @@ async function relevoTarget(
   label: string,
   webhookUrl?: string,
   existingUrl?: string,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<RelevoTarget> {
   const url = existingUrl ?? (await databaseUrl(backend, label));
-  const server = await startRelevo({ name: `relevo ${backend} ${label}`, databaseUrl: url, env: RELEVO_ENV });
+  const server = await startRelevo({
+    name: `relevo ${backend} ${label}`,
+    databaseUrl: url,
+    env: { ...RELEVO_ENV, ...env },
+  });
   const project = await createBenchProject(server, {
     bots: OPTIONS.bots,
     usersPerBot: OPTIONS.usersPerBot,
@@ -311,6 +317,40 @@ async function relevoTarget(
     project,
     databaseUrl: url,
   };
+}
+
+/** The label of (b)'s row with metrics on: SQLite, against the `relevo sqlite` row of the same rounds. */
+const METRICS_ON = 'relevo sqlite, metrics on';
+/** How often that row's metrics are scraped: every second, four times a busy Prometheus's 15 s. */
+const METRICS_SCRAPE_MS = 1_000;
+
+/**
+ * relevo on SQLite with RELEVO_METRICS_ADDR set, scraped every METRICS_SCRAPE_MS for as long as it
+ * runs (so the gauges' query is paid too): its row against `relevo sqlite` is what metrics cost
+ * (docs/performance.md, "Metrics on and off").
+ */
+async function metricsOnTarget(webhookUrl: string): Promise<RelevoTarget> {
+  const port = await freePort();
+  const t = await relevoTarget('sqlite', 'pipeline-metrics', webhookUrl, undefined, {
+    RELEVO_METRICS_ADDR: `127.0.0.1:${port}`,
+  });
+  const scrapes = { ok: 0, failed: 0 };
+  const timer = setInterval(() => {
+    fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })
+      .then(async (r) => {
+        await r.text();
+        scrapes[r.ok ? 'ok' : 'failed'] += 1;
+      })
+      .catch(() => {
+        scrapes.failed += 1;
+      });
+  }, METRICS_SCRAPE_MS);
+  const stop = async () => {
+    clearInterval(timer);
+    log(`  ${METRICS_ON}: ${scrapes.ok} scrapes answered, ${scrapes.failed} failed`);
+    await t.server.stop();
+  };
+  return { ...t, label: METRICS_ON, server: { ...t.server, stop } };
 }
 
 /** (a)'s floor: what storing a start or a close costs without relevo's HTTP stack; not judged. */
@@ -462,9 +502,10 @@ async function scenarioPipeline(keep: (relevos: RelevoTarget[]) => void) {
   );
   const baseline = await baselineTarget('forward');
   const relevos = await Promise.all(backends().map((b) => relevoTarget(b, 'pipeline', hookUrl())));
+  const metricsOn = await metricsOnTarget(hookUrl());
   let kept = false;
   try {
-    const result = await compare(baseline, relevos, pipelineRun, true);
+    const result = await compare(baseline, [...relevos, metricsOn], pipelineRun, true);
     const pipelineSummary: Record<string, unknown> = {};
     for (const [label, s] of Object.entries(result.summary)) {
       const runs = result.rounds.map((row) => row[label] as PipelineFigures);
@@ -478,7 +519,7 @@ async function scenarioPipeline(keep: (relevos: RelevoTarget[]) => void) {
       };
     }
     const rss: Record<string, { peakMiB: number; rssMiB: number }> = {};
-    for (const t of relevos) {
+    for (const t of [...relevos, metricsOn]) {
       const m = memoryOf(t.server.pid);
       rss[t.label] = { peakMiB: round(m.peakMiB, 1), rssMiB: round(m.rssMiB, 1) };
     }
@@ -486,7 +527,7 @@ async function scenarioPipeline(keep: (relevos: RelevoTarget[]) => void) {
     kept = true;
     return { rounds: result.rounds, summary: pipelineSummary, rss };
   } finally {
-    await Promise.all([baseline, ...(kept ? [] : relevos)].map((t) => t.server.stop()));
+    await Promise.all([baseline, metricsOn, ...(kept ? [] : relevos)].map((t) => t.server.stop()));
   }
 }
 
