@@ -265,6 +265,7 @@ function routes(): Route[] {
       body: () => ({ type: 'text', content: { body: 'hi' } }),
     },
     { method: 'GET', template: '/healthz', auth: 'none' },
+    { method: 'GET', template: '/readyz', auth: 'none' },
     { method: 'GET', template: '/openapi.json', auth: 'none' },
     { method: 'GET', template: '/docs', auth: 'none' },
     { method: 'GET', template: '/favicon.ico', auth: 'none' },
