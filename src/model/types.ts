@@ -241,7 +241,7 @@ export interface OutboxEvent {
   readonly deliveredAt: number | null;
   /** Why the latest attempt failed, while it matters (cleared on success and on requeue). */
   readonly lastError: string | null;
-  /** The request id of the call that created it; null when no request did (or before 0013). */
+  /** The request id of the call that created it; null when no request did (or before 0014). */
   readonly requestId?: string | null | undefined;
   /** That request's W3C traceparent, kept when tracing is on (docs/operations.md, Traces). */
   readonly traceparent?: string | null | undefined;

@@ -51,17 +51,17 @@ it('answers 200 when the database answers and its schema is current', async () =
   h = await createHarness();
   const res = await readyz(h.app);
   expect(res.statusCode).toBe(200);
-  expect(res.json()).toEqual({ status: 'ready', role: 'all', schemaVersion: 13 });
+  expect(res.json()).toEqual({ status: 'ready', role: 'all', schemaVersion: 14 });
 });
 
 it('answers 503 migrations_pending when the schema is older than this version', async () => {
   h = await createHarness();
-  await sql(h, 'DELETE FROM schema_migrations WHERE version = 13');
+  await sql(h, 'DELETE FROM schema_migrations WHERE version = 14');
   const res = await readyz(h.app);
   expect(res.statusCode).toBe(503);
   const e = errorOf(res);
   expect(e.error.code).toBe('migrations_pending');
-  expect(e.error.description).toContain('version 12');
+  expect(e.error.description).toContain('version 13');
   // Liveness is another question: the process serves and its database answers.
   expect((await call(h.app, { method: 'GET', url: '/healthz' })).statusCode).toBe(200);
 });
