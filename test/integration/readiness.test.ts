@@ -12,11 +12,15 @@ import pino from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { call, errorOf } from '../helpers/api.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 import { TEST_DB } from '../helpers/test-database.js';
+
+/** The schema version this build migrates to. */
+const LATEST = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -51,12 +55,12 @@ it('answers 200 when the database answers and its schema is current', async () =
   h = await createHarness();
   const res = await readyz(h.app);
   expect(res.statusCode).toBe(200);
-  expect(res.json()).toEqual({ status: 'ready', role: 'all', schemaVersion: 14 });
+  expect(res.json()).toEqual({ status: 'ready', role: 'all', schemaVersion: LATEST });
 });
 
 it('answers 503 migrations_pending when the schema is older than this version', async () => {
   h = await createHarness();
-  await sql(h, 'DELETE FROM schema_migrations WHERE version = 14');
+  await sql(h, `DELETE FROM schema_migrations WHERE version = ${LATEST}`);
   const res = await readyz(h.app);
   expect(res.statusCode).toBe(503);
   const e = errorOf(res);
