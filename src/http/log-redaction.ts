@@ -38,8 +38,8 @@ const SECRET_HEADERS = [
 
 /**
  * Body fields that carry a secret: those an answer hands out once (SECRET_FIELDS), and the ones
- * a request or a configuration may carry — the admin token, a WhatsApp access token or app
- * secret, a webhook's credentials, a Rasa token.
+ * a request or a configuration may carry — the admin token, a WhatsApp access token, app
+ * secret or verify token, a webhook's credentials, a Rasa token.
  */
 const SECRET_BODY_FIELDS = [
   ...SECRET_FIELDS,
@@ -49,6 +49,8 @@ const SECRET_BODY_FIELDS = [
   'appSecret',
   'app_secret',
   'engineSecret',
+  'verifyToken',
+  'verify_token',
   'secret',
   'token',
   'password',
