@@ -22,13 +22,14 @@ let db: TestDatabase | undefined;
 let server: RunningServer;
 let receiver: Receiver;
 const logs: Array<Record<string, unknown>> = [];
-let failing = true;
+/** What the receiver answers. */
+let answer = 500;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'relevo-metrics-'));
   db = TEST_DB === 'postgres' ? await createTestDatabase(dir) : undefined;
   receiver = await startReceiver();
-  receiver.respond(() => ({ kind: 'status', status: failing ? 500 : 200 }));
+  receiver.respond(() => ({ kind: 'status', status: answer }));
   const config = loadConfig({
     DATABASE_URL: db?.url ?? `sqlite:${join(dir, 'relevo.db')}`,
     PORT: '0',
@@ -107,10 +108,11 @@ it('counts requests by route pattern, events, attempts; gauges follow the outbox
   const seed = await seedOverHttp([server.port], TOKEN, {
     name: 'Metrics',
     webhookUrl: receiver.url,
-    pairs: 2,
+    pairs: 3,
   });
-  const [first, second] = seed.pairs;
-  if (first === undefined || second === undefined) throw new Error('seeded two pairs');
+  const [first, second, third] = seed.pairs;
+  if (first === undefined || second === undefined || third === undefined)
+    throw new Error('seeded three pairs');
   const started = await fetch(
     `http://127.0.0.1:${server.port}/v1/external-support/${seed.projectId}/conversations/start`,
     {
@@ -135,7 +137,7 @@ it('counts requests by route pattern, events, attempts; gauges follow the outbox
   expect(sample(text, 'relevo_delivery_latency_seconds_count')).toBe(0);
 
   // The receiver recovers: the next event is delivered, and its latency recorded.
-  failing = false;
+  answer = 200;
   expect(
     (
       await postJson(
@@ -152,12 +154,27 @@ it('counts requests by route pattern, events, attempts; gauges follow the outbox
   expect(sample(text, 'relevo_delivery_latency_seconds_bucket{le="+Inf"}')).toBe(1);
   expect(sample(text, 'relevo_events_total{type="conversation.start"}')).toBe(2);
 
+  // A 410 disables the integration: counted as such (the event waits for it to be enabled).
+  answer = 410;
+  expect(
+    (
+      await postJson(
+        server.port,
+        `/v1/external-support/${seed.projectId}/conversations/start`,
+        seed.key,
+        third,
+      )
+    ).status,
+  ).toBe(200);
+  text = await scrapeUntil((t) => sample(t, 'relevo_delivery_attempts_total{outcome="disabled"}') === 1);
+  expect(sample(text, 'relevo_events_total{type="conversation.start"}')).toBe(3);
+
   // Requests by route pattern, never by raw URL; a path no route matches is "unmatched".
   expect((await requestJson(server.port, 'GET', `/no/such/${seed.projectId}`)).status).toBe(404);
   text = (await scrape()).text;
   const route = '/v1/external-support/:projectId/conversations/start';
-  expect(sample(text, `relevo_http_requests_total{method="POST",route="${route}",status="200"}`)).toBe(2);
-  expect(sample(text, `relevo_http_request_duration_seconds_count{method="POST",route="${route}"}`)).toBe(2);
+  expect(sample(text, `relevo_http_requests_total{method="POST",route="${route}",status="200"}`)).toBe(3);
+  expect(sample(text, `relevo_http_request_duration_seconds_count{method="POST",route="${route}"}`)).toBe(3);
   // This one and the first test's GET /metrics on the API's port.
   expect(sample(text, 'relevo_http_requests_total{method="GET",route="unmatched",status="404"}')).toBe(2);
   expect(text).not.toContain(seed.projectId);
@@ -167,8 +184,11 @@ it('counts requests by route pattern, events, attempts; gauges follow the outbox
   expect(failed.map((l) => [l.attempt, l.requestId, l.action])).toEqual([
     [1, 'req-metrics-start-1', 'retry'],
     [2, 'req-metrics-start-1', 'dead'],
+    // The third start sent no X-Request-Id: the one relevo made for it.
+    [1, expect.stringMatching(/^[0-9a-f-]{36}$/), 'disable'],
   ]);
   expect(failed[0]?.eventId).toMatch(/^evt_/);
+  expect(failed[0]?.eventId).toBe(failed[1]?.eventId);
 });
 
 it.skipIf(TEST_DB !== 'postgres')('reports the PostgreSQL pool by state', async () => {
