@@ -3,7 +3,7 @@
  * a round trip between relevo and the server, and most of relevo's CPU per request goes to them)
  * and on SQLite. Runs relevo's own `startConversation` and `closeConversation` (the bot's
  * hand-back included) through its stores, once warm, counting every statement the driver is
- * given (transaction control included); for the project with a webhook (its events are pending,
+ * given (transaction control included), and on PostgreSQL the round trips they take; for the project with a webhook (its events are pending,
  * so PostgreSQL's commit also announces them) and without one. With the webhook, also the record
  * of a delivered attempt, as the dispatcher writes it.
  *
@@ -22,12 +22,24 @@ import { ROOT } from './lib/processes.js';
 const { values } = parseArgs({ options: { dist: { type: 'string' } } });
 const load = buildLoader(values.dist ?? join(ROOT, 'dist'));
 
-/** Counts what goes to a driver while `counting` is set, by the statement's first words. */
+/**
+ * Counts what goes to a driver while `counting` is set, by the statement's first words. A
+ * statement handed over in the same synchronous turn as the one before it (PostgreSQL's
+ * pipelined BEGIN and first statement) is written with it and answered with it: it shares that
+ * round trip, and is listed with a leading `+`.
+ */
 class Counter {
   counting = false;
   readonly seen: string[] = [];
+  private sameTurn = false;
   note(sql: string): void {
-    if (this.counting) this.seen.push(sql.replace(/\s+/g, ' ').trim().slice(0, 48));
+    if (!this.counting) return;
+    const text = sql.replace(/\s+/g, ' ').trim().slice(0, 48);
+    this.seen.push(this.sameTurn ? `+ ${text}` : text);
+    this.sameTurn = true;
+    process.nextTick(() => {
+      this.sameTurn = false;
+    });
   }
   take(): string[] {
     return this.seen.splice(0);
@@ -106,8 +118,10 @@ async function measure(store: Any, counter: Counter, webhook: boolean): Promise<
 
 function report(db: string, webhook: boolean, r: Record<string, string[]>): void {
   for (const [what, statements] of Object.entries(r)) {
+    const trips = statements.filter((s) => !s.startsWith('+ ')).length;
+    const roundTrips = db === 'PostgreSQL' ? ` in ${trips} round trips` : '';
     console.log(
-      `${db}, ${webhook ? 'with' : 'without'} a webhook: ${what} = ${statements.length} statements`,
+      `${db}, ${webhook ? 'with' : 'without'} a webhook: ${what} = ${statements.length} statements${roundTrips}`,
     );
     for (const s of statements) console.log(`    ${s}`);
   }

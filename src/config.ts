@@ -39,6 +39,11 @@ export interface Config {
   readonly sqliteSynchronous: 'normal' | 'full';
   /** Connections in the PostgreSQL pool of one process. */
   readonly databasePoolSize: number;
+  /**
+   * PostgreSQL: a direct (session) connection for LISTEN and migrations, when DATABASE_URL goes
+   * through a transaction pooler such as PgBouncer; undefined = DATABASE_URL serves both.
+   */
+  readonly databaseListenUrl: string | undefined;
   /** How long SIGTERM waits for in-flight work before giving up, in ms. */
   readonly shutdownTimeoutMs: number;
   /** Per-credential request rate on management routes; undefined = no limit (the default). */
@@ -97,6 +102,7 @@ export const DEFAULTS = {
   RELEVO_BODY_LIMIT_BYTES: String(1024 * 1024),
   RELEVO_SHUTDOWN_TIMEOUT_MS: '30000',
   RELEVO_DB_POOL_SIZE: '10',
+  RELEVO_DATABASE_LISTEN_URL: '',
   RELEVO_SQLITE_SYNCHRONOUS: 'normal',
   RELEVO_RATE_LIMIT: '',
   RELEVO_AUTH_FAILURE_LIMIT: '20',
@@ -172,6 +178,21 @@ function databaseUrl(raw: string): string {
   throw new ConfigError(
     `DATABASE_URL=${JSON.stringify(raw)} is not supported; use sqlite:<path> (e.g. sqlite:./data/relevo.db) or postgres://user:password@host:5432/db.`,
   );
+}
+
+function databaseListenUrl(raw: string, database: string): string | undefined {
+  if (raw === '') return undefined;
+  if (!/^postgres(ql)?:\/\/.+/.test(raw)) {
+    throw new ConfigError(
+      `RELEVO_DATABASE_LISTEN_URL=${JSON.stringify(raw)} is not supported; use postgres://user:password@host:5432/db, a direct connection to the database DATABASE_URL reaches through the pooler.`,
+    );
+  }
+  if (!/^postgres(ql)?:\/\//.test(database)) {
+    throw new ConfigError(
+      'RELEVO_DATABASE_LISTEN_URL is for PostgreSQL behind a transaction pooler; DATABASE_URL is not a postgres:// URL. Unset it.',
+    );
+  }
+  return raw;
 }
 
 function sqliteSynchronous(raw: string): 'normal' | 'full' {
@@ -399,6 +420,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey: encryptionKey(env.RELEVO_ENCRYPTION_KEY),
     sqliteSynchronous: sqliteSynchronous(get('RELEVO_SQLITE_SYNCHRONOUS')),
     databasePoolSize: int('RELEVO_DB_POOL_SIZE', get('RELEVO_DB_POOL_SIZE'), 1, 1000),
+    databaseListenUrl: databaseListenUrl(get('RELEVO_DATABASE_LISTEN_URL'), get('DATABASE_URL')),
     shutdownTimeoutMs: int('RELEVO_SHUTDOWN_TIMEOUT_MS', get('RELEVO_SHUTDOWN_TIMEOUT_MS'), 0, 3_600_000),
     rateLimit: parseRateLimit(get('RELEVO_RATE_LIMIT')),
     authFailureLimit: int('RELEVO_AUTH_FAILURE_LIMIT', get('RELEVO_AUTH_FAILURE_LIMIT'), 0, 1_000_000),

@@ -80,6 +80,7 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
   const tracer: Tracer | undefined = await loadTracer(config.otlpEndpoint, VERSION);
   const opened = await openStore(config.databaseUrl, {
     poolSize: config.databasePoolSize,
+    listenUrl: config.databaseListenUrl,
     sqliteSynchronous: config.sqliteSynchronous,
     secretBox: new SecretBox(config.encryptionKey),
     backgroundCheckpoints: true,

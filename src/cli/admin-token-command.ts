@@ -22,7 +22,7 @@ export const ADMIN_TOKEN_COMMANDS: readonly Command[] = [
       'admin API at all. On a database from before first-run tokens, this turns the admin API on.',
     async run(ctx) {
       const config = ctx.config();
-      const store = await openStore(config.databaseUrl);
+      const store = await openStore(config.databaseUrl, { listenUrl: config.databaseListenUrl });
       try {
         await migrateShowingProgress(store, ctx);
         const token = await resetAdminToken(store.queries, Date.now());

@@ -13,7 +13,10 @@ import type { CliContext } from './context.js';
  */
 export async function withStore(ctx: CliContext, fn: (store: Store) => Promise<unknown>): Promise<number> {
   const config = ctx.config();
-  const store = await openStore(config.databaseUrl, { secretBox: new SecretBox(config.encryptionKey) });
+  const store = await openStore(config.databaseUrl, {
+    secretBox: new SecretBox(config.encryptionKey),
+    listenUrl: config.databaseListenUrl,
+  });
   try {
     await migrateShowingProgress(store, ctx);
     ctx.printJson(await fn(store));

@@ -88,7 +88,8 @@ export const COMMANDS: readonly Command[] = [
       'Prints each migration applied, or "up to date" when there was none to apply; with --json,\n' +
       '{ "applied": [{ "version", "name" }] }. On a terminal, stderr shows which one is running.',
     async run(ctx) {
-      const store = await openStore(ctx.config().databaseUrl);
+      const config = ctx.config();
+      const store = await openStore(config.databaseUrl, { listenUrl: config.databaseListenUrl });
       try {
         const applied = await migrateShowingProgress(store, ctx);
         const named = applied.map((version) => ({

@@ -6,6 +6,8 @@ import type { Store } from './store.js';
 
 export interface OpenStoreOptions {
   readonly poolSize?: number;
+  /** PostgreSQL: the session connection for LISTEN and migrations (RELEVO_DATABASE_LISTEN_URL). */
+  readonly listenUrl?: string | undefined;
   readonly sqliteSynchronous?: 'normal' | 'full';
   readonly secretBox?: SecretBox;
   /** SQLite: checkpoint the WAL on a worker thread (the server; see sqlite/checkpointer.ts). */
@@ -29,6 +31,7 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
     return new PostgresStore({
       url: databaseUrl,
       poolSize: options.poolSize ?? 10,
+      ...(options.listenUrl !== undefined ? { listenUrl: options.listenUrl } : {}),
       ...(options.secretBox ? { secretBox: options.secretBox } : {}),
       ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
     });

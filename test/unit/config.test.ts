@@ -38,6 +38,7 @@ describe('defaults', () => {
       encryptionKey: undefined,
       sqliteSynchronous: 'normal',
       databasePoolSize: 10,
+      databaseListenUrl: undefined,
       shutdownTimeoutMs: 30_000,
       rateLimit: undefined,
       authFailureLimit: 20,
@@ -205,6 +206,10 @@ describe('invalid values', () => {
     ['RELEVO_DB_POOL_SIZE', '0'],
     ['RELEVO_DB_POOL_SIZE', '1001'],
     ['RELEVO_DB_POOL_SIZE', 'ten'],
+    ['RELEVO_DATABASE_LISTEN_URL', 'sqlite:./data/relevo.db'],
+    ['RELEVO_DATABASE_LISTEN_URL', 'postgres://'],
+    // A listen URL with SQLite (the default DATABASE_URL) has nothing to listen to.
+    ['RELEVO_DATABASE_LISTEN_URL', 'postgres://relevo@db:5432/relevo'],
     ['RELEVO_SQLITE_SYNCHRONOUS', 'off'],
     ['RELEVO_SQLITE_SYNCHRONOUS', 'FULL'],
     ['RELEVO_ENCRYPTION_KEY', 'short'],
@@ -312,6 +317,17 @@ describe('observability', () => {
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).otlpEndpoint).toBe(
       'http://collector:4318',
     );
+  });
+});
+
+describe('RELEVO_DATABASE_LISTEN_URL', () => {
+  it('is kept beside a postgres:// DATABASE_URL (a pooler in front, the database behind)', () => {
+    const c = loadConfig({
+      DATABASE_URL: 'postgres://relevo@pgbouncer:6432/relevo',
+      RELEVO_DATABASE_LISTEN_URL: 'postgresql://relevo@db:5432/relevo',
+    });
+    expect(c.databaseUrl).toBe('postgres://relevo@pgbouncer:6432/relevo');
+    expect(c.databaseListenUrl).toBe('postgresql://relevo@db:5432/relevo');
   });
 });
 

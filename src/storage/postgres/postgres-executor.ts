@@ -121,16 +121,36 @@ export const POSTGRES_SQL: DialectSql = {
        WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
 };
 
+export interface PgExecutorOptions {
+  /**
+   * Statements are run inside a transaction (guarded writes use savepoints). `lazy`: its BEGIN
+   * has not been sent yet; it goes out with the first statement (see `query`).
+   */
+  readonly transaction?: 'open' | 'lazy';
+  /**
+   * Name statements so that each connection parses and plans them once. Off behind a
+   * transaction pooler (PgBouncer), where the next transaction may run on a server connection
+   * that never saw the statement.
+   */
+  readonly named: boolean;
+}
+
 export class PgExecutor implements SqlExecutor {
   readonly dialect = 'postgres' as const;
   readonly dialectSql = POSTGRES_SQL;
   private savepoints = 0;
+  private readonly inTransaction: boolean;
+  private beginPending: boolean;
+  /** Set once the transaction's BEGIN went out: only then is there anything to commit or roll back. */
+  began = false;
 
-  /** `inTransaction`: the client holds an open transaction (guarded writes use savepoints). */
   constructor(
     private readonly db: Pool | PoolClient,
-    private readonly inTransaction: boolean,
-  ) {}
+    private readonly options: PgExecutorOptions,
+  ) {
+    this.inTransaction = options.transaction !== undefined;
+    this.beginPending = options.transaction === 'lazy';
+  }
 
   private async query<R>(
     sql: string,
@@ -147,12 +167,24 @@ export class PgExecutor implements SqlExecutor {
     try {
       // Named: each connection parses and plans a statement once, then only binds and executes
       // it — the server's CPU is shared with relevo's on a small machine.
-      const r = await this.db.query({
-        name: statementName(sql),
+      const config = {
+        ...(this.options.named ? { name: statementName(sql) } : {}),
         text: numberPlaceholders(sql),
         values: params,
         ...(rowMode === undefined ? {} : { rowMode }),
-      });
+      };
+      if (this.beginPending) {
+        // The pool's connections pipeline (the store's `pipeline: true`): BEGIN and the first
+        // statement are written together and answered together, one round trip instead of two
+        // for every transaction. The statement waits for BEGIN's answer on the server, and a
+        // BEGIN on a live connection outside a transaction does not fail; if the connection
+        // dies, both fail.
+        this.beginPending = false;
+        this.began = true;
+        const [, r] = await Promise.all([this.db.query('BEGIN'), this.db.query(config)]);
+        return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+      }
+      const r = await this.db.query(config);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     } catch (e) {
       throw translatePgError(e);

@@ -36,6 +36,13 @@ const RELISTEN_MS = 1_000;
 
 export interface PostgresStoreOptions {
   readonly url: string;
+  /**
+   * A session connection for LISTEN and the migrations' advisory lock, when `url` goes through a
+   * transaction pooler (PgBouncer's pool_mode=transaction), which gives a client a server
+   * connection for one transaction only. Set, it also turns off named statements (see
+   * PgExecutorOptions.named). Unset: `url` serves both.
+   */
+  readonly listenUrl?: string;
   readonly poolSize: number;
   /** Encrypts stored secrets (RELEVO_ENCRYPTION_KEY); plaintext when absent. */
   readonly secretBox?: SecretBox;
@@ -54,10 +61,19 @@ export class PostgresStore implements Store {
   private closed = false;
   /** This process's NOTIFY sender id, so it ignores its own notifications. */
   private readonly pid = `${process.pid}.${Math.random().toString(36).slice(2, 8)}`;
+  /** LISTEN and the migrations' lock need a session of their own (see options.listenUrl). */
+  private readonly sessionUrl: string;
+  private readonly named: boolean;
 
   constructor(private readonly options: PostgresStoreOptions) {
+    this.sessionUrl = options.listenUrl ?? options.url;
+    this.named = options.listenUrl === undefined;
     this.pool = new pg.Pool({
       connectionString: options.url,
+      // Statements are written without waiting for the previous answer; relevo still awaits
+      // each one it depends on, so the only statements sent together are a transaction's BEGIN
+      // and its first statement (PgExecutor.query).
+      pipeline: true,
       max: options.poolSize,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       // Half a minute of idleness closes a connection: a quiet node does not hold slots.
@@ -71,11 +87,30 @@ export class PostgresStore implements Store {
     this.pool.on('connect', (client) => {
       client.on('error', (e) => options.onBackgroundError?.(e));
     });
-    this.queries = createQueries(new PgExecutor(this.pool, false), options.secretBox ?? PLAINTEXT);
+    this.queries = createQueries(
+      new PgExecutor(this.pool, { named: this.named }),
+      options.secretBox ?? PLAINTEXT,
+    );
   }
 
   async migrate(onApply?: MigrationListener): Promise<number[]> {
-    const client = await this.connect();
+    if (this.closed) throw new StorageUnavailable('the store is closed');
+    // On a session connection of its own: the advisory lock below is held by the session, which
+    // a transaction pooler would not keep between two statements.
+    const client = new pg.Client({
+      connectionString: this.sessionUrl,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+    client.on('error', (e) => this.options.onBackgroundError?.(e));
+    try {
+      await client.connect();
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      const err = translatePgError(e);
+      throw err instanceof StorageUnavailable
+        ? err
+        : new StorageUnavailable(`database unavailable: ${String(e)}`, { cause: e });
+    }
     try {
       // Several nodes starting together: one migrates, the others wait and find nothing to do.
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -110,7 +145,7 @@ export class PostgresStore implements Store {
       return done;
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-      client.release();
+      await client.end().catch(() => undefined);
     }
   }
 
@@ -140,7 +175,7 @@ export class PostgresStore implements Store {
     // queueing behind every request between two of its statements.
     return await retried(() =>
       this.onConnection((client) =>
-        fn(createQueries(new PgExecutor(client, false), this.options.secretBox ?? PLAINTEXT)),
+        fn(createQueries(new PgExecutor(client, { named: this.named }), this.options.secretBox ?? PLAINTEXT)),
       ),
     );
   }
@@ -148,10 +183,12 @@ export class PostgresStore implements Store {
   private transactionOnce<T>(fn: (tx: Tx) => Promise<T>, origin: EventOrigin | undefined): Promise<T> {
     return this.onConnection(async (client, broke) => {
       const written = newTxRecord(origin);
-      const tx = createTx(new PgExecutor(client, true), this.options.secretBox ?? PLAINTEXT, written);
+      const x = new PgExecutor(client, { transaction: 'lazy', named: this.named });
+      const tx = createTx(x, this.options.secretBox ?? PLAINTEXT, written);
       try {
-        await client.query('BEGIN');
         const value = await fn(tx);
+        // Nothing was asked of the database (an answer from validation alone): nothing to commit.
+        if (!x.began) return value;
         const rooms = [...new Set(written.messages.map((m) => m.roomId))];
         const panelProjects = [...written.panelProjects];
         if (written.events.length > 0 || rooms.length > 0 || panelProjects.length > 0) {
@@ -171,10 +208,12 @@ export class PostgresStore implements Store {
         });
         return value;
       } catch (e) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broke();
+        if (x.began) {
+          try {
+            await client.query('ROLLBACK');
+          } catch {
+            broke();
+          }
         }
         throw e;
       }
@@ -231,7 +270,7 @@ export class PostgresStore implements Store {
   /** One dedicated connection LISTENs; it reconnects by itself after a database restart. */
   private async listen(): Promise<void> {
     while (!this.closed) {
-      const client = new pg.Client({ connectionString: this.options.url });
+      const client = new pg.Client({ connectionString: this.sessionUrl });
       this.listenClient = client;
       try {
         const lost = new Promise<void>((resolve) => {
