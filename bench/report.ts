@@ -42,6 +42,11 @@ function table(rows: string[][], right: ReadonlySet<number>): string {
 // biome-ignore lint/suspicious/noExplicitAny: the report walks the results' plain JSON.
 export type Json = any;
 
+/** relevo on PostgreSQL: the database server's own CPU per request, beside relevo's. */
+function dbCpu(s: Json): string {
+  return s.dbCpuUsPerRequest === undefined ? '' : `postgres server ${fmt(s.dbCpuUsPerRequest, 0)} µs/req`;
+}
+
 /** `e2eStartsPerSecond`: the rate (c) ran at (judged only at the default). */
 export function report(results: Json, e2eStartsPerSecond: number): { text: string; targets: TargetCheck[] } {
   const E2E_STARTS_PER_SECOND = e2eStartsPerSecond;
@@ -74,7 +79,7 @@ export function report(results: Json, e2eStartsPerSecond: number): { text: strin
         pct(s.ratio),
         fmt(s.non2xx + s.errors),
         fmt(s.cpuUsPerRequest, 0),
-        '',
+        dbCpu(s),
       ]);
       if (s.ratio !== undefined && label !== STORE_FLOOR) {
         const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
@@ -102,7 +107,7 @@ export function report(results: Json, e2eStartsPerSecond: number): { text: strin
         pct(s.ratio),
         fmt(s.non2xx + s.errors),
         fmt(s.cpuUsPerRequest, 0),
-        `lost ${s.lost}/${s.expected}, drain ${fmt(s.drainMs, 0)} ms, delivered ${fmt(s.deliveredPerSecond, 0)}/s`,
+        `lost ${s.lost}/${s.expected}, drain ${fmt(s.drainMs, 0)} ms, delivered ${fmt(s.deliveredPerSecond, 0)}/s${s.dbCpuUsPerRequest === undefined ? '' : `; ${dbCpu(s)}`}`,
       ]);
       if (s.ratio !== undefined) {
         const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';

@@ -130,6 +130,8 @@ interface RunFigures {
   readonly seconds: number;
   /** CPU time of the server process per answered request (µs). */
   readonly cpuUsPerRequest: number;
+  /** relevo on PostgreSQL: the PostgreSQL server's CPU time per answered request (µs). */
+  readonly dbCpuUsPerRequest?: number;
 }
 
 interface PipelineFigures extends RunFigures {
@@ -144,8 +146,11 @@ interface PipelineFigures extends RunFigures {
   readonly deliveredPerSecond: number;
 }
 
-function figuresOf(r: ClosedResult, cpuMs: number): RunFigures {
+function figuresOf(r: ClosedResult, cpuMs: number, dbCpuMs?: number): RunFigures {
   return {
+    ...(dbCpuMs === undefined
+      ? {}
+      : { dbCpuUsPerRequest: round((dbCpuMs * 1000) / Math.max(1, r.requests), 0) }),
     requests: r.requests,
     rps: round(r.rps, 0),
     p50: round(r.latency.p50),
@@ -171,9 +176,18 @@ async function settled(label: string): Promise<void> {
   if (waited > 1_000) log(`  waited ${round(waited / 1000, 1)} s for the machine to settle before ${label}`);
 }
 
-async function closedRun(t: LoadTarget, seconds: number): Promise<{ result: ClosedResult; cpuMs: number }> {
+/** The cluster's CPU counts only for a relevo on PostgreSQL: nothing else uses it during a run. */
+function dbCpuMs(t: LoadTarget): number | undefined {
+  return cluster !== undefined && t.label.includes('postgres') ? cluster.cpuMs() : undefined;
+}
+
+async function closedRun(
+  t: LoadTarget,
+  seconds: number,
+): Promise<{ result: ClosedResult; cpuMs: number; dbCpuMs?: number }> {
   await settled(t.label);
   const cpuBefore = cpuMsOf(t.server.pid);
+  const dbBefore = dbCpuMs(t);
   const result = await runLoad<ClosedResult>({
     kind: 'closed',
     base: t.base,
@@ -184,13 +198,15 @@ async function closedRun(t: LoadTarget, seconds: number): Promise<{ result: Clos
     maxSeconds: Math.ceil(seconds * 4 + 10),
   });
   const cpuMs = cpuMsOf(t.server.pid) - cpuBefore;
+  const dbAfter = dbCpuMs(t);
+  const db = dbBefore === undefined || dbAfter === undefined ? {} : { dbCpuMs: dbAfter - dbBefore };
   if (result.non2xx > 0 || result.errors > 0) {
     log(
       `  ${t.label}: ${result.non2xx} non-2xx, ${result.errors} errors (${JSON.stringify(result.statusCodes)})`,
     );
   }
   t.rate = result.rps;
-  return { result, cpuMs };
+  return { result, cpuMs, ...db };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,13 +248,13 @@ async function drain(expected: number, idleMs = 20_000): Promise<ReceiverStats> 
 
 async function pipelineRun(t: LoadTarget, seconds: number): Promise<PipelineFigures> {
   await resetReceiver();
-  const { result, cpuMs } = await closedRun(t, seconds);
+  const { result, cpuMs, dbCpuMs: db } = await closedRun(t, seconds);
   const stats = await drain(result.ok);
   const lost = Math.max(0, result.ok - stats.unique);
   if (lost > 0) log(`  ${t.label}: ${lost} of ${result.ok} deliveries missing after the drain`);
   const lastArrival = Math.max(stats.lastArrival, result.lastAnswerAt);
   return {
-    ...figuresOf(result, cpuMs),
+    ...figuresOf(result, cpuMs, db),
     expected: result.ok,
     received: stats.unique,
     lost,
@@ -413,6 +429,8 @@ interface Summary {
   readonly non2xx: number;
   readonly errors: number;
   readonly cpuUsPerRequest: number;
+  /** relevo on PostgreSQL: the PostgreSQL server's CPU per request (median over rounds). */
+  readonly dbCpuUsPerRequest?: number;
   /** Median over rounds of this server's req/s over the baseline's in the same round. */
   readonly ratio?: number;
 }
@@ -429,6 +447,9 @@ function summarizeRuns(runs: RunFigures[], baseline?: RunFigures[]): Summary {
     non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
     errors: runs.reduce((n, r) => n + r.errors, 0),
     cpuUsPerRequest: med(runs, (r) => r.cpuUsPerRequest),
+    ...(runs.every((r) => r.dbCpuUsPerRequest !== undefined)
+      ? { dbCpuUsPerRequest: med(runs, (r) => r.dbCpuUsPerRequest ?? Number.NaN) }
+      : {}),
     ...(baseline === undefined
       ? {}
       : { ratio: round(median(runs.map((r, i) => r.rps / (baseline[i]?.rps ?? Number.NaN))), 3) }),
@@ -485,8 +506,8 @@ async function scenarioIngest() {
       baseline,
       relevos,
       async (t, s) => {
-        const { result, cpuMs } = await closedRun(t, s);
-        return figuresOf(result, cpuMs);
+        const { result, cpuMs, dbCpuMs: db } = await closedRun(t, s);
+        return figuresOf(result, cpuMs, db);
       },
       false,
     );

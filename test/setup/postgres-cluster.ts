@@ -4,9 +4,9 @@
  * root, so as root the binaries run as the `postgres` user (Debian's package creates it).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 export interface Cluster {
@@ -14,6 +14,12 @@ export interface Cluster {
   readonly url: string;
   readonly port: number;
   urlOf(database: string): string;
+  /**
+   * CPU time (user + system, ms) the server's processes have used so far: the postmaster, every
+   * live backend and background process, and those already exited (the postmaster's reaped
+   * children). Linux only (/proc); NaN elsewhere.
+   */
+  cpuMs(): number;
   /** Stops the server (fast shutdown: connections are cut), keeping its data. */
   pause(): void;
   /** Starts it again, on the same port, after pause(). */
@@ -76,7 +82,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   // Tests run with fsync off: their clusters hold test data only and die with the run. 200
   // connections leave room for several relevo processes with their pools.
   const fast = opts.durable === true ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${fast} -c max_connections=200`;
+  // Durable (benchmarks): shared_buffers as one would size it for the machine, a quarter of its
+  // memory, capped at 1 GiB because the machine is shared (the default, 128 MB, is sized for
+  // none); tests keep the default.
+  const buffers =
+    opts.durable === true
+      ? ` -c shared_buffers=${Math.min(1024, Math.floor(totalmem() / 4 / 2 ** 20))}MB`
+      : '';
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${fast}${buffers} -c max_connections=200`;
   const start = () =>
     run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   start();
@@ -85,6 +98,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     url: `${base}/postgres`,
     port,
     urlOf: (db) => `${base}/${db}`,
+    cpuMs: () => serverCpuMs(data),
     pause: () => run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']),
     resume: start,
     stop() {
@@ -95,4 +109,34 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       }
     },
   };
+}
+
+/** Fields 14–17 of /proc/<pid>/stat (utime, stime, cutime, cstime), in clock ticks. */
+function cpuTicks(pid: string): { own: number; children: number; ppid: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]), ppid: f[1] ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+function serverCpuMs(data: string): number {
+  let postmaster: string;
+  try {
+    postmaster = readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]?.trim() ?? '';
+  } catch {
+    return Number.NaN;
+  }
+  const root = cpuTicks(postmaster);
+  if (root === undefined) return Number.NaN;
+  let ticks = root.own + root.children;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const t = cpuTicks(pid);
+    if (t?.ppid === postmaster) ticks += t.own;
+  }
+  // Linux reports these in USER_HZ, 100 per second.
+  return (ticks * 1000) / 100;
 }
