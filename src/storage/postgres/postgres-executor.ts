@@ -181,7 +181,18 @@ export class PgExecutor implements SqlExecutor {
         // dies, both fail.
         this.beginPending = false;
         this.began = true;
-        const [, r] = await Promise.all([this.db.query('BEGIN'), this.db.query(config)]);
+        // Corked, the two go out in one write instead of one each (pg corks each extended-query
+        // statement's own messages, but not a simple query before it).
+        const stream = (this.db as { connection?: { stream?: { cork?(): void; uncork?(): void } } })
+          .connection?.stream;
+        stream?.cork?.();
+        let both: Promise<[unknown, { rows: unknown[]; rowCount: number | null }]>;
+        try {
+          both = Promise.all([this.db.query('BEGIN'), this.db.query(config)]);
+        } finally {
+          stream?.uncork?.();
+        }
+        const [, r] = await both;
         return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
       }
       const r = await this.db.query(config);
