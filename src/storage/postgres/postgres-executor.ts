@@ -73,6 +73,9 @@ export function numberPlaceholders(sql: string): string {
   return out;
 }
 
+/** A statement that cannot write (a plain SELECT; a WITH may hold an UPDATE). */
+const READ_ONLY = /^\s*SELECT\b/i;
+
 const names = new Map<string, string>();
 
 /** A stable name per statement text, for PostgreSQL's per-connection prepared statements. */
@@ -143,6 +146,13 @@ export class PgExecutor implements SqlExecutor {
   private beginPending: boolean;
   /** Set once the transaction's BEGIN went out: only then is there anything to commit or roll back. */
   began = false;
+  /**
+   * Statements sent that may have written (anything but a SELECT), and statements that failed
+   * (which aborts a PostgreSQL transaction): a group commit tells by them whether a request
+   * that failed left anything behind (see PostgresStore.runBatch).
+   */
+  writes = 0;
+  failures = 0;
 
   constructor(
     private readonly db: Pool | PoolClient,
@@ -164,6 +174,7 @@ export class PgExecutor implements SqlExecutor {
       if (STORES_TEXT.test(sql)) throw new UnstorableText(UNSTORABLE_MESSAGE);
       return { rows: [], rowCount: 0 };
     }
+    if (!READ_ONLY.test(sql)) this.writes += 1;
     try {
       // Named: each connection parses and plans a statement once, then only binds and executes
       // it — the server's CPU is shared with relevo's on a small machine.
@@ -198,8 +209,14 @@ export class PgExecutor implements SqlExecutor {
       const r = await this.db.query(config);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     } catch (e) {
+      this.failures += 1;
       throw translatePgError(e);
     }
+  }
+
+  /** Transaction control inside the open transaction (a group commit's savepoints). */
+  async control(sql: string): Promise<void> {
+    await this.query(sql, []);
   }
 
   async run(sql: string, ...params: unknown[]): Promise<number> {
