@@ -6,11 +6,17 @@
  * so the claim's cost bounds how many events per second one process can deliver.
  *
  *   node dist-bench/bench/claim-cost.js [--dist <relevo's build, default dist/>] [--backlogs 0,1000,5000,20000]
+ *     [--postgres]
+ *
+ * `--postgres`: the same on a fresh database of an ephemeral PostgreSQL cluster (durable
+ * defaults, as the benchmark runs it) instead of SQLite.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { type Cluster, startCluster } from '../test/setup/postgres-cluster.js';
 import { type Any, addIntegration, buildLoader, loadFirst } from './lib/build.js';
 import { percentiles, round } from './lib/common.js';
 import { ROOT } from './lib/processes.js';
@@ -20,8 +26,10 @@ const { values } = parseArgs({
     dist: { type: 'string' },
     backlogs: { type: 'string', default: '0,1000,5000,20000' },
     claims: { type: 'string', default: '100' },
+    postgres: { type: 'boolean', default: false },
   },
 });
+const onPostgres = values.postgres === true;
 const backlogs = (values.backlogs ?? '').split(',').map(Number);
 const claims = Number(values.claims);
 
@@ -30,6 +38,19 @@ const load = buildLoader(dist);
 
 async function main(): Promise<void> {
   const { SqliteStore } = await load('storage/sqlite/sqlite-store.js');
+  const { PostgresStore } = await load('storage/postgres/postgres-store.js');
+  const cluster: Cluster | undefined = onPostgres ? await startCluster({ durable: true }) : undefined;
+  let databases = 0;
+  /** A fresh store: a SQLite file in `dir`, or a new database of the cluster. */
+  const openStore = async (dir: string): Promise<Any> => {
+    if (cluster === undefined) return new SqliteStore({ path: join(dir, 'relevo.db') });
+    const name = `claim_${++databases}`;
+    const admin = new pg.Client({ connectionString: cluster.url });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    return new PostgresStore({ url: cluster.urlOf(name), poolSize: 2 });
+  };
   const projects = await load('domain/projects/project.service.js');
   const { appendEvent } = await loadFirst(load, 'domain/outbox.js', 'delivery/outbox.js');
   const { newId } = await loadFirst(load, 'model/ids.js', 'domain/ids.js');
@@ -37,7 +58,7 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   for (const backlog of backlogs) {
     const dir = mkdtempSync(join(os.tmpdir(), 'relevo-claim-'));
-    const store = new SqliteStore({ path: join(dir, 'relevo.db') });
+    const store = await openStore(dir);
     try {
       await store.migrate();
       const now = Date.now();
@@ -95,9 +116,10 @@ async function main(): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  cluster?.stop();
   process.stdout.write(
     [
-      `claimDueEvents (limit 16) and nextDueAt on SQLite, ${claims} times each, relevo from ${dist}`,
+      `claimDueEvents (limit 16) and nextDueAt on ${onPostgres ? 'PostgreSQL' : 'SQLite'}, ${claims} times each, relevo from ${dist}`,
       ' pending  claim p50  claim p99  nextDue p50  claims/s max',
       ...rows,
       '(ms; "claims/s max" = 1000 / (claim p50 + nextDue p50): one claim per finished attempt caps deliveries/s there)',
