@@ -86,6 +86,16 @@ async function main(): Promise<void> {
           });
         }
       });
+      // PostgreSQL plans by its statistics: autovacuum analyzes a table once a tenth of it has
+      // changed, so a backlog this size is known to the planner in a running system; a table
+      // filled a moment ago is not, and then the planner sorts every due event instead of walking
+      // the due index (0.27 → 83.5 ms p50 from 0 to 20,000 pending, unanalyzed).
+      if (cluster !== undefined) {
+        const c = new pg.Client({ connectionString: cluster.urlOf(`claim_${databases}`) });
+        await c.connect();
+        await c.query('ANALYZE');
+        await c.end();
+      }
       const claimMs: number[] = [];
       const dueMs: number[] = [];
       for (let i = 0; i < claims; i++) {

@@ -92,12 +92,15 @@ export const POSTGRES_SQL: DialectSql = {
   // FOR UPDATE … SKIP LOCKED: concurrent workers never wait on, nor take, each other's picks.
   // The lease test is repeated on `ev` because PostgreSQL re-checks a locked row's own
   // conditions against its latest version: a row another worker leased and committed between
-  // our snapshot and our lock is dropped instead of claimed twice.
+  // our snapshot and our lock is dropped instead of claimed twice. The heads come as an array:
+  // the planner then fetches those few rows by primary key, where a join to them let it scan the
+  // whole events table (5,000 pending: 1.1 ms of a 2.4 ms claim, growing with the backlog).
   claimDueEvents: `WITH ${dueHeadsCte("(e.project_id || ':' || e.destination) = ANY(?::text[])")},
        picked AS (
-         SELECT ev.id FROM events ev JOIN heads h ON h.id = ev.id
-         WHERE h.rn <= ? AND (ev.lease_until IS NULL OR ev.lease_until < ?) AND ev.status = 'pending'
-         ORDER BY h.next_attempt_at, h.id LIMIT ?
+         SELECT ev.id FROM events ev
+         WHERE ev.id = ANY(ARRAY(SELECT h.id FROM heads h WHERE h.rn <= ?))
+           AND (ev.lease_until IS NULL OR ev.lease_until < ?) AND ev.status = 'pending'
+         ORDER BY ev.next_attempt_at, ev.id LIMIT ?
          FOR UPDATE OF ev SKIP LOCKED
        )
        UPDATE events SET lease_until = ?, lease_owner = ?
