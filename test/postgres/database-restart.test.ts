@@ -1,6 +1,6 @@
 /**
  * A PostgreSQL restart under load (issue 5, "Faults"): while the database is gone the API
- * answers 503 with the error envelope — never a 500, never a hang — and /healthz says so; when
+ * answers 503 with the error envelope — never a 500, never a hang — and /readyz says so; when
  * it is back, everything recovers by itself, and every acknowledged event is delivered.
  * This file runs its own cluster, since it stops it.
  */
@@ -93,7 +93,12 @@ it('answers 503 while PostgreSQL is down and recovers by itself, losing nothing 
       cause: e,
     });
   });
-  expect(health.status).toBe(503);
+  // Liveness stays 200 (the process serves); readiness takes the node out of rotation.
+  expect(health.status).toBe(200);
+  expect(health.json).toMatchObject({ status: 'degraded', database: 'unavailable' });
+  const ready = await call(port, 'GET', '/readyz', {});
+  expect(ready.status).toBe(503);
+  expect(ready.json.error.code).toBe('database_unavailable');
   await new Promise((r) => setTimeout(r, 1_500));
   cluster.resume();
   // Recovered by itself: successes again within a few seconds.

@@ -1,6 +1,8 @@
 /**
  * Health, for load balancers and orchestrators (docs/operations.md, "Health"):
- * - `GET /healthz`, liveness: 200 while this process can reach its database, 503 otherwise.
+ * - `GET /healthz`, liveness: 200 while this process serves requests (operations.md), with the
+ *   database's state in the body for people. A database outage is not a reason to restart the
+ *   process (every node would be restarted at once, for nothing): /readyz takes it out of rotation.
  * - `GET /readyz`, readiness: 200 only when the database answers within READY_TIMEOUT_MS, its
  *   schema is this version's and the process is not draining; otherwise 503 in the error
  *   envelope naming the reason (database_unavailable, migrations_pending, shutting_down).
@@ -27,7 +29,7 @@ export function healthRoutes(app: FastifyInstance, deps: RouteDeps, draining: ()
       database = 'unavailable';
     }
     return reply
-      .code(database === 'ok' ? 200 : 503)
+      .code(200)
       .type('application/json; charset=utf-8')
       .send(
         JSON.stringify({ status: database === 'ok' ? 'ok' : 'degraded', role: deps.config.role, database }),
