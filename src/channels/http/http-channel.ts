@@ -4,24 +4,11 @@
  * outbox and dispatcher (so they are durable, ordered per room and retried).
  */
 
-import { channelMessagePayload } from '../../domain/events.js';
-import { appendEvent } from '../../domain/outbox.js';
 import type { Channel } from '../channel.js';
+import { queueThroughOutbox } from '../queue-for-user.js';
 
 export const httpChannel: Channel = {
   kind: 'http',
-  async queueForUser(tx, ctx) {
-    const config = await tx.bots.getChannel(ctx.bot.id);
-    // Without a webhookUrl the message is only kept in the room's history.
-    if (config?.webhookUrl == null) return;
-    await appendEvent(tx, {
-      projectId: ctx.bot.projectId,
-      roomId: ctx.room.id,
-      conversationId: ctx.message.conversationId,
-      type: 'message',
-      destination: 'channel',
-      createdAt: ctx.now,
-      payload: channelMessagePayload(ctx),
-    });
-  },
+  // Without a webhookUrl the message is only kept in the room's history.
+  queueForUser: queueThroughOutbox((config) => config.webhookUrl != null),
 };

@@ -5,28 +5,15 @@
  * channel's access token. Meta's answer decides the outcome (cloud-api.ts, judge); a 2xx ties
  * Meta's wamid to the message, so the statuses Meta reports later find it.
  */
-import { channelMessagePayload } from '../../domain/events.js';
-import { appendEvent } from '../../domain/outbox.js';
 import type { ChannelMessage } from '../../model/events.js';
 import type { Channel } from '../channel.js';
+import { queueThroughOutbox } from '../queue-for-user.js';
 import { judge, messagesUrl, recipientOf, sendBody, wamidOf } from './cloud-api.js';
 
 export const whatsappChannel: Channel = {
   kind: 'whatsapp',
-  async queueForUser(tx, ctx) {
-    const config = await tx.bots.getChannel(ctx.bot.id);
-    // Not configured yet: the message is only kept in the room's history.
-    if (config?.whatsapp == null) return;
-    await appendEvent(tx, {
-      projectId: ctx.bot.projectId,
-      roomId: ctx.room.id,
-      conversationId: ctx.message.conversationId,
-      type: 'message',
-      destination: 'channel',
-      createdAt: ctx.now,
-      payload: channelMessagePayload(ctx),
-    });
-  },
+  // Not configured yet: the message is only kept in the room's history.
+  queueForUser: queueThroughOutbox((config) => config.whatsapp != null),
 
   async request(q, p, event, env) {
     const config = await q.bots.getChannel(p.bot.id);
