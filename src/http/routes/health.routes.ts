@@ -1,6 +1,6 @@
 /**
  * Health, for load balancers and orchestrators (docs/operations.md, "Health"):
- * - `GET /healthz`, liveness: 200 while this process serves requests (operations.md), with the
+ * - `GET /healthz`, liveness: 200 while this process serves requests (docs/operations.md), with the
  *   database's state in the body for people. A database outage is not a reason to restart the
  *   process (every node would be restarted at once, for nothing): /readyz takes it out of rotation.
  * - `GET /readyz`, readiness: 200 only when the database answers within READY_TIMEOUT_MS, its
