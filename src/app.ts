@@ -115,7 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       throw new ApiError('bad_request', 'An HTTP/1.1 request must carry a Host header.');
     }
     // /readyz answers during the drain too: shutting_down is what tells a balancer to go.
-    if (closing && request.url !== '/readyz') {
+    if (closing && request.routeOptions.url !== '/readyz') {
       reply.header('connection', 'close');
       throw new ApiError(
         'service_unavailable',

@@ -77,6 +77,9 @@ it('answers 503 shutting_down while draining, and other routes refuse as before'
   expect(res.statusCode).toBe(503);
   expect(errorOf(res).error.code).toBe('shutting_down');
   expect(res.headers['retry-after']).toBe('1');
+  // A probe with a query string (a cache-buster) is the same route.
+  const probed = await call(h.app, { method: 'GET', url: '/readyz?probe=1' });
+  expect(errorOf(probed).error.code).toBe('shutting_down');
   const other = await call(h.app, { method: 'GET', url: '/healthz' });
   expect(other.statusCode).toBe(503);
   expect(errorOf(other).error.code).toBe('service_unavailable');
