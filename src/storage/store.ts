@@ -88,8 +88,12 @@ export interface Store {
    * more than once before its transaction commits (a PostgreSQL serialization failure, a SQLite
    * group commit replayed after another request failed halfway), so it must change nothing
    * outside `tx`. `origin`: the request asking, whose id (and traceparent) its events keep.
+   * `room`: when the caller knows before it starts which room `fn` writes (the pair of a start or
+   * a close), a key naming that room (roomKey). `fn` then writes only that room's rows, besides
+   * rows it creates and counters it changes in SQL, so transactions of different rooms may share
+   * round trips on PostgreSQL (PostgresStore.runBatch); SQLite ignores it.
    */
-  transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin): Promise<T>;
+  transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin, room?: string): Promise<T>;
   /**
    * Runs `fn` with no transaction around it where that saves something: on PostgreSQL each of
    * its statements commits by itself, all on one pooled connection (no BEGIN, no COMMIT: two
@@ -107,4 +111,9 @@ export interface Store {
   /** Called after each commit that wrote events (of any status) or messages, with what it wrote. */
   onCommitted(listener: (committed: Committed) => void): void;
   close(): Promise<void>;
+}
+
+/** The key of a bot and end user's room, for Store.transaction's `room`. */
+export function roomKey(projectId: string, botId: string, userId: string): string {
+  return `${projectId}\u0000${botId}\u0000${userId}`;
 }

@@ -5,13 +5,16 @@
  * these share the next batch.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closeConversation } from '../../src/domain/conversations/close.js';
+import { startConversation } from '../../src/domain/conversations/start.js';
 import { UniqueViolation } from '../../src/storage/errors.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
-import type { Tx } from '../../src/storage/store.js';
+import { roomKey, type Tx } from '../../src/storage/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 describe('PostgreSQL group commit', () => {
@@ -46,7 +49,10 @@ describe('PostgreSQL group commit', () => {
    * Runs `batch` as one group commit: a first transaction takes the only lane and waits until
    * all of them are queued behind it.
    */
-  async function asOneBatch<T>(batch: Array<(tx: Tx) => Promise<T>>): Promise<PromiseSettledResult<T>[]> {
+  async function asOneBatch<T>(
+    batch: Array<(tx: Tx) => Promise<T>>,
+    rooms: Array<string | undefined> = [],
+  ): Promise<PromiseSettledResult<T>[]> {
     let release = () => {};
     const held = new Promise<void>((r) => {
       release = r;
@@ -57,7 +63,7 @@ describe('PostgreSQL group commit', () => {
     });
     // The blocker is on the lane once it asked its first statement.
     await new Promise((r) => setTimeout(r, 50));
-    const results = Promise.allSettled(batch.map((fn) => store.transaction(fn)));
+    const results = Promise.allSettled(batch.map((fn, i) => store.transaction(fn, undefined, rooms[i])));
     release();
     await blocker;
     return results;
@@ -214,5 +220,206 @@ describe('PostgreSQL group commit', () => {
     } finally {
       await listen.end();
     }
+  });
+
+  describe('requests of different rooms, interleaved', () => {
+    /** Bots and users of project prj_i (created with the first), and a room for each pair when `rooms`. */
+    async function pairs(n: number, rooms: boolean, from = 0) {
+      const now = Date.now();
+      await store.transaction(async (tx) => {
+        if (from === 0) await project('prj_i')(tx);
+        for (let i = from; i < from + n; i++) {
+          await tx.bots.insert({
+            id: `bot_${i}`,
+            projectId: 'prj_i',
+            name: `Bot ${i}`,
+            channel: 'webchat',
+            engine: 'rules',
+            createdAt: now,
+          });
+          await tx.endUsers.insert({
+            id: `usr_${i}`,
+            projectId: 'prj_i',
+            names: `U ${i}`,
+            referenceId: null,
+            createdAt: now,
+          });
+          if (rooms) {
+            await tx.rooms.insert({
+              id: `room_${i}`,
+              projectId: 'prj_i',
+              botId: `bot_${i}`,
+              userId: `usr_${i}`,
+              createdAt: now,
+            });
+          }
+        }
+      });
+      return Array.from({ length: n }, (_, i) => ({
+        projectId: 'prj_i',
+        botId: `bot_${from + i}`,
+        userId: `usr_${from + i}`,
+        now,
+      }));
+    }
+    const start = (p: { projectId: string; botId: string; userId: string; now: number }) => (tx: Tx) =>
+      startConversation(tx, p).then((s) => s.conversation.id);
+    const key = (p: { projectId: string; botId: string; userId: string }) =>
+      roomKey(p.projectId, p.botId, p.userId);
+
+    /** The socket writes to the database while `run` runs. */
+    async function socketWrites<T>(run: () => Promise<T>): Promise<{ value: T; writes: number }> {
+      const port = Number(new URL(db.url).port);
+      const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>;
+      const originals = { _write: proto._write, _writev: proto._writev };
+      let writes = 0;
+      for (const name of ['_write', '_writev'] as const) {
+        const original = originals[name];
+        proto[name] = function (this: Socket, ...args: unknown[]) {
+          if (this.remotePort === port) writes += 1;
+          return Reflect.apply(original, this, args);
+        };
+      }
+      try {
+        return { value: await run(), writes };
+      } finally {
+        Object.assign(proto, originals);
+      }
+    }
+
+    it('run side by side, their statements sharing writes, each committed with its own answer', async () => {
+      const ps = await pairs(10, true);
+      const { value: results, writes } = await socketWrites(() => asOneBatch(ps.map(start), ps.map(key)));
+      expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+      // One after another, ten starts are 30 statements of their own, each written alone. Side
+      // by side, a statement of each request goes in one write: about three writes for the
+      // ten, plus the blocker's and the COMMIT's.
+      expect(writes).toBeLessThanOrEqual(8);
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        const active = await c.query(
+          "SELECT room_id FROM conversations WHERE state = 'active' ORDER BY room_id",
+        );
+        expect(active.rows.map((r) => r.room_id)).toEqual(ps.map((_, i) => `room_${i}`).sort());
+        const events = await c.query(
+          "SELECT room_id, room_seq FROM events WHERE type = 'conversation.start'",
+        );
+        expect(events.rows).toHaveLength(10);
+        expect(events.rows.every((r) => Number(r.room_seq) === 1)).toBe(true);
+      } finally {
+        await c.end();
+      }
+      // And closed the same way.
+      const closed = await asOneBatch(
+        ps.map((p) => (tx: Tx) => closeConversation(tx, p).then((r) => r.conversation.state)),
+        ps.map(key),
+      );
+      expect(closed.map((r) => (r.status === 'fulfilled' ? r.value : r.reason))).toEqual(
+        ps.map(() => 'closed'),
+      );
+    });
+
+    it('runs its requests at the same time, and two of one room one after the other', async () => {
+      const order: string[] = [];
+      const step = (name: string) => async (tx: Tx) => {
+        order.push(`${name} asks`);
+        await tx.projects.get('prj_none');
+        order.push(`${name} answered`);
+        await tx.projects.get('prj_none');
+        order.push(`${name} done`);
+      };
+      const results = await asOneBatch(
+        [step('a'), step('b'), step('a again'), step('no room')],
+        ['r1', 'r2', 'r1'],
+      );
+      expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+      // a and b side by side; the second of room r1, and the one without a room, after them.
+      expect(order.slice(0, 2)).toEqual(['a asks', 'b asks']);
+      expect(order.slice(-6)).toEqual([
+        'a again asks',
+        'a again answered',
+        'a again done',
+        'no room asks',
+        'no room answered',
+        'no room done',
+      ]);
+    });
+
+    it('two starts of one pair in one batch: one starts, the other is told which conversation is active', async () => {
+      const [p] = await pairs(1, true);
+      const others = await pairs(3, true, 1);
+      const results = await asOneBatch(
+        [start(p!), start(p!), ...others.map(start)],
+        [key(p!), key(p!), ...others.map(key)],
+      );
+      expect(results[0]?.status).toBe('fulfilled');
+      const winner = (results[0] as PromiseFulfilledResult<string>).value;
+      expect(results[1]).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'conversation_already_active' },
+      });
+      expect(String((results[1] as PromiseRejectedResult).reason.message)).toContain(winner);
+      expect(results.slice(2).every((r) => r.status === 'fulfilled')).toBe(true);
+    });
+
+    it('a request that needs a savepoint (a new room) makes the batch run again in turn, each request answered once', async () => {
+      const ps = await pairs(4, false);
+      const runs = ps.map(() => 0);
+      const results = await asOneBatch(
+        ps.map((p, i) => (tx: Tx) => {
+          runs[i] = (runs[i] ?? 0) + 1;
+          return start(p)(tx);
+        }),
+        ps.map(key),
+      );
+      expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+      // Interleaved, then in turn: twice each, committed once.
+      expect(runs).toEqual([2, 2, 2, 2]);
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        expect(Number((await c.query('SELECT count(*) AS n FROM rooms')).rows[0].n)).toBe(4);
+        expect(
+          Number((await c.query("SELECT count(*) AS n FROM conversations WHERE state = 'active'")).rows[0].n),
+        ).toBe(4);
+      } finally {
+        await c.end();
+      }
+    });
+
+    it('a request that fails after writing undoes only itself; one that fails before writing changes nothing', async () => {
+      const runs = { a: 0, b: 0, c: 0, d: 0 };
+      const results = await asOneBatch<string>(
+        [
+          async (tx) => {
+            runs.a += 1;
+            await project('prj_a')(tx);
+            return 'a';
+          },
+          async (tx) => {
+            runs.b += 1;
+            await project('prj_b')(tx);
+            throw new Error('failed after its write');
+          },
+          async (tx) => {
+            runs.c += 1;
+            await tx.projects.get('prj_a');
+            throw new Error('not found');
+          },
+          async (tx) => {
+            runs.d += 1;
+            await project('prj_d')(tx);
+            return 'd';
+          },
+        ],
+        ['r_a', 'r_b', 'r_c', 'r_d'],
+      );
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+      expect(results[1]).toMatchObject({ reason: { message: 'failed after its write' } });
+      // Interleaved; in turn, stopping at b, which fails after writing again; then with savepoints.
+      expect(runs).toEqual({ a: 3, b: 3, c: 2, d: 2 });
+      expect(await projectIds()).toEqual(['prj_a', 'prj_d']);
+    });
   });
 });

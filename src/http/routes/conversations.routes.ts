@@ -21,6 +21,7 @@ import {
   TranscriptPage,
 } from '../../model/conversation-views.js';
 import { originOf } from '../../observability/request-origin.js';
+import { roomKey } from '../../storage/store.js';
 import {
   ConversationSummary,
   errorResponses,
@@ -144,6 +145,7 @@ export function conversationRoutes(app: FastifyInstance, deps: RouteDeps): void 
             now: deps.clock(),
           }),
         originOf(request),
+        roomKey(request.params.projectId, body.botId, body.userId),
       );
       return sendSuccess(reply, 'Conversation started successfully', {
         conversationId: conversation.id,
@@ -182,6 +184,7 @@ export function conversationRoutes(app: FastifyInstance, deps: RouteDeps): void 
             now: deps.clock(),
           }),
         originOf(request),
+        roomKey(request.params.projectId, body.botId, body.userId),
       );
       return sendSuccess(reply, 'Conversation closed successfully', {
         conversationId: conversation.id,

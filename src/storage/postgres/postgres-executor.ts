@@ -1,5 +1,5 @@
 /** Runs the queries (storage/queries) on PostgreSQL: numbered placeholders, driver errors translated, row locks for claims. */
-import type { Pool, PoolClient } from 'pg';
+import type pg from 'pg';
 import {
   hasUnstorableText,
   STORES_TEXT,
@@ -129,26 +129,38 @@ export const POSTGRES_SQL: DialectSql = {
 
 export interface PgExecutorOptions {
   /**
-   * Statements are run inside a transaction (guarded writes use savepoints). `lazy`: its BEGIN
-   * has not been sent yet; it goes out with the first statement (see `query`).
+   * Statements run inside a transaction (guarded writes use savepoints), whose BEGIN the
+   * connection sends (SharedSession).
    */
-  readonly transaction?: 'open' | 'lazy';
+  readonly inTransaction?: boolean;
   /**
    * Name statements so that each connection parses and plans them once. Off behind a
    * transaction pooler (PgBouncer), where the next transaction may run on a server connection
    * that never saw the statement.
    */
   readonly named: boolean;
+  /**
+   * Statements of other requests run between this one's, in the same transaction (a group
+   * commit's interleaved batch, PostgresStore.runBatch). A savepoint there would nest with
+   * theirs, so guardedRun refuses: it sends nothing and sets `interleaveRefused`, and the batch
+   * runs again one request after another.
+   */
+  readonly interleaved?: boolean;
 }
+
+/** What an executor sends statements through: a pooled connection, the pool, or a batch's SharedSession. */
+export interface Queryable {
+  query(config: pg.QueryConfig): Promise<pg.QueryResult>;
+}
+
+/** guardedRun's refusal in an interleaved batch (see PgExecutorOptions.interleaved). */
+export class InterleaveRefused extends Error {}
 
 export class PgExecutor implements SqlExecutor {
   readonly dialect = 'postgres' as const;
   readonly dialectSql = POSTGRES_SQL;
   private savepoints = 0;
   private readonly inTransaction: boolean;
-  private beginPending: boolean;
-  /** Set once the transaction's BEGIN went out: only then is there anything to commit or roll back. */
-  began = false;
   /**
    * Statements sent that may have written (anything but a SELECT), and statements that failed
    * (which aborts a PostgreSQL transaction): a group commit tells by them whether a request
@@ -156,13 +168,14 @@ export class PgExecutor implements SqlExecutor {
    */
   writes = 0;
   failures = 0;
+  /** guardedRun was asked for in an interleaved batch (see PgExecutorOptions.interleaved). */
+  interleaveRefused = false;
 
   constructor(
-    private readonly db: Pool | PoolClient,
+    private readonly db: Queryable,
     private readonly options: PgExecutorOptions,
   ) {
-    this.inTransaction = options.transaction !== undefined;
-    this.beginPending = options.transaction === 'lazy';
+    this.inTransaction = options.inTransaction === true;
   }
 
   private async query<R>(
@@ -187,28 +200,6 @@ export class PgExecutor implements SqlExecutor {
         values: params,
         ...(rowMode === undefined ? {} : { rowMode }),
       };
-      if (this.beginPending) {
-        // The pool's connections pipeline (the store's `pipeline: true`): BEGIN and the first
-        // statement are written together and answered together, one round trip instead of two
-        // for every transaction. The statement waits for BEGIN's answer on the server, and a
-        // BEGIN on a live connection outside a transaction does not fail; if the connection
-        // dies, both fail.
-        this.beginPending = false;
-        this.began = true;
-        // Corked, the two go out in one write instead of one each (pg corks each extended-query
-        // statement's own messages, but not a simple query before it).
-        const stream = (this.db as { connection?: { stream?: { cork?(): void; uncork?(): void } } })
-          .connection?.stream;
-        stream?.cork?.();
-        let both: Promise<[unknown, { rows: unknown[]; rowCount: number | null }]>;
-        try {
-          both = Promise.all([this.db.query('BEGIN'), this.db.query(config)]);
-        } finally {
-          stream?.uncork?.();
-        }
-        const [, r] = await both;
-        return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
-      }
       const r = await this.db.query(config);
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     } catch (e) {
@@ -228,6 +219,10 @@ export class PgExecutor implements SqlExecutor {
 
   async guardedRun(sql: string, ...params: unknown[]): Promise<number> {
     if (!this.inTransaction) return this.run(sql, ...params);
+    if (this.options.interleaved === true) {
+      this.interleaveRefused = true;
+      throw new InterleaveRefused('a savepoint cannot be taken between other requests’ statements');
+    }
     // A failed statement aborts a PostgreSQL transaction; a savepoint keeps it usable so the
     // caller can read the row that won (e.g. the conversation already active).
     const name = `guard_${++this.savepoints}`;

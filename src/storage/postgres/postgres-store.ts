@@ -21,6 +21,7 @@ import type {
 } from '../store.js';
 import { newTxRecord, type TxRecord } from '../tx-record.js';
 import { PgExecutor, translatePgError } from './postgres-executor.js';
+import { SharedSession } from './shared-session.js';
 import { sqlLiteral } from './sql-literal.js';
 
 /** The NOTIFY channel of committed work. */
@@ -75,9 +76,9 @@ export class PostgresStore implements Store {
     this.named = options.listenUrl === undefined;
     this.pool = new pg.Pool({
       connectionString: options.url,
-      // Statements are written without waiting for the previous answer; relevo still awaits
-      // each one it depends on, so the only statements sent together are a transaction's BEGIN
-      // and its first statement (PgExecutor.query).
+      // Statements are written without waiting for the previous answer (SharedSession): a
+      // transaction's BEGIN goes with its first statement, and an interleaved batch's requests
+      // send their statements together.
       pipeline: true,
       max: options.poolSize,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -178,10 +179,10 @@ export class PostgresStore implements Store {
    * no BEGIN or COMMIT round trip of their own. Each keeps its own answer and its own atomicity
    * (runBatch). Under light load nothing waits: a lane is free.
    */
-  transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin): Promise<T> {
+  transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin, room?: string): Promise<T> {
     if (this.closed) return Promise.reject(new StorageUnavailable('the store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, origin, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, origin, room, resolve: resolve as (v: unknown) => void, reject });
       if (this.lanes < this.maxLanes) {
         this.lanes += 1;
         void this.lane();
@@ -215,13 +216,22 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One transaction for every request of the batch, run one after the other on one connection.
-   * Optimistic first, with no SAVEPOINT per request: a request that fails without having written
-   * anything (a 404, a 409 found by a read) needs no undo. One that failed after a write, or
-   * whose statement failed (which aborts the whole PostgreSQL transaction), makes the batch roll
-   * back and run again with a savepoint each, so that its failure undoes only itself. A deadlock
-   * or serialization failure (another lane's batch holding rows this one needs) rolls the batch
-   * back and runs each request alone, retried as a lone transaction is.
+   * One transaction for every request of the batch, on one connection, in up to three tries:
+   *
+   * 1. Interleaved, when the batch holds requests of two rooms or more (Store.transaction's
+   *    `room`): the first request of each room runs at the same time as the others, their
+   *    statements sent together (SharedSession); then the rest one after another. Requests of
+   *    different rooms write different rows (and counters only in SQL), so running them side by
+   *    side is as if one after another; row locks do not order them, being one transaction's.
+   * 2. One after another, with no SAVEPOINT per request.
+   * 3. One after another, with a savepoint each, so that a request's failure undoes only itself.
+   *
+   * A request that fails without having written anything (a 404, a 409 found by a read) needs no
+   * undo, in any try. One that failed after a write, or whose statement failed (which aborts the
+   * whole PostgreSQL transaction), or that needed a savepoint while interleaved, rolls the try
+   * back and the next one runs. A deadlock or serialization failure (another lane's batch holding
+   * rows this one needs) rolls the batch back and runs each request alone, retried as a lone
+   * transaction is.
    *
    * Requests of a batch read each other's writes before they commit, as on SQLite: they commit
    * together or not at all, and nobody is answered before the COMMIT, so no answer rests on a
@@ -229,10 +239,17 @@ export class PostgresStore implements Store {
    */
   private async runBatch(batch: Queued[]): Promise<void> {
     let outcomes: BatchOutcome[] | 'alone';
+    const tries: Try[] =
+      new Set(batch.map((q) => q.room).filter((r) => r !== undefined)).size >= 2
+        ? ['interleaved', 'in turn', 'savepoints']
+        : ['in turn', 'savepoints'];
     try {
       outcomes = await this.onConnection(async (client, broke) => {
-        const first = await this.runAll(client, broke, batch, false);
-        return first ?? (await this.runAll(client, broke, batch, true)) ?? 'alone';
+        for (const how of tries) {
+          const done = await this.runAll(client, broke, batch, how);
+          if (done !== undefined) return done;
+        }
+        return 'alone';
       });
     } catch (e) {
       // BEGIN, a savepoint or the COMMIT failed (the connection lost, the database going
@@ -268,41 +285,82 @@ export class PostgresStore implements Store {
 
   /**
    * The batch in one transaction (see runBatch). Resolves with each request's outcome once
-   * committed; undefined when the optimistic run must start over with savepoints; 'alone' on a
-   * deadlock or serialization failure.
+   * committed; undefined when the next try must run; 'alone' on a deadlock or serialization
+   * failure.
    */
   private async runAll(
     client: pg.PoolClient,
     broke: () => void,
     batch: Queued[],
-    savepoints: boolean,
+    how: Try,
   ): Promise<BatchOutcome[] | undefined | 'alone'> {
-    const x = new PgExecutor(client, { transaction: 'lazy', named: this.named });
-    const outcomes: BatchOutcome[] = [];
+    const session = new SharedSession(client, how === 'interleaved');
+    const box = this.options.secretBox ?? PLAINTEXT;
+    const outcomes: BatchOutcome[] = new Array(batch.length);
     const rollback = async () => {
-      if (!x.began) return;
+      if (!session.began) return;
       try {
         await client.query('ROLLBACK');
       } catch {
         broke();
       }
     };
-    for (const q of batch) {
+    const inTurn: number[] = [];
+    if (how === 'interleaved') {
+      const together: number[] = [];
+      const rooms = new Set<string>();
+      batch.forEach((q, i) => {
+        if (q.room === undefined || rooms.has(q.room)) inTurn.push(i);
+        else {
+          rooms.add(q.room);
+          together.push(i);
+        }
+      });
+      let again = false;
+      let alone = false;
+      await Promise.all(
+        together.map(async (i) => {
+          const q = batch[i] as Queued;
+          const x = new PgExecutor(session, { inTransaction: true, named: this.named, interleaved: true });
+          const written = newTxRecord(q.origin);
+          try {
+            outcomes[i] = { ok: true, value: await q.fn(createTx(x, box, written)), written };
+          } catch (error) {
+            outcomes[i] = { ok: false, error };
+            if (isRetryable(error)) alone = true;
+            if (x.writes > 0) again = true;
+          }
+          // A failed statement aborted the transaction even if `fn` caught it (a COMMIT would
+          // then roll back, answering no error).
+          if (x.failures > 0 || x.interleaveRefused) again = true;
+        }),
+      );
+      if (alone || again) {
+        await rollback();
+        return alone ? 'alone' : undefined;
+      }
+      session.interleaving = false;
+    } else {
+      inTurn.push(...batch.keys());
+    }
+    const x = new PgExecutor(session, { inTransaction: true, named: this.named });
+    for (const i of inTurn) {
+      const q = batch[i] as Queued;
       const written = newTxRecord(q.origin);
-      const tx = createTx(x, this.options.secretBox ?? PLAINTEXT, written);
+      const tx = createTx(x, box, written);
       const writes = x.writes;
       const failures = x.failures;
       try {
-        if (savepoints) await x.control('SAVEPOINT request');
+        if (how === 'savepoints') await x.control('SAVEPOINT request');
         const value = await q.fn(tx);
-        if (savepoints) await x.control('RELEASE SAVEPOINT request');
-        outcomes.push({ ok: true, value, written });
+        if (how === 'savepoints') await x.control('RELEASE SAVEPOINT request');
+        outcomes[i] = { ok: true, value, written };
       } catch (error) {
         if (isRetryable(error)) {
           await rollback();
           return 'alone';
         }
-        if (savepoints) {
+        if (how === 'savepoints') {
           // Undoes this request's writes only, and makes an aborted transaction usable again.
           await x.control('ROLLBACK TO SAVEPOINT request');
           await x.control('RELEASE SAVEPOINT request');
@@ -310,10 +368,10 @@ export class PostgresStore implements Store {
           await rollback();
           return undefined;
         }
-        outcomes.push({ ok: false, error });
+        outcomes[i] = { ok: false, error };
       }
     }
-    if (!x.began) return outcomes;
+    if (!session.began) return outcomes;
     const committed = outcomes.filter((o): o is BatchSuccess => o.ok).map((o) => o.written);
     const rooms = [...new Set(committed.flatMap((w) => w.messages.map((m) => m.roomId)))];
     const panelProjects = [...new Set(committed.flatMap((w) => [...w.panelProjects]))];
@@ -347,12 +405,13 @@ export class PostgresStore implements Store {
   private transactionOnce<T>(fn: (tx: Tx) => Promise<T>, origin: EventOrigin | undefined): Promise<T> {
     return this.onConnection(async (client, broke) => {
       const written = newTxRecord(origin);
-      const x = new PgExecutor(client, { transaction: 'lazy', named: this.named });
+      const session = new SharedSession(client);
+      const x = new PgExecutor(session, { inTransaction: true, named: this.named });
       const tx = createTx(x, this.options.secretBox ?? PLAINTEXT, written);
       try {
         const value = await fn(tx);
         // Nothing was asked of the database (an answer from validation alone): nothing to commit.
-        if (!x.began) return value;
+        if (!session.began) return value;
         const rooms = [...new Set(written.messages.map((m) => m.roomId))];
         const panelProjects = [...written.panelProjects];
         if (written.events.length > 0 || rooms.length > 0 || panelProjects.length > 0) {
@@ -372,7 +431,7 @@ export class PostgresStore implements Store {
         });
         return value;
       } catch (e) {
-        if (x.began) {
+        if (session.began) {
           try {
             await client.query('ROLLBACK');
           } catch {
@@ -471,6 +530,8 @@ export class PostgresStore implements Store {
 interface Queued {
   fn: (tx: Tx) => Promise<unknown>;
   origin: EventOrigin | undefined;
+  /** Store.transaction's `room`. */
+  room: string | undefined;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -481,6 +542,8 @@ interface BatchSuccess {
   written: TxRecord;
 }
 type BatchOutcome = BatchSuccess | { ok: false; error: unknown };
+/** How runAll runs a batch's requests (see runBatch). */
+type Try = 'interleaved' | 'in turn' | 'savepoints';
 
 /** At most this many requests share a commit: a batch's requests run one after another. */
 const MAX_BATCH = 64;
