@@ -291,10 +291,11 @@ describe('PostgreSQL group commit', () => {
       const ps = await pairs(10, true);
       const { value: results, writes } = await socketWrites(() => asOneBatch(ps.map(start), ps.map(key)));
       expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
-      // One after another, ten starts are 30 statements of their own, each written alone. Side
-      // by side, a statement of each request goes in one write: about three writes for the
-      // ten, plus the blocker's and the COMMIT's.
-      expect(writes).toBeLessThanOrEqual(8);
+      // One after another, ten starts are 30 statements of their own, each written alone, and
+      // the blocker's and the COMMIT's: 33 writes or more. Side by side, a statement of each
+      // request goes in one write when their answers came in one turn: 6 to 15 writes here. The
+      // bound leaves room for answers that trickle in on a loaded machine.
+      expect(writes).toBeLessThanOrEqual(22);
       const c = new pg.Client({ connectionString: db.url });
       await c.connect();
       try {
@@ -363,7 +364,7 @@ describe('PostgreSQL group commit', () => {
       expect(results.slice(2).every((r) => r.status === 'fulfilled')).toBe(true);
     });
 
-    it('a request that needs a savepoint (a new room) makes the batch run again in turn, each request answered once', async () => {
+    it('first contacts run side by side too: each creates its room without a savepoint', async () => {
       const ps = await pairs(4, false);
       const runs = ps.map(() => 0);
       const results = await asOneBatch(
@@ -374,8 +375,7 @@ describe('PostgreSQL group commit', () => {
         ps.map(key),
       );
       expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
-      // Interleaved, then in turn: twice each, committed once.
-      expect(runs).toEqual([2, 2, 2, 2]);
+      expect(runs).toEqual([1, 1, 1, 1]);
       const c = new pg.Client({ connectionString: db.url });
       await c.connect();
       try {
@@ -383,6 +383,47 @@ describe('PostgreSQL group commit', () => {
         expect(
           Number((await c.query("SELECT count(*) AS n FROM conversations WHERE state = 'active'")).rows[0].n),
         ).toBe(4);
+      } finally {
+        await c.end();
+      }
+    });
+
+    it('a request that needs a savepoint makes the batch run again in turn, each request answered once', async () => {
+      const ps = await pairs(3, true);
+      const [extra] = await pairs(1, false, 3);
+      const runs = [0, 0, 0, 0];
+      const now = Date.now();
+      const results = await asOneBatch<unknown>(
+        [
+          ...ps.map((p, i) => (tx: Tx) => {
+            runs[i] = (runs[i] ?? 0) + 1;
+            return start(p)(tx);
+          }),
+          async (tx: Tx) => {
+            runs[3] = (runs[3] ?? 0) + 1;
+            // A guarded insert: a savepoint, which interleaved requests cannot take.
+            await tx.rooms.insert({
+              id: 'room_x',
+              projectId: 'prj_i',
+              botId: extra!.botId,
+              userId: extra!.userId,
+              createdAt: now,
+            });
+            return 'room_x';
+          },
+        ],
+        [...ps.map(key), key(extra!)],
+      );
+      expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+      // Side by side, then in turn: twice each, committed once.
+      expect(runs).toEqual([2, 2, 2, 2]);
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        expect(Number((await c.query('SELECT count(*) AS n FROM rooms')).rows[0].n)).toBe(4);
+        expect(
+          Number((await c.query("SELECT count(*) AS n FROM conversations WHERE state = 'active'")).rows[0].n),
+        ).toBe(3);
       } finally {
         await c.end();
       }

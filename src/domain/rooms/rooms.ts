@@ -5,7 +5,6 @@
 import { ApiError } from '../../errors.js';
 import { newId } from '../../model/ids.js';
 import type { Bot, EndUser, Room } from '../../model/types.js';
-import { UniqueViolation } from '../../storage/errors.js';
 import type { PairState, Queries, Tx } from '../../storage/store.js';
 
 /**
@@ -58,15 +57,10 @@ export async function createRoom(
   now: number,
 ): Promise<Room> {
   const room: Room = { id: newId('room', now), projectId, botId: bot.id, userId: user.id, createdAt: now };
-  try {
-    await tx.rooms.insert(room);
-  } catch (e) {
-    // Another transaction created the pair's room first (two nodes, or two requests racing).
-    if (e instanceof UniqueViolation && e.constraint === 'rooms_pair') {
-      const winner = await tx.rooms.getByPair(bot.id, user.id);
-      if (winner !== undefined) return winner;
-    }
-    throw e;
-  }
-  return room;
+  if (await tx.rooms.insertIfAbsent(room)) return room;
+  // Another transaction created the pair's room first (two nodes, or two requests racing). On
+  // PostgreSQL (read committed) the insert gave way once the winner committed, so this reads it.
+  const winner = await tx.rooms.getByPair(bot.id, user.id);
+  if (winner === undefined) throw new Error(`the room of bot ${bot.id} and user ${user.id} gave way to none`);
+  return winner;
 }

@@ -172,6 +172,24 @@ export class RoomQueries {
       r.createdAt,
     );
   }
+  /**
+   * Inserts the room of a pair; false, and nothing written, when the pair has one already. ON
+   * CONFLICT rather than a caught unique violation: PostgreSQL would need a savepoint around the
+   * insert, two more round trips on every first contact, and one that a batch's interleaved
+   * requests cannot take (PostgresStore.runBatch).
+   */
+  async insertIfAbsent(r: Room): Promise<boolean> {
+    const inserted = await this.x.run(
+      `INSERT INTO rooms (id, project_id, bot_id, user_id, last_seq, created_at) VALUES (?, ?, ?, ?, 0, ?)
+       ON CONFLICT (bot_id, user_id) DO NOTHING`,
+      r.id,
+      r.projectId,
+      r.botId,
+      r.userId,
+      r.createdAt,
+    );
+    return inserted > 0;
+  }
   /** Reserves the next position in the room's event order (row-locks the room where it can). */
   async nextSeq(roomId: string): Promise<number> {
     const r = await this.x.one<{ last_seq: number }>(
