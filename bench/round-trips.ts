@@ -103,7 +103,9 @@ async function measure(store: Any, counter: Counter, webhook: boolean): Promise<
   };
   counter.counting = true;
   if (typeof store.statement === 'function') {
-    await store.statement((q: Any) => q.deliveryLog.recordDelivered(attempt, 'wrk_count', now, true));
+    // As the dispatcher writes it: a transaction of one statement, which under load shares a
+    // batch's BEGIN and COMMIT (alone, as here, it sends them itself).
+    await store.transaction((tx: Any) => tx.deliveryLog.recordDelivered(attempt, 'wrk_count', now, true));
   } else {
     await store.transaction(async (tx: Any) => {
       await tx.deliveryLog.insert(attempt);

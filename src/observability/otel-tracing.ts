@@ -115,8 +115,8 @@ export function createOtelTracer(options: { endpoint: string; version: string })
       span?.setAttribute('http.route', route);
     },
     traceStore(store: Store): Store {
-      const transaction: Store['transaction'] = (fn, origin, room) =>
-        spanned('db.transaction', SpanKind.CLIENT, () => store.transaction(fn, origin, room));
+      const transaction: Store['transaction'] = (fn, origin, key) =>
+        spanned('db.transaction', SpanKind.CLIENT, () => store.transaction(fn, origin, key));
       const statement: Store['statement'] = (fn) =>
         spanned('db.statement', SpanKind.CLIENT, () => store.statement(fn));
       const poolStats = store.poolStats?.bind(store);

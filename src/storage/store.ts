@@ -88,12 +88,13 @@ export interface Store {
    * more than once before its transaction commits (a PostgreSQL serialization failure, a SQLite
    * group commit replayed after another request failed halfway), so it must change nothing
    * outside `tx`. `origin`: the request asking, whose id (and traceparent) its events keep.
-   * `room`: when the caller knows before it starts which room `fn` writes (the pair of a start or
-   * a close), a key naming that room (roomKey). `fn` then writes only that room's rows, besides
-   * rows it creates and counters it changes in SQL, so transactions of different rooms may share
-   * round trips on PostgreSQL (PostgresStore.runBatch); SQLite ignores it.
+   * `key`: the rows `fn` writes, when the caller knows them before it starts: the room of a start
+   * or a close (roomKey), the event whose delivered attempt is recorded (eventKey). `fn` then
+   * writes only rows of that key, rows it creates, and values changed in SQL alone (never read
+   * and written back), so transactions with different keys may share round trips on PostgreSQL
+   * (PostgresStore.runBatch); SQLite ignores it.
    */
-  transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin, room?: string): Promise<T>;
+  transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin, key?: string): Promise<T>;
   /**
    * Runs `fn` with no transaction around it where that saves something: on PostgreSQL each of
    * its statements commits by itself, all on one pooled connection (no BEGIN, no COMMIT: two
@@ -113,7 +114,12 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** The key of a bot and end user's room, for Store.transaction's `room`. */
+/** The key of a bot and end user's room, for Store.transaction's `key`. */
 export function roomKey(projectId: string, botId: string, userId: string): string {
-  return `${projectId}\u0000${botId}\u0000${userId}`;
+  return `room\u0000${projectId}\u0000${botId}\u0000${userId}`;
+}
+
+/** The key of an event's row, for Store.transaction's `key`. */
+export function eventKey(eventId: string): string {
+  return `event\u0000${eventId}`;
 }

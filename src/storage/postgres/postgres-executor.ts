@@ -113,9 +113,9 @@ export const POSTGRES_SQL: DialectSql = {
        INSERT INTO events (${EVENT_COLUMNS}, room_seq)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_seq FROM seq))
        RETURNING room_seq`,
-  // Three writes to three tables in one statement, atomic without BEGIN and COMMIT: a delivered
-  // event costs one round trip to record instead of five. Data-modifying WITHs run whether or
-  // not the main statement reads them.
+  // Three writes to three tables in one statement: a delivered event costs one statement to
+  // record instead of five, and shares its batch's BEGIN and COMMIT (attempt.ts). Data-modifying
+  // WITHs run whether or not the main statement reads them.
   recordDelivered: `WITH attempt AS (
          INSERT INTO attempts (${ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ), clock AS (

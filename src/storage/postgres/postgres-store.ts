@@ -182,10 +182,10 @@ export class PostgresStore implements Store {
    * by side. Each keeps its own answer and its own atomicity (runBatch). Under light load nothing
    * waits but the end of the turn: a lane is free.
    */
-  transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin, room?: string): Promise<T> {
+  transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin, key?: string): Promise<T> {
     if (this.closed) return Promise.reject(new StorageUnavailable('the store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, origin, room, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, origin, key, resolve: resolve as (v: unknown) => void, reject });
       if (!this.dispatching) {
         this.dispatching = true;
         setImmediate(() => {
@@ -204,16 +204,17 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * How many of the queue's requests the next batch takes. With requests of two rooms or more
-   * it runs them side by side (runBatch), so it takes them all; otherwise its requests run one
+   * How many of the queue's requests the next batch takes. With two requests or more that name
+   * their rows (Store.transaction's `key`) it runs them side by side (runBatch), so it takes them
+   * all; otherwise its requests run one
    * after another, and it takes a fair share, not the whole queue: one lane taking everything
    * would leave the others idle while its batch runs (the benchmark's p99 on PostgreSQL rose
    * from ≈ 60 to 220–420 ms that way).
    */
   private batchSize(): number {
-    let rooms = 0;
+    let keyed = 0;
     for (const q of this.queue) {
-      if (q.room !== undefined && ++rooms >= 2) return Math.min(MAX_BATCH, this.queue.length);
+      if (q.key !== undefined && ++keyed >= 2) return Math.min(MAX_BATCH, this.queue.length);
     }
     return Math.min(MAX_BATCH, Math.ceil(this.queue.length / this.maxLanes));
   }
@@ -247,11 +248,12 @@ export class PostgresStore implements Store {
   /**
    * One transaction for every request of the batch, on one connection, in up to three tries:
    *
-   * 1. Interleaved, when the batch holds requests of two rooms or more (Store.transaction's
-   *    `room`): the first request of each room runs at the same time as the others, their
-   *    statements sent together (SharedSession); then the rest one after another. Requests of
-   *    different rooms write different rows (and counters only in SQL), so running them side by
-   *    side is as if one after another; row locks do not order them, being one transaction's.
+   * 1. Interleaved, when the batch holds requests of two keys or more (Store.transaction's
+   *    `key`: a start's or a close's room, a delivered attempt's event): the first request of
+   *    each key runs at the same time as the others, their statements sent together
+   *    (SharedSession); then the rest one after another. Requests of different keys write
+   *    different rows (and shared values only in SQL), so running them side by side is as if one
+   *    after another; row locks do not order them, being one transaction's.
    * 2. One after another, with no SAVEPOINT per request.
    * 3. One after another, with a savepoint each, so that a request's failure undoes only itself.
    *
@@ -269,7 +271,7 @@ export class PostgresStore implements Store {
   private async runBatch(batch: Queued[]): Promise<void> {
     let outcomes: BatchOutcome[] | 'alone';
     const tries: Try[] =
-      new Set(batch.map((q) => q.room).filter((r) => r !== undefined)).size >= 2
+      new Set(batch.map((q) => q.key).filter((r) => r !== undefined)).size >= 2
         ? ['interleaved', 'in turn', 'savepoints']
         : ['in turn', 'savepoints'];
     try {
@@ -337,11 +339,11 @@ export class PostgresStore implements Store {
     const inTurn: number[] = [];
     if (how === 'interleaved') {
       const together: number[] = [];
-      const rooms = new Set<string>();
+      const keys = new Set<string>();
       batch.forEach((q, i) => {
-        if (q.room === undefined || rooms.has(q.room)) inTurn.push(i);
+        if (q.key === undefined || keys.has(q.key)) inTurn.push(i);
         else {
-          rooms.add(q.room);
+          keys.add(q.key);
           together.push(i);
         }
       });
@@ -559,8 +561,8 @@ export class PostgresStore implements Store {
 interface Queued {
   fn: (tx: Tx) => Promise<unknown>;
   origin: EventOrigin | undefined;
-  /** Store.transaction's `room`. */
-  room: string | undefined;
+  /** Store.transaction's `key`. */
+  key: string | undefined;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
