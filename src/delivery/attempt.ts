@@ -34,12 +34,16 @@ export interface AttemptDeps {
   readonly tracer?: Tracer | undefined;
 }
 
-/** One attempt of one event, and the bookkeeping of its outcome. */
+/**
+ * One attempt of one event, and the bookkeeping of its outcome. `answered` is called once the
+ * receiver is done with it (answered, failed or timed out), before the outcome is recorded.
+ */
 export async function attempt(
   d: AttemptDeps,
   event: OutboxEvent,
   target: Target,
   signal: AbortSignal,
+  answered?: () => void,
 ): Promise<void> {
   const { store } = d;
   if (target.kind === 'cancel') {
@@ -97,6 +101,7 @@ export async function attempt(
     signal,
     keepBytes: target.keepBytes,
   });
+  answered?.();
   // A channel that reads its receiver's errors (WhatsApp's codes) words the failure itself.
   const verdict = sent.outcome.kind === 'response' ? target.judge?.(sent) : undefined;
   const result: SendResult = verdict === undefined ? sent : { ...sent, error: verdict.reason };

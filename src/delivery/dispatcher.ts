@@ -412,16 +412,30 @@ export class Dispatcher {
     this.busyRooms.add(room);
     // Launched by the search: it may be waiting in the ready queue too.
     this.ready?.take(event);
-    const done = attempt(this.attemptDeps, event, target, this.abandon.signal)
+    // The lane's slot is the receiver's: it comes free with the answer, not once the outcome is
+    // recorded (docs/configuration.md: a lane's rate is its limit over its response time). On
+    // PostgreSQL a record waits for its batch's COMMIT (10–20 ms under load), and holding the
+    // slot meanwhile capped benchmark (c) at about 64 / 30 ms: a backlog of seconds at 2,000
+    // events/s. The room stays busy, and the event leased, until the outcome is recorded.
+    let slot = true;
+    const free = () => {
+      if (!slot) return;
+      slot = false;
+      const n = (this.perProject.get(lane) ?? 1) - 1;
+      if (n <= 0) this.perProject.delete(lane);
+      else this.perProject.set(lane, n);
+    };
+    const done = attempt(this.attemptDeps, event, target, this.abandon.signal, () => {
+      free();
+      this.refill();
+    })
       .catch((e: unknown) => {
         this.o.log.error({ err: coerceError(e), eventId: event.id }, 'delivery attempt failed to complete');
       })
       .finally(() => {
         this.inFlight.delete(event.id);
         this.busyRooms.delete(room);
-        const n = (this.perProject.get(lane) ?? 1) - 1;
-        if (n <= 0) this.perProject.delete(lane);
-        else this.perProject.set(lane, n);
+        free();
         this.refill();
       });
     this.inFlight.set(event.id, done);
