@@ -141,7 +141,7 @@ export function report(results: Json, e2eStartsPerSecond: number): { text: strin
       targets.push({
         id: 'c',
         backend,
-        what: `200 → receiver at ${E2E_STARTS_PER_SECOND} starts/s, p99`,
+        what: `200 → receiver at ${E2E_STARTS_PER_SECOND} starts/s, p99${label.endsWith('right after saturation') ? ', after (b)' : ''}`,
         target: '≤ 50 ms',
         value: `${fmt(s.p99)} ms`,
         ...(E2E_STARTS_PER_SECOND === E2E_STARTS_PER_SECOND_DEFAULT

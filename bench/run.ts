@@ -578,8 +578,9 @@ const roundPercentiles = (p: Percentiles): Percentiles => ({
   mean: round(p.mean),
 });
 
-async function pacedRun(t: LoadTarget, seconds: number): Promise<E2eFigures> {
-  await settled(t.label);
+/** `settleFirst` false: starts at once, whatever the machine is still doing (see scenarioEndToEnd). */
+async function pacedRun(t: LoadTarget, seconds: number, settleFirst = true): Promise<E2eFigures> {
+  if (settleFirst) await settled(t.label);
   await resetReceiver(true);
   const result = await runLoad<PacedResult>({
     kind: 'paced',
@@ -648,13 +649,30 @@ async function scenarioEndToEnd(fromPipeline: RelevoTarget[] | undefined) {
     > = {};
     for (const t of relevos)
       out[t.label] = { rounds: [], fromAnswer: percentiles([]), startFromAnswer: percentiles([]) };
+    // Each round also measures the rate right after a saturating (b) run on the same server, with
+    // no pause in between: what a burst leaves behind (a WAL to checkpoint, a backlog, a
+    // collector's work) must not spoil the next seconds' latency.
+    const afterSaturation = (label: string) => `${label}, right after saturation`;
+    for (const t of relevos) {
+      out[afterSaturation(t.label)] = {
+        rounds: [],
+        fromAnswer: percentiles([]),
+        startFromAnswer: percentiles([]),
+      };
+    }
+    const note = (r: number, label: string, figures: E2eFigures) =>
+      log(
+        `  round ${r + 1}: ${label} ${figures.achievedStartsPerSecond} starts/s (${figures.skipped} skipped), 200→receiver p50 ${figures.fromAnswer.p50} ms, p99 ${figures.fromAnswer.p99} ms`,
+      );
     for (let r = 0; r < OPTIONS.rounds; r++) {
       for (const t of relevos) {
         const figures = await pacedRun(t, OPTIONS.measureSeconds);
         out[t.label]?.rounds.push(figures);
-        log(
-          `  round ${r + 1}: ${t.label} ${figures.achievedStartsPerSecond} starts/s (${figures.skipped} skipped), 200→receiver p50 ${figures.fromAnswer.p50} ms, p99 ${figures.fromAnswer.p99} ms`,
-        );
+        note(r, t.label, figures);
+        const saturated = await pipelineRun(t, OPTIONS.measureSeconds);
+        const after = await pacedRun(t, OPTIONS.measureSeconds, false);
+        out[afterSaturation(t.label)]?.rounds.push(after);
+        note(r, `${afterSaturation(t.label)} (${saturated.rps} req/s before)`, after);
       }
     }
     const summary: Record<string, unknown> = {};
