@@ -46,6 +46,8 @@ export interface HarnessOptions {
   readonly readyQueue?: { readonly capacity: number; readonly maxChars: number };
   /** The logger of the app and the worker (e.g. one writing into a buffer); silent by default. */
   readonly logger?: pino.Logger;
+  /** The store as the worker sees it (e.g. one whose records wait for the test); the real one by default. */
+  readonly workerStore?: (store: Store) => Store;
 }
 
 export async function createHarness(
@@ -82,7 +84,7 @@ export async function createHarness(
   const worker = options.worker
     ? await startDeliveryWorker({
         config,
-        store,
+        store: options.workerStore?.(store) ?? store,
         log,
         ...(options.readyQueue ? { readyQueue: options.readyQueue } : {}),
       })

@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { standardWebhooksSecret } from '../../src/delivery/signer.js';
+import { eventKey, type Store } from '../../src/storage/store.js';
 import { authHeaders, call, createIntegration } from '../helpers/api.js';
 import { appendTestEvent, eventually, startedPair } from '../helpers/events.js';
 import { createHarness, type Harness, type Seed } from '../helpers/harness.js';
@@ -335,6 +336,61 @@ describe('order and fairness', () => {
     await eventually(
       () => h.store.queries.outbox.list(s.project.id, { status: 'pending' }, { limit: 10 }),
       (page) => page.items.length === 0,
+    );
+  });
+
+  it("an attempt's slot comes free with the webhook's answer; its room waits for the record", async () => {
+    const receiver = await startReceiver();
+    // The records of delivered attempts (transactions named by their event) wait for the test.
+    const held: Array<() => void> = [];
+    const holdRecords = (store: Store): Store => ({
+      dialect: store.dialect,
+      capabilities: store.capabilities,
+      queries: store.queries,
+      migrate: (onApply) => store.migrate(onApply),
+      transaction: (fn, origin, key) =>
+        key?.startsWith(eventKey('')) === true
+          ? new Promise<void>((release) => held.push(release)).then(() => store.transaction(fn, origin, key))
+          : store.transaction(fn, origin, key),
+      statement: (fn) => store.statement(fn),
+      onCommitted: (listener) => store.onCommitted(listener),
+      close: () => store.close(),
+    });
+    const h = await createHarness(
+      { RELEVO_WEBHOOK_CONCURRENCY: '1' },
+      { worker: true, workerStore: holdRecords },
+    );
+    open.push(receiver, h);
+    const s = await h.seed();
+    await createIntegration(h.app, s, receiver.url);
+    const first = await startedPair(h.store, s.project.id, 0);
+    const second = await startedPair(h.store, s.project.id, 1);
+    await appendTestEvent(h.store, s.project.id, first.roomId, 1);
+    // One slot: the second room's event goes out as soon as the first is answered, while the
+    // first's record still waits.
+    const got = await receiver.waitFor(2, 10_000);
+    expect(held.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(got.map((r) => JSON.parse(r.body).room_id))).toEqual(
+      new Set([first.roomId, second.roomId]),
+    );
+    // The first room's next event waits for its first to be recorded.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.received).toHaveLength(2);
+    // Recorded, the first room's next event goes out.
+    held.splice(0).forEach((release) => {
+      release();
+    });
+    await receiver.waitFor(3);
+    const third = JSON.parse(receiver.received[2]!.body);
+    expect(third).toMatchObject({ room_id: first.roomId, n: 1 });
+    await eventually(
+      () => h.store.queries.outbox.list(s.project.id, { status: 'pending' }, { limit: 10 }),
+      (page) => {
+        held.splice(0).forEach((release) => {
+          release();
+        });
+        return page.items.length === 0;
+      },
     );
   });
 
