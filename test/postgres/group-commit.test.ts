@@ -35,6 +35,15 @@ describe('PostgreSQL group commit', () => {
   });
 
   const project = (id: string) => (tx: Tx) => tx.projects.insert({ id, name: id, createdAt: 1 });
+  /** A request that writes project prj_<name> (then fails, when `failure`), counting its runs. */
+  const writing =
+    (runs: Record<string, number>, name: string, failure?: string) =>
+    async (tx: Tx): Promise<string> => {
+      runs[name] = (runs[name] ?? 0) + 1;
+      await project(`prj_${name}`)(tx);
+      if (failure !== undefined) throw new Error(failure);
+      return name;
+    };
   const projectIds = async () => {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
@@ -94,21 +103,9 @@ describe('PostgreSQL group commit', () => {
   it('undoes only the writes of a request that failed after writing, keeping the others of its batch', async () => {
     const runs = { a: 0, b: 0, c: 0 };
     const results = await asOneBatch<string>([
-      async (tx) => {
-        runs.a += 1;
-        await project('prj_a')(tx);
-        return 'a';
-      },
-      async (tx) => {
-        runs.b += 1;
-        await project('prj_b')(tx);
-        throw new Error('failed after its write');
-      },
-      async (tx) => {
-        runs.c += 1;
-        await project('prj_c')(tx);
-        return 'c';
-      },
+      writing(runs, 'a'),
+      writing(runs, 'b', 'failed after its write'),
+      writing(runs, 'c'),
     ]);
     expect(results[0]).toEqual({ status: 'fulfilled', value: 'a' });
     expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: 'failed after its write' } });
@@ -267,6 +264,26 @@ describe('PostgreSQL group commit', () => {
     const key = (p: { projectId: string; botId: string; userId: string }) =>
       roomKey(p.projectId, p.botId, p.userId);
 
+    /** How many rooms and active conversations the database holds, as committed. */
+    async function roomsAndActive(): Promise<{ rooms: number; active: number }> {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        const { rows } = await c.query(
+          "SELECT (SELECT count(*) FROM rooms) AS rooms, (SELECT count(*) FROM conversations WHERE state = 'active') AS active",
+        );
+        return { rooms: Number(rows[0].rooms), active: Number(rows[0].active) };
+      } finally {
+        await c.end();
+      }
+    }
+    /** Each pair's start, counting how many times it ran. */
+    const countedStarts = (ps: Array<Parameters<typeof start>[0]>, runs: number[]) =>
+      ps.map((p, i) => (tx: Tx) => {
+        runs[i] = (runs[i] ?? 0) + 1;
+        return start(p)(tx);
+      });
+
     /** The socket writes to the database while `run` runs. */
     async function socketWrites<T>(run: () => Promise<T>): Promise<{ value: T; writes: number }> {
       const port = Number(new URL(db.url).port);
@@ -367,25 +384,10 @@ describe('PostgreSQL group commit', () => {
     it('first contacts run side by side too: each creates its room without a savepoint', async () => {
       const ps = await pairs(4, false);
       const runs = ps.map(() => 0);
-      const results = await asOneBatch(
-        ps.map((p, i) => (tx: Tx) => {
-          runs[i] = (runs[i] ?? 0) + 1;
-          return start(p)(tx);
-        }),
-        ps.map(key),
-      );
+      const results = await asOneBatch(countedStarts(ps, runs), ps.map(key));
       expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
       expect(runs).toEqual([1, 1, 1, 1]);
-      const c = new pg.Client({ connectionString: db.url });
-      await c.connect();
-      try {
-        expect(Number((await c.query('SELECT count(*) AS n FROM rooms')).rows[0].n)).toBe(4);
-        expect(
-          Number((await c.query("SELECT count(*) AS n FROM conversations WHERE state = 'active'")).rows[0].n),
-        ).toBe(4);
-      } finally {
-        await c.end();
-      }
+      expect(await roomsAndActive()).toEqual({ rooms: 4, active: 4 });
     });
 
     it('a request that needs a savepoint makes the batch run again in turn, each request answered once', async () => {
@@ -395,10 +397,7 @@ describe('PostgreSQL group commit', () => {
       const now = Date.now();
       const results = await asOneBatch<unknown>(
         [
-          ...ps.map((p, i) => (tx: Tx) => {
-            runs[i] = (runs[i] ?? 0) + 1;
-            return start(p)(tx);
-          }),
+          ...countedStarts(ps, runs),
           async (tx: Tx) => {
             runs[3] = (runs[3] ?? 0) + 1;
             // A guarded insert: a savepoint, which interleaved requests cannot take.
@@ -417,42 +416,21 @@ describe('PostgreSQL group commit', () => {
       expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
       // Side by side, then in turn: twice each, committed once.
       expect(runs).toEqual([2, 2, 2, 2]);
-      const c = new pg.Client({ connectionString: db.url });
-      await c.connect();
-      try {
-        expect(Number((await c.query('SELECT count(*) AS n FROM rooms')).rows[0].n)).toBe(4);
-        expect(
-          Number((await c.query("SELECT count(*) AS n FROM conversations WHERE state = 'active'")).rows[0].n),
-        ).toBe(3);
-      } finally {
-        await c.end();
-      }
+      expect(await roomsAndActive()).toEqual({ rooms: 4, active: 3 });
     });
 
     it('a request that fails after writing undoes only itself; one that fails before writing changes nothing', async () => {
       const runs = { a: 0, b: 0, c: 0, d: 0 };
       const results = await asOneBatch<string>(
         [
-          async (tx) => {
-            runs.a += 1;
-            await project('prj_a')(tx);
-            return 'a';
-          },
-          async (tx) => {
-            runs.b += 1;
-            await project('prj_b')(tx);
-            throw new Error('failed after its write');
-          },
+          writing(runs, 'a'),
+          writing(runs, 'b', 'failed after its write'),
           async (tx) => {
             runs.c += 1;
             await tx.projects.get('prj_a');
             throw new Error('not found');
           },
-          async (tx) => {
-            runs.d += 1;
-            await project('prj_d')(tx);
-            return 'd';
-          },
+          writing(runs, 'd'),
         ],
         ['r_a', 'r_b', 'r_c', 'r_d'],
       );
