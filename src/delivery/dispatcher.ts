@@ -98,7 +98,10 @@ export class Dispatcher {
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Aborted when shutdown gives up on the attempts still in flight: one for all of them. */
   private readonly abandon = new AbortController();
+  /** Attempts of each lane waiting for their receiver's answer. */
   private readonly perProject = new Map<string, number>();
+  /** Attempts of each lane in flight, answered or not: at most twice its limit (see launch). */
+  private readonly perProjectAll = new Map<string, number>();
   /** Rooms (and destinations) with an attempt in flight: their next event waits for it. */
   private readonly busyRooms = new Set<string>();
   /**
@@ -244,10 +247,12 @@ export class Dispatcher {
    */
   private roomInLane(lane: string, picked = 0): number {
     const n = this.perProject.get(lane) ?? 0;
+    const all = this.perProjectAll.get(lane) ?? 0;
     const total = this.inFlight.size + picked;
     const shared = this.o.maxInFlight - total;
-    const guaranteed = Math.min(GUARANTEED_PER_LANE - n, this.ceiling - total);
-    return Math.min(this.o.perIntegrationLimit - n, Math.max(shared, guaranteed));
+    const guaranteed = Math.min(GUARANTEED_PER_LANE - all, this.ceiling - total);
+    const limit = this.o.perIntegrationLimit;
+    return Math.min(limit - n, 2 * limit - all, Math.max(shared, guaranteed));
   }
 
   private searchNeeded(): boolean {
@@ -321,7 +326,7 @@ export class Dispatcher {
     const shared = maxInFlight - this.inFlight.size;
     // Lanes without room: at their own limit, or at their guaranteed attempts once the shared
     // slots are taken.
-    const excluded = [...this.perProject.keys()].filter((lane) => this.roomInLane(lane) <= 0);
+    const excluded = [...this.perProjectAll.keys()].filter((lane) => this.roomInLane(lane) <= 0);
     const now = this.clock();
     const limit = Math.min(shared > 0 ? shared : this.ceiling - this.inFlight.size, CLAIM_BATCH);
     // No more per lane than a lane with nothing in flight may start; searching for known lanes
@@ -409,6 +414,7 @@ export class Dispatcher {
     const lane = laneOf(event);
     const room = roomKey(event);
     this.perProject.set(lane, (this.perProject.get(lane) ?? 0) + 1);
+    this.perProjectAll.set(lane, (this.perProjectAll.get(lane) ?? 0) + 1);
     this.busyRooms.add(room);
     // Launched by the search: it may be waiting in the ready queue too.
     this.ready?.take(event);
@@ -416,14 +422,14 @@ export class Dispatcher {
     // recorded (docs/configuration.md: a lane's rate is its limit over its response time). On
     // PostgreSQL a record waits for its batch's COMMIT (10–20 ms under load), and holding the
     // slot meanwhile capped benchmark (c) at about 64 / 30 ms: a backlog of seconds at 2,000
-    // events/s. The room stays busy, and the event leased, until the outcome is recorded.
+    // events/s. The room stays busy, and the event leased, until the outcome is recorded; and a
+    // lane has at most as many again waiting for their records, so that a fast webhook over a
+    // slow database cannot take the shared slots of every other lane.
     let slot = true;
     const free = () => {
       if (!slot) return;
       slot = false;
-      const n = (this.perProject.get(lane) ?? 1) - 1;
-      if (n <= 0) this.perProject.delete(lane);
-      else this.perProject.set(lane, n);
+      decrement(this.perProject, lane);
     };
     const done = attempt(this.attemptDeps, event, target, this.abandon.signal, () => {
       free();
@@ -436,6 +442,7 @@ export class Dispatcher {
         this.inFlight.delete(event.id);
         this.busyRooms.delete(room);
         free();
+        decrement(this.perProjectAll, lane);
         this.refill();
       });
     this.inFlight.set(event.id, done);
@@ -462,4 +469,10 @@ export class Dispatcher {
       await all();
     }
   }
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 1) - 1;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
 }

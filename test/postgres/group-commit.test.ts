@@ -133,6 +133,26 @@ describe('PostgreSQL group commit', () => {
     expect(await projectIds()).toEqual(['prj_w', 'prj_x', 'prj_y']);
   });
 
+  it('a request that catches a failed statement and goes on is answered with that failure, alone or in a batch', async () => {
+    await store.transaction(project('prj_x'));
+    const catching = async (tx: Tx) => {
+      await tx.projects.get('prj_x');
+      try {
+        await project('prj_x')(tx);
+      } catch {
+        // Went on: the transaction is aborted all the same, and a COMMIT would roll it back.
+      }
+      return 'went on';
+    };
+    await expect(store.transaction(catching)).rejects.toBeInstanceOf(UniqueViolation);
+    const runs = { a: 0, c: 0 };
+    const results = await asOneBatch<string>([writing(runs, 'a'), catching, writing(runs, 'c')]);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: 'a' });
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(UniqueViolation);
+    expect(results[2]).toEqual({ status: 'fulfilled', value: 'c' });
+    expect(await projectIds()).toEqual(['prj_a', 'prj_c', 'prj_x']);
+  });
+
   it('announces the events of the requests that committed, with one NOTIFY for the batch', async () => {
     const now = Date.now();
     await store.transaction(async (tx) => {
@@ -417,6 +437,32 @@ describe('PostgreSQL group commit', () => {
       // Side by side, then in turn: twice each, committed once.
       expect(runs).toEqual([2, 2, 2, 2]);
       expect(await roomsAndActive()).toEqual({ rooms: 4, active: 3 });
+    });
+
+    it('one that throws something not an Error fails alone; the others finish and commit first', async () => {
+      const results = await asOneBatch<string>(
+        [
+          async (tx) => {
+            await project('prj_a')(tx);
+            await project('prj_a2')(tx);
+            await project('prj_a3')(tx);
+            return 'a';
+          },
+          async (tx) => {
+            await tx.projects.get('prj_none');
+            throw null;
+          },
+        ],
+        ['r_a', 'r_b'],
+      );
+      expect(results).toEqual([
+        { status: 'fulfilled', value: 'a' },
+        { status: 'rejected', reason: null },
+      ]);
+      expect(await projectIds()).toEqual(['prj_a', 'prj_a2', 'prj_a3']);
+      // The connection is back in a clean state: the next transaction commits only its own.
+      await store.transaction(project('prj_next'));
+      expect(await projectIds()).toEqual(['prj_a', 'prj_a2', 'prj_a3', 'prj_next']);
     });
 
     it('a request that fails after writing undoes only itself; one that fails before writing changes nothing', async () => {

@@ -170,6 +170,13 @@ export class PgExecutor implements SqlExecutor {
   failures = 0;
   /** guardedRun was asked for in an interleaved batch (see PgExecutorOptions.interleaved). */
   interleaveRefused = false;
+  /**
+   * The failure of a statement that left the transaction aborted, until a ROLLBACK TO SAVEPOINT
+   * makes it usable again (guardedRun's own, or the batch's per request). A caller that caught
+   * it and went on must not be answered as committed: PostgreSQL answers COMMIT in an aborted
+   * transaction with ROLLBACK, not an error.
+   */
+  abortedBy: unknown;
 
   constructor(
     private readonly db: Queryable,
@@ -204,13 +211,16 @@ export class PgExecutor implements SqlExecutor {
       return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
     } catch (e) {
       this.failures += 1;
-      throw translatePgError(e);
+      const err = translatePgError(e);
+      if (this.inTransaction && this.abortedBy === undefined) this.abortedBy = err;
+      throw err;
     }
   }
 
   /** Transaction control inside the open transaction (a group commit's savepoints). */
   async control(sql: string): Promise<void> {
     await this.query(sql, []);
+    if (/^ROLLBACK TO /i.test(sql)) this.abortedBy = undefined;
   }
 
   async run(sql: string, ...params: unknown[]): Promise<number> {
@@ -232,7 +242,7 @@ export class PgExecutor implements SqlExecutor {
       await this.query(`RELEASE SAVEPOINT ${name}`, []);
       return n;
     } catch (e) {
-      await this.query(`ROLLBACK TO SAVEPOINT ${name}`, []);
+      await this.control(`ROLLBACK TO SAVEPOINT ${name}`);
       throw e;
     }
   }

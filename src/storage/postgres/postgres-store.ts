@@ -213,7 +213,7 @@ export class PostgresStore implements Store {
    */
   private batchSize(): number {
     let keyed = 0;
-    for (const q of this.queue) {
+    for (const q of this.queue.slice(0, MAX_BATCH)) {
       if (q.key !== undefined && ++keyed >= 2) return Math.min(MAX_BATCH, this.queue.length);
     }
     return Math.min(MAX_BATCH, Math.ceil(this.queue.length / this.maxLanes));
@@ -276,11 +276,18 @@ export class PostgresStore implements Store {
         : ['in turn', 'savepoints'];
     try {
       outcomes = await this.onConnection(async (client, broke) => {
-        for (const how of tries) {
-          const done = await this.runAll(client, broke, batch, how);
-          if (done !== undefined) return done;
+        try {
+          for (const how of tries) {
+            const done = await this.runAll(client, broke, batch, how);
+            if (done !== undefined) return done;
+          }
+          return 'alone';
+        } catch (e) {
+          // Whatever failed (BEGIN, a savepoint, the COMMIT), the connection may still be inside
+          // the batch's transaction: it is closed, never handed to the next transaction.
+          broke();
+          throw e;
         }
-        return 'alone';
       });
     } catch (e) {
       // BEGIN, a savepoint or the COMMIT failed (the connection lost, the database going
@@ -349,7 +356,9 @@ export class PostgresStore implements Store {
       });
       let again = false;
       let alone = false;
-      await Promise.all(
+      // Settled, all of them: the connection is not left to another transaction while one of
+      // them still sends statements.
+      await Promise.allSettled(
         together.map(async (i) => {
           const q = batch[i] as Queued;
           const x = new PgExecutor(session, { inTransaction: true, named: this.named, interleaved: true });
@@ -384,6 +393,8 @@ export class PostgresStore implements Store {
       try {
         if (how === 'savepoints') await x.control('SAVEPOINT request');
         const value = await q.fn(tx);
+        // A statement failed and `fn` went on: the transaction is aborted, and the request failed.
+        if (x.abortedBy !== undefined) throw x.abortedBy;
         if (how === 'savepoints') await x.control('RELEASE SAVEPOINT request');
         outcomes[i] = { ok: true, value, written };
       } catch (error) {
@@ -443,6 +454,8 @@ export class PostgresStore implements Store {
         const value = await fn(tx);
         // Nothing was asked of the database (an answer from validation alone): nothing to commit.
         if (!session.began) return value;
+        // A statement failed and `fn` went on: a COMMIT would roll back without an error.
+        if (x.abortedBy !== undefined) throw x.abortedBy;
         const rooms = [...new Set(written.messages.map((m) => m.roomId))];
         const panelProjects = [...written.panelProjects];
         if (written.events.length > 0 || rooms.length > 0 || panelProjects.length > 0) {
@@ -580,6 +593,7 @@ type Try = 'interleaved' | 'in turn' | 'savepoints';
 const MAX_BATCH = 64;
 
 function isRetryable(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
   const code = ((e as { cause?: { code?: unknown } }).cause ?? (e as { code?: unknown })).code;
   return code === '40P01' || code === '40001';
 }

@@ -60,6 +60,8 @@ export class SharedSession implements Queryable {
       stream?.cork();
       try {
         this.begin = this.client.query('BEGIN');
+        // Its failure reaches every statement through Promise.all below; never unhandled.
+        this.begin.catch(() => undefined);
         const sent = this.client.query(config);
         return Promise.all([this.begin, sent]).then(([, r]) => r);
       } finally {
