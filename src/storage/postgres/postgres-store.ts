@@ -206,10 +206,9 @@ export class PostgresStore implements Store {
   /**
    * How many of the queue's requests the next batch takes. With two requests or more that name
    * their rows (Store.transaction's `key`) it runs them side by side (runBatch), so it takes them
-   * all; otherwise its requests run one
-   * after another, and it takes a fair share, not the whole queue: one lane taking everything
-   * would leave the others idle while its batch runs (the benchmark's p99 on PostgreSQL rose
-   * from ≈ 60 to 220–420 ms that way).
+   * all. Otherwise its requests run one after another, and it takes a fair share, not the whole
+   * queue: one lane taking everything would leave the others idle while its batch runs (the
+   * benchmark's p99 on PostgreSQL rose from ≈ 60 to 220–420 ms that way).
    */
   private batchSize(): number {
     let keyed = 0;
