@@ -401,6 +401,28 @@ describe('PostgreSQL group commit', () => {
       expect(results.slice(2).every((r) => r.status === 'fulfilled')).toBe(true);
     });
 
+    it('a request that changed no row before failing (a close that lost its race) makes nothing run again', async () => {
+      const runs = { a: 0, b: 0, c: 0 };
+      const results = await asOneBatch<string>(
+        [
+          writing(runs, 'a'),
+          async (tx) => {
+            runs.b += 1;
+            // The conditional update of a close that another close beat: it finds nothing.
+            if (!(await tx.conversations.close('conv_gone', Date.now(), 'closed_by_operator'))) {
+              throw new Error('no longer active');
+            }
+            return 'b';
+          },
+          writing(runs, 'c'),
+        ],
+        ['r_a', 'r_b', 'r_c'],
+      );
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(runs).toEqual({ a: 1, b: 1, c: 1 });
+      expect(await projectIds()).toEqual(['prj_a', 'prj_c']);
+    });
+
     it('first contacts run side by side too: each creates its room without a savepoint', async () => {
       const ps = await pairs(4, false);
       const runs = ps.map(() => 0);

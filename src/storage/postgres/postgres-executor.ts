@@ -75,6 +75,8 @@ export function numberPlaceholders(sql: string): string {
 
 /** A statement that cannot write (a plain SELECT; a WITH may hold an UPDATE). */
 const READ_ONLY = /^\s*SELECT\b/i;
+/** A WITH whose data-modifying parts may write where its main statement counts no row. */
+const WITH = /^\s*WITH\b/i;
 
 const names = new Map<string, string>();
 
@@ -162,9 +164,12 @@ export class PgExecutor implements SqlExecutor {
   private savepoints = 0;
   private readonly inTransaction: boolean;
   /**
-   * Statements sent that may have written (anything but a SELECT), and statements that failed
-   * (which aborts a PostgreSQL transaction): a group commit tells by them whether a request
-   * that failed left anything behind (see PostgresStore.runBatch).
+   * Statements that may have written (not a SELECT, and a row changed, or a WITH), and statements
+   * that failed (which aborts a PostgreSQL transaction): a group commit tells by them whether a
+   * request that failed left anything behind (see PostgresStore.runBatch). An insert that gave
+   * way (ON CONFLICT DO NOTHING) or an update that found nothing wrote nothing: a start that
+   * lost the one-active race, or a close that lost its own, answers 409 or 404 without the batch
+   * running again.
    */
   writes = 0;
   failures = 0;
@@ -197,7 +202,6 @@ export class PgExecutor implements SqlExecutor {
       if (STORES_TEXT.test(sql)) throw new UnstorableText(UNSTORABLE_MESSAGE);
       return { rows: [], rowCount: 0 };
     }
-    if (!READ_ONLY.test(sql)) this.writes += 1;
     try {
       // Named: each connection parses and plans a statement once, then only binds and executes
       // it — the server's CPU is shared with relevo's on a small machine.
@@ -208,7 +212,9 @@ export class PgExecutor implements SqlExecutor {
         ...(rowMode === undefined ? {} : { rowMode }),
       };
       const r = await this.db.query(config);
-      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+      const rowCount = r.rowCount ?? 0;
+      if (!READ_ONLY.test(sql) && (rowCount > 0 || WITH.test(sql))) this.writes += 1;
+      return { rows: r.rows as R[], rowCount };
     } catch (e) {
       this.failures += 1;
       const err = translatePgError(e);
