@@ -96,12 +96,13 @@ export interface Store {
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin, key?: string): Promise<T>;
   /**
-   * Runs `fn` with no transaction around it where that saves something: on PostgreSQL each of
-   * its statements commits by itself, all on one pooled connection (no BEGIN, no COMMIT: two
-   * round trips fewer); SQLite runs `fn` in its group commit like any transaction. So every write
-   * in `fn` must be one statement, atomic alone, that needs no other to commit with it. Nothing it
-   * writes is announced to `onCommitted` listeners, so it must not insert events or messages; it
-   * may run more than once, as a transaction may.
+   * Runs `fn` outside the group commit where that saves something: on PostgreSQL in a short
+   * transaction of its own on one pooled connection, whose BEGIN goes out with its first
+   * statement (no round trip of its own) and which waits for no batch; SQLite runs `fn` in its
+   * group commit like any transaction. So every write in `fn` must be one statement, atomic
+   * alone, that needs no other to commit with it. Nothing it writes is announced to
+   * `onCommitted` listeners, so it must not insert events or messages; it may run more than
+   * once, as a transaction may.
    */
   statement<T>(fn: (q: Queries) => Promise<T>): Promise<T>;
   /**

@@ -19,6 +19,7 @@ import { m0011BotEngines } from './0011-bot-engines.js';
 import { m0012ProjectOverview } from './0012-project-overview.js';
 import { m0013Whatsapp } from './0013-whatsapp.js';
 import { m0014EventOrigin } from './0014-event-origin.js';
+import { m0015EventsFillfactor } from './0015-events-fillfactor.js';
 import type { Migration } from './migration.js';
 
 export type { Dialect, Migration, Statement } from './migration.js';
@@ -38,6 +39,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0012ProjectOverview,
   m0013Whatsapp,
   m0014EventOrigin,
+  m0015EventsFillfactor,
 ];
 
 export { statementFor } from './migration.js';

@@ -24,6 +24,15 @@ import { PgExecutor, translatePgError } from './postgres-executor.js';
 import { SharedSession } from './shared-session.js';
 import { sqlLiteral } from './sql-literal.js';
 
+/**
+ * statement()'s planner setting. It serves the dispatcher's claim, whose walk of the events_due
+ * index must go in index order and stop at its LIMIT (outbox-claim.ts). Without statistics yet
+ * (a young table), the planner chose a bitmap scan instead: that visits every entry in range,
+ * dead ones too, and never marks them dead for the next walk. In benchmark (b), one claim read
+ * 3,727 entries and 497 heap pages to find 14 pending events, 2.07 ms per claim; as an index
+ * scan, 0.51 ms (pg_stat_statements over a profiled run, docs/performance.md, sixth round).
+ */
+const STATEMENT_SETTINGS = 'SET LOCAL enable_bitmapscan = off';
 /** The NOTIFY channel of committed work. */
 const CHANNEL = 'relevo_committed';
 /** Any constant works; it only has to be the same for every relevo process (migrations lock). */
@@ -433,13 +442,27 @@ export class PostgresStore implements Store {
   }
 
   async statement<T>(fn: (q: Queries) => Promise<T>): Promise<T> {
-    // Outside any transaction: PostgreSQL commits each statement by itself. One connection for
-    // all of `fn`: taking it once from a busy pool, not once per statement, keeps `fn` from
-    // queueing behind every request between two of its statements.
+    // One connection for all of `fn`: taking it once from a busy pool, not once per statement,
+    // keeps `fn` from queueing behind every request between two of its statements. One short
+    // transaction of its own, outside the group commit: its BEGIN goes out with the first
+    // statement and carries STATEMENT_SETTINGS, which only a transaction scopes (SET LOCAL; a
+    // session setting would leak to other clients behind a transaction pooler).
     return await retried(() =>
-      this.onConnection((client) =>
-        fn(createQueries(new PgExecutor(client, { named: this.named }), this.options.secretBox ?? PLAINTEXT)),
-      ),
+      this.onConnection(async (client, broke) => {
+        const session = new SharedSession(client, false, `BEGIN; ${STATEMENT_SETTINGS}`);
+        const x = new PgExecutor(session, { inTransaction: true, named: this.named });
+        try {
+          const value = await fn(createQueries(x, this.options.secretBox ?? PLAINTEXT));
+          if (!session.began) return value;
+          // A statement failed and `fn` went on: a COMMIT would roll back without an error.
+          if (x.abortedBy !== undefined) throw x.abortedBy;
+          await client.query('COMMIT');
+          return value;
+        } catch (e) {
+          await rollBack(client, session, broke);
+          throw e;
+        }
+      }),
     );
   }
 
@@ -474,13 +497,7 @@ export class PostgresStore implements Store {
         });
         return value;
       } catch (e) {
-        if (session.began) {
-          try {
-            await client.query('ROLLBACK');
-          } catch {
-            broke();
-          }
-        }
+        await rollBack(client, session, broke);
         throw e;
       }
     });
@@ -609,6 +626,16 @@ async function retried<T>(run: () => Promise<T>): Promise<T> {
     } catch (e) {
       if (attempt >= 3 || !isRetryable(e)) throw e;
     }
+  }
+}
+
+/** Ends a failed transaction, if it began; a connection that cannot is discarded. */
+async function rollBack(client: pg.PoolClient, session: SharedSession, broke: () => void): Promise<void> {
+  if (!session.began) return;
+  try {
+    await client.query('ROLLBACK');
+  } catch {
+    broke();
   }
 }
 

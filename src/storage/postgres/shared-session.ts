@@ -33,6 +33,8 @@ export class SharedSession implements Queryable {
     private readonly client: pg.PoolClient,
     /** Hold writes until the end of the turn (see the file comment); false sends each at once. */
     public interleaving = false,
+    /** What opens the transaction: BEGIN, and any SET LOCAL of it, as one simple query. */
+    private readonly beginSql = 'BEGIN',
   ) {
     const stream = (client as { connection?: { stream?: Partial<Corkable> } }).connection?.stream;
     this.stream =
@@ -59,7 +61,7 @@ export class SharedSession implements Queryable {
       // extended-query statement's own messages, but not a simple query before it).
       stream?.cork();
       try {
-        this.begin = this.client.query('BEGIN');
+        this.begin = this.client.query(this.beginSql);
         // Its failure reaches every statement through Promise.all below; never unhandled.
         this.begin.catch(() => undefined);
         const sent = this.client.query(config);
