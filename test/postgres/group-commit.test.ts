@@ -509,4 +509,41 @@ describe('PostgreSQL group commit', () => {
       expect(await projectIds()).toEqual(['prj_a', 'prj_d']);
     });
   });
+
+  describe('lanes', () => {
+    let two: PostgresStore;
+    beforeEach(() => {
+      two = new PostgresStore({ url: db.url, poolSize: 2 });
+    });
+    afterEach(async () => {
+      await two.close();
+    });
+
+    /** Holds one of the store's two lanes until the returned release is called. */
+    async function holdALane(): Promise<{ release: () => void; done: Promise<void> }> {
+      let release = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      const done = two.transaction(async (tx) => {
+        await tx.projects.get('prj_none');
+        await held;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      return { release, done };
+    }
+
+    it('a lone request does not wait for a held lane: a second lane starts for it soon', async () => {
+      const { release, done } = await holdALane();
+      try {
+        // Short of a batch worth a lane of its own, it waits a moment for the held lane, then
+        // gets the other one: it commits while the first is still held.
+        await two.transaction(project('prj_lone'));
+        expect(await projectIds()).toEqual(['prj_lone']);
+      } finally {
+        release();
+        await done;
+      }
+    });
+  });
 });
