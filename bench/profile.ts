@@ -3,10 +3,13 @@
  * with `node --cpu-prof`, drives start→close cycles at 32 connections for about `--seconds`
  * (scenario (a), no webhook; `--scenario b` adds the webhook to a receiver), stops it so the
  * profile is written, and prints self time by module and function and relevo's inclusive times.
- * The profile and the summary are kept in bench/results/.
+ * The profile and the summary are kept in bench/results/. PostgreSQL runs with its durable
+ * defaults, as in `npm run bench`; `--statements` adds the server's side: the statements it
+ * spent the most time on over the whole run (pg_stat_statements), with their calls, time each
+ * and WAL bytes.
  *
- *   node dist-bench/bench/profile.js [--seconds 10] [--scenario a|b] [--postgres] [--env KEY=VALUE …]
- *     [--relevo <cli main.js>]
+ *   node dist-bench/bench/profile.js [--seconds 10] [--scenario a|b] [--postgres [--statements]]
+ *     [--env KEY=VALUE …] [--relevo <cli main.js>]
  */
 import {
   copyFileSync,
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     scenario: { type: 'string', default: 'a' },
     relevo: { type: 'string' },
     postgres: { type: 'boolean', default: false },
+    statements: { type: 'boolean', default: false },
     env: { type: 'string', multiple: true },
   },
 });
@@ -60,12 +64,12 @@ async function main(): Promise<void> {
   try {
     let databaseUrl = `sqlite:${join(dir, 'relevo.db')}`;
     if (values.postgres === true) {
-      cluster = await startCluster();
-      const admin = new pg.Client({ connectionString: cluster.url });
-      await admin.connect();
-      await admin.query('CREATE DATABASE bench_profile');
-      await admin.end();
+      cluster = await startCluster({ durable: true, statementStats: values.statements === true });
+      await onDatabase(cluster.url, (c) => c.query('CREATE DATABASE bench_profile'));
       databaseUrl = cluster.urlOf('bench_profile');
+      if (values.statements === true) {
+        await onDatabase(databaseUrl, (c) => c.query('CREATE EXTENSION pg_stat_statements'));
+      }
     }
     if (scenario === 'b') receiver = await startHelper('receiver', 'receiver.js');
     const relevo = await startRelevo({
@@ -97,6 +101,8 @@ async function main(): Promise<void> {
       `profiled load: ${run.requests} requests in ${(run.elapsedMs / 1000).toFixed(1)} s = ${run.rps.toFixed(0)} req/s, p50 ${run.latency.p50.toFixed(2)} ms, p99 ${run.latency.p99.toFixed(2)} ms, non-2xx ${run.non2xx}\n`,
     );
     await relevo.stop();
+    const statements =
+      cluster !== undefined && values.statements === true ? await onDatabase(databaseUrl, topStatements) : '';
     const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error('relevo wrote no .cpuprofile');
     const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
@@ -107,7 +113,7 @@ async function main(): Promise<void> {
       'The profile covers the whole process life: start-up, setup, the probe and the measured run.',
       '',
     ].join('\n');
-    const text = `${header}${formatSummary(summary)}\n`;
+    const text = `${header}${formatSummary(summary)}\n${statements}`;
     const results = join(ROOT, 'bench/results');
     mkdirSync(results, { recursive: true });
     const db = cluster === undefined ? 'sqlite' : 'postgres';
@@ -122,6 +128,37 @@ async function main(): Promise<void> {
     cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function onDatabase<T>(url: string, use: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The server's side of the run: its top statements by total time (pg_stat_statements). */
+async function topStatements(c: pg.Client): Promise<string> {
+  const { rows } = await c.query<{ calls: string; ms: string; each: string; wal: string; query: string }>(
+    `SELECT calls, round(total_exec_time::numeric, 1) AS ms,
+       round((total_exec_time / calls * 1000)::numeric, 1) AS each, wal_bytes AS wal,
+       left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query
+     FROM pg_stat_statements WHERE query NOT LIKE 'CREATE%' ORDER BY total_exec_time DESC LIMIT 15`,
+  );
+  const lines = rows.map(
+    (r) =>
+      `${r.calls.padStart(8)} ${`${r.ms} ms`.padStart(12)} ${`${r.each} µs`.padStart(12)} ${`${(Number(r.wal) / 2 ** 20).toFixed(1)} MiB`.padStart(10)}  ${r.query}`,
+  );
+  return [
+    '',
+    'PostgreSQL server, top statements by total time (pg_stat_statements, the whole run):',
+    `${'calls'.padStart(8)} ${'total'.padStart(12)} ${'each'.padStart(12)} ${'WAL'.padStart(10)}  statement`,
+    ...lines,
+    '',
+  ].join('\n');
 }
 
 main().catch((e: unknown) => {

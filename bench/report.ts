@@ -135,7 +135,7 @@ export function report(results: Json, e2eStartsPerSecond: number): { text: strin
         '',
         fmt(s.non2xx),
         '',
-        `${E2E_STARTS_PER_SECOND} starts/s + their closes; 200→receiver, every event; starts only p50/p99 ${fmt(s.startP50)}/${fmt(s.startP99)} ms; lost ${s.lost}${s.skipped > 0 ? `; ${s.skipped} starts skipped (no idle pair: the server fell behind)` : ''}`,
+        `${E2E_STARTS_PER_SECOND} starts/s + their closes; 200→receiver, every event; starts only p50/p99 ${fmt(s.startP50)}/${fmt(s.startP99)} ms; starts answered in p50/p99 ${fmt(s.answerP50)}/${fmt(s.answerP99)} ms; lost ${s.lost}${s.skipped > 0 ? `; ${s.skipped} starts skipped (no idle pair: the server fell behind)` : ''}`,
       ]);
       const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
       targets.push({

@@ -61,6 +61,11 @@ export interface ClusterOptions {
    * benchmark must measure, since a production database runs with them.
    */
   readonly durable?: boolean;
+  /**
+   * Loads pg_stat_statements (shipped with the server), so a profile can tell which statements
+   * the server's time goes to (bench/profile.ts --statements).
+   */
+  readonly statementStats?: boolean;
 }
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
@@ -89,7 +94,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     opts.durable === true
       ? ` -c shared_buffers=${Math.min(1024, Math.floor(totalmem() / 4 / 2 ** 20))}MB`
       : '';
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${fast}${buffers} -c max_connections=200`;
+  const stats = opts.statementStats === true ? ' -c shared_preload_libraries=pg_stat_statements' : '';
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${fast}${buffers}${stats} -c max_connections=200`;
   const start = () =>
     run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   start();
