@@ -25,14 +25,16 @@ import { SharedSession } from './shared-session.js';
 import { sqlLiteral } from './sql-literal.js';
 
 /**
- * statement()'s planner setting. It serves the dispatcher's claim, whose walk of the events_due
+ * statement()'s planner settings. It serves the dispatcher's claim, whose walk of the events_due
  * index must go in index order and stop at its LIMIT (outbox-claim.ts). Without statistics yet
  * (a young table), the planner chose a bitmap scan instead: that visits every entry in range,
  * dead ones too, and never marks them dead for the next walk. In benchmark (b), one claim read
  * 3,727 entries and 497 heap pages to find 14 pending events, 2.07 ms per claim; as an index
  * scan, 0.51 ms (pg_stat_statements over a profiled run, docs/performance.md, sixth round).
+ * Sequential scans off too: with bitmap scans off alone, benchmark (c) twice saw deliveries
+ * fall up to 18 s behind for a round, likely a claim reading the whole table (docs/decisions.md).
  */
-const STATEMENT_SETTINGS = 'SET LOCAL enable_bitmapscan = off';
+const STATEMENT_SETTINGS = 'SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off';
 /** The NOTIFY channel of committed work. */
 const CHANNEL = 'relevo_committed';
 /** Any constant works; it only has to be the same for every relevo process (migrations lock). */
