@@ -17,6 +17,21 @@ import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { roomKey, type Tx } from '../../src/storage/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
+/** Holds one of `store`'s lanes with a transaction that waits until `release` is called. */
+async function holdALane(store: PostgresStore): Promise<{ release: () => void; done: Promise<void> }> {
+  let release = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const done = store.transaction(async (tx) => {
+    await tx.projects.get('prj_none');
+    await held;
+  });
+  // The transaction is on the lane once it asked its first statement.
+  await new Promise((r) => setTimeout(r, 50));
+  return { release, done };
+}
+
 describe('PostgreSQL group commit', () => {
   let dir: string;
   let db: TestDatabase;
@@ -62,19 +77,10 @@ describe('PostgreSQL group commit', () => {
     batch: Array<(tx: Tx) => Promise<T>>,
     rooms: Array<string | undefined> = [],
   ): Promise<PromiseSettledResult<T>[]> {
-    let release = () => {};
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    const blocker = store.transaction(async (tx) => {
-      await tx.projects.get('prj_none');
-      await held;
-    });
-    // The blocker is on the lane once it asked its first statement.
-    await new Promise((r) => setTimeout(r, 50));
+    const blocker = await holdALane(store);
     const results = Promise.allSettled(batch.map((fn, i) => store.transaction(fn, undefined, rooms[i])));
-    release();
-    await blocker;
+    blocker.release();
+    await blocker.done;
     return results;
   }
 
@@ -519,22 +525,8 @@ describe('PostgreSQL group commit', () => {
       await two.close();
     });
 
-    /** Holds one of the store's two lanes until the returned release is called. */
-    async function holdALane(): Promise<{ release: () => void; done: Promise<void> }> {
-      let release = () => {};
-      const held = new Promise<void>((r) => {
-        release = r;
-      });
-      const done = two.transaction(async (tx) => {
-        await tx.projects.get('prj_none');
-        await held;
-      });
-      await new Promise((r) => setTimeout(r, 50));
-      return { release, done };
-    }
-
     it('a lone request does not wait for a held lane: a second lane starts for it soon', async () => {
-      const { release, done } = await holdALane();
+      const { release, done } = await holdALane(two);
       try {
         // Short of a batch worth a lane of its own, it waits a moment for the held lane, then
         // gets the other one: it commits while the first is still held.
