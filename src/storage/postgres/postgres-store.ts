@@ -189,10 +189,10 @@ export class PostgresStore implements Store {
   /**
    * Group commit. Transactions queue; at the end of the turn of the event loop a free lane (a
    * pooled connection) takes them as a batch, and those requested while lanes are busy wait for
-   * the next lane to finish, or for a lane of their own once there are enough (dispatch). A batch runs in one BEGIN…COMMIT, as the SQLite store's does:
-   * one commit (one WAL flush, one NOTIFY naming the union of their rooms) for the batch instead
-   * of one each, no BEGIN or COMMIT round trip of their own, and requests of different rooms side
-   * by side. Each keeps its own answer and its own atomicity (runBatch). Under light load nothing
+   * the next lane to finish, or for a lane of their own once there are enough (dispatch). A
+   * batch runs in one BEGIN…COMMIT, as the SQLite store's does: one commit (one WAL flush, one
+   * NOTIFY naming the union of their rooms) for the batch instead of one each, no BEGIN or
+   * COMMIT round trip of their own, and requests of different rooms side by side. Each keeps its own answer and its own atomicity (runBatch). Under light load nothing
    * waits but the end of the turn: a lane is free.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>, origin?: EventOrigin, key?: string): Promise<T> {
