@@ -335,10 +335,11 @@ describe('PostgreSQL group commit', () => {
       const { value: results, writes } = await socketWrites(() => asOneBatch(ps.map(start), ps.map(key)));
       expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
       // One after another, ten starts are 30 statements of their own, each written alone, and
-      // the blocker's and the COMMIT's: 33 writes or more. Side by side, a statement of each
-      // request goes in one write when their answers came in one turn: 6 to 15 writes here. The
-      // bound leaves room for answers that trickle in on a loaded machine.
-      expect(writes).toBeLessThanOrEqual(22);
+      // the blocker's and the COMMIT's: 33 writes or more. Side by side, the ten first statements
+      // leave in one write whatever the timing, and later ones share a write when their answers
+      // came in one turn: 6 to 15 writes on a quiet machine, 24 when every later answer came in
+      // a turn of its own (seen once on a loaded one; a bound of 22 failed there).
+      expect(writes).toBeLessThan(33);
       const c = new pg.Client({ connectionString: db.url });
       await c.connect();
       try {
