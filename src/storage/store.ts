@@ -12,6 +12,7 @@ export type { AdminTokenRow } from './queries/admin-token.js';
 export type { LookupOptions } from './queries/columns.js';
 export type { ConversationFilter } from './queries/conversations.js';
 export type { EndUserPatch } from './queries/end-users.js';
+export type { WriteStatement } from './queries/executor.js';
 export type {
   IdempotencyClaim,
   IdempotencyHold,
@@ -21,7 +22,13 @@ export type {
 } from './queries/idempotency.js';
 export type { Queries, Tx } from './queries/index.js';
 export type { IntegrationPatch } from './queries/integrations.js';
-export type { EventFilter, EventSettlement, LogDestination, RequeueSelection } from './queries/outbox.js';
+export type {
+  EventFilter,
+  EventSettlement,
+  LogDestination,
+  RequeueSelection,
+  RoomChange,
+} from './queries/outbox.js';
 export type { EventClaim } from './queries/outbox-claim.js';
 export type { Page, PageRequest } from './queries/paging.js';
 export type { PairState } from './queries/rooms.js';

@@ -7,7 +7,7 @@ import type { Bot, Conversation, EndUser, Room } from '../../model/types.js';
 import type { Tx } from '../../storage/store.js';
 import { conversationCloseEvent } from '../events.js';
 import { sendToUser } from '../messages/outbound.service.js';
-import { appendEvent } from '../outbox.js';
+import { appendEvent, appendEventAfter, type NewEvent } from '../outbox.js';
 import { handBackToBot } from '../rooms/bot-turn.js';
 import { findPair } from '../rooms/rooms.js';
 
@@ -37,26 +37,10 @@ export async function closeConversation(
       `Bot ${JSON.stringify(bot.id)} and user ${JSON.stringify(user.id)} have no active conversation.`,
     );
   }
-  // The conditional update decides between concurrent closes (two panel agents, two nodes):
-  // only the one that changed the row goes on; the others find nothing active.
-  if (!(await tx.conversations.close(active.id, now, 'closed_by_operator'))) {
-    throw new ApiError(
-      'conversation_not_found',
-      `Conversation ${JSON.stringify(active.id)} is no longer active.`,
-    );
-  }
   const redirect = input.redirectPayload;
-  if (redirect?.type === 'text') {
-    await sendToUser(tx, {
-      bot,
-      user,
-      room,
-      conversationId: active.id,
-      sender: 'operator',
-      message: { type: 'text', content: { body: redirect.text } },
-      now,
-    });
-  }
+  // A deleted bot or user (the close of a deletion, or of a conversation that raced it) gets no
+  // welcome-back: nobody is left on one side to talk to.
+  const handsBack = bot.deletedAt == null && user.deletedAt == null;
   const event = conversationCloseEvent({
     timestamp: now,
     projectId,
@@ -66,7 +50,7 @@ export async function closeConversation(
     conversationId: active.id,
     redirectPayload: redirect,
   });
-  await appendEvent(tx, {
+  const closeEvent: NewEvent = {
     projectId,
     roomId: room.id,
     conversationId: active.id,
@@ -74,10 +58,32 @@ export async function closeConversation(
     createdAt: now,
     projectHasIntegration: found.hasIntegration,
     payload: event,
-  });
-  // A deleted bot or user (the close of a deletion, or of a conversation that raced it) gets no
-  // welcome-back: nobody is left on one side to talk to.
-  if (bot.deletedAt == null && user.deletedAt == null) {
+    // The bot takes the room back at the edge named, or at its start.
+    roomBotStep: handsBack ? (redirect?.type === 'edge' ? redirect.text : null) : undefined,
+  };
+  // The conditional update decides between concurrent closes (two panel agents, two nodes):
+  // only the one that changed the row goes on; the others find nothing active.
+  const gone = () =>
+    new ApiError('conversation_not_found', `Conversation ${JSON.stringify(active.id)} is no longer active.`);
+  if (redirect?.type === 'text') {
+    if (!(await tx.conversations.close(active.id, now, 'closed_by_operator'))) throw gone();
+    // The redirect's text is the user's last message from the panel: it comes before the event.
+    await sendToUser(tx, {
+      bot,
+      user,
+      room,
+      conversationId: active.id,
+      sender: 'operator',
+      message: { type: 'text', content: { body: redirect.text } },
+      now,
+    });
+    await appendEvent(tx, closeEvent);
+  } else {
+    // The update, the event and the room's bot step in one write.
+    const closing = tx.conversations.closeStatement(active.id, now, 'closed_by_operator');
+    if ((await appendEventAfter(tx, closing, closeEvent)) === undefined) throw gone();
+  }
+  if (handsBack) {
     await handBackToBot(tx, {
       bot,
       user,

@@ -9,7 +9,7 @@ import type { Assignment, Bot, Conversation, EndUser, Room } from '../../model/t
 import type { Tx } from '../../storage/store.js';
 import { conversationStartEvent } from '../events.js';
 import { sendToUser } from '../messages/outbound.service.js';
-import { appendEvent } from '../outbox.js';
+import { appendEventAfter } from '../outbox.js';
 import { parties } from '../parties.js';
 import { createRoom, findPair } from '../rooms/rooms.js';
 
@@ -87,11 +87,6 @@ export async function tryStartConversation(
     endAt: null,
     endedReason: null,
   };
-  if (!(await tx.conversations.insert(conversation))) {
-    // Two nodes racing on the same pair: the database's unique index decided.
-    const winner = await tx.conversations.getActive(room.id);
-    return { activeId: winner?.id ?? 'unknown' };
-  }
   const event = conversationStartEvent({
     timestamp: now,
     projectId,
@@ -103,8 +98,9 @@ export async function tryStartConversation(
     initialMessage: input.initialMessage,
     metadata: input.metadata,
   });
-  // The event first: the panel hears of the conversation before any message in it.
-  await appendEvent(tx, {
+  // The conversation and its event in one write: the event first in the room, so the panel hears
+  // of the conversation before any message in it.
+  const appended = await appendEventAfter(tx, tx.conversations.insertStatement(conversation), {
     projectId,
     roomId: room.id,
     conversationId: conversation.id,
@@ -113,6 +109,11 @@ export async function tryStartConversation(
     projectHasIntegration: found.hasIntegration,
     payload: event,
   });
+  if (appended === undefined) {
+    // Two nodes racing on the same pair: the database's unique index decided.
+    const winner = await tx.conversations.getActive(room.id);
+    return { activeId: winner?.id ?? 'unknown' };
+  }
   // The bot's engine hears of it too (an outside bot must stop answering the room).
   await parties()
     .engineOf(bot)

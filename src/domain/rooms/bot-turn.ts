@@ -65,7 +65,10 @@ export async function sendTurnReplies(tx: Tx, ctx: RoomContext, turn: BotTurn): 
   await sendBotTexts(tx, ctx, turn.replies);
 }
 
-/** The panel closed the conversation: the bot takes the room back, at `edge` when named. */
+/**
+ * The panel closed the conversation: the bot takes the room back, at `edge` when named. The
+ * room's bot step is already set, with the close's event (close.ts).
+ */
 export async function handBackToBot(
   tx: Tx,
   ctx: RoomContext & {
@@ -75,7 +78,6 @@ export async function handBackToBot(
     storedRules?: string | null;
   },
 ): Promise<void> {
-  await tx.rooms.setBotStep(ctx.room.id, ctx.edge ?? null);
   const turn = await parties().engineOf(ctx.bot).handedBack(tx, ctx);
   await sendBotTexts(tx, ctx, turn.replies);
 }

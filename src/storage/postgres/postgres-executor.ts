@@ -77,6 +77,8 @@ export function numberPlaceholders(sql: string): string {
 const READ_ONLY = /^\s*SELECT\b/i;
 /** A WITH whose data-modifying parts may write where its main statement counts no row. */
 const WITH = /^\s*WITH\b/i;
+/** A WITH whose parts all wait on its first, `gate`: no row counted, nothing written (eventAtNextSeq). */
+const GATED = /^\s*WITH gate AS\b/;
 
 const names = new Map<string, string>();
 
@@ -109,12 +111,7 @@ export const POSTGRES_SQL: DialectSql = {
        FROM picked WHERE events.id = picked.id
        RETURNING events.*`,
   textList: (values) => [...values],
-  // A data-modifying WITH runs once and row-locks the room like rooms.nextSeq: one round trip per
-  // event instead of two. (A missing room leaves room_seq NULL, which the column refuses.)
-  insertEventAtNextSeq: `WITH seq AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq)
-       INSERT INTO events (${EVENT_COLUMNS}, room_seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_seq FROM seq))
-       RETURNING room_seq`,
+  insertEventAtNextSeq: (shape) => eventAtNextSeq(shape.gate, shape.setsBotStep),
   // Three writes to three tables in one statement: a delivered event costs one statement to
   // record instead of five, and shares its batch's BEGIN and COMMIT (attempt.ts). Data-modifying
   // WITHs run whether or not the main statement reads them.
@@ -128,6 +125,34 @@ export const POSTGRES_SQL: DialectSql = {
          last_error = NULL, lease_until = NULL, lease_owner = NULL
        WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
 };
+
+const eventInserts = new Map<string, string>();
+
+/**
+ * POSTGRES_SQL.insertEventAtNextSeq. A data-modifying WITH runs once and row-locks the room like
+ * rooms.nextSeq: one round trip per event instead of two. (A missing room leaves room_seq NULL,
+ * which the column refuses.) A gate is a CTE named `gate` that every other part waits on: when
+ * it changes no row, nothing is written and no row is returned (PgExecutor counts no write).
+ * The texts are built once per shape: their names are the connection's prepared statements.
+ */
+function eventAtNextSeq(gate: string | undefined, setsBotStep: boolean): string {
+  const key = `${setsBotStep}:${gate ?? ''}`;
+  let sql = eventInserts.get(key);
+  if (sql !== undefined) return sql;
+  const step = setsBotStep ? ', bot_step = ?' : '';
+  const values = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_seq FROM seq)';
+  sql =
+    gate === undefined
+      ? `WITH seq AS (UPDATE rooms SET last_seq = last_seq + 1${step} WHERE id = ? RETURNING last_seq)
+       INSERT INTO events (${EVENT_COLUMNS}, room_seq) VALUES (${values})
+       RETURNING room_seq`
+      : `WITH gate AS (${gate} RETURNING 1),
+       seq AS (UPDATE rooms SET last_seq = last_seq + 1${step} WHERE id = ? AND EXISTS (SELECT 1 FROM gate) RETURNING last_seq)
+       INSERT INTO events (${EVENT_COLUMNS}, room_seq) SELECT ${values} WHERE EXISTS (SELECT 1 FROM gate)
+       RETURNING room_seq`;
+  eventInserts.set(key, sql);
+  return sql;
+}
 
 export interface PgExecutorOptions {
   /**
@@ -213,7 +238,7 @@ export class PgExecutor implements SqlExecutor {
       };
       const r = await this.db.query(config);
       const rowCount = r.rowCount ?? 0;
-      if (!READ_ONLY.test(sql) && (rowCount > 0 || WITH.test(sql))) this.writes += 1;
+      if (!READ_ONLY.test(sql) && (rowCount > 0 || (WITH.test(sql) && !GATED.test(sql)))) this.writes += 1;
       return { rows: r.rows as R[], rowCount };
     } catch (e) {
       this.failures += 1;

@@ -1,6 +1,6 @@
 /** Conversations: at most one active per room, closed with a reason. */
 import type { Assignment, Conversation, ConversationState, EndedReason } from '../../model/types.js';
-import type { SqlExecutor } from './executor.js';
+import type { SqlExecutor, WriteStatement } from './executor.js';
 import { type Page, type PageRequest, selectPage } from './paging.js';
 
 export interface ConversationFilter {
@@ -48,25 +48,34 @@ export class ConversationQueries {
    * (the one-active index decides, also between nodes racing on the same pair).
    */
   async insert(c: Conversation): Promise<boolean> {
+    const w = this.insertStatement(c);
+    return (await this.x.run(w.sql, ...w.params)) > 0;
+  }
+  /**
+   * `insert` as a statement to run with the start's event (OutboxTxQueries.insertAtNextSeqAfter):
+   * it changes no row when the room already has an active conversation.
+   */
+  insertStatement(c: Conversation): WriteStatement {
     // ON CONFLICT rather than a caught unique violation: PostgreSQL would need a savepoint around
     // the insert to keep the transaction usable, two more round trips on every start.
-    const inserted = await this.x.run(
-      `INSERT INTO conversations (id, project_id, room_id, bot_id, user_id, state, assignment, metadata, start_at,
+    return {
+      sql: `INSERT INTO conversations (id, project_id, room_id, bot_id, user_id, state, assignment, metadata, start_at,
         end_at, ended_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (room_id) WHERE state = 'active' DO NOTHING`,
-      c.id,
-      c.projectId,
-      c.roomId,
-      c.botId,
-      c.userId,
-      c.state,
-      c.assignment === null ? null : JSON.stringify(c.assignment),
-      c.metadata === null ? null : JSON.stringify(c.metadata),
-      c.startAt,
-      c.endAt,
-      c.endedReason,
-    );
-    return inserted > 0;
+      params: [
+        c.id,
+        c.projectId,
+        c.roomId,
+        c.botId,
+        c.userId,
+        c.state,
+        c.assignment === null ? null : JSON.stringify(c.assignment),
+        c.metadata === null ? null : JSON.stringify(c.metadata),
+        c.startAt,
+        c.endAt,
+        c.endedReason,
+      ],
+    };
   }
   async get(projectId: string, id: string): Promise<Conversation | undefined> {
     const r = await this.x.one<ConversationRow>(
@@ -83,15 +92,17 @@ export class ConversationQueries {
     );
     return r && toConversation(r);
   }
-  /** Returns false when the conversation was not active (closed meanwhile by someone else). */
+  /** Closes the conversation if it is active; false, and nothing written, when it is not (closed meanwhile by someone else). */
   async close(id: string, endAt: number, reason: EndedReason): Promise<boolean> {
-    const changed = await this.x.run(
-      "UPDATE conversations SET state = 'closed', end_at = ?, ended_reason = ? WHERE id = ? AND state = 'active'",
-      endAt,
-      reason,
-      id,
-    );
-    return changed > 0;
+    const w = this.closeStatement(id, endAt, reason);
+    return (await this.x.run(w.sql, ...w.params)) > 0;
+  }
+  /** `close` as a statement to run with the close's event (OutboxTxQueries.insertAtNextSeqAfter). */
+  closeStatement(id: string, endAt: number, reason: EndedReason): WriteStatement {
+    return {
+      sql: "UPDATE conversations SET state = 'closed', end_at = ?, ended_reason = ? WHERE id = ? AND state = 'active'",
+      params: [endAt, reason, id],
+    };
   }
   /** Conversations of a project, newest first; the cursor is the last id seen. */
   async list(projectId: string, f: ConversationFilter, page: PageRequest): Promise<Page<Conversation>> {

@@ -29,16 +29,34 @@ export interface DialectSql {
   textList(values: readonly string[]): unknown;
   /**
    * Takes the room's next position and inserts the event at it in one statement, where the
-   * database can; undefined: two statements. Parameters: the room id, then the event's columns
-   * in `EVENT_COLUMNS` order. Returns the row's room_seq.
+   * database can; undefined: a statement each. `gate`, when given, is a write (a statement's text,
+   * without RETURNING) that runs first in the same statement, and the rest only if it changed a
+   * row; `setsBotStep` sets the room's bot step with its position. Parameters: the gate's, the
+   * bot step (when set), the room id, then the event's columns in `EVENT_COLUMNS` order. Returns
+   * the row's room_seq; no row when the gate changed nothing.
    */
-  readonly insertEventAtNextSeq: string | undefined;
+  readonly insertEventAtNextSeq: ((shape: EventInsertShape) => string) | undefined;
   /**
    * `recordDelivered` in one statement, where the database can; undefined: three statements.
    * Parameters: the attempt's columns in `ATTEMPT_COLUMNS` order, the project id, whether to
    * clear its failure clock, the attempt count, delivered_at, the event id, the lease owner.
    */
   readonly recordDelivered: string | undefined;
+}
+
+/** What DialectSql.insertEventAtNextSeq writes besides the event. */
+export interface EventInsertShape {
+  readonly gate?: string | undefined;
+  readonly setsBotStep: boolean;
+}
+
+/**
+ * A write whose change decides whether the writes after it happen (a start's insert of its
+ * conversation, a close's update of it): see OutboxTxQueries.insertAtNextSeqAfter.
+ */
+export interface WriteStatement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
 }
 
 /** Appended to a lookup's WHERE: rows not (softly) deleted. */
