@@ -248,6 +248,12 @@ describe('close', () => {
       reason: 'closed_by_operator',
       redirect_payload: { type: 'edge', text: 'main-menu' },
     });
+
+    // The next close without an edge gives the room back at the bot's start.
+    await start(pair);
+    expect((await close(pair)).statusCode).toBe(200);
+    const after = await h.store.queries.rooms.get(s.project.id, room!.id);
+    expect(after?.botStep ?? null).toBeNull();
   });
 
   it('accepts a redirect text of exactly 4096 characters (code points)', async () => {
