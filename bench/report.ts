@@ -1,6 +1,6 @@
 /** The benchmark's printed report: the tables and which targets of the performance issue pass. */
 
-import { round } from './lib/common.js';
+import { median, round } from './lib/common.js';
 import { type Backend, CONNECTIONS, E2E_STARTS_PER_SECOND_DEFAULT, STORE_FLOOR } from './lib/constants.js';
 
 export interface TargetCheck {
@@ -45,6 +45,45 @@ export type Json = any;
 /** relevo on PostgreSQL: the database server's own CPU per request, beside relevo's. */
 function dbCpu(s: Json): string {
   return s.dbCpuUsPerRequest === undefined ? '' : `postgres server ${fmt(s.dbCpuUsPerRequest, 0)} µs/req`;
+}
+
+/**
+ * The PostgreSQL targets of start→close cycles ((a) and (b)): each PostgreSQL row against
+ * `relevo sqlite` of the same rounds, as the median of the per-round ratios of req/s and of
+ * relevo's CPU per request.
+ */
+function versusSqlite(id: string, scenario: Json): TargetCheck[] {
+  const rounds: Json[] = scenario.rounds ?? [];
+  const labels = Object.keys(scenario.summary).filter((l) => l.startsWith('relevo postgres'));
+  return labels.flatMap((label) => {
+    const ratio = (of: (f: Json) => number) =>
+      median(
+        rounds.map((r) =>
+          r[label] && r['relevo sqlite'] ? of(r[label]) / of(r['relevo sqlite']) : Number.NaN,
+        ),
+      );
+    const rps = ratio((f) => f.rps);
+    const cpu = ratio((f) => f.cpuUsPerRequest);
+    const who = label === 'relevo postgres' ? '' : ` (${label.slice('relevo postgres, '.length)})`;
+    return [
+      {
+        id,
+        backend: 'postgres' as const,
+        what: `req/s vs relevo sqlite, same rounds${who}`,
+        target: '≥ 50 %',
+        value: pct(rps),
+        pass: Number.isFinite(rps) ? rps >= 0.5 : null,
+      },
+      {
+        id,
+        backend: 'postgres' as const,
+        what: `relevo CPU per request vs sqlite's${who}`,
+        target: '≤ 1.5×',
+        value: Number.isFinite(cpu) ? `${fmt(cpu)}×` : '–',
+        pass: Number.isFinite(cpu) ? cpu <= 1.5 : null,
+      },
+    ];
+  });
 }
 
 /** `e2eStartsPerSecond`: the rate (c) ran at (judged only at the default). */
@@ -94,6 +133,7 @@ export function report(results: Json, e2eStartsPerSecond: number): { text: strin
       }
     }
   }
+  if (ingest !== undefined) targets.push(...versusSqlite('a', ingest));
   const pipeline = results.scenarios.pipeline;
   if (pipeline !== undefined) {
     for (const [label, s] of Object.entries<Json>(pipeline.summary)) {
@@ -122,6 +162,7 @@ export function report(results: Json, e2eStartsPerSecond: number): { text: strin
       }
     }
   }
+  if (pipeline !== undefined) targets.push(...versusSqlite('b', pipeline));
   const e2e = results.scenarios.e2e;
   if (e2e !== undefined) {
     for (const [label, s] of Object.entries<Json>(e2e)) {

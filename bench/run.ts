@@ -6,11 +6,13 @@
  * bench/results/<timestamp>.json, and says which targets of the performance issue pass.
  *
  *   node dist-bench/bench/run.js [--quick] [--rounds N] [--seconds S] [--seed N] [--no-pg] [--only a,b,c,d]
- *     [--ref <commit>] [--relevo <another build's cli/main.js>] [--env KEY=VALUE …] [--e2e-rate N]
+ *     [--ref <commit>] [--relevo <another build's cli/main.js>] [--against <another build's cli/main.js>]
+ *     [--env KEY=VALUE …] [--e2e-rate N]
  *
  * By default the working tree is built into dist/ and measured; --ref measures a commit instead
  * (exported and built under dist-bench/), --relevo an existing build (an experiment), and --env
- * passes settings to every relevo process.
+ * passes settings to every relevo process. --against runs another build on PostgreSQL in the
+ * same rounds of (a) and (b), as one more row: two builds compared on one state of a noisy machine.
  *
  * Scenarios: (a) ingest, start→close cycles without a webhook, vs the bare server (with a floor,
  * not judged: relevo's own domain and store behind bare node:http, bench/store-server.ts); (b) pipeline,
@@ -21,7 +23,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../test/helpers/spawned-server.js';
@@ -65,6 +67,7 @@ const { values: argv } = parseArgs({
     only: { type: 'string' },
     relevo: { type: 'string' },
     ref: { type: 'string' },
+    against: { type: 'string' },
     env: { type: 'string', multiple: true },
     'e2e-rate': { type: 'string' },
   },
@@ -72,6 +75,12 @@ const { values: argv } = parseArgs({
 /** Starts per second in (c); each start's close follows, so twice as many requests and events. */
 const E2E_STARTS_PER_SECOND = Number(argv['e2e-rate'] ?? E2E_STARTS_PER_SECOND_DEFAULT);
 if (argv.relevo !== undefined) useRelevoCli(argv.relevo);
+/**
+ * `--against <another build's cli/main.js>`: (a) and (b) also run that build on PostgreSQL, as a
+ * row of the same rounds (`relevo postgres, against`), so two builds compare on one machine state.
+ */
+const AGAINST = argv.against === undefined ? undefined : resolve(argv.against);
+const AGAINST_LABEL = 'relevo postgres, against';
 /** Extra environment for every relevo process (`--env RELEVO_SQLITE_SYNCHRONOUS=full`). */
 const RELEVO_ENV: Record<string, string> = Object.fromEntries(
   (argv.env ?? []).map((kv) => {
@@ -311,12 +320,14 @@ async function relevoTarget(
   webhookUrl?: string,
   existingUrl?: string,
   env: Readonly<Record<string, string>> = {},
+  cli?: string,
 ): Promise<RelevoTarget> {
   const url = existingUrl ?? (await databaseUrl(backend, label));
   const server = await startRelevo({
     name: `relevo ${backend} ${label}`,
     databaseUrl: url,
     env: { ...RELEVO_ENV, ...env },
+    ...(cli === undefined ? {} : { cli }),
   });
   const project = await createBenchProject(server, {
     bots: OPTIONS.bots,
@@ -333,6 +344,13 @@ async function relevoTarget(
     project,
     databaseUrl: url,
   };
+}
+
+/** The `--against` build on PostgreSQL, when asked for and PostgreSQL runs. */
+async function againstTargets(label: string, webhookUrl?: string): Promise<RelevoTarget[]> {
+  if (AGAINST === undefined || cluster === undefined) return [];
+  const t = await relevoTarget('postgres', `${label}-against`, webhookUrl, undefined, {}, AGAINST);
+  return [{ ...t, label: AGAINST_LABEL }];
 }
 
 /** The label of (b)'s row with metrics on: SQLite, against the `relevo sqlite` row of the same rounds. */
@@ -502,6 +520,7 @@ async function scenarioIngest() {
   try {
     relevos.push(await storeFloorTarget());
     relevos.push(...(await Promise.all(backends().map((b) => relevoTarget(b, 'ingest')))));
+    relevos.push(...(await againstTargets('ingest')));
     return await compare(
       baseline,
       relevos,
@@ -522,7 +541,10 @@ async function scenarioPipeline(keep: (relevos: RelevoTarget[]) => void) {
     '(b) pipeline: the same with every event delivered to the receiver, vs the bare forwarder; (e) peak RSS',
   );
   const baseline = await baselineTarget('forward');
-  const relevos = await Promise.all(backends().map((b) => relevoTarget(b, 'pipeline', hookUrl())));
+  const own = await Promise.all(backends().map((b) => relevoTarget(b, 'pipeline', hookUrl())));
+  // The other build is compared here and in (a) only: (c) runs the build measured.
+  const against = await againstTargets('pipeline', hookUrl());
+  const relevos = [...own, ...against];
   const metricsOn = await metricsOnTarget(hookUrl());
   let kept = false;
   try {
@@ -544,11 +566,11 @@ async function scenarioPipeline(keep: (relevos: RelevoTarget[]) => void) {
       const m = memoryOf(t.server.pid);
       rss[t.label] = { peakMiB: round(m.peakMiB, 1), rssMiB: round(m.rssMiB, 1) };
     }
-    keep(relevos);
+    keep(own);
     kept = true;
     return { rounds: result.rounds, summary: pipelineSummary, rss };
   } finally {
-    await Promise.all([baseline, metricsOn, ...(kept ? [] : relevos)].map((t) => t.server.stop()));
+    await Promise.all([baseline, metricsOn, ...against, ...(kept ? [] : own)].map((t) => t.server.stop()));
   }
 }
 

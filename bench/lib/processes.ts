@@ -112,6 +112,8 @@ export interface RelevoOptions {
   readonly cwd?: string;
   /** More environment, over the benchmark's defaults. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Another build's cli/main.js than the one measured (bench/run.ts --against). */
+  readonly cli?: string;
 }
 
 export interface RunningRelevo extends Running {
@@ -147,7 +149,7 @@ export async function startRelevo(o: RelevoOptions): Promise<RunningRelevo> {
   const port = await freePort();
   const adminToken = randomBytes(24).toString('hex');
   const child = spawnRelevo({
-    cli: RELEVO_CLI,
+    cli: o.cli ?? RELEVO_CLI,
     port,
     env: { ...relevoEnv(o.databaseUrl, adminToken), ...o.env },
     ...(o.nodeArgs === undefined ? {} : { nodeArgs: o.nodeArgs }),
