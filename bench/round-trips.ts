@@ -121,7 +121,7 @@ async function measure(store: Any, counter: Counter, webhook: boolean): Promise<
 function report(db: string, webhook: boolean, r: Record<string, string[]>): void {
   for (const [what, statements] of Object.entries(r)) {
     const trips = statements.filter((s) => !s.startsWith('+ ')).length;
-    const roundTrips = db === 'PostgreSQL' ? ` in ${trips} round trips` : '';
+    const roundTrips = db === 'PostgreSQL' ? ` in ${trips} round trip${trips === 1 ? '' : 's'}` : '';
     console.log(
       `${db}, ${webhook ? 'with' : 'without'} a webhook: ${what} = ${statements.length} statements${roundTrips}`,
     );

@@ -106,6 +106,54 @@ describe('PostgreSQL group commit', () => {
     expect(await projectIds()).toEqual(['prj_a', 'prj_c']);
   });
 
+  /** A message that the database refuses only once it runs: its room does not exist. */
+  const refusedMessage = (id: string) => ({
+    id,
+    projectId: 'prj_none',
+    roomId: 'room_none',
+    conversationId: null,
+    sender: 'bot' as const,
+    type: 'text' as const,
+    content: { body: 'never stored' },
+    externalId: null,
+    createdAt: 1,
+  });
+
+  it('a write sent without waiting (a message) that the database refuses fails its transaction, which keeps nothing', async () => {
+    const outcome = store.transaction(async (tx) => {
+      await project('prj_a')(tx);
+      // Sent without waiting for its answer: the refusal comes with the COMMIT's.
+      await tx.messages.insert(refusedMessage('msg_refused'));
+      return 'answered';
+    });
+    await expect(outcome).rejects.toMatchObject({ code: '23503' });
+    expect(await projectIds()).toEqual([]);
+  });
+
+  it('in a batch, a refused write sent without waiting fails only its own request', async () => {
+    const runs = { a: 0, b: 0, c: 0 };
+    const results = await asOneBatch<string>(
+      [
+        writing(runs, 'a'),
+        async (tx) => {
+          runs.b += 1;
+          await project('prj_b')(tx);
+          await tx.messages.insert(refusedMessage('msg_refused'));
+          return 'b';
+        },
+        writing(runs, 'c'),
+      ],
+      ['r_a', 'r_b', 'r_c'],
+    );
+    expect(results[0]).toEqual({ status: 'fulfilled', value: 'a' });
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: '23503' } });
+    expect(results[2]).toEqual({ status: 'fulfilled', value: 'c' });
+    expect(await projectIds()).toEqual(['prj_a', 'prj_c']);
+    // Side by side, then in turn (the refusal came with the COMMIT's answer), then with a
+    // savepoint each: c ran in the last two tries but was not the one refused.
+    expect(runs.b).toBe(3);
+  });
+
   it('undoes only the writes of a request that failed after writing, keeping the others of its batch', async () => {
     const runs = { a: 0, b: 0, c: 0 };
     const results = await asOneBatch<string>([

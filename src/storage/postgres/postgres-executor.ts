@@ -207,6 +207,7 @@ export class PgExecutor implements SqlExecutor {
    * transaction with ROLLBACK, not an error.
    */
   abortedBy: unknown;
+  private readonly sent: Array<Promise<void>> = [];
 
   constructor(
     private readonly db: Queryable,
@@ -219,6 +220,7 @@ export class PgExecutor implements SqlExecutor {
     sql: string,
     params: unknown[],
     rowMode?: 'array',
+    countWrite = true,
   ): Promise<{ rows: R[]; rowCount: number }> {
     // PostgreSQL's text cannot hold U+0000 (SQLSTATE 22021), and an unpaired surrogate would be
     // stored as U+FFFD. No stored value holds either, so a lookup keyed by such a string matches
@@ -238,7 +240,9 @@ export class PgExecutor implements SqlExecutor {
       };
       const r = await this.db.query(config);
       const rowCount = r.rowCount ?? 0;
-      if (!READ_ONLY.test(sql) && (rowCount > 0 || (WITH.test(sql) && !GATED.test(sql)))) this.writes += 1;
+      if (countWrite && !READ_ONLY.test(sql) && (rowCount > 0 || (WITH.test(sql) && !GATED.test(sql)))) {
+        this.writes += 1;
+      }
       return { rows: r.rows as R[], rowCount };
     } catch (e) {
       this.failures += 1;
@@ -256,6 +260,39 @@ export class PgExecutor implements SqlExecutor {
 
   async run(sql: string, ...params: unknown[]): Promise<number> {
     return (await this.query(sql, params)).rowCount;
+  }
+
+  /**
+   * SqlExecutor.send. In a transaction, the statement is written at once and not waited for:
+   * the connection pipelines, so what comes next (a statement, the COMMIT) shares its round trip.
+   * It counts as a write from the start (whoever undoes a failed request must assume it wrote),
+   * and its failure, when it comes, is the transaction's (`abortedBy`, `failures`). The store
+   * waits for it before judging the request (`settle`) or reads it from the COMMIT's answer.
+   */
+  async send(sql: string, ...params: unknown[]): Promise<void> {
+    if (!this.inTransaction) {
+      await this.run(sql, ...params);
+      return;
+    }
+    // Refused before anything is sent, as `query` would (and as SQLite does).
+    if (hasUnstorableText(params) && STORES_TEXT.test(sql)) throw new UnstorableText(UNSTORABLE_MESSAGE);
+    this.writes += 1;
+    this.sent.push(
+      this.query(sql, params, undefined, false).then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+  }
+
+  /** Resolves once every statement `send` wrote is answered (its failure, if any, recorded). */
+  async settle(): Promise<void> {
+    while (this.sent.length > 0) await Promise.all(this.sent.splice(0));
+  }
+
+  /** Statements written by `send` whose answer has not come yet. */
+  get unsettled(): boolean {
+    return this.sent.length > 0;
   }
 
   async guardedRun(sql: string, ...params: unknown[]): Promise<number> {

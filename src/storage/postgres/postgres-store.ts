@@ -373,6 +373,8 @@ export class PostgresStore implements Store {
       }
     };
     const inTurn: number[] = [];
+    /** Every executor of the batch: the COMMIT waits for what their `send` wrote (commitBehind). */
+    const executors: PgExecutor[] = [];
     if (how === 'interleaved') {
       const together: number[] = [];
       const keys = new Set<string>();
@@ -391,6 +393,7 @@ export class PostgresStore implements Store {
         together.map(async (i) => {
           const q = batch[i] as Queued;
           const x = new PgExecutor(session, { inTransaction: true, named: this.named, interleaved: true });
+          executors.push(x);
           const written = newTxRecord(q.origin);
           try {
             outcomes[i] = { ok: true, value: await q.fn(createTx(x, box, written)), written };
@@ -413,6 +416,7 @@ export class PostgresStore implements Store {
       inTurn.push(...batch.keys());
     }
     const x = new PgExecutor(session, { inTransaction: true, named: this.named });
+    executors.push(x);
     for (const i of inTurn) {
       const q = batch[i] as Queued;
       const written = newTxRecord(q.origin);
@@ -422,6 +426,8 @@ export class PostgresStore implements Store {
       try {
         if (how === 'savepoints') await x.control('SAVEPOINT request');
         const value = await q.fn(tx);
+        // With a savepoint each, a request's failure must be known before the next one runs.
+        if (how === 'savepoints') await x.settle();
         // A statement failed and `fn` went on: the transaction is aborted, and the request failed.
         if (x.abortedBy !== undefined) throw x.abortedBy;
         if (how === 'savepoints') await x.control('RELEASE SAVEPOINT request');
@@ -448,11 +454,15 @@ export class PostgresStore implements Store {
     const panelProjects = [...new Set(committed.flatMap((w) => [...w.panelProjects]))];
     const hasEvents = committed.some((w) => w.events.length > 0);
     try {
-      if (hasEvents || rooms.length > 0 || panelProjects.length > 0) {
-        const payload = notifyPayload(this.pid, hasEvents, rooms, panelProjects);
-        await client.query(`NOTIFY ${CHANNEL}, ${sqlLiteral(payload)}; COMMIT`);
-      } else {
-        await client.query('COMMIT');
+      const notify = hasEvents || rooms.length > 0 || panelProjects.length > 0;
+      const commit = notify
+        ? `NOTIFY ${CHANNEL}, ${sqlLiteral(notifyPayload(this.pid, hasEvents, rooms, panelProjects))}; COMMIT`
+        : 'COMMIT';
+      if (!(await commitBehind(client, commit, executors))) {
+        // A statement written by `send` failed: nothing of the batch was kept, and which request
+        // it belonged to is for the next try to tell.
+        await rollback();
+        return executors.some((e) => isRetryable(e.abortedBy)) ? 'alone' : undefined;
       }
     } catch (e) {
       await rollback();
@@ -475,6 +485,7 @@ export class PostgresStore implements Store {
         try {
           const value = await fn(createQueries(x, this.options.secretBox ?? PLAINTEXT));
           if (!session.began) return value;
+          await x.settle();
           // A statement failed and `fn` went on: a COMMIT would roll back without an error.
           if (x.abortedBy !== undefined) throw x.abortedBy;
           await client.query('COMMIT');
@@ -501,15 +512,14 @@ export class PostgresStore implements Store {
         if (x.abortedBy !== undefined) throw x.abortedBy;
         const rooms = [...new Set(written.messages.map((m) => m.roomId))];
         const panelProjects = [...written.panelProjects];
-        if (written.events.length > 0 || rooms.length > 0 || panelProjects.length > 0) {
-          // Delivered to listeners in other processes only if, and when, this commits. Sent with
-          // the COMMIT as one simple query: one round trip instead of two for every write that
-          // produced events or messages.
-          const payload = notifyPayload(this.pid, written.events.length > 0, rooms, panelProjects);
-          await client.query(`NOTIFY ${CHANNEL}, ${sqlLiteral(payload)}; COMMIT`);
-        } else {
-          await client.query('COMMIT');
-        }
+        // Delivered to listeners in other processes only if, and when, this commits. Sent with
+        // the COMMIT as one simple query: one round trip instead of two for every write that
+        // produced events or messages.
+        const commit =
+          written.events.length > 0 || rooms.length > 0 || panelProjects.length > 0
+            ? `NOTIFY ${CHANNEL}, ${sqlLiteral(notifyPayload(this.pid, written.events.length > 0, rooms, panelProjects))}; COMMIT`
+            : 'COMMIT';
+        if (!(await commitBehind(client, commit, [x]))) throw x.abortedBy;
         this.announce({
           events: written.events,
           messages: written.messages,
@@ -665,6 +675,28 @@ async function retried<T>(run: () => Promise<T>): Promise<T> {
       if (attempt >= 3 || !isRetryable(e)) throw e;
     }
   }
+}
+
+/**
+ * Writes the COMMIT (`sql`, with its NOTIFY) behind the statements the executors' `send` wrote,
+ * without waiting for their answers first: a close's hand-back message, or a delivered attempt's
+ * record, shares the COMMIT's round trip instead of taking one of its own. True once committed;
+ * false when one of those statements failed, which aborted the transaction: the COMMIT then
+ * answers ROLLBACK, or the NOTIFY before it fails and the transaction is left to roll back.
+ */
+async function commitBehind(client: pg.PoolClient, sql: string, executors: PgExecutor[]): Promise<boolean> {
+  const committing = client.query(sql);
+  // Read below in either case; never left unhandled while the sends settle.
+  committing.catch(() => undefined);
+  await Promise.all(executors.map((x) => x.settle()));
+  const failed = executors.some((x) => x.abortedBy !== undefined);
+  try {
+    await committing;
+  } catch (e) {
+    if (failed) return false;
+    throw e;
+  }
+  return !failed;
 }
 
 /** Ends a failed transaction, if it began; a connection that cannot is discarded. */

@@ -78,7 +78,8 @@ export class DeliveryLogQueries {
   ): Promise<void> {
     const oneStatement = this.x.dialectSql.recordDelivered;
     if (oneStatement !== undefined) {
-      await this.x.run(
+      // Nothing reads its answer: in a transaction it shares the COMMIT's round trip.
+      await this.x.send(
         oneStatement,
         ...attemptValues(a),
         a.projectId,

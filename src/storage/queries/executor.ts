@@ -8,6 +8,12 @@ export interface SqlExecutor {
   /** Runs a write; resolves with the number of rows changed. */
   run(sql: string, ...params: unknown[]): Promise<number>;
   /**
+   * A write whose answer nothing reads: in a PostgreSQL transaction it is sent without waiting
+   * for its answer, so it shares a round trip with what follows (the next statement, or the
+   * COMMIT); its failure fails the transaction, at the latest at its commit. Elsewhere, `run`.
+   */
+  send(sql: string, ...params: unknown[]): Promise<void>;
+  /**
    * A write that a unique index may refuse (UniqueViolation): the transaction stays usable
    * afterwards, so the caller can read the winner (PostgreSQL needs a savepoint for that).
    */

@@ -28,6 +28,9 @@ export const toMessage = (r: MessageRow): Message => ({
   createdAt: Number(r.created_at),
 });
 
+const INSERT_MESSAGE = `INSERT INTO messages (id, project_id, room_id, conversation_id, sender, type, content, external_id, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 export class MessageQueries {
   constructor(protected readonly x: SqlExecutor) {}
   async getByExternalId(roomId: string, externalId: string): Promise<Message | undefined> {
@@ -75,11 +78,7 @@ export class MessageTxQueries extends MessageQueries {
     await this.x.run('UPDATE messages SET conversation_id = ? WHERE id = ?', conversationId, messageId);
   }
   async insert(m: Message): Promise<void> {
-    // Only an external id can collide (messages_external); without one, no savepoint is needed.
-    const write = m.externalId === null ? this.x.run.bind(this.x) : this.x.guardedRun.bind(this.x);
-    await write(
-      `INSERT INTO messages (id, project_id, room_id, conversation_id, sender, type, content, external_id, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    const values = [
       m.id,
       m.projectId,
       m.roomId,
@@ -89,7 +88,12 @@ export class MessageTxQueries extends MessageQueries {
       JSON.stringify(m.content),
       m.externalId,
       m.createdAt,
-    );
+    ];
+    // Only an external id can collide (messages_external), and its caller reads the winner:
+    // guarded. Without one, nothing can refuse it and nothing reads its answer, so it is sent
+    // without waiting (a close's hand-back message shares the COMMIT's round trip).
+    if (m.externalId === null) await this.x.send(INSERT_MESSAGE, ...values);
+    else await this.x.guardedRun(INSERT_MESSAGE, ...values);
     this.written.messages.push(m);
   }
 }

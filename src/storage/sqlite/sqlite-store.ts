@@ -126,6 +126,11 @@ class SqliteExecutor implements SqlExecutor {
     }
   }
 
+  // No round trip to save: a statement runs in the process.
+  async send(sql: string, ...params: unknown[]): Promise<void> {
+    await this.run(sql, ...params);
+  }
+
   // A failed statement leaves a SQLite transaction usable: no savepoint needed.
   guardedRun(sql: string, ...params: unknown[]): Promise<number> {
     return this.run(sql, ...params);
