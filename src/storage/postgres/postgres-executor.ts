@@ -126,7 +126,8 @@ export const POSTGRES_SQL: DialectSql = {
        WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
 };
 
-const eventInserts = new Map<string, string>();
+/** By gate text ('' for none): the text without and with the bot step. */
+const eventInserts = new Map<string, [string | undefined, string | undefined]>();
 
 /**
  * POSTGRES_SQL.insertEventAtNextSeq. A data-modifying WITH runs once and row-locks the room like
@@ -136,8 +137,12 @@ const eventInserts = new Map<string, string>();
  * The texts are built once per shape: their names are the connection's prepared statements.
  */
 function eventAtNextSeq(gate: string | undefined, setsBotStep: boolean): string {
-  const key = `${setsBotStep}:${gate ?? ''}`;
-  let sql = eventInserts.get(key);
+  let shapes = eventInserts.get(gate ?? '');
+  if (shapes === undefined) {
+    shapes = [undefined, undefined];
+    eventInserts.set(gate ?? '', shapes);
+  }
+  let sql = shapes[setsBotStep ? 1 : 0];
   if (sql !== undefined) return sql;
   const step = setsBotStep ? ', bot_step = ?' : '';
   const values = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_seq FROM seq)';
@@ -150,7 +155,7 @@ function eventAtNextSeq(gate: string | undefined, setsBotStep: boolean): string 
        seq AS (UPDATE rooms SET last_seq = last_seq + 1${step} WHERE id = ? AND EXISTS (SELECT 1 FROM gate) RETURNING last_seq)
        INSERT INTO events (${EVENT_COLUMNS}, room_seq) SELECT ${values} WHERE EXISTS (SELECT 1 FROM gate)
        RETURNING room_seq`;
-  eventInserts.set(key, sql);
+  shapes[setsBotStep ? 1 : 0] = sql;
   return sql;
 }
 
@@ -288,11 +293,6 @@ export class PgExecutor implements SqlExecutor {
   /** Resolves once every statement `send` wrote is answered (its failure, if any, recorded). */
   async settle(): Promise<void> {
     while (this.sent.length > 0) await Promise.all(this.sent.splice(0));
-  }
-
-  /** Statements written by `send` whose answer has not come yet. */
-  get unsettled(): boolean {
-    return this.sent.length > 0;
   }
 
   async guardedRun(sql: string, ...params: unknown[]): Promise<number> {
