@@ -479,6 +479,19 @@ interface ComparisonResult<F extends RunFigures> {
   readonly summary: Record<string, Summary & Record<string, number>>;
 }
 
+/**
+ * The targets of round `r`, in order: the `--against` row swaps places with `relevo postgres`
+ * every other round, so that neither build always runs right after the other.
+ */
+function inRoundOrder(all: LoadTarget[], r: number): LoadTarget[] {
+  const own = all.findIndex((t) => t.label === 'relevo postgres');
+  const other = all.findIndex((t) => t.label === AGAINST_LABEL);
+  if (r % 2 === 0 || own < 0 || other < 0) return all;
+  const order = [...all];
+  [order[own], order[other]] = [all[other] as LoadTarget, all[own] as LoadTarget];
+  return order;
+}
+
 /** Warm-up, then rounds alternating the baseline and each relevo; stops every server at the end. */
 async function compare<F extends RunFigures>(
   baseline: LoadTarget,
@@ -494,7 +507,7 @@ async function compare<F extends RunFigures>(
   const rounds: Array<Record<string, F>> = [];
   for (let r = 0; r < OPTIONS.rounds; r++) {
     const row: Record<string, F> = {};
-    for (const t of all) {
+    for (const t of inRoundOrder(all, r)) {
       const figures = await run(t, OPTIONS.measureSeconds);
       row[t.label] = figures;
       log(`  round ${r + 1}: ${t.label} ${figures.rps} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms`);
