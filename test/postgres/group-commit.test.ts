@@ -456,68 +456,58 @@ describe('PostgreSQL group commit', () => {
       expect(results.slice(2).every((r) => r.status === 'fulfilled')).toBe(true);
     });
 
-    it('a request that changed no row before failing (a close that lost its race) makes nothing run again', async () => {
-      const runs = { a: 0, b: 0, c: 0 };
-      const results = await asOneBatch<string>(
-        [
-          writing(runs, 'a'),
-          async (tx) => {
-            runs.b += 1;
-            // The conditional update of a close that another close beat: it finds nothing.
-            if (!(await tx.conversations.close('conv_gone', Date.now(), 'closed_by_operator'))) {
-              throw new Error('no longer active');
-            }
-            return 'b';
-          },
-          writing(runs, 'c'),
-        ],
-        ['r_a', 'r_b', 'r_c'],
-      );
-      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-      expect(runs).toEqual({ a: 1, b: 1, c: 1 });
-      expect(await projectIds()).toEqual(['prj_a', 'prj_c']);
-    });
+    /** A close that another close beat, as close.ts writes it: true when it found its row. */
+    const lostCloses: Array<[string, (tx: Tx) => Promise<boolean>]> = [
+      [
+        'its conditional update',
+        (tx) => tx.conversations.close('conv_gone', Date.now(), 'closed_by_operator'),
+      ],
+      [
+        'its update, event and bot step in one statement',
+        async (tx) =>
+          (await tx.outbox.insertAtNextSeqAfter(
+            tx.conversations.closeStatement('conv_gone', Date.now(), 'closed_by_operator'),
+            {
+              id: 'evt_gone',
+              projectId: 'prj_none',
+              roomId: 'room_none',
+              conversationId: 'conv_gone',
+              destination: 'panel',
+              type: 'conversation.close',
+              payload: '{}',
+              createdAt: 1,
+              status: 'pending',
+              attemptCount: 0,
+              nextAttemptAt: 1,
+              deliveredAt: null,
+              lastError: null,
+            },
+            { botStep: null },
+          )) !== undefined,
+      ],
+    ];
 
-    it('a close whose update and event are one statement, and that found nothing, makes nothing run again', async () => {
-      const runs = { a: 0, b: 0, c: 0 };
-      const results = await asOneBatch<string>(
-        [
-          writing(runs, 'a'),
-          async (tx) => {
-            runs.b += 1;
-            // The close's update, its event and the room's bot step in one statement (close.ts),
-            // for a conversation another close beat: the gate changed nothing, nor did the rest.
-            const gate = tx.conversations.closeStatement('conv_gone', Date.now(), 'closed_by_operator');
-            const appended = await tx.outbox.insertAtNextSeqAfter(
-              gate,
-              {
-                id: 'evt_gone',
-                projectId: 'prj_none',
-                roomId: 'room_none',
-                conversationId: 'conv_gone',
-                destination: 'panel',
-                type: 'conversation.close',
-                payload: '{}',
-                createdAt: 1,
-                status: 'pending',
-                attemptCount: 0,
-                nextAttemptAt: 1,
-                deliveredAt: null,
-                lastError: null,
-              },
-              { botStep: null },
-            );
-            if (appended === undefined) throw new Error('no longer active');
-            return 'b';
-          },
-          writing(runs, 'c'),
-        ],
-        ['r_a', 'r_b', 'r_c'],
-      );
-      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-      expect(runs).toEqual({ a: 1, b: 1, c: 1 });
-      expect(await projectIds()).toEqual(['prj_a', 'prj_c']);
-    });
+    it.each(lostCloses)(
+      'a request that changed no row before failing (a close that lost its race: %s) makes nothing run again',
+      async (_, close) => {
+        const runs = { a: 0, b: 0, c: 0 };
+        const results = await asOneBatch<string>(
+          [
+            writing(runs, 'a'),
+            async (tx) => {
+              runs.b += 1;
+              if (!(await close(tx))) throw new Error('no longer active');
+              return 'b';
+            },
+            writing(runs, 'c'),
+          ],
+          ['r_a', 'r_b', 'r_c'],
+        );
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        expect(runs).toEqual({ a: 1, b: 1, c: 1 });
+        expect(await projectIds()).toEqual(['prj_a', 'prj_c']);
+      },
+    );
 
     it('first contacts run side by side too: each creates its room without a savepoint', async () => {
       const ps = await pairs(4, false);
