@@ -90,8 +90,9 @@ export class MessageTxQueries extends MessageQueries {
       m.createdAt,
     ];
     // Only an external id can collide (messages_external), and its caller reads the winner:
-    // guarded. Without one, nothing can refuse it and nothing reads its answer, so it is sent
-    // without waiting (a close's hand-back message shares the COMMIT's round trip).
+    // guarded. Without one, only a broken reference (a room that does not exist) could refuse it,
+    // and nothing reads its answer: it is sent without waiting (a close's hand-back message
+    // shares the COMMIT's round trip), and a refusal fails the transaction at its commit.
     if (m.externalId === null) await this.x.send(INSERT_MESSAGE, ...values);
     else await this.x.guardedRun(INSERT_MESSAGE, ...values);
     this.written.messages.push(m);
