@@ -38,6 +38,10 @@ import {
 import { createBenchProject } from './lib/setup.js';
 import type { ClosedResult } from './load.js';
 
+// A reader that stops early (`| head`, `| grep -m1`) closes the pipe: the write's EPIPE must not
+// end the process before its cleanup has stopped the PostgreSQL cluster and relevo.
+process.stdout.on('error', () => undefined);
+
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },

@@ -57,6 +57,10 @@ import { type Json, report } from './report.js';
 /** Each close of the end-to-end scenario follows its start's 200 by this long. */
 const E2E_CLOSE_AFTER_MS = 100;
 
+// A reader that stops early (`| head`, `| grep -m1`) closes the pipe: the write's EPIPE must not
+// end the process before its cleanup has stopped the PostgreSQL cluster and relevo.
+process.stdout.on('error', () => undefined);
+
 const { values: argv } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
