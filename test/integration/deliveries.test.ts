@@ -102,11 +102,13 @@ describe('GET …/deliveries', () => {
   it('lists newest first, filters by status, event type and conversation, and pages with a cursor', async () => {
     const { h, s, receiver } = await setup();
     const a = await conversation(h, s.project.id, 0);
-    const b = await conversation(h, s.project.id, 1);
-    // Room b's webhook answers 500 every time: its events end up failed (dead letters).
+    // Room b's webhook answers 500 every time: its events end up failed (dead letters). The rule
+    // names room a, known before b's start event exists: a rule naming b, set once b was started,
+    // came too late when b's start was delivered first (CI saw it once, on PostgreSQL).
     receiver.respond((r) =>
-      bodyOf(r).room_id === b.roomId ? { kind: 'status', status: 500 } : { kind: 'status', status: 200 },
+      bodyOf(r).room_id === a.roomId ? { kind: 'status', status: 200 } : { kind: 'status', status: 500 },
     );
+    const b = await conversation(h, s.project.id, 1);
     for (let n = 1; n <= 3; n++) await appendConversationEvent(h, s.project.id, a, 'message', n);
     await appendConversationEvent(h, s.project.id, b, 'message', 1);
     await appendConversationEvent(h, s.project.id, a, 'conversation.close', 4);
