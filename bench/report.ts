@@ -9,7 +9,7 @@ export interface TargetCheck {
   readonly what: string;
   readonly target: string;
   readonly value: string;
-  /** null: reported, not judged (PostgreSQL has no target; or the run differs from the target's). */
+  /** null: reported, not judged (no target on that database; or the run differs from the target's). */
   readonly pass: boolean | null;
   readonly why?: string;
 }
@@ -179,14 +179,16 @@ export function report(results: Json, e2eStartsPerSecond: number): { text: strin
         `${E2E_STARTS_PER_SECOND} starts/s + their closes; 200→receiver, every event; starts only p50/p99 ${fmt(s.startP50)}/${fmt(s.startP99)} ms; starts answered in p50/p99 ${fmt(s.answerP50)}/${fmt(s.answerP99)} ms; lost ${s.lost}${s.skipped > 0 ? `; ${s.skipped} starts skipped (no idle pair: the server fell behind)` : ''}`,
       ]);
       const backend: Backend = label.includes('postgres') ? 'postgres' : 'sqlite';
+      // The one target both databases share: every start answered (none skipped, none refused),
+      // every event delivered, p99 ≤ 50 ms from its request's answer.
       targets.push({
         id: 'c',
         backend,
         what: `200 → receiver at ${E2E_STARTS_PER_SECOND} starts/s, p99${label.endsWith('right after saturation') ? ', after (b)' : ''}`,
-        target: '≤ 50 ms',
-        value: `${fmt(s.p99)} ms`,
+        target: '≤ 50 ms, all answered, lost 0',
+        value: `${fmt(s.p99)} ms, ${fmt(s.achievedStartsPerSecond, 0)} starts/s, lost ${s.lost}`,
         ...(E2E_STARTS_PER_SECOND === E2E_STARTS_PER_SECOND_DEFAULT
-          ? { pass: judge(backend, s.p99 <= 50 && s.lost === 0 && s.skipped === 0) }
+          ? { pass: s.p99 <= 50 && s.lost === 0 && s.skipped === 0 && s.non2xx === 0 }
           : { pass: null, why: `not judged (${E2E_STARTS_PER_SECOND} starts/s)` }),
       });
     }
