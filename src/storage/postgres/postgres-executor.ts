@@ -12,6 +12,7 @@ import { ATTEMPT_COLUMNS } from '../queries/delivery-log.js';
 import { EVENT_COLUMNS } from '../queries/event-row.js';
 import type { DialectSql, SqlExecutor } from '../queries/executor.js';
 import { dueHeadsCte } from '../queries/outbox-claim.js';
+import { PreparedQuery } from './prepared-query.js';
 
 /** PostgreSQL names inline UNIQUE constraints itself; map them to the names services use. */
 const CONSTRAINTS: Record<string, string> = {
@@ -183,6 +184,11 @@ export interface PgExecutorOptions {
 /** What an executor sends statements through: a pooled connection, the pool, or a batch's SharedSession. */
 export interface Queryable {
   query(config: pg.QueryConfig): Promise<pg.QueryResult>;
+  /**
+   * Runs a named statement that describes its rows once per connection (PreparedQuery). Only
+   * where the statements go to one connection: the pool hands each query to any of its own.
+   */
+  submit?(q: PreparedQuery): Promise<pg.QueryResult>;
 }
 
 /** guardedRun's refusal in an interleaved batch (see PgExecutorOptions.interleaved). */
@@ -237,13 +243,16 @@ export class PgExecutor implements SqlExecutor {
     try {
       // Named: each connection parses and plans a statement once, then only binds and executes
       // it — the server's CPU is shared with relevo's on a small machine.
-      const config = {
-        ...(this.options.named ? { name: statementName(sql) } : {}),
-        text: numberPlaceholders(sql),
-        values: params,
-        ...(rowMode === undefined ? {} : { rowMode }),
-      };
-      const r = await this.db.query(config);
+      const text = numberPlaceholders(sql);
+      const r =
+        this.options.named && this.db.submit !== undefined
+          ? await this.db.submit(new PreparedQuery(statementName(sql), text, params, rowMode))
+          : await this.db.query({
+              ...(this.options.named ? { name: statementName(sql) } : {}),
+              text,
+              values: params,
+              ...(rowMode === undefined ? {} : { rowMode }),
+            });
       const rowCount = r.rowCount ?? 0;
       if (countWrite && !READ_ONLY.test(sql) && (rowCount > 0 || (WITH.test(sql) && !GATED.test(sql)))) {
         this.writes += 1;

@@ -16,6 +16,7 @@
  */
 import type pg from 'pg';
 import type { Queryable } from './postgres-executor.js';
+import type { PreparedQuery } from './prepared-query.js';
 
 interface Corkable {
   cork(): void;
@@ -44,6 +45,18 @@ export class SharedSession implements Queryable {
   }
 
   query(config: pg.QueryConfig): Promise<pg.QueryResult> {
+    return this.send(() => this.client.query(config));
+  }
+
+  submit(q: PreparedQuery): Promise<pg.QueryResult> {
+    return this.send(() => {
+      this.client.query(q);
+      return q.done;
+    });
+  }
+
+  /** Writes a statement (`write`), behind the transaction's BEGIN the first time. */
+  private send(write: () => Promise<pg.QueryResult>): Promise<pg.QueryResult> {
     const stream = this.stream;
     if (this.interleaving && !this.held && stream !== undefined) {
       // setImmediate, not nextTick: it runs after the poll phase, so the answers of every socket
@@ -64,13 +77,13 @@ export class SharedSession implements Queryable {
         this.begin = this.client.query(this.beginSql);
         // Its failure reaches every statement through Promise.all below; never unhandled.
         this.begin.catch(() => undefined);
-        const sent = this.client.query(config);
+        const sent = write();
         return Promise.all([this.begin, sent]).then(([, r]) => r);
       } finally {
         stream?.uncork();
       }
     }
-    const sent = this.client.query(config);
+    const sent = write();
     // Had BEGIN failed, the statement would not be in the transaction: it fails with it.
     return Promise.all([this.begin, sent]).then(([, r]) => r);
   }
