@@ -86,6 +86,16 @@ const COALESCE_MS = 2;
  */
 const GUARANTEED_PER_LANE = 4;
 /**
+ * A claim slower than this (a good one takes about 0.5 ms of the database's time) means its plan
+ * no longer fits the outbox: the database's statistics were taken while almost nothing was
+ * pending, and a backlog has formed since. Planned that way, each claim on PostgreSQL read every
+ * pending event for each candidate, 0.1–1 s a claim, and deliveries fell 28–33 s behind in a
+ * round of benchmark (c) (docs/decisions.md). The dispatcher then has the statistics refreshed.
+ */
+const SLOW_CLAIM_MS = 50;
+/** At most one refresh of the statistics this often (ANALYZE reads a sample of the table). */
+const STATISTICS_EVERY_MS = 60_000;
+/**
  * The guarantee ends at this many times maxInFlight in flight (2,048 sockets by default): past
  * it, only attempts finishing make room. It takes about 390 integrations hanging at once.
  */
@@ -123,6 +133,8 @@ export class Dispatcher {
   private readonly random: () => number;
   /** Attempts in flight beyond which nothing starts, guaranteed or not. */
   private readonly ceiling: number;
+  /** When the outbox's statistics were last refreshed for a slow claim (clock time). */
+  private statisticsAt = Number.NEGATIVE_INFINITY;
   private pumping = false;
   private again = false;
   private stopped = true;
@@ -353,9 +365,11 @@ export class Dispatcher {
     // on the same connection: two round trips fewer than BEGIN … COMMIT around them, and a
     // target read a moment after the lease is as good as one read with it (under READ COMMITTED
     // each statement sees the latest commits either way).
+    const started = performance.now();
     const claimed = store.capabilities.singleProcess
       ? await store.transaction(async (tx) => withTargets(tx, await tx.outbox.claimDue(claim)))
       : await store.statement(async (q) => withTargets(q, await q.outbox.claimDue(claim)));
+    if (!store.capabilities.singleProcess) this.claimTook(performance.now() - started);
     const full = claimed.length >= limit;
     if (!full) {
       // Every lane not excluded has been searched to its end; an excluded lane is searched
@@ -376,6 +390,22 @@ export class Dispatcher {
       });
     }
     return full;
+  }
+
+  /** See SLOW_CLAIM_MS. The refresh runs beside the deliveries; they do not wait for it. */
+  private claimTook(ms: number): void {
+    const now = this.clock();
+    if (ms < SLOW_CLAIM_MS || now - this.statisticsAt < STATISTICS_EVERY_MS) return;
+    this.statisticsAt = now;
+    this.o.log.warn(
+      { claimMs: Math.round(ms) },
+      'claiming due events was slow; refreshing the database statistics of the outbox',
+    );
+    this.o.store
+      .statement((q) => q.outbox.refreshStatistics())
+      .catch((e: unknown) => {
+        this.o.log.warn({ err: coerceError(e) }, 'could not refresh the statistics of the outbox');
+      });
   }
 
   private async release(event: OutboxEvent): Promise<void> {

@@ -118,6 +118,10 @@ export const POSTGRES_SQL: DialectSql = {
        FROM picked WHERE events.id = picked.id
        RETURNING events.*`,
   textList: (values) => [...values],
+  // ANALYZE while a backlog is pending: ANALYZE runs (by itself or by autovacuum) mostly while
+  // deliveries keep up, and then finds almost nothing pending; planned with that, the claim's
+  // test of room order read every pending event for each candidate (docs/decisions.md).
+  refreshOutboxStatistics: 'ANALYZE events',
   insertEventAtNextSeq: (shape) => eventAtNextSeq(shape.gate, shape.setsBotStep),
   // Three writes to three tables in one statement: a delivered event costs one statement to
   // record instead of five, and shares its batch's BEGIN and COMMIT (attempt.ts). Data-modifying

@@ -48,6 +48,11 @@ export interface DialectSql {
    * clear its failure clock, the attempt count, delivered_at, the event id, the lease owner.
    */
   readonly recordDelivered: string | undefined;
+  /**
+   * Brings the planner's statistics of the outbox up to date (the dispatcher asks when a claim
+   * was slow, outbox.refreshStatistics); undefined where plans do not depend on them that way.
+   */
+  readonly refreshOutboxStatistics: string | undefined;
 }
 
 /** What DialectSql.insertEventAtNextSeq writes besides the event. */

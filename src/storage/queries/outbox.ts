@@ -121,6 +121,12 @@ export class OutboxQueries {
     return claimDueEvents(this.x, c);
   }
 
+  /** See DialectSql.refreshOutboxStatistics: nothing where the database needs nothing. */
+  async refreshStatistics(): Promise<void> {
+    const sql = this.x.dialectSql.refreshOutboxStatistics;
+    if (sql !== undefined) await this.x.run(sql);
+  }
+
   /** The earliest time a pending event becomes due, or undefined when none is pending. */
   async nextDueAt(): Promise<number | undefined> {
     const r = await this.x.one<{ due: number | null }>(
