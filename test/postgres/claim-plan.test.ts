@@ -46,82 +46,82 @@ function scansOf(node: PlanNode): PlanNode[] {
   return [node, ...(node.Plans ?? []).flatMap(scansOf)].filter((n) => n['Relation Name'] !== undefined);
 }
 
-it('locks the chosen heads by primary key, even planned when statistics find almost nothing pending', async () => {
+/**
+ * Adds `count` events of one project across 500 rooms, at room positions after `from`, pending
+ * or delivered as `pending` says.
+ */
+async function addEvents(
+  c: pg.Client,
+  o: { prefix: string; from: number; count: number; pending: 'all' | 'none' | 'every 1000th' },
+): Promise<void> {
+  const pending = { all: 'true', none: 'false', 'every 1000th': 'g % 1000 = 0' }[o.pending];
+  await c.query(
+    `INSERT INTO events (id, project_id, room_id, room_seq, conversation_id, type, payload, created_at,
+       status, attempt_count, next_attempt_at, delivered_at)
+     SELECT '${o.prefix}' || g, 'prj_plan', 'room_' || (g % 500), ${o.from} + g, 'cnv_${o.prefix}' || g,
+       'conversation.start', '{}', g,
+       CASE WHEN ${pending} THEN 'pending' ELSE 'delivered' END, 1,
+       CASE WHEN ${pending} THEN g ELSE NULL END, g
+     FROM generate_series(1, ${o.count}) g`,
+  );
+}
+
+/**
+ * Prepares the claim as `claim` with the settings Store.statement runs it with, and a generic
+ * plan (the one a named statement settles on); returns what EXPLAIN says of its next execution.
+ */
+async function preparedClaim(c: pg.Client): Promise<() => Promise<PlanNode>> {
+  await c.query('SET enable_bitmapscan = off');
+  await c.query('SET enable_seqscan = off');
+  await c.query('SET plan_cache_mode = force_generic_plan');
+  await c.query(`PREPARE claim AS ${numberPlaceholders(POSTGRES_SQL.claimDueEvents)}`);
+  const now = Date.now();
+  return async () => {
+    const r = await c.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+      `EXPLAIN (FORMAT JSON) EXECUTE claim(${now}, ${now}, '{}', 64, 16, ${now}, 16, ${now + 60_000}, 'owner')`,
+    );
+    return r.rows[0]?.['QUERY PLAN'][0]?.Plan as PlanNode;
+  };
+}
+
+async function onClient(use: (c: pg.Client) => Promise<void>): Promise<void> {
   const c = new pg.Client({ connectionString: db.url });
   await c.connect();
   try {
+    await c.query('DELETE FROM events');
+    await use(c);
+  } finally {
+    await c.end();
+  }
+}
+
+it('locks the chosen heads by primary key, even planned when statistics find almost nothing pending', () =>
+  onClient(async (c) => {
     // An outbox as ANALYZE finds it while deliveries keep up: many delivered events, few pending.
-    await c.query(
-      `INSERT INTO events (id, project_id, room_id, room_seq, conversation_id, type, payload, created_at,
-         status, attempt_count, next_attempt_at, delivered_at)
-       SELECT 'evt_' || g, 'prj_plan', 'room_' || (g % 500), g, 'cnv_' || g, 'conversation.start', '{}', g,
-         CASE WHEN g % 1000 = 0 THEN 'pending' ELSE 'delivered' END, 1,
-         CASE WHEN g % 1000 = 0 THEN g ELSE NULL END, g
-       FROM generate_series(1, 20000) g`,
-    );
+    await addEvents(c, { prefix: 'evt_', from: 0, count: 20_000, pending: 'every 1000th' });
     await c.query('ANALYZE');
-    // As Store.statement runs the claim, and with the plan a named statement settles on.
-    await c.query('SET enable_bitmapscan = off');
-    await c.query('SET enable_seqscan = off');
-    await c.query('SET plan_cache_mode = force_generic_plan');
-    await c.query(`PREPARE claim AS ${numberPlaceholders(POSTGRES_SQL.claimDueEvents)}`);
-    const now = Date.now();
-    const explained = await c.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
-      `EXPLAIN (FORMAT JSON) EXECUTE claim(${now}, ${now}, '{}', 64, 16, ${now}, 16, ${now + 60_000}, 'owner')`,
-    );
-    const plan = explained.rows[0]?.['QUERY PLAN'][0]?.Plan as PlanNode;
+    const plan = await (await preparedClaim(c))();
     const locked = scansOf(plan).filter((n) => n.Alias === 'ev');
     expect(locked.map((n) => [n['Node Type'], n['Index Name']])).toEqual([['Index Scan', 'events_pkey']]);
     // The walk itself is the due index's, in its order.
     const walk = scansOf(plan).filter((n) => n.Alias === 'e');
     expect(walk.map((n) => n['Index Name'])).toEqual(['events_due']);
-  } finally {
-    await c.end();
-  }
-});
+  }));
 
-it('once the statistics are refreshed during a backlog, each candidate is checked against its own room only', async () => {
-  const c = new pg.Client({ connectionString: db.url });
-  await c.connect();
-  try {
-    await c.query('DELETE FROM events');
+it('once the statistics are refreshed during a backlog, each candidate is checked against its own room only', () =>
+  onClient(async (c) => {
     // ANALYZE while deliveries keep up: nothing pending.
-    await c.query(
-      `INSERT INTO events (id, project_id, room_id, room_seq, conversation_id, type, payload, created_at,
-         status, attempt_count, next_attempt_at, delivered_at)
-       SELECT 'evt_' || g, 'prj_plan', 'room_' || (g % 500), g, 'cnv_' || g, 'conversation.start', '{}', g,
-         'delivered', 1, NULL, g
-       FROM generate_series(1, 20000) g`,
-    );
+    await addEvents(c, { prefix: 'evt_', from: 0, count: 20_000, pending: 'none' });
     await c.query('ANALYZE');
-    await c.query('SET enable_bitmapscan = off');
-    await c.query('SET enable_seqscan = off');
-    await c.query('SET plan_cache_mode = force_generic_plan');
-    await c.query(`PREPARE stale AS ${numberPlaceholders(POSTGRES_SQL.claimDueEvents)}`);
-    const now = Date.now();
-    const planOf = async () => {
-      const r = await c.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
-        `EXPLAIN (FORMAT JSON) EXECUTE stale(${now}, ${now}, '{}', 64, 16, ${now}, 16, ${now + 60_000}, 'owner')`,
-      );
-      return r.rows[0]?.['QUERY PLAN'][0]?.Plan as PlanNode;
-    };
+    const planOf = await preparedClaim(c);
     await planOf();
     // A backlog forms. Planned on those statistics, this PostgreSQL read every pending event for
     // each candidate (no index condition on the room): what the dispatcher's refresh is for.
-    await c.query(
-      `INSERT INTO events (id, project_id, room_id, room_seq, conversation_id, type, payload, created_at,
-         status, attempt_count, next_attempt_at, delivered_at)
-       SELECT 'evt_b' || g, 'prj_plan', 'room_' || (g % 500), 100000 + g, 'cnv_b' || g, 'conversation.start', '{}', g,
-         'pending', 0, g, NULL
-       FROM generate_series(1, 5000) g`,
-    );
+    await addEvents(c, { prefix: 'evt_b', from: 100_000, count: 5_000, pending: 'all' });
     await createQueries(new PgExecutor(c, { named: false }), PLAINTEXT).outbox.refreshStatistics();
     // The statement prepared before is planned again: ANALYZE invalidates its cached plan.
     const earlier = scansOf(await planOf()).filter((n) => n.Alias === 'p');
     expect(earlier.map((n) => [n['Index Name'], n['Index Cond']])).toEqual([
       ['events_room_pending', '((room_id = e.room_id) AND (room_seq < e.room_seq))'],
     ]);
-  } finally {
-    await c.end();
-  }
-});
+  }));

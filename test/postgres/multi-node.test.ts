@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { firstArrivalsByPair } from '../helpers/arrivals.js';
 import { postJson as post, seedOverHttp } from '../helpers/http-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
@@ -98,27 +99,11 @@ it('2 API nodes + 2 workers: a worker SIGKILLed mid-burst loses nothing and keep
   expect(distinct()).toBe(total);
 
   // Per room, first arrivals (by webhook-id) in the order acknowledged.
-  const seen = new Set<string>();
-  const arrived = new Map<string, string[]>();
-  for (const r of receiver.received) {
-    const id = String(r.headers['webhook-id']);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const body = JSON.parse(r.body) as {
-      event: string;
-      bot: { id: string };
-      contact: { id: string };
-      conversation: { id: string };
-    };
-    const pair = `${body.bot.id}/${body.contact.id}`;
-    const list = arrived.get(pair) ?? [];
-    list.push(`${body.event === 'conversation.start' ? 'start' : 'close'}:${body.conversation.id}`);
-    arrived.set(pair, list);
-  }
+  const { byPair: arrived, distinct: delivered } = firstArrivalsByPair(receiver.received);
   for (const [pair, list] of acked) expect(arrived.get(pair)).toEqual(list);
-  const duplicates = receiver.received.length - seen.size;
+  const duplicates = receiver.received.length - delivered;
   console.info(
-    `multi-node: ${total} events acknowledged, ${seen.size} delivered, ${duplicates} repeated after the kill`,
+    `multi-node: ${total} events acknowledged, ${delivered} delivered, ${duplicates} repeated after the kill`,
   );
 
   expect(worker2.child.exitCode).toBeNull();

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { conversationEventOf, firstArrivalsByPair } from '../helpers/arrivals.js';
 import { postJson as post, seedOverHttp } from '../helpers/http-client.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { ensureBuilt, type Served, spawnServer } from '../helpers/spawned-server.js';
@@ -148,13 +149,7 @@ it('a node SIGKILLed mid-batch: all it acknowledged was committed, and reaches t
     const second = await spawnServer(env);
     servers.push(second);
     const want = [...acked.values()].flat();
-    const arrivedKeys = () =>
-      new Set(
-        receiver.received.map((r) => {
-          const body = JSON.parse(r.body) as { event: string; conversation: { id: string } };
-          return `${body.event === 'conversation.start' ? 'start' : 'close'}:${body.conversation.id}`;
-        }),
-      );
+    const arrivedKeys = () => new Set(receiver.received.map((r) => conversationEventOf(r).key));
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       const got = arrivedKeys();
@@ -167,26 +162,12 @@ it('a node SIGKILLed mid-batch: all it acknowledged was committed, and reaches t
     // Per room, first arrivals (by webhook-id) in the order answered. A request cut by the kill
     // whose batch did commit adds its event after them, which is not compared.
     const wanted = new Set(want);
-    const seen = new Set<string>();
-    const arrived = new Map<string, string[]>();
-    for (const r of receiver.received) {
-      const id = String(r.headers['webhook-id']);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const body = JSON.parse(r.body) as {
-        event: string;
-        bot: { id: string };
-        contact: { id: string };
-        conversation: { id: string };
-      };
-      const k = `${body.event === 'conversation.start' ? 'start' : 'close'}:${body.conversation.id}`;
-      if (!wanted.has(k)) continue;
-      const pair = `${body.bot.id}/${body.contact.id}`;
-      arrived.set(pair, [...(arrived.get(pair) ?? []), k]);
-    }
+    const { byPair: arrived, distinct: delivered } = firstArrivalsByPair(receiver.received, (k) =>
+      wanted.has(k),
+    );
     for (const [pair, list] of acked) expect(arrived.get(pair) ?? []).toEqual(list);
     console.info(
-      `node crash on PostgreSQL: ${answered} requests answered in ${committed} commits before the kill, ${seen.size} events delivered, ${receiver.received.length - seen.size} repeated`,
+      `node crash on PostgreSQL: ${answered} requests answered in ${committed} commits before the kill, ${delivered} events delivered, ${receiver.received.length - delivered} repeated`,
     );
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
