@@ -15,17 +15,23 @@ import { createTestDatabase, type TestDatabase } from '../helpers/test-database.
 
 let dir: string;
 let db: TestDatabase;
-let pool: pg.Pool;
+/**
+ * One connection for the whole test, pipelining as the store's do. A client, not a pool: its end
+ * is awaited before the database is dropped (a pool's end leaves its clients closing, and the
+ * drop's termination of them was an unhandled error).
+ */
+let client: pg.Client;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'relevo-pg-prepared-'));
   db = await createTestDatabase(dir);
-  pool = new pg.Pool({ connectionString: db.url, max: 1, pipeline: true } as pg.PoolConfig);
-  await pool.query('CREATE TABLE kv (k TEXT PRIMARY KEY, n INTEGER NOT NULL, at TIMESTAMPTZ)');
+  client = new pg.Client({ connectionString: db.url, pipeline: true } as pg.ClientConfig);
+  await client.connect();
+  await client.query('CREATE TABLE kv (k TEXT PRIMARY KEY, n INTEGER NOT NULL, at TIMESTAMPTZ)');
 });
 
 afterEach(async () => {
-  await pool.end();
+  await client.end();
   await db.drop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -34,7 +40,6 @@ afterEach(async () => {
 async function onConnection<T>(
   use: (x: PgExecutor) => Promise<T>,
 ): Promise<{ value: T; describes: number; parses: number }> {
-  const client = await pool.connect();
   const wire = (client as unknown as { connection: Record<string, (...a: unknown[]) => void> }).connection;
   const counts = { describe: 0, parse: 0 };
   const original = { describe: wire.describe, parse: wire.parse };
@@ -47,18 +52,20 @@ async function onConnection<T>(
     original.parse?.apply(wire, a);
   };
   try {
-    const x = new PgExecutor(new SharedSession(client), { inTransaction: true, named: true });
+    const x = new PgExecutor(new SharedSession(client as pg.PoolClient), {
+      inTransaction: true,
+      named: true,
+    });
     const value = await use(x);
     await client.query('COMMIT');
     return { value, describes: counts.describe, parses: counts.parse };
   } finally {
     Object.assign(wire, original);
-    client.release();
   }
 }
 
 it('describes a statement with rows once per connection, and parses its columns the same every time', async () => {
-  await pool.query("INSERT INTO kv VALUES ('a', 1, '2026-01-02T03:04:05Z'), ('b', 2, NULL)");
+  await client.query("INSERT INTO kv VALUES ('a', 1, '2026-01-02T03:04:05Z'), ('b', 2, NULL)");
   const sql = 'SELECT k, n, at FROM kv WHERE k = ?';
   const run = await onConnection(async (x) => [
     await x.one(sql, 'a'),
@@ -82,7 +89,7 @@ it('describes a statement with rows once per connection, and parses its columns 
 });
 
 it('describes a statement without rows once too, and still counts the rows it changed', async () => {
-  await pool.query("INSERT INTO kv VALUES ('a', 1, NULL), ('b', 2, NULL)");
+  await client.query("INSERT INTO kv VALUES ('a', 1, NULL), ('b', 2, NULL)");
   const run = await onConnection(async (x) => [
     await x.run('UPDATE kv SET n = n + 1 WHERE k = ?', 'a'),
     await x.run('UPDATE kv SET n = n + 1 WHERE k = ?', 'none'),
@@ -90,7 +97,7 @@ it('describes a statement without rows once too, and still counts the rows it ch
   ]);
   expect(run.value).toEqual([1, 0, 1]);
   expect(run.describes).toBe(1);
-  expect((await pool.query('SELECT k, n FROM kv ORDER BY k')).rows).toEqual([
+  expect((await client.query('SELECT k, n FROM kv ORDER BY k')).rows).toEqual([
     { k: 'a', n: 2 },
     { k: 'b', n: 3 },
   ]);
@@ -100,14 +107,9 @@ it('a statement that fails is described again on its next run, which answers as 
   const insert = 'INSERT INTO kv (k, n) VALUES (?, ?) RETURNING k, n';
   const first = await onConnection(async (x) => x.one(insert, 'a', 1));
   expect(first.value).toEqual({ k: 'a', n: 1 });
-  const client = await pool.connect();
-  try {
-    const x = new PgExecutor(new SharedSession(client), { inTransaction: true, named: true });
-    await expect(x.one(insert, 'a', 2)).rejects.toBeInstanceOf(UniqueViolation);
-    await client.query('ROLLBACK');
-  } finally {
-    client.release();
-  }
+  const x = new PgExecutor(new SharedSession(client as pg.PoolClient), { inTransaction: true, named: true });
+  await expect(x.one(insert, 'a', 2)).rejects.toBeInstanceOf(UniqueViolation);
+  await client.query('ROLLBACK');
   const after = await onConnection(async (x) => [await x.one(insert, 'b', 2), await x.one(insert, 'c', 3)]);
   expect(after.value).toEqual([
     { k: 'b', n: 2 },
