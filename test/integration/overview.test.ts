@@ -65,9 +65,12 @@ describe('the overview', () => {
     );
     await startedPair(h.store, s.project.id, 2);
     await startedPair(h.store, s.project.id, 3);
+    // The counts and the minutes are two reads, each its own snapshot on PostgreSQL: the second
+    // delivery can land between them, so wait until both show it (one CI run under the whole
+    // suite's load failed here when the wait looked at the minutes alone).
     const o = await eventually(
       () => overview(s),
-      (o) => o.lastHour.delivered === 2,
+      (o) => o.lastHour.delivered === 2 && o.eventsWaiting === 0,
       15_000,
     );
     expect(o).toMatchObject({ activeConversations: 3, eventsWaiting: 0, deadLetters: 1 });
