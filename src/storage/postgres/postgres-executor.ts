@@ -12,7 +12,7 @@ import { ATTEMPT_COLUMNS } from '../queries/delivery-log.js';
 import { EVENT_COLUMNS } from '../queries/event-row.js';
 import type { DialectSql, SqlExecutor } from '../queries/executor.js';
 import { dueHeadsCte } from '../queries/outbox-claim.js';
-import { PreparedQuery } from './prepared-query.js';
+import { PREPARED_QUERY_FITS, PreparedQuery } from './prepared-query.js';
 
 /** PostgreSQL names inline UNIQUE constraints itself; map them to the names services use. */
 const CONSTRAINTS: Record<string, string> = {
@@ -255,7 +255,7 @@ export class PgExecutor implements SqlExecutor {
       // it — the server's CPU is shared with relevo's on a small machine.
       const text = numberPlaceholders(sql);
       const r =
-        this.options.named && this.db.submit !== undefined
+        this.options.named && this.db.submit !== undefined && PREPARED_QUERY_FITS
           ? await this.db.submit(new PreparedQuery(statementName(sql), text, params, rowMode))
           : await this.db.query({
               ...(this.options.named ? { name: statementName(sql) } : {}),

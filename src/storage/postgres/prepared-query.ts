@@ -8,7 +8,9 @@
  * 152 ms, parseRowDescriptionMessage 38 ms, cloneQueryConfig 128 ms (docs/performance.md).
  *
  * It relies on pg.Query's own fields (pg 8.23: `_result`, `_accumulateRows`, `prepare`,
- * `hasBeenParsed`, `_getRows`), which test/postgres/prepared-query.test.ts holds to.
+ * `hasBeenParsed`, `_getRows`), which test/postgres/prepared-query.test.ts holds to. package.json
+ * pins pg to that version; should another pg be installed anyway, `pgInternalsFit` finds out at
+ * start-up and the executor runs pg's own Query instead (slower, the same results).
  */
 import pg from 'pg';
 
@@ -63,6 +65,42 @@ type QueryClass = new (text: string, values: unknown[]) => QueryParts;
 const Base = pg.Query as unknown as QueryClass;
 const ResultClass = pg.Result as unknown as new (rowMode: string) => ResultParts;
 const prepareValue = (pg as unknown as { utils: { prepareValue: unknown } }).utils.prepareValue;
+
+/** The methods of pg.Query this class overrides or calls. */
+const QUERY_METHODS = [
+  'prepare',
+  'hasBeenParsed',
+  '_getRows',
+  'handleRowDescription',
+  'handleCommandComplete',
+  'handleError',
+] as const;
+/** The fields of pg.Query and pg.Result this class sets or reads. */
+const QUERY_FIELDS = ['_result', '_results', '_rowMode', 'portal', 'callback'] as const;
+const RESULT_FIELDS = ['fields', '_parsers', '_prebuiltEmptyResultObject'] as const;
+
+/**
+ * Whether a pg's Query and Result have the parts PreparedQuery uses (pg 8.23's). Their own
+ * instances are looked at, so a field renamed or dropped by another version is found here.
+ */
+export function pgInternalsFit(query: unknown, result: unknown, valueMapper: unknown): boolean {
+  if (typeof query !== 'function' || typeof result !== 'function' || typeof valueMapper !== 'function') {
+    return false;
+  }
+  try {
+    const proto = (query as { prototype: Record<string, unknown> }).prototype;
+    if (!QUERY_METHODS.every((m) => typeof proto[m] === 'function')) return false;
+    const q = new (query as new (text: string, values: unknown[]) => object)('SELECT 1', []);
+    if (!QUERY_FIELDS.every((f) => f in q)) return false;
+    const r = new (result as new (rowMode: string) => object)('array');
+    return RESULT_FIELDS.every((f) => f in r);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the installed pg is one PreparedQuery fits (checked once, when this module loads). */
+export const PREPARED_QUERY_FITS = pgInternalsFit(pg.Query, pg.Result, prepareValue);
 
 /** Row shapes by connection (a named statement is its session's), then by statement name. */
 const shapes = new WeakMap<Wire, Map<string, RowShape>>();
