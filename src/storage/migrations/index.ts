@@ -20,6 +20,7 @@ import { m0012ProjectOverview } from './0012-project-overview.js';
 import { m0013Whatsapp } from './0013-whatsapp.js';
 import { m0014EventOrigin } from './0014-event-origin.js';
 import { m0015EventsFillfactor } from './0015-events-fillfactor.js';
+import { m0016EventsRoomOrder } from './0016-events-room-order.js';
 import type { Migration } from './migration.js';
 
 export type { Dialect, Migration, Statement } from './migration.js';
@@ -40,6 +41,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0013Whatsapp,
   m0014EventOrigin,
   m0015EventsFillfactor,
+  m0016EventsRoomOrder,
 ];
 
 export { statementFor } from './migration.js';

@@ -34,6 +34,12 @@ export interface DialectSql {
   /** How a list of strings is passed as one parameter. */
   textList(values: readonly string[]): unknown;
   /**
+   * The test of a pending event of a room, on table alias `alias`; `room` completes the room's
+   * side (`= e.room_id`, `= ?`, `IN (…)`). It is written for the dialect's index of pending
+   * events by room, events_room_order (migration 0016), so that it can use no other.
+   */
+  pendingInRoom(alias: string, room: string): string;
+  /**
    * Takes the room's next position and inserts the event at it in one statement, where the
    * database can; undefined: a statement each. `gate`, when given, is a write (a statement's text,
    * without RETURNING) that runs first in the same statement, and the rest only if it changed a

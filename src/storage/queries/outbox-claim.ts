@@ -4,7 +4,7 @@
  */
 import type { OutboxEvent } from '../../model/types.js';
 import { type EventRow, toEvent } from './event-row.js';
-import type { SqlExecutor } from './executor.js';
+import type { DialectSql, SqlExecutor } from './executor.js';
 
 export interface EventClaim {
   readonly now: number;
@@ -29,9 +29,14 @@ export const SENDABLE = `((e.destination = 'panel' AND i.enabled = 1)
          OR (e.destination = 'channel' AND (bc.webhook_url IS NOT NULL OR bc.wa_phone_number_id IS NOT NULL)
            AND bc.sending_disabled_at IS NULL)
          OR e.destination = 'bot')`;
-/** Only the earliest pending event of a room (per destination) may go: per-room order. */
-export const ROOM_HEAD = `NOT EXISTS (SELECT 1 FROM events p WHERE p.room_id = e.room_id AND p.destination = e.destination
-           AND p.status = 'pending' AND p.room_seq < e.room_seq)`;
+/**
+ * Only the earliest pending event of a room (per destination) may go: per-room order.
+ * `pendingInRoom` is the dialect's test of a pending event of a room (DialectSql.pendingInRoom).
+ */
+export function roomHead(pendingInRoom: DialectSql['pendingInRoom']): string {
+  return `NOT EXISTS (SELECT 1 FROM events p WHERE ${pendingInRoom('p', '= e.room_id')}
+           AND p.destination = e.destination AND p.room_seq < e.room_seq)`;
+}
 
 /**
  * The candidates of a claim: the head of each (room, destination), due, not leased, of a lane
@@ -40,9 +45,10 @@ export const ROOM_HEAD = `NOT EXISTS (SELECT 1 FROM events p WHERE p.room_id = e
  * ranking the whole backlog grew with it and held the event loop). ROW_NUMBER then caps each
  * project's share of one claim, so one integration's backlog cannot crowd out the others; a
  * capped lane is at its limit on the next claim and excluded, which lets the others through.
- * `excluded` is the dialect's list test. Parameters: now, now, excluded lanes, scan.
+ * `excluded` is the dialect's list test, `pendingInRoom` its test of a room's pending events.
+ * Parameters: now, now, excluded lanes, scan.
  */
-export function dueHeadsCte(excluded: string): string {
+export function dueHeadsCte(excluded: string, pendingInRoom: DialectSql['pendingInRoom']): string {
   return `candidates AS (
          SELECT e.id, e.project_id, e.destination, e.next_attempt_at
          FROM events e
@@ -50,7 +56,7 @@ export function dueHeadsCte(excluded: string): string {
          WHERE e.status = 'pending' AND e.next_attempt_at <= ?
            AND (e.lease_until IS NULL OR e.lease_until < ?)
            AND NOT (${excluded})
-           AND ${SENDABLE} AND ${ROOM_HEAD}
+           AND ${SENDABLE} AND ${roomHead(pendingInRoom)}
          -- next_attempt_at alone: the order of the events_due index, so the walk stops at LIMIT
          ORDER BY e.next_attempt_at
          LIMIT ?

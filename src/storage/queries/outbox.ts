@@ -13,7 +13,7 @@ import type { TxRecord } from '../tx-record.js';
 import { EVENT_COLUMNS, type EventRow, toEvent } from './event-row.js';
 import type { SqlExecutor, WriteStatement } from './executor.js';
 import type { EventClaim } from './outbox-claim.js';
-import { claimDueEvents, ROOM_HEAD, SENDABLE, SENDABLE_JOIN } from './outbox-claim.js';
+import { claimDueEvents, roomHead, SENDABLE, SENDABLE_JOIN } from './outbox-claim.js';
 import { type Page, type PageRequest, selectPage } from './paging.js';
 import type { RoomQueries } from './rooms.js';
 
@@ -89,7 +89,7 @@ export class OutboxQueries {
   async cancelPendingForBot(botId: string, reason: string): Promise<number> {
     return await this.x.run(
       `UPDATE events SET status = 'cancelled', next_attempt_at = NULL, last_error = ?
-       WHERE destination = 'bot' AND status = 'pending' AND room_id IN (SELECT id FROM rooms WHERE bot_id = ?)`,
+       WHERE destination = 'bot' AND ${this.x.dialectSql.pendingInRoom('events', 'IN (SELECT id FROM rooms WHERE bot_id = ?)')}`,
       reason,
       botId,
     );
@@ -97,7 +97,8 @@ export class OutboxQueries {
   /** A room's pending events for `destination`, in their order (a leased one included). */
   async pendingOfRoom(roomId: string, destination: EventDestination): Promise<OutboxEvent[]> {
     const rows = await this.x.all<EventRow>(
-      "SELECT * FROM events WHERE room_id = ? AND destination = ? AND status = 'pending' ORDER BY room_seq",
+      `SELECT * FROM events
+       WHERE ${this.x.dialectSql.pendingInRoom('events', '= ?')} AND destination = ? ORDER BY room_seq`,
       roomId,
       destination,
     );
@@ -134,7 +135,7 @@ export class OutboxQueries {
                        THEN e.lease_until ELSE e.next_attempt_at END) AS due
        FROM events e
        ${SENDABLE_JOIN}
-       WHERE e.status = 'pending' AND ${SENDABLE} AND ${ROOM_HEAD}`,
+       WHERE e.status = 'pending' AND ${SENDABLE} AND ${roomHead(this.x.dialectSql.pendingInRoom)}`,
     );
     return r?.due === null || r?.due === undefined ? undefined : Number(r.due);
   }
@@ -144,9 +145,10 @@ export class OutboxQueries {
    */
   async lease(eventId: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
     const changed = await this.x.run(
-      // The room-order rule is the search's own (ROOM_HEAD), on the row being leased.
+      // The room-order rule is the search's own (roomHead), on the row being leased.
       `UPDATE events AS e SET lease_until = ?, lease_owner = ?
-       WHERE e.id = ? AND e.status = 'pending' AND (e.lease_until IS NULL OR e.lease_until < ?) AND ${ROOM_HEAD}`,
+       WHERE e.id = ? AND e.status = 'pending' AND (e.lease_until IS NULL OR e.lease_until < ?)
+         AND ${roomHead(this.x.dialectSql.pendingInRoom)}`,
       leaseUntil,
       owner,
       eventId,

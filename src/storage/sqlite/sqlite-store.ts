@@ -66,11 +66,20 @@ export function translateSqliteError(e: unknown): unknown {
   return e;
 }
 
+/**
+ * A pending event of a room, as events_room_order indexes it on SQLite: a partial index of
+ * pending events, which SQLite's planner uses whatever its statistics (PostgreSQL's could not be
+ * trusted to; see postgres-executor.ts).
+ */
+function pendingInRoom(alias: string, room: string): string {
+  return `${alias}.status = 'pending' AND ${alias}.room_id ${room}`;
+}
+
 /** Runs the queries (storage/queries) on one better-sqlite3 connection, with its prepared statements cached. */
 class SqliteExecutor implements SqlExecutor {
   readonly dialect = 'sqlite' as const;
   readonly dialectSql: DialectSql = {
-    claimDueEvents: `WITH ${dueHeadsCte("(e.project_id || ':' || e.destination) IN (SELECT value FROM json_each(?))")},
+    claimDueEvents: `WITH ${dueHeadsCte("(e.project_id || ':' || e.destination) IN (SELECT value FROM json_each(?))", pendingInRoom)},
        picked AS (
          SELECT h.id FROM heads h JOIN events ev ON ev.id = h.id
          WHERE h.rn <= ? AND (ev.lease_until IS NULL OR ev.lease_until < ?)
@@ -80,6 +89,7 @@ class SqliteExecutor implements SqlExecutor {
        WHERE id IN (SELECT id FROM picked)
        RETURNING *`,
     textList: (values) => JSON.stringify(values),
+    pendingInRoom,
     // SQLite has no UPDATE inside WITH; its two statements cost no round trip.
     insertEventAtNextSeq: undefined,
     recordDelivered: undefined,
