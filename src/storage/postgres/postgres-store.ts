@@ -97,7 +97,12 @@ export class PostgresStore implements Store {
       pipeline: true,
       max: options.poolSize,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      // Half a minute of idleness closes a connection: a quiet node does not hold slots.
+      // A connection once opened stays open (a fixed-size pool, as HikariCP advises). Closed
+      // after 30 s idle, as before, the next burst opened them again: a new server process, cold
+      // caches, every named statement parsed and planned again. In benchmark (c) the first 2–3 s
+      // after such a pause delivered with a p50 of 90–300 ms against 10 ms after
+      // (docs/performance.md, "Ninth round"). An idle connection costs the server a few MB.
+      min: options.poolSize,
       idleTimeoutMillis: 30_000,
     });
     // An idle client whose server went away emits here; without a listener the process dies.
