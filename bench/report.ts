@@ -184,7 +184,7 @@ export function report(results: Json, e2eStartsPerSecond: number): { text: strin
       targets.push({
         id: 'c',
         backend,
-        what: `200 → receiver at ${E2E_STARTS_PER_SECOND} starts/s, p99${label.endsWith('right after saturation') ? ', after (b)' : ''}`,
+        what: `200 → receiver at ${E2E_STARTS_PER_SECOND} starts/s, p99${label.endsWith('right after saturation') ? ', after (b)' : ''}${label.includes(', against') ? ' (against)' : ''}`,
         target: '≤ 50 ms, all answered, lost 0',
         value: `${fmt(s.p99)} ms, ${fmt(s.achievedStartsPerSecond, 0)} starts/s, lost ${s.lost}`,
         ...(E2E_STARTS_PER_SECOND === E2E_STARTS_PER_SECOND_DEFAULT

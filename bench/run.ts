@@ -80,8 +80,9 @@ const { values: argv } = parseArgs({
 const E2E_STARTS_PER_SECOND = Number(argv['e2e-rate'] ?? E2E_STARTS_PER_SECOND_DEFAULT);
 if (argv.relevo !== undefined) useRelevoCli(argv.relevo);
 /**
- * `--against <another build's cli/main.js>`: (a) and (b) also run that build on PostgreSQL, as a
- * row of the same rounds (`relevo postgres, against`), so two builds compare on one machine state.
+ * `--against <another build's cli/main.js>`: (a), (b) and (c) also run that build on PostgreSQL,
+ * as a row of the same rounds (`relevo postgres, against`), so two builds compare on one machine
+ * state.
  */
 const AGAINST = argv.against === undefined ? undefined : resolve(argv.against);
 const AGAINST_LABEL = 'relevo postgres, against';
@@ -668,10 +669,16 @@ async function pacedRun(t: LoadTarget, seconds: number, settleFirst = true): Pro
   };
 }
 
-/** (c), on the servers of (b) when it ran (warm, webhook set), else on new ones. */
+/**
+ * (c), on the servers of (b) when it ran (warm, webhook set), else on new ones; with `--against`,
+ * that build too, on PostgreSQL.
+ */
 async function scenarioEndToEnd(fromPipeline: RelevoTarget[] | undefined) {
   log(`(c) end-to-end delivery latency at ${E2E_STARTS_PER_SECOND} starts/s`);
-  const all = fromPipeline ?? (await Promise.all(backends().map((b) => relevoTarget(b, 'e2e', hookUrl()))));
+  const all = fromPipeline ?? [
+    ...(await Promise.all(backends().map((b) => relevoTarget(b, 'e2e', hookUrl())))),
+    ...(await againstTargets('e2e', hookUrl())),
+  ];
   const skipped = OPTIONS.e2eOnPostgres ? [] : all.filter((t) => t.label.includes('postgres'));
   await Promise.all(skipped.map((t) => t.server.stop()));
   const relevos = all.filter((t) => !skipped.includes(t));
