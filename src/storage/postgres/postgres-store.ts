@@ -98,10 +98,9 @@ export class PostgresStore implements Store {
       max: options.poolSize,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       // A connection once opened stays open (a fixed-size pool, as HikariCP advises). Closed
-      // after 30 s idle, as before, the next burst opened them again: a new server process, cold
-      // caches, every named statement parsed and planned again. In benchmark (c) the first 2–3 s
-      // after such a pause delivered with a p50 of 90–300 ms against 10 ms after
-      // (docs/performance.md, "Ninth round"). An idle connection costs the server a few MB.
+      // after 30 s idle, as before, the next burst had to open them again: a new server process
+      // each, cold caches, every named statement parsed and planned again, all while the burst
+      // waits. An idle connection costs the server a few MB (docs/decisions.md).
       min: options.poolSize,
       idleTimeoutMillis: 30_000,
     });
