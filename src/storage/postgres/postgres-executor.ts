@@ -10,7 +10,7 @@ import {
 } from '../errors.js';
 import { ATTEMPT_COLUMNS } from '../queries/delivery-log.js';
 import { EVENT_COLUMNS } from '../queries/event-row.js';
-import type { DialectSql, SqlExecutor } from '../queries/executor.js';
+import { type DialectSql, foundRowIs, type SqlExecutor } from '../queries/executor.js';
 import { dueHeadsCte } from '../queries/outbox-claim.js';
 import { PREPARED_QUERY_FITS, PreparedQuery } from './prepared-query.js';
 
@@ -114,9 +114,9 @@ export const POSTGRES_SQL: DialectSql = {
   // our snapshot and our lock is dropped instead of claimed twice. The heads come as an array:
   // the planner then fetches those few rows by primary key, where a join to them let it scan the
   // whole events table (5,000 pending: 1.1 ms of a 2.4 ms claim, growing with the backlog).
-  // Their status is tested as COALESCE(ev.status, ''), the same test for a NOT NULL column,
-  // which the planner cannot match to events_due's predicate (status = 'pending'): so that
-  // index is not a way to find them. With `ev.status` plain, and statistics from a moment the
+  // Their status is tested with foundRowIs (COALESCE(ev.status, ''), the same test for a NOT
+  // NULL column), which the planner cannot match to events_due's predicate (status =
+  // 'pending'): so that index is not a way to find them. With `ev.status` plain, and statistics from a moment the
   // outbox was nearly empty (1 row estimated), the named statement's plan walked all of
   // events_due filtering on the ids: in benchmark (c), once a backlog formed, 39 claims took
   // 0.1–1 s each and deliveries fell 33 s behind (auto_explain; test/postgres/claim-plan.test.ts).
@@ -124,7 +124,7 @@ export const POSTGRES_SQL: DialectSql = {
        picked AS (
          SELECT ev.id FROM events ev
          WHERE ev.id = ANY(ARRAY(SELECT h.id FROM heads h WHERE h.rn <= ?))
-           AND (ev.lease_until IS NULL OR ev.lease_until < ?) AND COALESCE(ev.status, '') = 'pending'
+           AND (ev.lease_until IS NULL OR ev.lease_until < ?) AND ${foundRowIs('ev.status', 'pending')}
          ORDER BY ev.next_attempt_at, ev.id LIMIT ?
          FOR UPDATE OF ev SKIP LOCKED
        )
@@ -149,7 +149,7 @@ export const POSTGRES_SQL: DialectSql = {
        )
        UPDATE events SET status = 'delivered', attempt_count = ?, next_attempt_at = NULL, delivered_at = ?,
          last_error = NULL, lease_until = NULL, lease_owner = NULL
-       WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
+       WHERE id = ? AND ${foundRowIs('status', 'pending')} AND lease_owner = ?`,
 };
 
 /** By gate text ('' for none): the text without and with the bot step. */

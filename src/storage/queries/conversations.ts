@@ -1,6 +1,6 @@
 /** Conversations: at most one active per room, closed with a reason. */
 import type { Assignment, Conversation, ConversationState, EndedReason } from '../../model/types.js';
-import type { SqlExecutor, WriteStatement } from './executor.js';
+import { foundRowIs, type SqlExecutor, type WriteStatement } from './executor.js';
 import { type Page, type PageRequest, selectPage } from './paging.js';
 
 export interface ConversationFilter {
@@ -100,7 +100,7 @@ export class ConversationQueries {
   /** `close` as a statement to run with the close's event (OutboxTxQueries.insertAtNextSeqAfter). */
   closeStatement(id: string, endAt: number, reason: EndedReason): WriteStatement {
     return {
-      sql: "UPDATE conversations SET state = 'closed', end_at = ?, ended_reason = ? WHERE id = ? AND state = 'active'",
+      sql: `UPDATE conversations SET state = 'closed', end_at = ?, ended_reason = ? WHERE id = ? AND ${foundRowIs('state', 'active')}`,
       params: [endAt, reason, id],
     };
   }

@@ -11,7 +11,7 @@ import type {
 } from '../../model/types.js';
 import type { TxRecord } from '../tx-record.js';
 import { EVENT_COLUMNS, type EventRow, toEvent } from './event-row.js';
-import type { SqlExecutor, WriteStatement } from './executor.js';
+import { foundRowIs, type SqlExecutor, type WriteStatement } from './executor.js';
 import type { EventClaim } from './outbox-claim.js';
 import { claimDueEvents, roomHead, SENDABLE, SENDABLE_JOIN } from './outbox-claim.js';
 import { type Page, type PageRequest, selectPage } from './paging.js';
@@ -111,7 +111,7 @@ export class OutboxQueries {
   async cancel(eventId: string, reason: string): Promise<boolean> {
     const changed = await this.x.run(
       `UPDATE events SET status = 'cancelled', next_attempt_at = NULL, last_error = ?, lease_until = NULL,
-         lease_owner = NULL WHERE id = ? AND status = 'pending'`,
+         lease_owner = NULL WHERE id = ? AND ${foundRowIs('status', 'pending')}`,
       reason,
       eventId,
     );
@@ -147,7 +147,7 @@ export class OutboxQueries {
     const changed = await this.x.run(
       // The room-order rule is the search's own (roomHead), on the row being leased.
       `UPDATE events AS e SET lease_until = ?, lease_owner = ?
-       WHERE e.id = ? AND e.status = 'pending' AND (e.lease_until IS NULL OR e.lease_until < ?)
+       WHERE e.id = ? AND ${foundRowIs('e.status', 'pending')} AND (e.lease_until IS NULL OR e.lease_until < ?)
          AND ${roomHead(this.x.dialectSql.pendingInRoom)}`,
       leaseUntil,
       owner,
@@ -191,7 +191,7 @@ export class OutboxQueries {
     const r = await this.x.run(
       `UPDATE events SET status = ?, attempt_count = ?, next_attempt_at = ?, delivered_at = ?, last_error = ?,
          lease_until = NULL, lease_owner = NULL
-       WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
+       WHERE id = ? AND ${foundRowIs('status', 'pending')} AND lease_owner = ?`,
       x.status,
       x.attemptCount,
       x.nextAttemptAt,
@@ -338,7 +338,7 @@ export class OutboxTxQueries extends OutboxQueries {
       // new delivery cycle.
       rows = await this.x.all<EventRow>(
         `UPDATE events SET next_attempt_at = ?
-         WHERE project_id = ? AND id = ? AND status = 'pending' AND lease_owner IS NULL
+         WHERE project_id = ? AND id = ? AND ${foundRowIs('status', 'pending')} AND lease_owner IS NULL
          RETURNING *`,
         now,
         projectId,
