@@ -38,6 +38,7 @@ declare const document: {
   querySelectorAll(selector: string): Iterable<BrowserElement>;
 };
 declare const localStorage: Record<string, string>;
+declare function requestAnimationFrame(callback: () => void): number;
 declare const window: { __pwned?: number };
 
 const haveChromium = haveChromiumFor('the web chat UX browser test');
@@ -486,6 +487,12 @@ describe.skipIf(!haveChromium)('web chat in a browser: connection, handoff, layo
         await page.fill('#input', ['one', 'two', 'three', 'four', 'five', 'six'].join('\n'));
         const after = await page.locator('#input').boundingBox();
         expect(after?.height ?? 0).toBeGreaterThan((before?.height ?? 0) * 3);
+        // The list scrolls from a ResizeObserver, which runs in the next frame's rendering: two
+        // frames later it has (measured at once, a loaded machine once saw the list not yet
+        // scrolled, the last message 70 px under the composer).
+        await page.evaluate(
+          () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(null)))),
+        );
 
         const last = await page.locator('#log > li:last-child').boundingBox();
         const composer = await page.locator('#composer').boundingBox();
