@@ -4,9 +4,7 @@
  * whatever PostgreSQL's statistics say (queries/executor.ts, foundRowIs). Planned on statistics
  * taken while nothing was pending, with `status = 'pending'` written plainly, each of them read
  * all of events_due instead, filtering on the id: 0.6 ms a delivery with 5,000 events pending,
- * growing with the backlog. The lookups of a room's active conversation, which are what
- * conversations_one_active is for, must use it by the room: findPair's join read all of it for
- * every start and close. The plans checked are the generic ones, which named statements keep.
+ * growing with the backlog. The plans checked are the generic ones, which named statements keep.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -160,40 +158,4 @@ it('a close reads the conversation by primary key', async () => {
   expect(await indexesOf(close.sql, [...close.params], 'conversations')).toEqual([
     'conversations_pkey, by id',
   ]);
-});
-
-// The other way round: a room's active conversation is what conversations_one_active is for, and
-// it must be looked up there by the room, not read through, on the same statistics.
-it.each([
-  [
-    'the active conversation of a room',
-    (tx: ReturnType<typeof createTx>) => tx.conversations.getActive('cnv_newroom_5'),
-  ],
-  [
-    "a pair's room and active conversation (start, close)",
-    (tx: ReturnType<typeof createTx>) => tx.rooms.findPair('prj_plan', 'bot_1', 'usr_1'),
-  ],
-])('%s is looked up in conversations_one_active by its room', async (_what, use) => {
-  const [first] = await statementsOf(use);
-  const name = `r${++prepared}`;
-  await c.query(`PREPARE ${name} AS ${numberPlaceholders(first?.sql ?? '')}`);
-  const params = (first?.params ?? []).map((v) => `'${String(v)}'`).join(', ');
-  const r = await c.query(`EXPLAIN (FORMAT JSON) EXECUTE ${name}(${params})`);
-  const found = scans(r.rows[0]['QUERY PLAN'][0].Plan as PlanNode).filter(
-    (n) => n['Relation Name'] === 'conversations',
-  );
-  const how = (n: PlanNode) =>
-    `${n['Index Name'] ?? n['Node Type']}, ${
-      /\broom_id = /.test(n['Index Cond'] ?? '')
-        ? 'by room'
-        : /\bid = /.test(n['Index Cond'] ?? '')
-          ? 'by id'
-          : 'read through'
-    }`;
-  // The conversation found by room, then (findPair) its row by primary key.
-  expect(found.map(how).sort()).toEqual(
-    found.length === 1
-      ? ['conversations_one_active, by room']
-      : ['conversations_one_active, by room', 'conversations_pkey, by id'],
-  );
 });

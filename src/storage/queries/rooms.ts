@@ -142,11 +142,7 @@ export class RoomQueries {
        LEFT JOIN bots b ON b.project_id = ? AND b.id = ?
        LEFT JOIN end_users u ON u.project_id = ? AND u.id = ?
        LEFT JOIN rooms r ON r.bot_id = b.id AND r.user_id = u.id
-       -- The active conversation by a lookup of the room, then by primary key: joined on
-       -- c.room_id = r.id, PostgreSQL planned a read of all of conversations_one_active per pair
-       -- whenever ANALYZE had found no conversation open (test/postgres/by-id-plans.test.ts).
-       LEFT JOIN conversations c
-         ON c.id = (SELECT a.id FROM conversations a WHERE a.room_id = r.id AND a.state = 'active')
+       LEFT JOIN conversations c ON c.room_id = r.id AND c.state = 'active'
        LEFT JOIN bot_rules br ON br.bot_id = b.id`,
       projectId,
       botId,
