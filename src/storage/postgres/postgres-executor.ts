@@ -116,9 +116,9 @@ export const POSTGRES_SQL: DialectSql = {
   // whole events table (5,000 pending: 1.1 ms of a 2.4 ms claim, growing with the backlog).
   // Their status is tested with foundRowIs (COALESCE(ev.status, ''), the same test for a NOT
   // NULL column), which the planner cannot match to events_due's predicate (status =
-  // 'pending'): so that index is not a way to find them. With `ev.status` plain, and statistics from a moment the
-  // outbox was nearly empty (1 row estimated), the named statement's plan walked all of
-  // events_due filtering on the ids: in benchmark (c), once a backlog formed, 39 claims took
+  // 'pending'): so that index is not a way to find them. With `ev.status` plain, and statistics
+  // from a moment the outbox was nearly empty (1 row estimated), the named statement's plan
+  // walked all of events_due filtering on the ids: in benchmark (c), once a backlog formed, 39 claims took
   // 0.1–1 s each and deliveries fell 33 s behind (auto_explain; test/postgres/claim-plan.test.ts).
   claimDueEvents: `WITH ${dueHeadsCte("(e.project_id || ':' || e.destination) = ANY(?::text[])", pendingInRoom)},
        picked AS (
