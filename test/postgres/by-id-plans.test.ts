@@ -11,12 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { numberPlaceholders, POSTGRES_SQL } from '../../src/storage/postgres/postgres-executor.js';
+import { POSTGRES_SQL } from '../../src/storage/postgres/postgres-executor.js';
 import { ConversationQueries } from '../../src/storage/queries/conversations.js';
 import type { SqlExecutor } from '../../src/storage/queries/executor.js';
-import { createTx } from '../../src/storage/queries/index.js';
-import { PLAINTEXT } from '../../src/storage/secret-box.js';
-import { newTxRecord } from '../../src/storage/tx-record.js';
+import { genericPlan, type PlanTx, scansOf, statementsOf } from '../helpers/pg-plans.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 let dir: string;
@@ -51,7 +49,6 @@ beforeAll(async () => {
   // Then a backlog, and conversations open.
   await events('evt_new', 100_000, 5_000, 'pending');
   await conversations('cnv_new', 2_000, 'active');
-  await c.query('SET plan_cache_mode = force_generic_plan');
 });
 afterAll(async () => {
   await c?.end();
@@ -59,56 +56,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The statements a query method sends, with their parameters, without running them. */
-async function statementsOf(use: (tx: ReturnType<typeof createTx>) => Promise<unknown>) {
-  const sent: Array<{ sql: string; params: unknown[] }> = [];
-  const record = async (sql: string, ...params: unknown[]) => {
-    sent.push({ sql, params });
-    return undefined;
-  };
-  const x: SqlExecutor = {
-    dialect: 'postgres',
-    dialectSql: POSTGRES_SQL,
-    run: async (sql, ...params) => (await record(sql, ...params)) ?? 0,
-    send: async (sql, ...params) => void (await record(sql, ...params)),
-    guardedRun: async (sql, ...params) => (await record(sql, ...params)) ?? 0,
-    one: async (sql, ...params) => record(sql, ...params),
-    tuple: async (sql, ...params) => record(sql, ...params),
-    all: async (sql, ...params) => (await record(sql, ...params)) ?? [],
-  };
-  await use(createTx(x, PLAINTEXT, newTxRecord(undefined)));
-  return sent;
-}
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Index Cond'?: string;
-  Plans?: PlanNode[];
-}
-const scans = (n: PlanNode): PlanNode[] => [
-  ...(n['Relation Name'] === undefined || n['Node Type'] === 'ModifyTable' ? [] : [n]),
-  ...(n.Plans ?? []).flatMap(scans),
-];
-
-let prepared = 0;
 /**
  * How the generic plan of `sql` reads `table`: each scan as its index and whether the index is
  * searched by the row's id (`by id`) or read through (`not by id`).
  */
 async function indexesOf(sql: string, params: unknown[], table: string): Promise<string[]> {
-  const name = `s${++prepared}`;
-  await c.query(`PREPARE ${name} AS ${numberPlaceholders(sql)}`);
-  const literal = (v: unknown) =>
-    v === null || v === undefined
-      ? 'NULL'
-      : typeof v === 'string'
-        ? `'${v.replaceAll("'", "''")}'`
-        : String(v);
-  const r = await c.query(`EXPLAIN (FORMAT JSON) EXECUTE ${name}(${params.map(literal).join(', ')})`);
-  const plan = r.rows[0]['QUERY PLAN'][0].Plan as PlanNode;
-  return scans(plan)
+  return scansOf(await genericPlan(c, sql, params))
     .filter((n) => n['Relation Name'] === table)
     .map(
       (n) =>
@@ -125,12 +78,11 @@ const settlement = {
 } as const;
 
 it.each([
-  ['settle', (tx: ReturnType<typeof createTx>) => tx.outbox.settle('evt_new7', 'own', settlement)],
-  ['cancel', (tx: ReturnType<typeof createTx>) => tx.outbox.cancel('evt_new8', 'gone')],
+  ['settle', (tx: PlanTx) => tx.outbox.settle('evt_new7', 'own', settlement)],
+  ['cancel', (tx: PlanTx) => tx.outbox.cancel('evt_new8', 'gone')],
   [
     'requeue of one event',
-    (tx: ReturnType<typeof createTx>) =>
-      tx.outbox.requeue('prj_plan', { kind: 'one', eventId: 'evt_new9' }, 1),
+    (tx: PlanTx) => tx.outbox.requeue('prj_plan', { kind: 'one', eventId: 'evt_new9' }, 1),
   ],
 ])('%s reads the event by primary key', async (_what, use) => {
   const [first] = await statementsOf(use);

@@ -21,6 +21,7 @@ import { m0013Whatsapp } from './0013-whatsapp.js';
 import { m0014EventOrigin } from './0014-event-origin.js';
 import { m0015EventsFillfactor } from './0015-events-fillfactor.js';
 import { m0016EventsRoomOrder } from './0016-events-room-order.js';
+import { m0017ConversationsOneActive } from './0017-conversations-one-active.js';
 import type { Migration } from './migration.js';
 
 export type { Dialect, Migration, Statement } from './migration.js';
@@ -42,6 +43,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m0014EventOrigin,
   m0015EventsFillfactor,
   m0016EventsRoomOrder,
+  m0017ConversationsOneActive,
 ];
 
 export { statementFor } from './migration.js';

@@ -107,6 +107,15 @@ function pendingInRoom(alias: string, room: string): string {
   return `(CASE WHEN ${alias}.status = 'pending' THEN ${alias}.room_id END) ${room}`;
 }
 
+/**
+ * A room's active conversation, as conversations_one_active indexes it on PostgreSQL (migration
+ * 0017): an expression over every row, NULL once closed, for the same reason as pendingInRoom.
+ * The partial index it replaced was believed empty on statistics taken while nothing was open.
+ */
+function activeInRoom(alias: string, room: string): string {
+  return `(CASE WHEN ${alias}.state = 'active' THEN ${alias}.room_id END) ${room}`;
+}
+
 export const POSTGRES_SQL: DialectSql = {
   // FOR UPDATE … SKIP LOCKED: concurrent workers never wait on, nor take, each other's picks.
   // The lease test is repeated on `ev` because PostgreSQL re-checks a locked row's own
@@ -133,6 +142,9 @@ export const POSTGRES_SQL: DialectSql = {
        RETURNING events.*`,
   textList: (values) => [...values],
   pendingInRoom,
+  activeInRoom,
+  // An expression index is inferred from the same expression, written without a table alias.
+  oneActiveConflict: "((CASE WHEN state = 'active' THEN room_id END))",
   // ANALYZE while a backlog is pending: ANALYZE runs (by itself or by autovacuum) mostly while
   // deliveries keep up, and then finds almost nothing pending; planned with that, the claim's
   // test of room order read every pending event for each candidate (docs/decisions.md).

@@ -61,7 +61,7 @@ export class ConversationQueries {
     return {
       sql: `INSERT INTO conversations (id, project_id, room_id, bot_id, user_id, state, assignment, metadata, start_at,
         end_at, ended_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (room_id) WHERE state = 'active' DO NOTHING`,
+       ON CONFLICT ${this.x.dialectSql.oneActiveConflict} DO NOTHING`,
       params: [
         c.id,
         c.projectId,
@@ -87,7 +87,7 @@ export class ConversationQueries {
   }
   async getActive(roomId: string): Promise<Conversation | undefined> {
     const r = await this.x.one<ConversationRow>(
-      "SELECT * FROM conversations WHERE room_id = ? AND state = 'active'",
+      `SELECT * FROM conversations c WHERE ${this.x.dialectSql.activeInRoom('c', '= ?')}`,
       roomId,
     );
     return r && toConversation(r);

@@ -40,6 +40,14 @@ export interface DialectSql {
    */
   pendingInRoom(alias: string, room: string): string;
   /**
+   * The test of a room's active conversation, on table alias `alias`; `room` completes the room's
+   * side (`= r.id`, `= ?`, `IS NOT NULL`). It is written for the dialect's index of one active
+   * conversation per room, conversations_one_active (migration 0017).
+   */
+  activeInRoom(alias: string, room: string): string;
+  /** The conflict target of an insert refused when its room has an active conversation. */
+  readonly oneActiveConflict: string;
+  /**
    * Takes the room's next position and inserts the event at it in one statement, where the
    * database can; undefined: a statement each. `gate`, when given, is a write (a statement's text,
    * without RETURNING) that runs first in the same statement, and the rest only if it changed a

@@ -2,8 +2,9 @@
  * A project's figures at a glance (docs/api.md §5.10): counts and the last hour's attempts per
  * minute, each read through an index that holds only what it counts. `project_id || ''` keeps
  * the planners off the project indexes, which would walk the project's whole history, and on the
- * partial ones of what is counted: pending events (events_due), active conversations
- * (conversations_one_active), failed events (events_project_failed).
+ * ones of what is counted: pending events (events_due), active conversations
+ * (conversations_one_active: partial on SQLite; on PostgreSQL keyed NULL once closed, so `IS NOT
+ * NULL` reads only the open ones), failed events (events_project_failed).
  */
 import type { SqlExecutor } from './executor.js';
 
@@ -29,7 +30,8 @@ export class ProjectStatsQueries {
   async counts(projectId: string): Promise<ProjectCounts> {
     const r = await this.x.one<{ active: number | string; waiting: number | string; dead: number | string }>(
       `SELECT
-        (SELECT count(*) FROM conversations WHERE state = 'active' AND project_id || '' = ?) AS active,
+        (SELECT count(*) FROM conversations c
+          WHERE ${this.x.dialectSql.activeInRoom('c', 'IS NOT NULL')} AND c.project_id || '' = ?) AS active,
         (SELECT count(*) FROM events
           WHERE status = 'pending' AND destination = 'panel' AND project_id || '' = ?) AS waiting,
         (SELECT count(*) FROM events WHERE status = 'failed' AND destination = 'panel' AND project_id = ?) AS dead`,

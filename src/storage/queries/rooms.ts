@@ -142,7 +142,7 @@ export class RoomQueries {
        LEFT JOIN bots b ON b.project_id = ? AND b.id = ?
        LEFT JOIN end_users u ON u.project_id = ? AND u.id = ?
        LEFT JOIN rooms r ON r.bot_id = b.id AND r.user_id = u.id
-       LEFT JOIN conversations c ON c.room_id = r.id AND c.state = 'active'
+       LEFT JOIN conversations c ON ${this.x.dialectSql.activeInRoom('c', '= r.id')}
        LEFT JOIN bot_rules br ON br.bot_id = b.id`,
       projectId,
       botId,

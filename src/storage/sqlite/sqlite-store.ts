@@ -75,6 +75,11 @@ function pendingInRoom(alias: string, room: string): string {
   return `${alias}.status = 'pending' AND ${alias}.room_id ${room}`;
 }
 
+/** A room's active conversation, as conversations_one_active indexes it on SQLite: partially. */
+function activeInRoom(alias: string, room: string): string {
+  return `${alias}.state = 'active' AND ${alias}.room_id ${room}`;
+}
+
 /** Runs the queries (storage/queries) on one better-sqlite3 connection, with its prepared statements cached. */
 class SqliteExecutor implements SqlExecutor {
   readonly dialect = 'sqlite' as const;
@@ -90,6 +95,8 @@ class SqliteExecutor implements SqlExecutor {
        RETURNING *`,
     textList: (values) => JSON.stringify(values),
     pendingInRoom,
+    activeInRoom,
+    oneActiveConflict: "(room_id) WHERE state = 'active'",
     // SQLite has no UPDATE inside WITH; its two statements cost no round trip.
     insertEventAtNextSeq: undefined,
     recordDelivered: undefined,
