@@ -458,11 +458,11 @@ export class PostgresStore implements Store {
     const panelProjects = [...new Set(committed.flatMap((w) => [...w.panelProjects]))];
     const hasEvents = committed.some((w) => w.events.length > 0);
     try {
-      const notify = hasEvents || rooms.length > 0 || panelProjects.length > 0;
-      const commit = notify
-        ? `NOTIFY ${CHANNEL}, ${sqlLiteral(notifyPayload(this.pid, hasEvents, rooms, panelProjects))}; COMMIT`
-        : 'COMMIT';
-      if (!(await commitBehind(client, commit, executors))) {
+      const notify =
+        hasEvents || rooms.length > 0 || panelProjects.length > 0
+          ? this.notifyStatement(hasEvents, rooms, panelProjects)
+          : undefined;
+      if (!(await this.commitBehind(client, notify, executors))) {
         // A statement written by `send` failed: nothing of the batch was kept, and which request
         // it belonged to is for the next try to tell.
         await rollback();
@@ -502,6 +502,51 @@ export class PostgresStore implements Store {
     );
   }
 
+  /** The NOTIFY that wakes other processes for what a commit wrote. */
+  private notifyStatement(hasEvents: boolean, rooms: string[], panelProjects: string[]): string {
+    return `NOTIFY ${CHANNEL}, ${sqlLiteral(notifyPayload(this.pid, hasEvents, rooms, panelProjects))}`;
+  }
+
+  /**
+   * Writes the COMMIT behind the statements the executors' `send` wrote, without waiting for
+   * their answers first: a close's hand-back message, or a delivered attempt's record, shares the
+   * COMMIT's round trip instead of taking one of its own. True once committed; false when one of
+   * those statements failed, which aborted the transaction (the COMMIT then answers ROLLBACK).
+   *
+   * The NOTIFY, when there is one, goes right behind the COMMIT in the same round trip, as a
+   * transaction of its own, not inside the committed one. A transaction that notifies holds
+   * PostgreSQL's one lock of the notification queue from the start of its commit to its end,
+   * WAL flush included, so inside it every notifying commit of the cluster waited for the
+   * previous one's flush: 63 waits of 5 ms or more over one round of benchmark (c) on
+   * PostgreSQL (docs/decisions.md). Alone, the NOTIFY writes no WAL and holds the lock for
+   * microseconds. Listeners now hear of a commit just after it rather than with it, and a
+   * process that dies between the two leaves other nodes to their safety poll (1 s); a NOTIFY
+   * that fails is reported, not the commit's failure.
+   */
+  private async commitBehind(
+    client: pg.PoolClient,
+    notify: string | undefined,
+    executors: PgExecutor[],
+  ): Promise<boolean> {
+    const committing = client.query('COMMIT');
+    const notifying = notify === undefined ? undefined : client.query(notify);
+    // Both are read below; never left unhandled while the sends settle.
+    committing.catch(() => undefined);
+    notifying?.catch((e) => this.options.onBackgroundError?.(e));
+    await Promise.all(executors.map((x) => x.settle()));
+    const failed = executors.some((x) => x.abortedBy !== undefined);
+    try {
+      await committing;
+    } catch (e) {
+      if (failed) return false;
+      throw e;
+    } finally {
+      // The connection goes back to the pool once the NOTIFY, too, has its answer.
+      await notifying?.catch(() => undefined);
+    }
+    return !failed;
+  }
+
   private transactionOnce<T>(fn: (tx: Tx) => Promise<T>, origin: EventOrigin | undefined): Promise<T> {
     return this.onConnection(async (client, broke) => {
       const written = newTxRecord(origin);
@@ -516,14 +561,12 @@ export class PostgresStore implements Store {
         if (x.abortedBy !== undefined) throw x.abortedBy;
         const rooms = [...new Set(written.messages.map((m) => m.roomId))];
         const panelProjects = [...written.panelProjects];
-        // Delivered to listeners in other processes only if, and when, this commits. Sent with
-        // the COMMIT as one simple query: one round trip instead of two for every write that
-        // produced events or messages.
-        const commit =
-          written.events.length > 0 || rooms.length > 0 || panelProjects.length > 0
-            ? `NOTIFY ${CHANNEL}, ${sqlLiteral(notifyPayload(this.pid, written.events.length > 0, rooms, panelProjects))}; COMMIT`
-            : 'COMMIT';
-        if (!(await commitBehind(client, commit, [x]))) throw x.abortedBy;
+        const hasEvents = written.events.length > 0;
+        const notify =
+          hasEvents || rooms.length > 0 || panelProjects.length > 0
+            ? this.notifyStatement(hasEvents, rooms, panelProjects)
+            : undefined;
+        if (!(await this.commitBehind(client, notify, [x]))) throw x.abortedBy;
         this.announce({
           events: written.events,
           messages: written.messages,
@@ -679,28 +722,6 @@ async function retried<T>(run: () => Promise<T>): Promise<T> {
       if (attempt >= 3 || !isRetryable(e)) throw e;
     }
   }
-}
-
-/**
- * Writes the COMMIT (`sql`, with its NOTIFY) behind the statements the executors' `send` wrote,
- * without waiting for their answers first: a close's hand-back message, or a delivered attempt's
- * record, shares the COMMIT's round trip instead of taking one of its own. True once committed;
- * false when one of those statements failed, which aborted the transaction: the COMMIT then
- * answers ROLLBACK, or the NOTIFY before it fails and the transaction is left to roll back.
- */
-async function commitBehind(client: pg.PoolClient, sql: string, executors: PgExecutor[]): Promise<boolean> {
-  const committing = client.query(sql);
-  // Read below in either case; never left unhandled while the sends settle.
-  committing.catch(() => undefined);
-  await Promise.all(executors.map((x) => x.settle()));
-  const failed = executors.some((x) => x.abortedBy !== undefined);
-  try {
-    await committing;
-  } catch (e) {
-    if (failed) return false;
-    throw e;
-  }
-  return !failed;
 }
 
 /** Ends a failed transaction, if it began; a connection that cannot is discarded. */
