@@ -3,12 +3,16 @@
  * text and parameters, captured without running them), and the generic plan of one such
  * statement, the plan a named statement settles on whatever its parameters.
  */
-import type pg from 'pg';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
 import { numberPlaceholders, POSTGRES_SQL } from '../../src/storage/postgres/postgres-executor.js';
 import type { SqlExecutor } from '../../src/storage/queries/executor.js';
 import { createTx } from '../../src/storage/queries/index.js';
 import { PLAINTEXT } from '../../src/storage/secret-box.js';
 import { newTxRecord } from '../../src/storage/tx-record.js';
+import { createTestDatabase } from './test-database.js';
 
 export type PlanTx = ReturnType<typeof createTx>;
 
@@ -70,4 +74,24 @@ export async function genericPlan(c: pg.Client, sql: string, params: readonly un
   const r = await c.query(`EXPLAIN (FORMAT JSON) EXECUTE ${name}(${params.map(literal).join(', ')})`);
   await c.query(`DEALLOCATE ${name}`);
   return r.rows[0]['QUERY PLAN'][0].Plan as PlanNode;
+}
+
+/**
+ * A new migrated database and a client on it that writes rows without their parents
+ * (`session_replication_role = replica` skips the foreign keys): only the plans matter.
+ */
+export async function openPlanDatabase(): Promise<{ c: pg.Client; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'relevo-pg-plans-'));
+  const db = await createTestDatabase(dir);
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  await c.query('SET session_replication_role = replica');
+  return {
+    c,
+    close: async () => {
+      await c.end();
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

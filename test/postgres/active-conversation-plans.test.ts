@@ -7,31 +7,25 @@
  * findPair read the whole index for each pair, with the room only as a join filter. The plans
  * checked are the generic ones, which named statements keep.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { genericPlan, type PlanNode, type PlanTx, scansOf, statementsOf } from '../helpers/pg-plans.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import {
+  genericPlan,
+  openPlanDatabase,
+  type PlanNode,
+  type PlanTx,
+  scansOf,
+  statementsOf,
+} from '../helpers/pg-plans.js';
 
-let dir: string;
-let db: TestDatabase;
 let c: pg.Client;
+let close: () => Promise<void>;
 
+// A database each: the first test plans on tables never analyzed.
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'relevo-pg-active-'));
-  db = await createTestDatabase(dir);
-  c = new pg.Client({ connectionString: db.url });
-  await c.connect();
-  // Rows without their parents (projects, bots, users): only the plans matter here.
-  await c.query('SET session_replication_role = replica');
+  ({ c, close } = await openPlanDatabase());
 });
-afterEach(async () => {
-  await c?.end();
-  await db.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => close?.());
 
 /** Adds `count` conversations in `state`, one room each, with their rooms. */
 async function addConversations(prefix: string, count: number, state: 'active' | 'closed'): Promise<void> {

@@ -6,28 +6,18 @@
  * all of events_due instead, filtering on the id: 0.6 ms a delivery with 5,000 events pending,
  * growing with the backlog. The plans checked are the generic ones, which named statements keep.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { POSTGRES_SQL } from '../../src/storage/postgres/postgres-executor.js';
 import { ConversationQueries } from '../../src/storage/queries/conversations.js';
 import type { SqlExecutor } from '../../src/storage/queries/executor.js';
-import { genericPlan, type PlanTx, scansOf, statementsOf } from '../helpers/pg-plans.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { genericPlan, openPlanDatabase, type PlanTx, scansOf, statementsOf } from '../helpers/pg-plans.js';
 
-let dir: string;
-let db: TestDatabase;
 let c: pg.Client;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'relevo-pg-by-id-'));
-  db = await createTestDatabase(dir);
-  c = new pg.Client({ connectionString: db.url });
-  await c.connect();
-  // Rows without their parents (rooms, projects): only the plans matter here.
-  await c.query('SET session_replication_role = replica');
+  ({ c, close } = await openPlanDatabase());
   const events = (prefix: string, from: number, count: number, status: string) =>
     c.query(
       `INSERT INTO events (id, project_id, room_id, room_seq, conversation_id, type, payload, created_at,
@@ -50,11 +40,7 @@ beforeAll(async () => {
   await events('evt_new', 100_000, 5_000, 'pending');
   await conversations('cnv_new', 2_000, 'active');
 });
-afterAll(async () => {
-  await c?.end();
-  await db.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => close?.());
 
 /**
  * How the generic plan of `sql` reads `table`: each scan as its index and whether the index is
