@@ -117,9 +117,13 @@ export const RECEIVE_COMMAND: Command = {
             const body = raw.length === 0 ? null : bodyValue(raw);
             ctx.out(JSON.stringify({ method: req.method, path: req.url, event, signature, body }));
           } else {
-            const head = [`${req.method} ${req.url}`, label, SIGNATURE_NOTES[signature]];
-            ctx.out(head.filter((part) => part !== '').join(' · '));
-            if (text !== '') ctx.out(text);
+            const head = [`${req.method} ${req.url}`, label, SIGNATURE_NOTES[signature]]
+              .filter((part) => part !== '')
+              .join(' · ');
+            // One write for the heading and the body: what another process prints to the same
+            // terminal (the curl that caused this webhook, say) then lands before or after the
+            // request, never between its heading and its body.
+            ctx.out(text === '' ? head : `${head}\n${text}`);
           }
           res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
         },
