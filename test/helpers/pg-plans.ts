@@ -22,8 +22,6 @@ export interface PlanNode {
   Alias?: string;
   'Index Name'?: string;
   'Index Cond'?: string;
-  Filter?: string;
-  'Join Filter'?: string;
   Plans?: PlanNode[];
 }
 

@@ -20,6 +20,7 @@ import {
 } from '../../src/storage/postgres/postgres-executor.js';
 import { createQueries } from '../../src/storage/queries/index.js';
 import { PLAINTEXT } from '../../src/storage/secret-box.js';
+import { type PlanNode, scansOf } from '../helpers/pg-plans.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 let dir: string;
@@ -33,19 +34,6 @@ afterAll(async () => {
   await db.drop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-interface PlanNode {
-  'Node Type': string;
-  'Index Cond'?: string;
-  'Relation Name'?: string;
-  Alias?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-function scansOf(node: PlanNode): PlanNode[] {
-  return [node, ...(node.Plans ?? []).flatMap(scansOf)].filter((n) => n['Relation Name'] !== undefined);
-}
 
 /**
  * Adds `count` events of one project across 500 rooms, at room positions after `from`, pending

@@ -458,11 +458,9 @@ export class PostgresStore implements Store {
     const panelProjects = [...new Set(committed.flatMap((w) => [...w.panelProjects]))];
     const hasEvents = committed.some((w) => w.events.length > 0);
     try {
-      const notify =
-        hasEvents || rooms.length > 0 || panelProjects.length > 0
-          ? this.notifyStatement(hasEvents, rooms, panelProjects)
-          : undefined;
-      if (!(await this.commitBehind(client, notify, executors))) {
+      if (
+        !(await this.commitBehind(client, this.notifyStatement(hasEvents, rooms, panelProjects), executors))
+      ) {
         // A statement written by `send` failed: nothing of the batch was kept, and which request
         // it belonged to is for the next try to tell.
         await rollback();
@@ -502,8 +500,9 @@ export class PostgresStore implements Store {
     );
   }
 
-  /** The NOTIFY that wakes other processes for what a commit wrote. */
-  private notifyStatement(hasEvents: boolean, rooms: string[], panelProjects: string[]): string {
+  /** The NOTIFY that wakes other processes for what a commit wrote; none when it wrote nothing they wait for. */
+  private notifyStatement(hasEvents: boolean, rooms: string[], panelProjects: string[]): string | undefined {
+    if (!hasEvents && rooms.length === 0 && panelProjects.length === 0) return undefined;
     return `NOTIFY ${CHANNEL}, ${sqlLiteral(notifyPayload(this.pid, hasEvents, rooms, panelProjects))}`;
   }
 
@@ -561,11 +560,7 @@ export class PostgresStore implements Store {
         if (x.abortedBy !== undefined) throw x.abortedBy;
         const rooms = [...new Set(written.messages.map((m) => m.roomId))];
         const panelProjects = [...written.panelProjects];
-        const hasEvents = written.events.length > 0;
-        const notify =
-          hasEvents || rooms.length > 0 || panelProjects.length > 0
-            ? this.notifyStatement(hasEvents, rooms, panelProjects)
-            : undefined;
+        const notify = this.notifyStatement(written.events.length > 0, rooms, panelProjects);
         if (!(await this.commitBehind(client, notify, [x]))) throw x.abortedBy;
         this.announce({
           events: written.events,
