@@ -29,7 +29,8 @@ const webBuild = spawn(process.execPath, [join(root, 'scripts', 'build-web.js'),
 });
 const server = spawn(
   process.execPath,
-  ['--watch-path', join(root, 'dist'), join(root, 'dist', 'cli', 'main.js'), 'serve'],
+  // As `npm start` runs it (src/cli/main.ts says why).
+  ['--no-memory-reducer', '--watch-path', join(root, 'dist'), join(root, 'dist', 'cli', 'main.js'), 'serve'],
   { stdio: ['ignore', 'pipe', 'inherit'], env: { LOG_LEVEL: 'debug', ...process.env } },
 );
 const pretty = spawn(

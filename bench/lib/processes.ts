@@ -104,6 +104,9 @@ export async function startHelper(name: string, script: string, args: string[] =
   };
 }
 
+/** What node runs `relevo serve` with in `npm start` and the relevo executable (src/cli/main.ts). */
+const SERVE_NODE_ARGS = ['--no-memory-reducer'];
+
 export interface RelevoOptions {
   readonly name: string;
   readonly databaseUrl: string;
@@ -152,7 +155,7 @@ export async function startRelevo(o: RelevoOptions): Promise<RunningRelevo> {
     cli: o.cli ?? RELEVO_CLI,
     port,
     env: { ...relevoEnv(o.databaseUrl, adminToken), ...o.env },
-    ...(o.nodeArgs === undefined ? {} : { nodeArgs: o.nodeArgs }),
+    nodeArgs: [...SERVE_NODE_ARGS, ...(o.nodeArgs ?? [])],
     ...(o.cwd === undefined ? {} : { cwd: o.cwd }),
   });
   const { output, exited } = track(o.name, child);
