@@ -73,6 +73,18 @@ const DRAIN_POLL_MS = 50;
  */
 const HEAP_GROWING_PERCENT = 50;
 
+/**
+ * A flag for node itself, which `npm start`, `npm run dev` and the run lines of
+ * docs/operations.md pass; V8 reads it only when node starts, so the server can only say when it
+ * is missing. While traffic pauses, V8's memory reducer shrinks the heap; in the first 1–1.5 s of
+ * traffic after it, V8's helper threads (collector, compiler) took about half a core, against
+ * 4–24 % later, and benchmark (c)'s p99 on PostgreSQL after a pause was 45–74 ms with the
+ * reducer and 17–28 ms without it (docs/decisions.md). The executable keeps a plain
+ * `#!/usr/bin/env node`: `env -S`, which could pass the flag there, is missing from BusyBox
+ * (Alpine).
+ */
+const NO_MEMORY_REDUCER = '--no-memory-reducer';
+
 export async function serve(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const logger = options.logger ?? createLogger(config);
@@ -141,6 +153,12 @@ export async function serve(config: Config, options: ServeOptions = {}): Promise
     },
     'relevo listening',
   );
+  if (!process.execArgv.includes(NO_MEMORY_REDUCER)) {
+    logger.info(
+      { nodeFlag: NO_MEMORY_REDUCER, see: 'docs/operations.md, "Starting the server"' },
+      `node was started without ${NO_MEMORY_REDUCER}: after a pause in traffic, the first second is slower`,
+    );
+  }
   if (metricsListener !== undefined) logger.info({ address: metricsListener.url }, 'metrics listening');
   if (tracer !== undefined)
     logger.info({ endpoint: config.otlpEndpoint }, 'tracing on: spans go to the OTLP endpoint');
