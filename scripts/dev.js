@@ -29,7 +29,7 @@ const webBuild = spawn(process.execPath, [join(root, 'scripts', 'build-web.js'),
 });
 const server = spawn(
   process.execPath,
-  // As `npm start` runs it (src/cli/main.ts says why).
+  // As `npm start` runs it (src/server.ts says why).
   ['--no-memory-reducer', '--watch-path', join(root, 'dist'), join(root, 'dist', 'cli', 'main.js'), 'serve'],
   { stdio: ['ignore', 'pipe', 'inherit'], env: { LOG_LEVEL: 'debug', ...process.env } },
 );

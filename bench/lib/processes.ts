@@ -104,7 +104,7 @@ export async function startHelper(name: string, script: string, args: string[] =
   };
 }
 
-/** What node runs `relevo serve` with in `npm start` and the relevo executable (src/cli/main.ts). */
+/** What node runs `relevo serve` with in `npm start` (src/server.ts says why). */
 const SERVE_NODE_ARGS = ['--no-memory-reducer'];
 
 export interface RelevoOptions {
